@@ -1,0 +1,62 @@
+export type { Clock, ManualClock } from './clock.js';
+export { createManualClock, systemClock } from './clock.js';
+export {
+  decodeCursor,
+  encodeCursor,
+  fingerprint,
+  stableStringify,
+} from './cursor.js';
+export type { ConvokitErrorJSON, ErrorCode, ErrorDetails } from './errors.js';
+export { ConvokitError, ERROR_CODES } from './errors.js';
+export type { NormalizedTurnFilter } from './filter.js';
+export { matchesTurnFilter, normalizeTurnFilter } from './filter.js';
+export type { HistogramJSON } from './histogram.js';
+export {
+  bucketValue,
+  HISTOGRAM_RELATIVE_ERROR,
+  LatencyHistogram,
+  latencyBucket,
+  ZERO_BUCKET,
+} from './histogram.js';
+export type { IdGenerator } from './ids.js';
+export { createIdGenerator } from './ids.js';
+export type { Logger } from './logger.js';
+export { createLogger, REDACTED_FIELDS, REDACTION_CENSOR } from './logger.js';
+export type { LatencySummary, MetricsSnapshot } from './metrics.js';
+export { Metrics } from './metrics.js';
+export * from './schemas/aggregate.js';
+export * from './schemas/chart.js';
+export * from './schemas/common.js';
+export * from './schemas/context.js';
+export * from './schemas/json.js';
+export * from './schemas/query.js';
+export * from './schemas/search.js';
+export * from './schemas/turn.js';
+export type {
+  AppendOptions,
+  AppendResult,
+  AuditLog,
+  ContextStore,
+  ContextTouch,
+  GetContextOptions,
+  ListTurnsOptions,
+  SearchHit,
+  Storage,
+  StorageCapabilities,
+  TurnStore,
+} from './storage.js';
+export { closedError, requirePart, STORAGE_CONTRACT_VERSION } from './storage.js';
+export { distinctTerms, makeSnippet, tokenize } from './text.js';
+export type { TimeBucket } from './time-buckets.js';
+export {
+  bucketStart,
+  bucketStarts,
+  DAY_MS,
+  dayOfWeek,
+  HOUR_MS,
+  hourOfDay,
+  nextBucketStart,
+  WEEK_MS,
+} from './time-buckets.js';
+export type { ValidationIssue } from './validate.js';
+export { validate } from './validate.js';

@@ -1,0 +1,177 @@
+import { ConvokitError } from './errors.js';
+import type { AggregateResult, AggregateSpecInput } from './schemas/aggregate.js';
+import type { PageInput, PageResult } from './schemas/common.js';
+import type { AuditEvent, AuditFilter, Context, ContextChanges, ContextFilter } from './schemas/context.js';
+import type { SearchOptionsInput } from './schemas/search.js';
+import type { Turn, TurnFilter, TurnOrder } from './schemas/turn.js';
+
+/**
+ * The storage contract, version 1. Every adapter implements it and passes
+ * `@convokit/storage-testkit`, so every adapter gives the same answer to the same calls.
+ *
+ * Common rules for every member:
+ * - Inputs are validated with the core schemas before anything is written; bad input throws
+ *   `ConvokitError` `VALIDATION` and leaves the store unchanged.
+ * - Values handed out are the caller's own: mutating them never changes the store.
+ * - After `close()`, every call throws `ConvokitError` `STORAGE` with `details.reason = 'closed'`.
+ * - Driver failures surface as `ConvokitError` `STORAGE` (or `LOCKED` when another writer holds
+ *   the store) with the cause attached; never a raw driver error, never a hang.
+ */
+export const STORAGE_CONTRACT_VERSION = 1;
+
+export interface AppendOptions {
+  /**
+   * What to do with a turn whose id is already stored: `error` (default) rejects the whole
+   * batch with `CONFLICT`; `skip` leaves the stored turn as it is and reports the id.
+   */
+  ifExists?: 'error' | 'skip';
+}
+
+export interface AppendResult {
+  /** Turns written. */
+  appended: number;
+  /** Ids left alone because they were already stored (only with `ifExists: 'skip'`). */
+  skippedIds: string[];
+}
+
+export interface ListTurnsOptions extends PageInput {
+  /** By `at`, ties by `id`; default `desc` (newest first). */
+  order?: TurnOrder;
+}
+
+export interface SearchHit {
+  turn: Turn;
+  /** Relevance; higher is better. Comparable only within one result list. */
+  score: number;
+  /** An excerpt of the matching text with each matched term wrapped in SNIPPET_OPEN/CLOSE. */
+  snippet: string;
+}
+
+export interface TurnStore {
+  /**
+   * Stores a batch atomically: every turn or none. The batch is validated first (TurnSchema;
+   * ids must be distinct within the batch). Indexes, search and rollups are updated in the
+   * same step, so a read after `append` resolves sees the new turns.
+   */
+  append(turns: readonly Turn[], options?: AppendOptions): Promise<AppendResult>;
+  /** The turn with this id, or `undefined`. */
+  get(id: string): Promise<Turn | undefined>;
+  /**
+   * Turns matching `filter`, ordered by (`at`, `id`), one page at a time. Cursors are keyset
+   * cursors: turns that were stored before the first page are never repeated or skipped, whatever
+   * is appended between pages. A cursor from a different filter or order is `VALIDATION`.
+   */
+  list(filter?: TurnFilter, options?: ListTurnsOptions): Promise<PageResult<Turn>>;
+  /**
+   * Full-text search over user input and assistant response (see SearchOptionsSchema). Results
+   * are ordered by relevance, ties by newest `at`, then `id` descending. Empty when nothing matches.
+   */
+  search(text: string, options?: SearchOptionsInput): Promise<SearchHit[]>;
+  /** The one query engine: grouped measures over the turns matching the spec's filter. */
+  aggregate(spec: AggregateSpecInput): Promise<AggregateResult>;
+  /** How many turns match `filter`. */
+  count(filter?: TurnFilter): Promise<number>;
+  /** Deletes every turn with `at < before` (retention) and returns how many; aggregates follow. */
+  deleteBefore(before: number): Promise<number>;
+}
+
+export interface GetContextOptions {
+  /** Expiry is judged against this time; default the adapter's clock. */
+  now?: number;
+}
+
+export interface ContextTouch {
+  /** The time of the access: becomes `lastAccessedAt`, and `accessCount` goes up by one. */
+  at: number;
+  /** Sliding expiry: the new `expiresAt`. */
+  expiresAt?: number;
+}
+
+export interface ContextStore {
+  /**
+   * Stores a new context exactly as given (the caller sets version 1, times and counters).
+   * `CONFLICT` when a context with this id exists, including an expired one not yet swept.
+   */
+  create(context: Context): Promise<Context>;
+  /** The context, or `undefined` when absent or expired at `now` (even before a sweep). */
+  get(id: string, options?: GetContextOptions): Promise<Context | undefined>;
+  /**
+   * Compare-and-set: applies `changes` only if the stored version equals `expectedVersion`, then
+   * sets `version = expectedVersion + 1` and `updatedAt = now`. A different version is `CONFLICT`
+   * (`details.actualVersion`), a missing or expired context `NOT_FOUND`. Concurrent callers with
+   * the same expected version: exactly one wins.
+   */
+  update(id: string, expectedVersion: number, changes: ContextChanges, now: number): Promise<Context>;
+  /**
+   * Records a read: `accessCount + 1`, `lastAccessedAt = touch.at`, and `expiresAt` when given.
+   * Does not change `version` or `updatedAt`. Adapters may write touches behind in batches; a
+   * crash may lose some, never data. A missing or expired context is ignored.
+   */
+  touch(id: string, touch: ContextTouch): Promise<void>;
+  /**
+   * Deletes the context; with `expectedVersion`, only at that version (`CONFLICT` otherwise).
+   * Returns whether a live context was deleted.
+   */
+  delete(id: string, options?: { expectedVersion?: number; now?: number }): Promise<boolean>;
+  /** Live contexts matching `filter`, ordered by (`createdAt`, `id`) ascending, keyset-paginated. */
+  list(filter?: ContextFilter, options?: PageInput & GetContextOptions): Promise<PageResult<Context>>;
+  /** How many live contexts match `filter`. */
+  count(filter?: ContextFilter, options?: GetContextOptions): Promise<number>;
+  /**
+   * Deletes every context with `expiresAt <= now` (at most `limit`, oldest expiry first) and
+   * returns what was deleted, so the caller can audit and notify.
+   */
+  deleteExpired(now: number, options?: { limit?: number }): Promise<Context[]>;
+}
+
+export interface AuditLog {
+  /** Appends events atomically (all or none), validated with AuditEventSchema. */
+  append(events: readonly AuditEvent[]): Promise<void>;
+  /** Events matching `filter`, newest first by (`at`, `id`), keyset-paginated. */
+  list(filter?: AuditFilter, options?: PageInput): Promise<PageResult<AuditEvent>>;
+}
+
+/** What an adapter serves. A part it cannot serve is absent from the Storage object. */
+export interface StorageCapabilities {
+  turns: boolean;
+  contexts: boolean;
+  audit: boolean;
+  /** Several processes may open the same store at once. */
+  multiProcess: boolean;
+  /** Data survives the process. */
+  durable: boolean;
+}
+
+export interface Storage extends AsyncDisposable {
+  /** Adapter name, for messages and metrics (`memory`, `sqlite`, ...). */
+  readonly name: string;
+  readonly contractVersion: typeof STORAGE_CONTRACT_VERSION;
+  readonly capabilities: StorageCapabilities;
+  readonly turns?: TurnStore;
+  readonly contexts?: ContextStore;
+  readonly audit?: AuditLog;
+  /** Flushes pending writes and releases files, connections and timers. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Narrows a storage to one that serves `part`, or throws `UNSUPPORTED` naming what is missing. */
+export function requirePart<K extends 'turns' | 'contexts' | 'audit'>(
+  storage: Storage,
+  part: K,
+  who: string,
+): NonNullable<Storage[K]> {
+  const value = storage[part];
+  if (!value) {
+    throw new ConvokitError(
+      'UNSUPPORTED',
+      `${who} needs ${part} storage, which the ${storage.name} adapter does not provide`,
+      { adapter: storage.name, part },
+    );
+  }
+  return value as NonNullable<Storage[K]>;
+}
+
+/** The error every store method throws after `close()`. */
+export function closedError(adapter: string): ConvokitError {
+  return new ConvokitError('STORAGE', `The ${adapter} storage is closed`, { adapter, reason: 'closed' });
+}
