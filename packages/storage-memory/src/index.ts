@@ -1,1 +1,1 @@
-export {};
+export type { MemoryMutation, MemoryStorage, MemoryStorageOptions } from './types.js';
