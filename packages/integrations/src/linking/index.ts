@@ -1,0 +1,2 @@
+export type { ChartInteraction, ChartUpdate } from './propagate.js';
+export { propagate } from './propagate.js';
