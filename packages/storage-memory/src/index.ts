@@ -1,1 +1,3 @@
+export { aggregateTurns } from './aggregate.js';
+export { createMemoryStorage } from './storage.js';
 export type { MemoryMutation, MemoryStorage, MemoryStorageOptions } from './types.js';

@@ -1,4 +1,13 @@
-import type { AuditEvent, AuditLog, Clock, Context, ContextStore, Storage, Turn, TurnStore } from '@convokit/core';
+import type {
+  AuditEvent,
+  AuditLog,
+  Clock,
+  Context,
+  ContextStore,
+  Storage,
+  Turn,
+  TurnStore,
+} from '@convokit/core';
 
 /**
  * One accepted write, as the journal sees it and as `applyMutation` replays it. Each carries the

@@ -1,0 +1,119 @@
+import {
+  type AuditEvent,
+  AuditEventSchema,
+  type AuditFilter,
+  AuditFilterSchema,
+  type AuditLog,
+  ConvokitError,
+  decodeCursor,
+  encodeCursor,
+  fingerprint,
+  type PageInput,
+  type PageResult,
+  PageSchema,
+  validate,
+} from '@convokit/core';
+import { invalid, underPath } from './checks.js';
+import type { Host } from './host.js';
+import { compareTimed, insertOne, insertSorted, lowerBound } from './sorted.js';
+
+/** Audit events in (`at`, `id`) order, with posting lists by context and by principal. */
+export class MemoryAuditLog implements AuditLog {
+  readonly sorted: AuditEvent[] = [];
+  readonly #ids = new Set<string>();
+  readonly #byContext = new Map<string, AuditEvent[]>();
+  readonly #byPrincipal = new Map<string, AuditEvent[]>();
+
+  constructor(private readonly host: Host) {}
+
+  async append(events: readonly AuditEvent[]): Promise<void> {
+    this.host.open();
+    const where = 'audit.append';
+    if (!Array.isArray(events)) throw invalid(where, 'events', 'must be an array of audit events');
+    const batch: AuditEvent[] = new Array(events.length);
+    const ids = new Set<string>();
+    for (let i = 0; i < events.length; i++) {
+      const event = underPath(() => validate(AuditEventSchema, events[i], where), String(i));
+      if (ids.has(event.id)) throw invalid(where, `${i}.id`, 'repeats an id earlier in the batch');
+      ids.add(event.id);
+      batch[i] = event;
+    }
+    const existing = batch.filter((e) => this.#ids.has(e.id)).map((e) => e.id);
+    if (existing.length > 0) {
+      throw new ConvokitError('CONFLICT', `Audit events already stored: ${existing.slice(0, 5).join(', ')}`, {
+        where,
+        ids: existing,
+      });
+    }
+    if (batch.length === 0) return;
+    for (const event of batch) this.host.frozen.deep(event);
+    this.host.record({ type: 'audit.append', events: batch });
+    this.applyAppend(batch);
+  }
+
+  /** Adds frozen events; ids already stored are ignored (replay may repeat them). */
+  applyAppend(events: readonly AuditEvent[]): void {
+    const fresh = events.filter((e) => !this.#ids.has(e.id)).sort(compareTimed);
+    for (const event of fresh) {
+      this.#ids.add(event.id);
+      post(this.#byContext, event.contextId, event);
+      post(this.#byPrincipal, event.principal, event);
+    }
+    insertSorted(this.sorted, fresh);
+  }
+
+  clear(): void {
+    this.sorted.length = 0;
+    this.#ids.clear();
+    this.#byContext.clear();
+    this.#byPrincipal.clear();
+  }
+
+  async list(filter?: AuditFilter, options?: PageInput): Promise<PageResult<AuditEvent>> {
+    this.host.open();
+    const where = 'audit.list';
+    const f = underPath(() => validate(AuditFilterSchema, filter ?? {}, where), 'filter');
+    const page = underPath(() => validate(PageSchema, options ?? {}, where), 'options');
+    const print = fingerprint({ filter: f });
+    let list: readonly AuditEvent[] = this.sorted;
+    for (const candidate of [
+      f.contextId === undefined ? undefined : (this.#byContext.get(f.contextId) ?? []),
+      f.principal === undefined ? undefined : (this.#byPrincipal.get(f.principal) ?? []),
+    ]) {
+      if (candidate !== undefined && candidate.length < list.length) list = candidate;
+    }
+    const lo = f.from === undefined ? 0 : lowerBound(list, f.from, '');
+    let hi = f.to === undefined ? list.length : lowerBound(list, f.to, '');
+    if (page.cursor !== undefined) {
+      const [at, id] = decodeCursor(page.cursor, print, where);
+      if (typeof at !== 'number' || typeof id !== 'string')
+        throw invalid(where, 'cursor', 'not a cursor this store issued');
+      hi = Math.min(hi, lowerBound(list, at, id));
+    }
+    const items: AuditEvent[] = [];
+    for (let i = hi - 1; i >= lo && items.length <= page.limit; i--) {
+      const e = list[i]!;
+      if (
+        (f.contextId === undefined || e.contextId === f.contextId) &&
+        (f.principal === undefined || e.principal === f.principal) &&
+        (f.action === undefined || e.action === f.action) &&
+        (f.scope === undefined || e.scope === f.scope)
+      ) {
+        items.push(e);
+      }
+    }
+    let nextCursor: string | null = null;
+    if (items.length > page.limit) {
+      items.length = page.limit;
+      const last = items[items.length - 1]!;
+      nextCursor = encodeCursor([last.at, last.id], print);
+    }
+    return { items, nextCursor };
+  }
+}
+
+function post(index: Map<string, AuditEvent[]>, key: string, event: AuditEvent): void {
+  const list = index.get(key);
+  if (list === undefined) index.set(key, [event]);
+  else insertOne(list, event);
+}

@@ -1,0 +1,392 @@
+import {
+  type Context,
+  type ContextChanges,
+  ContextChangesSchema,
+  type ContextFilter,
+  ContextFilterSchema,
+  ContextSchema,
+  type ContextStore,
+  type ContextTouch,
+  ConvokitError,
+  decodeCursor,
+  encodeCursor,
+  fingerprint,
+  type GetContextOptions,
+  type PageInput,
+  type PageResult,
+  PageSchema,
+  validate,
+} from '@convokit/core';
+import { checkEpochMs, checkKey, checkObject, checkPositiveInt, invalid, underPath } from './checks.js';
+import { ExpiryHeap } from './expiry-heap.js';
+import type { Host } from './host.js';
+
+const INDEXED = ['scope', 'ownerId', 'sessionId', 'persona', 'parentId'] as const;
+type IndexedField = (typeof INDEXED)[number];
+
+export class MemoryContextStore implements ContextStore {
+  readonly byId = new Map<string, Context>();
+  readonly #by = new Map<IndexedField, Map<string, Set<string>>>(INDEXED.map((f) => [f, new Map()]));
+  readonly #expiry = new ExpiryHeap();
+  #expiring = 0;
+
+  constructor(private readonly host: Host) {}
+
+  async create(context: Context): Promise<Context> {
+    this.host.open();
+    const c = underPath(() => validate(ContextSchema, context, 'contexts.create'), 'context');
+    if (this.byId.has(c.id)) {
+      throw new ConvokitError('CONFLICT', `Context ${c.id} already exists`, {
+        where: 'contexts.create',
+        id: c.id,
+      });
+    }
+    this.host.frozen.deep(c);
+    this.host.record({ type: 'contexts.put', context: c });
+    this.put(c);
+    return c;
+  }
+
+  async get(id: string, options?: GetContextOptions): Promise<Context | undefined> {
+    this.host.open();
+    const c = this.byId.get(checkKey(id, 'contexts.get', 'id'));
+    const now = this.#now(options, 'contexts.get');
+    if (c === undefined || (c.expiresAt !== undefined && now >= c.expiresAt)) return undefined;
+    return c;
+  }
+
+  async update(id: string, expectedVersion: number, changes: ContextChanges, now: number): Promise<Context> {
+    this.host.open();
+    const where = 'contexts.update';
+    checkKey(id, where, 'id');
+    checkPositiveInt(expectedVersion, where, 'expectedVersion');
+    const ch = this.#changes(changes);
+    checkEpochMs(now, where, 'now');
+    const c = this.byId.get(id);
+    if (c === undefined || (c.expiresAt !== undefined && now >= c.expiresAt)) {
+      throw new ConvokitError('NOT_FOUND', `Context ${id} does not exist`, { where, id });
+    }
+    if (c.version !== expectedVersion) {
+      throw new ConvokitError(
+        'CONFLICT',
+        `Context ${id} is at version ${c.version}, not ${expectedVersion}`,
+        {
+          where,
+          id,
+          expectedVersion,
+          actualVersion: c.version,
+        },
+      );
+    }
+    const next = this.host.frozen.shallow(withChanges(c, ch, now));
+    this.host.record({ type: 'contexts.put', context: next });
+    this.put(next);
+    return next;
+  }
+
+  async touch(id: string, touch: ContextTouch): Promise<void> {
+    this.host.open();
+    const where = 'contexts.touch';
+    checkKey(id, where, 'id');
+    const { at, expiresAt, ...rest } = checkObject(touch, where, 'touch') as Partial<ContextTouch>;
+    checkEpochMs(at, where, 'touch.at');
+    if (expiresAt !== undefined) checkEpochMs(expiresAt, where, 'touch.expiresAt');
+    const unknown = Object.keys(rest)[0];
+    if (unknown !== undefined) throw invalid(where, `touch.${unknown}`, 'is not a known field');
+    const c = this.byId.get(id);
+    if (c === undefined || (c.expiresAt !== undefined && at! >= c.expiresAt)) return;
+    const next: Context = { ...c, accessCount: c.accessCount + 1, lastAccessedAt: at! };
+    if (expiresAt !== undefined) next.expiresAt = expiresAt;
+    this.host.frozen.shallow(next);
+    this.host.record({ type: 'contexts.put', context: next });
+    this.put(next);
+  }
+
+  async delete(id: string, options?: { expectedVersion?: number; now?: number }): Promise<boolean> {
+    this.host.open();
+    const where = 'contexts.delete';
+    checkKey(id, where, 'id');
+    const { expectedVersion, now: nowInput, ...rest } = checkObject(options, where, 'options');
+    if (expectedVersion !== undefined) checkPositiveInt(expectedVersion, where, 'options.expectedVersion');
+    const unknown = Object.keys(rest)[0];
+    if (unknown !== undefined) throw invalid(where, `options.${unknown}`, 'is not a known option');
+    const now = nowInput === undefined ? this.host.clock.now() : checkEpochMs(nowInput, where, 'options.now');
+    const c = this.byId.get(id);
+    if (c === undefined || (c.expiresAt !== undefined && now >= c.expiresAt)) return false;
+    if (expectedVersion !== undefined && c.version !== expectedVersion) {
+      throw new ConvokitError(
+        'CONFLICT',
+        `Context ${id} is at version ${c.version}, not ${expectedVersion}`,
+        {
+          where,
+          id,
+          expectedVersion,
+          actualVersion: c.version,
+        },
+      );
+    }
+    this.host.record({ type: 'contexts.delete', ids: [id] });
+    this.remove(id);
+    return true;
+  }
+
+  async list(filter?: ContextFilter, options?: PageInput & GetContextOptions): Promise<PageResult<Context>> {
+    this.host.open();
+    const where = 'contexts.list';
+    const f = underPath(() => validate(ContextFilterSchema, filter ?? {}, where), 'filter');
+    const { now: nowInput, ...pageInput } = checkObject(options, where, 'options');
+    const now = nowInput === undefined ? this.host.clock.now() : checkEpochMs(nowInput, where, 'options.now');
+    const page = underPath(() => validate(PageSchema, pageInput, where), 'options');
+    const print = fingerprint({ filter: f });
+    let after: { createdAt: number; id: string } | undefined;
+    if (page.cursor !== undefined) {
+      const [createdAt, id] = decodeCursor(page.cursor, print, where);
+      if (typeof createdAt !== 'number' || typeof id !== 'string') {
+        throw invalid(where, 'cursor', 'not a cursor this store issued');
+      }
+      after = { createdAt, id };
+    }
+    const found: Context[] = [];
+    for (const c of this.#candidates(f)) {
+      if (!live(c, now) || !matches(c, f)) continue;
+      if (after && compareCreated(c, after) <= 0) continue;
+      found.push(c);
+    }
+    found.sort(compareCreated);
+    let nextCursor: string | null = null;
+    if (found.length > page.limit) {
+      found.length = page.limit;
+      const last = found[found.length - 1]!;
+      nextCursor = encodeCursor([last.createdAt, last.id], print);
+    }
+    return { items: found, nextCursor };
+  }
+
+  async count(filter?: ContextFilter, options?: GetContextOptions): Promise<number> {
+    this.host.open();
+    const f = underPath(() => validate(ContextFilterSchema, filter ?? {}, 'contexts.count'), 'filter');
+    const now = this.#now(options, 'contexts.count');
+    let n = 0;
+    for (const c of this.#candidates(f)) if (live(c, now) && matches(c, f)) n++;
+    return n;
+  }
+
+  async deleteExpired(now: number, options?: { limit?: number }): Promise<Context[]> {
+    this.host.open();
+    const where = 'contexts.deleteExpired';
+    checkEpochMs(now, where, 'now');
+    const { limit: limitInput, ...rest } = checkObject(options, where, 'options');
+    const limit =
+      limitInput === undefined
+        ? Number.POSITIVE_INFINITY
+        : checkPositiveInt(limitInput, where, 'options.limit');
+    const unknown = Object.keys(rest)[0];
+    if (unknown !== undefined) throw invalid(where, `options.${unknown}`, 'is not a known option');
+
+    const expired: Context[] = [];
+    const taken = new Set<string>();
+    for (
+      let top = this.#expiry.peek();
+      top !== undefined && top.expiresAt <= now;
+      top = this.#expiry.peek()
+    ) {
+      if (expired.length >= limit) break;
+      this.#expiry.pop();
+      const c = this.byId.get(top.id);
+      // Stale entries (context gone or its expiry moved) are dropped as they surface.
+      if (c === undefined || c.expiresAt !== top.expiresAt || taken.has(c.id)) continue;
+      taken.add(c.id);
+      expired.push(c);
+    }
+    if (expired.length === 0) return expired;
+    try {
+      this.host.record({ type: 'contexts.delete', ids: expired.map((c) => c.id) });
+    } catch (error) {
+      for (const c of expired) this.#expiry.push({ expiresAt: c.expiresAt!, id: c.id });
+      throw error;
+    }
+    for (const c of expired) this.remove(c.id);
+    return expired;
+  }
+
+  /** Stores a frozen context (create, update, touch, replay), keeping every index in step. */
+  put(next: Context): void {
+    const prev = this.byId.get(next.id);
+    this.byId.set(next.id, next);
+    for (const field of INDEXED) {
+      const before = prev?.[field];
+      const after = next[field];
+      if (prev !== undefined && before === after) continue;
+      if (before !== undefined) this.#unpost(field, before, next.id);
+      if (after !== undefined) this.#post(field, after, next.id);
+    }
+    if (prev?.expiresAt !== undefined) this.#expiring--;
+    if (next.expiresAt !== undefined) {
+      this.#expiring++;
+      if (next.expiresAt !== prev?.expiresAt) this.#expiry.push({ expiresAt: next.expiresAt, id: next.id });
+    }
+    this.#compactExpiry();
+  }
+
+  remove(id: string): void {
+    const c = this.byId.get(id);
+    if (c === undefined) return;
+    this.byId.delete(id);
+    for (const field of INDEXED) {
+      const value = c[field];
+      if (value !== undefined) this.#unpost(field, value, id);
+    }
+    if (c.expiresAt !== undefined) this.#expiring--;
+  }
+
+  clear(): void {
+    this.byId.clear();
+    for (const index of this.#by.values()) index.clear();
+    this.#expiry.reset([]);
+    this.#expiring = 0;
+  }
+
+  #post(field: IndexedField, key: string, id: string): void {
+    const index = this.#by.get(field)!;
+    const set = index.get(key);
+    if (set === undefined) index.set(key, new Set([id]));
+    else set.add(id);
+  }
+
+  #unpost(field: IndexedField, key: string, id: string): void {
+    const index = this.#by.get(field)!;
+    const set = index.get(key);
+    if (set === undefined) return;
+    set.delete(id);
+    if (set.size === 0) index.delete(key);
+  }
+
+  /** Sliding expiry pushes an entry per touch; rebuild once stale entries outnumber live ones. */
+  #compactExpiry(): void {
+    if (this.#expiry.size <= 1024 || this.#expiry.size <= 2 * this.#expiring) return;
+    const live: Array<{ expiresAt: number; id: string }> = [];
+    for (const c of this.byId.values())
+      if (c.expiresAt !== undefined) live.push({ expiresAt: c.expiresAt, id: c.id });
+    this.#expiry.reset(live);
+  }
+
+  /** The smallest index set serving `f`, or every context. */
+  *#candidates(f: ContextFilter): Iterable<Context> {
+    let best: Set<string> | undefined;
+    for (const field of INDEXED) {
+      const value = f[field];
+      if (value === undefined) continue;
+      const set = this.#by.get(field)!.get(value);
+      if (set === undefined) return;
+      if (best === undefined || set.size < best.size) best = set;
+    }
+    if (best === undefined) {
+      yield* this.byId.values();
+      return;
+    }
+    for (const id of best) yield this.byId.get(id)!;
+  }
+
+  #changes(changes: unknown): ContextChanges {
+    const fast = this.#fastChanges(changes);
+    if (fast !== undefined) return fast;
+    const parsed = underPath(() => validate(ContextChangesSchema, changes, 'contexts.update'), 'changes');
+    return this.host.frozen.deep(parsed);
+  }
+
+  /** The changes as ContextChangesSchema would give them, frozen, or undefined when in doubt. */
+  #fastChanges(changes: unknown): ContextChanges | undefined {
+    if (typeof changes !== 'object' || changes === null || Array.isArray(changes)) return undefined;
+    if (Object.getPrototypeOf(changes) !== Object.prototype) return undefined;
+    const out: ContextChanges = {};
+    const input = changes as Record<string, unknown>;
+    for (const key in input) {
+      const value = input[key];
+      if (value === undefined) continue;
+      switch (key) {
+        case 'data':
+        case 'metadata': {
+          const json = this.host.frozen.jsonObject(value);
+          if (json === undefined) return undefined;
+          out[key] = json;
+          break;
+        }
+        case 'ownerId':
+          if (!isKey(value)) return undefined;
+          out.ownerId = value;
+          break;
+        case 'parentId':
+          if (value !== null && !isKey(value)) return undefined;
+          out.parentId = value;
+          break;
+        case 'expiresAt':
+          if (value !== null && !isEpochMs(value)) return undefined;
+          out.expiresAt = value;
+          break;
+        default:
+          return undefined;
+      }
+    }
+    return out;
+  }
+
+  #now(options: GetContextOptions | undefined, where: string): number {
+    if (options === undefined || options.now === undefined) {
+      if (options !== undefined) checkObject(options, where, 'options');
+      return this.host.clock.now();
+    }
+    return checkEpochMs(options.now, where, 'options.now');
+  }
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the same rule as KeySchema
+const CONTROL = /[\u0000-\u001f\u007f]/;
+function isKey(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0 && value.length <= 256 && !CONTROL.test(value);
+}
+function isEpochMs(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 8.64e15;
+}
+
+function live(c: Context, now: number): boolean {
+  return c.expiresAt === undefined || now < c.expiresAt;
+}
+
+function matches(c: Context, f: ContextFilter): boolean {
+  return (
+    (f.scope === undefined || c.scope === f.scope) &&
+    (f.ownerId === undefined || c.ownerId === f.ownerId) &&
+    (f.sessionId === undefined || c.sessionId === f.sessionId) &&
+    (f.persona === undefined || c.persona === f.persona) &&
+    (f.parentId === undefined || c.parentId === f.parentId)
+  );
+}
+
+function compareCreated(a: { createdAt: number; id: string }, b: { createdAt: number; id: string }): number {
+  if (a.createdAt !== b.createdAt) return a.createdAt - b.createdAt;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/** The next version of `c`: changed fields, `null` removing `parentId`/`expiresAt`, version + 1. */
+function withChanges(c: Context, ch: ContextChanges, now: number): Context {
+  const next: Context = {
+    id: c.id,
+    scope: c.scope,
+    data: ch.data ?? c.data,
+    metadata: ch.metadata ?? c.metadata,
+    version: c.version + 1,
+    createdAt: c.createdAt,
+    updatedAt: now,
+    accessCount: c.accessCount,
+    lastAccessedAt: c.lastAccessedAt,
+  };
+  const ownerId = ch.ownerId ?? c.ownerId;
+  if (ownerId !== undefined) next.ownerId = ownerId;
+  if (c.sessionId !== undefined) next.sessionId = c.sessionId;
+  if (c.persona !== undefined) next.persona = c.persona;
+  const parentId = ch.parentId === null ? undefined : (ch.parentId ?? c.parentId);
+  if (parentId !== undefined) next.parentId = parentId;
+  const expiresAt = ch.expiresAt === null ? undefined : (ch.expiresAt ?? c.expiresAt);
+  if (expiresAt !== undefined) next.expiresAt = expiresAt;
+  return next;
+}

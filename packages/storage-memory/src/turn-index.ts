@@ -1,0 +1,153 @@
+import type { NormalizedTurnFilter, Turn } from '@convokit/core';
+import { insertOne, insertSorted, lowerBound, type Timed, upperBound } from './sorted.js';
+
+/** Filter fields served by a posting list, and the turn field each reads. */
+const INDEXED = {
+  sessionId: 'sessionId',
+  conversationId: 'conversationId',
+  userId: 'userId',
+  persona: 'persona',
+  framework: 'frameworks',
+  tool: 'tools',
+  mcpServer: 'mcpServers',
+} as const;
+type IndexedField = keyof typeof INDEXED;
+const FIELDS = Object.keys(INDEXED) as IndexedField[];
+const MULTI_VALUED: ReadonlySet<IndexedField> = new Set(['framework', 'tool', 'mcpServer']);
+
+/** A run `list[lo..hi)` of a list sorted by (`at`, `id`). */
+export interface Slice {
+  readonly list: readonly Turn[];
+  readonly lo: number;
+  readonly hi: number;
+}
+
+/** Turns that may match a filter, from the most selective index. */
+export interface Candidates {
+  slices: Slice[];
+  /** No turn is in two slices (false for a union of multi-valued postings). */
+  disjoint: boolean;
+  /** Every turn in the slices matches the filter; no check needed. */
+  exact: boolean;
+  /** Turns in the slices, counting a shared one once per slice. */
+  size: number;
+}
+
+/** Strict keyset bounds, from a cursor. */
+export interface KeyBounds {
+  after?: Timed;
+  before?: Timed;
+}
+
+/**
+ * Turns by id, in (`at`, `id`) order, and in one sorted posting list per value of each filterable
+ * field, so a filter starts from the smallest list that serves it and a time range or a cursor
+ * is two binary searches.
+ */
+export class TurnIndex {
+  readonly byId = new Map<string, Turn>();
+  readonly sorted: Turn[] = [];
+  readonly #postings = new Map<IndexedField, Map<string, Turn[]>>(FIELDS.map((f) => [f, new Map()]));
+
+  /** Adds turns not yet stored; `batch` must be sorted by (`at`, `id`). */
+  add(batch: readonly Turn[]): void {
+    for (const turn of batch) this.byId.set(turn.id, turn);
+    insertSorted(this.sorted, batch);
+    const sessions = this.#postings.get('sessionId')!;
+    const conversations = this.#postings.get('conversationId')!;
+    const users = this.#postings.get('userId')!;
+    const personas = this.#postings.get('persona')!;
+    const frameworks = this.#postings.get('framework')!;
+    const tools = this.#postings.get('tool')!;
+    const servers = this.#postings.get('mcpServer')!;
+    for (const turn of batch) {
+      post(sessions, turn.sessionId, turn);
+      if (turn.conversationId !== undefined) post(conversations, turn.conversationId, turn);
+      if (turn.userId !== undefined) post(users, turn.userId, turn);
+      if (turn.persona !== undefined) post(personas, turn.persona, turn);
+      for (const name of turn.frameworks) post(frameworks, name, turn);
+      for (const name of turn.tools) post(tools, name, turn);
+      for (const name of turn.mcpServers) post(servers, name, turn);
+    }
+  }
+
+  /** Removes every turn with `at < before` and returns them. */
+  removeBefore(before: number): Turn[] {
+    const removed = this.sorted.splice(0, lowerBound(this.sorted, before, ''));
+    if (removed.length === 0) return removed;
+    for (const turn of removed) this.byId.delete(turn.id);
+    for (const postings of this.#postings.values()) {
+      for (const [key, list] of postings) {
+        const n = lowerBound(list, before, '');
+        if (n === list.length) postings.delete(key);
+        else if (n > 0) list.splice(0, n);
+      }
+    }
+    return removed;
+  }
+
+  clear(): void {
+    this.byId.clear();
+    this.sorted.length = 0;
+    for (const postings of this.#postings.values()) postings.clear();
+  }
+
+  /** The smallest set of sorted runs holding every turn that can match `f` within `bounds`. */
+  candidates(f: NormalizedTurnFilter, bounds: KeyBounds = {}): Candidates {
+    const all = slice(this.sorted, f, bounds);
+    let best: Candidates = { slices: [all], disjoint: true, exact: false, size: all.hi - all.lo };
+    let bestField: IndexedField | undefined;
+    for (const field of FIELDS) {
+      const values = f[field];
+      if (values === undefined) continue;
+      const postings = this.#postings.get(field)!;
+      const slices: Slice[] = [];
+      let size = 0;
+      for (const value of values) {
+        const list = postings.get(value);
+        if (list === undefined) continue;
+        const s = slice(list, f, bounds);
+        if (s.hi > s.lo) {
+          slices.push(s);
+          size += s.hi - s.lo;
+        }
+      }
+      if (size < best.size || bestField === undefined) {
+        best = { slices, disjoint: !MULTI_VALUED.has(field) || slices.length <= 1, exact: false, size };
+        bestField = field;
+      }
+    }
+    best.exact =
+      f.outcome === undefined && FIELDS.every((field) => field === bestField || f[field] === undefined);
+    return best;
+  }
+}
+
+function post(postings: Map<string, Turn[]>, key: string, turn: Turn): void {
+  const list = postings.get(key);
+  if (list === undefined) postings.set(key, [turn]);
+  else insertOne(list, turn);
+}
+
+function slice(list: readonly Turn[], f: NormalizedTurnFilter, bounds: KeyBounds): Slice {
+  let lo = f.from === undefined ? 0 : lowerBound(list, f.from, '');
+  let hi = f.to === undefined ? list.length : lowerBound(list, f.to, '');
+  if (bounds.after) lo = Math.max(lo, upperBound(list, bounds.after.at, bounds.after.id));
+  if (bounds.before) hi = Math.min(hi, lowerBound(list, bounds.before.at, bounds.before.id));
+  return { list, lo, hi: Math.max(lo, hi) };
+}
+
+/** Calls `visit` once for each candidate turn that matches `f` (in no particular order). */
+export function forEachMatch(c: Candidates, matches: (t: Turn) => boolean, visit: (t: Turn) => void): void {
+  const seen = c.disjoint ? undefined : new Set<Turn>();
+  for (const { list, lo, hi } of c.slices) {
+    for (let i = lo; i < hi; i++) {
+      const turn = list[i]!;
+      if (seen) {
+        if (seen.has(turn)) continue;
+        seen.add(turn);
+      }
+      if (c.exact || matches(turn)) visit(turn);
+    }
+  }
+}

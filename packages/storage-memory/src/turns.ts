@@ -1,0 +1,249 @@
+import {
+  type AggregateResult,
+  type AggregateSpecInput,
+  AggregateSpecSchema,
+  type AppendOptions,
+  type AppendResult,
+  ConvokitError,
+  decodeCursor,
+  distinctTerms,
+  encodeCursor,
+  fingerprint,
+  type ListTurnsOptions,
+  makeSnippet,
+  matchesTurnFilter,
+  type NormalizedTurnFilter,
+  normalizeTurnFilter,
+  type PageResult,
+  PageSchema,
+  type SearchHit,
+  type SearchOptionsInput,
+  SearchOptionsSchema,
+  SearchTextSchema,
+  type Turn,
+  type TurnFilter,
+  TurnFilterSchema,
+  TurnOrderSchema,
+  TurnSchema,
+  type TurnStore,
+  tokenize,
+  validate,
+} from '@convokit/core';
+import { aggregateTurns } from './aggregate.js';
+import { checkEpochMs, checkKey, checkObject, invalid, underPath } from './checks.js';
+import type { Host } from './host.js';
+import { SearchIndex } from './search-index.js';
+import { compareTimed } from './sorted.js';
+import { type Candidates, forEachMatch, type KeyBounds, TurnIndex } from './turn-index.js';
+
+export class MemoryTurnStore implements TurnStore {
+  readonly index = new TurnIndex();
+  readonly #text = new SearchIndex();
+
+  constructor(private readonly host: Host) {}
+
+  async append(turns: readonly Turn[], options?: AppendOptions): Promise<AppendResult> {
+    this.host.open();
+    const where = 'turns.append';
+    const { ifExists = 'error', ...rest } = checkObject(options, where, 'options') as AppendOptions;
+    if (ifExists !== 'error' && ifExists !== 'skip')
+      throw invalid(where, 'options.ifExists', "must be 'error' or 'skip'");
+    const unknown = Object.keys(rest)[0];
+    if (unknown !== undefined) throw invalid(where, `options.${unknown}`, 'is not a known option');
+    if (!Array.isArray(turns)) throw invalid(where, 'turns', 'must be an array of turns');
+
+    const batch: Turn[] = new Array(turns.length);
+    const ids = new Set<string>();
+    for (let i = 0; i < turns.length; i++) {
+      const turn = underPath(() => validate(TurnSchema, turns[i], where), String(i));
+      if (ids.has(turn.id)) throw invalid(where, `${i}.id`, 'repeats an id earlier in the batch');
+      ids.add(turn.id);
+      batch[i] = turn;
+    }
+    const skippedIds: string[] = [];
+    let fresh = batch;
+    if (batch.some((t) => this.index.byId.has(t.id))) {
+      if (ifExists === 'error') {
+        const existing = batch.filter((t) => this.index.byId.has(t.id)).map((t) => t.id);
+        throw new ConvokitError('CONFLICT', `Turns already stored: ${existing.slice(0, 5).join(', ')}`, {
+          where,
+          ids: existing,
+        });
+      }
+      fresh = batch.filter((t) => {
+        if (!this.index.byId.has(t.id)) return true;
+        skippedIds.push(t.id);
+        return false;
+      });
+    }
+    if (fresh.length > 0) {
+      // Validation produced fresh objects, so freezing them in place leaves the caller's alone.
+      for (const turn of fresh) this.host.frozen.deep(turn);
+      this.host.record({ type: 'turns.append', turns: fresh });
+      this.applyAppend(fresh);
+    }
+    return { appended: fresh.length, skippedIds };
+  }
+
+  /** Adds frozen turns that are not stored yet; no validation, no journal. */
+  applyAppend(turns: readonly Turn[]): void {
+    let sorted = true;
+    for (let i = 1; i < turns.length && sorted; i++) sorted = compareTimed(turns[i - 1]!, turns[i]!) < 0;
+    const batch = sorted ? turns : turns.slice().sort(compareTimed);
+    this.index.add(batch);
+    for (const turn of batch) this.#text.add(turn);
+  }
+
+  applyDeleteBefore(before: number): number {
+    const removed = this.index.removeBefore(before);
+    if (removed.length > 0) this.#text.removeBefore(before, removed);
+    return removed.length;
+  }
+
+  clear(): void {
+    this.index.clear();
+    this.#text.clear();
+  }
+
+  async get(id: string): Promise<Turn | undefined> {
+    this.host.open();
+    return this.index.byId.get(checkKey(id, 'turns.get', 'id'));
+  }
+
+  async list(filter?: TurnFilter, options?: ListTurnsOptions): Promise<PageResult<Turn>> {
+    this.host.open();
+    const where = 'turns.list';
+    const f = this.#filter(filter, where);
+    const { order: orderInput, ...pageInput } = checkObject(options, where, 'options');
+    const order = underPath(() => validate(TurnOrderSchema, orderInput ?? 'desc', where), 'order');
+    const page = validate(PageSchema, pageInput, where);
+    const print = fingerprint({ filter: canonical(f), order });
+    const bounds: KeyBounds = {};
+    if (page.cursor !== undefined) {
+      const key = cursorKey(decodeCursor(page.cursor, print, where), where);
+      if (order === 'asc') bounds.after = key;
+      else bounds.before = key;
+    }
+    const candidates = this.index.candidates(f, bounds);
+    const items: Turn[] = [];
+    const want = page.limit + 1;
+    for (const turn of inOrder(candidates, order)) {
+      if (!candidates.exact && !matchesTurnFilter(turn, f)) continue;
+      items.push(turn);
+      if (items.length === want) break;
+    }
+    let nextCursor: string | null = null;
+    if (items.length > page.limit) {
+      items.length = page.limit;
+      const last = items[items.length - 1]!;
+      nextCursor = encodeCursor([last.at, last.id], print);
+    }
+    return { items, nextCursor };
+  }
+
+  async search(text: string, options?: SearchOptionsInput): Promise<SearchHit[]> {
+    this.host.open();
+    const where = 'turns.search';
+    const query = underPath(() => validate(SearchTextSchema, text, where), 'text');
+    const o = underPath(() => validate(SearchOptionsSchema, options ?? {}, where), 'options');
+    const f = normalizeTurnFilter(o.filter);
+    const terms = distinctTerms(query);
+    const accept = isEmpty(f) ? () => true : (t: Turn) => matchesTurnFilter(t, f);
+    const termSet = new Set(terms);
+    return this.#text.search(terms, o.mode, accept, o.limit).map(({ turn, matched, bm25 }) => ({
+      turn,
+      // Distinct terms matched first, BM25 (squashed below 1) breaking ties: see SearchIndex.
+      score: matched + bm25 / (1 + bm25),
+      snippet: makeSnippet(snippetSource(turn, termSet), termSet),
+    }));
+  }
+
+  async aggregate(spec: AggregateSpecInput): Promise<AggregateResult> {
+    this.host.open();
+    const s = validate(AggregateSpecSchema, spec, 'turns.aggregate');
+    const f = normalizeTurnFilter(s.filter);
+    const matching: Turn[] = [];
+    forEachMatch(
+      this.index.candidates(f),
+      (t) => matchesTurnFilter(t, f),
+      (t) => matching.push(t),
+    );
+    return aggregateTurns(matching, s);
+  }
+
+  async count(filter?: TurnFilter): Promise<number> {
+    this.host.open();
+    const f = this.#filter(filter, 'turns.count');
+    const candidates = this.index.candidates(f);
+    if (candidates.exact && candidates.disjoint) return candidates.size;
+    let n = 0;
+    forEachMatch(
+      candidates,
+      (t) => matchesTurnFilter(t, f),
+      () => n++,
+    );
+    return n;
+  }
+
+  async deleteBefore(before: number): Promise<number> {
+    this.host.open();
+    const at = checkEpochMs(before, 'turns.deleteBefore', 'before');
+    const first = this.index.sorted[0];
+    if (first === undefined || first.at >= at) return 0;
+    this.host.record({ type: 'turns.deleteBefore', before: at });
+    return this.applyDeleteBefore(at);
+  }
+
+  #filter(filter: TurnFilter | undefined, where: string): NormalizedTurnFilter {
+    return normalizeTurnFilter(underPath(() => validate(TurnFilterSchema, filter ?? {}, where), 'filter'));
+  }
+}
+
+function isEmpty(f: NormalizedTurnFilter): boolean {
+  for (const _ in f) return false;
+  return true;
+}
+
+/** The filter with each list sorted, so equal filters give equal cursor fingerprints. */
+function canonical(f: NormalizedTurnFilter): NormalizedTurnFilter {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(f)) out[key] = Array.isArray(value) ? [...value].sort() : value;
+  return out as NormalizedTurnFilter;
+}
+
+function cursorKey(key: (string | number)[], where: string): { at: number; id: string } {
+  const [at, id] = key;
+  if (key.length !== 2 || typeof at !== 'number' || typeof id !== 'string') {
+    throw invalid(where, 'cursor', 'not a cursor this store issued');
+  }
+  return { at, id };
+}
+
+/** Candidate turns in (`at`, `id`) order, ascending or descending, each once. */
+function* inOrder(c: Candidates, order: 'asc' | 'desc'): Generator<Turn> {
+  if (c.slices.length === 1) {
+    const { list, lo, hi } = c.slices[0]!;
+    if (order === 'asc') for (let i = lo; i < hi; i++) yield list[i]!;
+    else for (let i = hi - 1; i >= lo; i--) yield list[i]!;
+    return;
+  }
+  const merged: Turn[] = [];
+  for (const { list, lo, hi } of c.slices) for (let i = lo; i < hi; i++) merged.push(list[i]!);
+  merged.sort(compareTimed);
+  if (order === 'asc') {
+    for (let i = 0; i < merged.length; i++) if (i === 0 || merged[i] !== merged[i - 1]) yield merged[i]!;
+  } else {
+    for (let i = merged.length - 1; i >= 0; i--)
+      if (i === merged.length - 1 || merged[i] !== merged[i + 1]) yield merged[i]!;
+  }
+}
+
+/** The text the snippet comes from: the field holding more of the query terms (user input on a tie). */
+function snippetSource(turn: Turn, terms: ReadonlySet<string>): string {
+  const held = (text: string) => {
+    const seen = new Set<string>();
+    for (const term of tokenize(text)) if (terms.has(term)) seen.add(term);
+    return seen.size;
+  };
+  return held(turn.assistantResponse) > held(turn.userInput) ? turn.assistantResponse : turn.userInput;
+}
