@@ -1,0 +1,93 @@
+import {
+  type AuditEvent,
+  AuditEventSchema,
+  type AuditFilter,
+  AuditFilterSchema,
+  type AuditLog,
+  ConvokitError,
+  decodeCursor,
+  encodeCursor,
+  fingerprint,
+  type PageInput,
+  type PageResult,
+  PageSchema,
+  validate,
+} from '@convokit/core';
+import type { Db } from './db.js';
+import { Params } from './params.js';
+
+const BatchSchema = AuditEventSchema.array();
+
+export function createAuditLog(db: Db): AuditLog {
+  const { S } = db;
+
+  async function append(events: readonly AuditEvent[]): Promise<void> {
+    db.assertOpen();
+    const batch = validate(BatchSchema, events, 'audit.append');
+    if (batch.length === 0) return db.run('audit.append', async () => undefined);
+    await db.tx('audit.append', async (sql) => {
+      const rows = await sql.unsafe<{ id: string }[]>(
+        `INSERT INTO ${S}.audit_events (id, at, principal, action, context_id, scope, body)
+         SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
+         ON CONFLICT (id) DO NOTHING RETURNING id`,
+        [
+          batch.map((e) => e.id),
+          batch.map((e) => e.at),
+          batch.map((e) => e.principal),
+          batch.map((e) => e.action),
+          batch.map((e) => e.contextId),
+          batch.map((e) => e.scope),
+          batch.map((e) => JSON.stringify(e)),
+        ] as never[],
+      );
+      if (rows.length !== batch.length) {
+        const written = new Set(rows.map((r) => r.id));
+        const ids = [...new Set(batch.map((e) => e.id).filter((id) => !written.has(id)))];
+        throw new ConvokitError(
+          'CONFLICT',
+          `audit.append: event id(s) already stored: ${ids.slice(0, 5).join(', ')}`,
+          {
+            where: 'audit.append',
+            ids,
+          },
+        );
+      }
+    });
+  }
+
+  async function list(filter: AuditFilter = {}, options: PageInput = {}): Promise<PageResult<AuditEvent>> {
+    db.assertOpen();
+    const f = validate(AuditFilterSchema, filter, 'audit.list');
+    const { limit, cursor } = validate(PageSchema, options, 'audit.list options');
+    const print = fingerprint(f);
+    const p = new Params();
+    const where: string[] = ['TRUE'];
+    if (f.contextId !== undefined) where.push(`context_id = ${p.add(f.contextId, 'text')}`);
+    if (f.principal !== undefined) where.push(`principal = ${p.add(f.principal, 'text')}`);
+    if (f.action !== undefined) where.push(`action = ${p.add(f.action, 'text')}`);
+    if (f.scope !== undefined) where.push(`scope = ${p.add(f.scope, 'text')}`);
+    if (f.from !== undefined) where.push(`at >= ${p.add(f.from, 'bigint')}`);
+    if (f.to !== undefined) where.push(`at < ${p.add(f.to, 'bigint')}`);
+    if (cursor !== undefined) {
+      const [at, id] = decodeCursor(cursor, print, 'audit.list');
+      if (typeof at !== 'number' || typeof id !== 'string') {
+        throw new ConvokitError('VALIDATION', 'Invalid cursor for audit.list', { where: 'audit.list' });
+      }
+      where.push(`(at, id) < (${p.add(at, 'bigint')}, ${p.add(id, 'text')})`);
+    }
+    return db.run('audit.list', async (sql) => {
+      const rows = await sql.unsafe<{ body: string }[]>(
+        `SELECT body FROM ${S}.audit_events WHERE ${where.join(' AND ')} ORDER BY at DESC, id DESC LIMIT ${limit + 1}`,
+        p.values as never[],
+      );
+      const items = rows.slice(0, limit).map((r) => JSON.parse(r.body) as AuditEvent);
+      const last = items[items.length - 1];
+      return {
+        items,
+        nextCursor: rows.length > limit && last ? encodeCursor([last.at, last.id], print) : null,
+      };
+    });
+  }
+
+  return { append, list };
+}

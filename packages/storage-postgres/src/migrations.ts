@@ -1,0 +1,133 @@
+import type { Sql } from 'postgres';
+
+export interface Migration {
+  version: number;
+  name: string;
+  /** Statements run in order inside the migration transaction (`S` stands for the quoted schema). */
+  statements(S: string): string[];
+}
+
+const NAME_TABLE = (S: string, table: string) => `
+  CREATE TABLE ${S}.${table} (
+    turn_id text COLLATE "C" NOT NULL,
+    name text COLLATE "C" NOT NULL,
+    at bigint NOT NULL,
+    PRIMARY KEY (turn_id, name)
+  )`;
+
+/**
+ * The schema history. A released migration is never edited: changes are a new entry. Every
+ * migration is plain DDL inside one transaction (no CREATE INDEX CONCURRENTLY, which cannot run
+ * in a transaction); several processes starting at once serialize on an advisory lock.
+ */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'tables',
+    statements: (S) => [
+      `CREATE TABLE ${S}.turns (
+        id text COLLATE "C" PRIMARY KEY,
+        session_id text COLLATE "C" NOT NULL,
+        conversation_id text COLLATE "C",
+        user_id text COLLATE "C",
+        persona text COLLATE "C",
+        at bigint NOT NULL,
+        outcome text NOT NULL,
+        latency_ms double precision,
+        latency_bucket integer,
+        tokens_in bigint,
+        tokens_out bigint,
+        feedback double precision,
+        body text NOT NULL,
+        search tsvector NOT NULL
+      )`,
+      NAME_TABLE(S, 'turn_frameworks'),
+      NAME_TABLE(S, 'turn_tools'),
+      NAME_TABLE(S, 'turn_mcp_servers'),
+      `CREATE INDEX turns_at ON ${S}.turns (at, id)`,
+      `CREATE INDEX turns_search ON ${S}.turns USING gin (search)`,
+      `CREATE TABLE ${S}.contexts (
+        id text COLLATE "C" PRIMARY KEY,
+        scope text NOT NULL,
+        owner_id text COLLATE "C",
+        session_id text COLLATE "C",
+        persona text COLLATE "C",
+        parent_id text COLLATE "C",
+        data text NOT NULL,
+        metadata text NOT NULL,
+        version integer NOT NULL,
+        created_at bigint NOT NULL,
+        updated_at bigint NOT NULL,
+        expires_at bigint,
+        access_count bigint NOT NULL,
+        last_accessed_at bigint NOT NULL
+      )`,
+      `CREATE TABLE ${S}.audit_events (
+        id text COLLATE "C" PRIMARY KEY,
+        at bigint NOT NULL,
+        principal text COLLATE "C" NOT NULL,
+        action text NOT NULL,
+        context_id text COLLATE "C" NOT NULL,
+        scope text NOT NULL,
+        body text NOT NULL
+      )`,
+    ],
+  },
+  {
+    version: 2,
+    name: 'secondary indexes',
+    statements: (S) => [
+      `CREATE INDEX turns_session_at ON ${S}.turns (session_id, at)`,
+      `CREATE INDEX turns_persona_at ON ${S}.turns (persona, at)`,
+      `CREATE INDEX turns_user_at ON ${S}.turns (user_id, at)`,
+      `CREATE INDEX turns_conversation_at ON ${S}.turns (conversation_id, at)`,
+      `CREATE INDEX turn_frameworks_name ON ${S}.turn_frameworks (name, at)`,
+      `CREATE INDEX turn_tools_name ON ${S}.turn_tools (name, at)`,
+      `CREATE INDEX turn_mcp_servers_name ON ${S}.turn_mcp_servers (name, at)`,
+      `CREATE INDEX turn_frameworks_at ON ${S}.turn_frameworks (at)`,
+      `CREATE INDEX turn_tools_at ON ${S}.turn_tools (at)`,
+      `CREATE INDEX turn_mcp_servers_at ON ${S}.turn_mcp_servers (at)`,
+      `CREATE INDEX contexts_created ON ${S}.contexts (created_at, id)`,
+      `CREATE INDEX contexts_scope ON ${S}.contexts (scope, created_at, id)`,
+      `CREATE INDEX contexts_owner ON ${S}.contexts (owner_id, created_at, id)`,
+      `CREATE INDEX contexts_session ON ${S}.contexts (session_id, created_at, id)`,
+      `CREATE INDEX contexts_persona ON ${S}.contexts (persona, created_at, id)`,
+      `CREATE INDEX contexts_parent ON ${S}.contexts (parent_id, created_at, id)`,
+      `CREATE INDEX contexts_expiry ON ${S}.contexts (expires_at, id) WHERE expires_at IS NOT NULL`,
+      `CREATE INDEX audit_at ON ${S}.audit_events (at, id)`,
+      `CREATE INDEX audit_context ON ${S}.audit_events (context_id, at, id)`,
+      `CREATE INDEX audit_principal ON ${S}.audit_events (principal, at, id)`,
+    ],
+  },
+];
+
+export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+/**
+ * Brings the schema to the latest version. The transaction-scoped advisory lock (keyed by the
+ * schema name) makes concurrent starters wait for the first, which then finds nothing to do.
+ * Returns the versions this call applied.
+ */
+export async function migrate(sql: Sql<Record<string, never>>, schema: string, S: string): Promise<number[]> {
+  const applied: number[] = [];
+  await sql.begin(async (tx) => {
+    await tx.unsafe('SELECT pg_advisory_xact_lock(hashtext($1))', [`convokit:${schema}`]);
+    await tx.unsafe(`CREATE SCHEMA IF NOT EXISTS ${S}`);
+    await tx.unsafe(
+      `CREATE TABLE IF NOT EXISTS ${S}.schema_migrations (
+        version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+    );
+    const rows = await tx.unsafe<{ version: number }[]>(`SELECT version FROM ${S}.schema_migrations`);
+    const done = new Set(rows.map((r) => r.version));
+    for (const m of MIGRATIONS) {
+      if (done.has(m.version)) continue;
+      for (const statement of m.statements(S)) await tx.unsafe(statement);
+      await tx.unsafe(`INSERT INTO ${S}.schema_migrations (version, name) VALUES ($1, $2)`, [
+        m.version,
+        m.name,
+      ]);
+      applied.push(m.version);
+    }
+  });
+  return applied;
+}

@@ -1,0 +1,53 @@
+import {
+  distinctTerms,
+  makeSnippet,
+  normalizeTurnFilter,
+  type SearchHit,
+  type SearchOptionsInput,
+  SearchOptionsSchema,
+  SearchTextSchema,
+  tokenize,
+  validate,
+} from '@convokit/core';
+import type { Db } from './db.js';
+import { Params } from './params.js';
+import { termsQuery } from './search-vector.js';
+import { turnFilterSql } from './turn-filter.js';
+import { parseTurn } from './turns.js';
+
+/**
+ * Matching and ranking run in PostgreSQL (GIN index on the tsvector, ts_rank), ties by newest
+ * `at` then `id`. The snippet is cut in JS with core `makeSnippet`, so its terms are exactly the
+ * core tokenizer's (ts_headline would re-parse the text with PostgreSQL's parser).
+ */
+export async function searchTurns(
+  db: Db,
+  text: string,
+  options: SearchOptionsInput = {},
+): Promise<SearchHit[]> {
+  db.assertOpen();
+  const query = validate(SearchTextSchema, text, 'turns.search');
+  const opts = validate(SearchOptionsSchema, options, 'turns.search options');
+  const terms = distinctTerms(query);
+  const p = new Params();
+  const q = p.add(termsQuery(terms, opts.mode), 'tsquery');
+  const where = turnFilterSql(normalizeTurnFilter(opts.filter), p, db.S);
+  return db.run('turns.search', async (sql) => {
+    const rows = await sql.unsafe<{ body: string; score: number }[]>(
+      `SELECT t.body, ts_rank(t.search, ${q})::float8 AS score
+       FROM ${db.S}.turns t
+       WHERE t.search @@ ${q} AND ${where.join(' AND ')}
+       ORDER BY score DESC, t.at DESC, t.id DESC
+       LIMIT ${opts.limit}`,
+      p.values as never[],
+    );
+    const termSet = new Set(terms);
+    return rows.map((row) => {
+      const turn = parseTurn(row.body);
+      const source = tokenize(turn.userInput).some((t) => termSet.has(t))
+        ? turn.userInput
+        : turn.assistantResponse;
+      return { turn, score: row.score, snippet: makeSnippet(source, termSet) };
+    });
+  });
+}

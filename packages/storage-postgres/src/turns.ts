@@ -1,0 +1,244 @@
+import {
+  type AppendOptions,
+  type AppendResult,
+  ConvokitError,
+  decodeCursor,
+  EpochMsSchema,
+  encodeCursor,
+  fingerprint,
+  type ListTurnsOptions,
+  latencyBucket,
+  normalizeTurnFilter,
+  type PageResult,
+  PageSchema,
+  type Turn,
+  type TurnFilter,
+  TurnFilterSchema,
+  TurnOrderSchema,
+  TurnSchema,
+  type TurnStore,
+  validate,
+} from '@convokit/core';
+import { aggregateTurns } from './aggregate.js';
+import type { Db } from './db.js';
+import { Params } from './params.js';
+import { searchTurns } from './search.js';
+import { turnVector } from './search-vector.js';
+import { NAME_TABLES, turnFilterSql } from './turn-filter.js';
+
+const ListOptionsSchema = PageSchema.extend({ order: TurnOrderSchema.default('desc') }).strict();
+const BatchSchema = TurnSchema.array().superRefine((turns, ctx) => {
+  const seen = new Set<string>();
+  turns.forEach((turn, i) => {
+    if (seen.has(turn.id))
+      ctx.addIssue({ code: 'custom', path: [i, 'id'], message: 'repeats an id of this batch' });
+    seen.add(turn.id);
+  });
+});
+
+function invalid(where: string, path: string, message: string): ConvokitError {
+  return new ConvokitError('VALIDATION', `Invalid input to ${where}: ${path}: ${message}`, {
+    where,
+    issues: [{ path, message }],
+  });
+}
+
+function appendMode(options: AppendOptions): 'error' | 'skip' {
+  if (typeof options !== 'object' || options === null)
+    throw invalid('turns.append', 'options', 'must be an object');
+  for (const key of Object.keys(options)) {
+    if (key !== 'ifExists') throw invalid('turns.append', key, 'is not an option');
+  }
+  const mode = options.ifExists ?? 'error';
+  if (mode !== 'error' && mode !== 'skip')
+    throw invalid('turns.append', 'ifExists', "must be 'error' or 'skip'");
+  return mode;
+}
+
+/** Turns are stored whole as JSON text (exact round trip) next to the columns queries use. */
+export function parseTurn(body: string): Turn {
+  return JSON.parse(body) as Turn;
+}
+
+export function createTurnStore(db: Db): TurnStore {
+  const { S } = db;
+
+  async function append(turns: readonly Turn[], options: AppendOptions = {}): Promise<AppendResult> {
+    db.assertOpen();
+    const batch = validate(BatchSchema, turns, 'turns.append');
+    const ifExists = appendMode(options);
+    if (batch.length === 0) return db.run('turns.append', async () => ({ appended: 0, skippedIds: [] }));
+    const cols = {
+      id: [] as string[],
+      session: [] as string[],
+      conversation: [] as (string | null)[],
+      user: [] as (string | null)[],
+      persona: [] as (string | null)[],
+      at: [] as number[],
+      outcome: [] as string[],
+      latency: [] as (number | null)[],
+      bucket: [] as (number | null)[],
+      tokensIn: [] as (number | null)[],
+      tokensOut: [] as (number | null)[],
+      feedback: [] as (number | null)[],
+      body: [] as string[],
+      search: [] as string[],
+    };
+    for (const t of batch) {
+      cols.id.push(t.id);
+      cols.session.push(t.sessionId);
+      cols.conversation.push(t.conversationId ?? null);
+      cols.user.push(t.userId ?? null);
+      cols.persona.push(t.persona ?? null);
+      cols.at.push(t.at);
+      cols.outcome.push(t.outcome);
+      cols.latency.push(t.latencyMs ?? null);
+      cols.bucket.push(t.latencyMs === undefined ? null : latencyBucket(t.latencyMs));
+      cols.tokensIn.push(t.tokens?.input ?? null);
+      cols.tokensOut.push(t.tokens?.output ?? null);
+      cols.feedback.push(t.feedback ?? null);
+      cols.body.push(JSON.stringify(t));
+      cols.search.push(turnVector(t.userInput, t.assistantResponse));
+    }
+    return db.tx('turns.append', async (sql) => {
+      const inserted = await sql.unsafe<{ id: string }[]>(
+        `INSERT INTO ${S}.turns (id, session_id, conversation_id, user_id, persona, at, outcome, latency_ms,
+           latency_bucket, tokens_in, tokens_out, feedback, body, search)
+         SELECT id, session_id, conversation_id, user_id, persona, at, outcome, latency_ms,
+           latency_bucket, tokens_in, tokens_out, feedback, body, search::tsvector
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[],
+           $8::float8[], $9::int[], $10::bigint[], $11::bigint[], $12::float8[], $13::text[], $14::text[])
+           AS u(id, session_id, conversation_id, user_id, persona, at, outcome, latency_ms, latency_bucket,
+                tokens_in, tokens_out, feedback, body, search)
+         ON CONFLICT (id) DO NOTHING
+         RETURNING id`,
+        [
+          cols.id,
+          cols.session,
+          cols.conversation,
+          cols.user,
+          cols.persona,
+          cols.at,
+          cols.outcome,
+          cols.latency,
+          cols.bucket,
+          cols.tokensIn,
+          cols.tokensOut,
+          cols.feedback,
+          cols.body,
+          cols.search,
+        ] as never[],
+      );
+      const written = new Set(inserted.map((r) => r.id));
+      const skippedIds = batch.filter((t) => !written.has(t.id)).map((t) => t.id);
+      if (skippedIds.length > 0 && ifExists === 'error') {
+        throw new ConvokitError('CONFLICT', `turns.append: ${skippedIds.length} turn id(s) already stored`, {
+          where: 'turns.append',
+          ids: skippedIds.slice(0, 100),
+        });
+      }
+      const fresh = batch.filter((t) => written.has(t.id));
+      for (const [field, table] of [
+        ['frameworks', NAME_TABLES.framework],
+        ['tools', NAME_TABLES.tool],
+        ['mcpServers', NAME_TABLES.mcpServer],
+      ] as const) {
+        const ids: string[] = [];
+        const names: string[] = [];
+        const ats: number[] = [];
+        for (const t of fresh) {
+          for (const name of t[field]) {
+            ids.push(t.id);
+            names.push(name);
+            ats.push(t.at);
+          }
+        }
+        if (ids.length === 0) continue;
+        await sql.unsafe(
+          `INSERT INTO ${S}.${table} (turn_id, name, at) SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])`,
+          [ids, names, ats] as never[],
+        );
+      }
+      return { appended: fresh.length, skippedIds };
+    });
+  }
+
+  async function get(id: string): Promise<Turn | undefined> {
+    db.assertOpen();
+    if (typeof id !== 'string') throw invalid('turns.get', 'id', 'must be a string');
+    return db.run('turns.get', async (sql) => {
+      const rows = await sql.unsafe<{ body: string }[]>(`SELECT body FROM ${S}.turns WHERE id = $1::text`, [
+        id,
+      ]);
+      return rows[0] ? parseTurn(rows[0].body) : undefined;
+    });
+  }
+
+  async function list(filter: TurnFilter = {}, options: ListTurnsOptions = {}): Promise<PageResult<Turn>> {
+    db.assertOpen();
+    const f = normalizeTurnFilter(validate(TurnFilterSchema, filter, 'turns.list'));
+    const { limit, cursor, order } = validate(ListOptionsSchema, options, 'turns.list options');
+    const print = fingerprint({ f, order });
+    const p = new Params();
+    const where = turnFilterSql(f, p, S);
+    if (cursor !== undefined) {
+      const [at, id] = decodeCursor(cursor, print, 'turns.list');
+      if (typeof at !== 'number' || typeof id !== 'string') {
+        throw new ConvokitError('VALIDATION', 'Invalid cursor for turns.list', { where: 'turns.list' });
+      }
+      where.push(
+        `(t.at, t.id) ${order === 'asc' ? '>' : '<'} (${p.add(at, 'bigint')}, ${p.add(id, 'text')})`,
+      );
+    }
+    const dir = order === 'asc' ? 'ASC' : 'DESC';
+    return db.run('turns.list', async (sql) => {
+      const rows = await sql.unsafe<{ body: string }[]>(
+        `SELECT t.body FROM ${S}.turns t WHERE ${where.join(' AND ')}
+         ORDER BY t.at ${dir}, t.id ${dir} LIMIT ${limit + 1}`,
+        p.values as never[],
+      );
+      const items = rows.slice(0, limit).map((r) => parseTurn(r.body));
+      const last = items[items.length - 1];
+      return {
+        items,
+        nextCursor: rows.length > limit && last ? encodeCursor([last.at, last.id], print) : null,
+      };
+    });
+  }
+
+  async function count(filter: TurnFilter = {}): Promise<number> {
+    db.assertOpen();
+    const f = normalizeTurnFilter(validate(TurnFilterSchema, filter, 'turns.count'));
+    const p = new Params();
+    const where = turnFilterSql(f, p, S);
+    return db.run('turns.count', async (sql) => {
+      const rows = await sql.unsafe<{ n: number }[]>(
+        `SELECT count(*)::float8 AS n FROM ${S}.turns t WHERE ${where.join(' AND ')}`,
+        p.values as never[],
+      );
+      return rows[0]!.n;
+    });
+  }
+
+  async function deleteBefore(before: number): Promise<number> {
+    db.assertOpen();
+    validate(EpochMsSchema, before, 'turns.deleteBefore');
+    return db.tx('turns.deleteBefore', async (sql) => {
+      for (const table of Object.values(NAME_TABLES)) {
+        await sql.unsafe(`DELETE FROM ${S}.${table} WHERE at < $1::bigint`, [before]);
+      }
+      const result = await sql.unsafe(`DELETE FROM ${S}.turns WHERE at < $1::bigint`, [before]);
+      return result.count;
+    });
+  }
+
+  return {
+    append,
+    get,
+    list,
+    search: (text, options) => searchTurns(db, text, options),
+    aggregate: (spec) => aggregateTurns(db, spec),
+    count,
+    deleteBefore,
+  };
+}

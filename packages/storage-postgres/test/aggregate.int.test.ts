@@ -1,0 +1,239 @@
+import { LatencyHistogram, type Turn } from '@convokit/core';
+import fc from 'fast-check';
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { turn } from './fixtures.js';
+import { referenceAggregate } from './reference-aggregate.js';
+import { freshStorage, reportSkip, url } from './support.js';
+
+reportSkip('aggregate.int.test.ts');
+
+// Sunday 2026-03-01 23:59:59.999 UTC, and the Monday that follows.
+const SUN_LAST = Date.UTC(2026, 2, 1, 23, 59, 59, 999);
+const MON = Date.UTC(2026, 2, 2);
+const END = 8.64e15;
+
+describe.skipIf(!url)('aggregate (postgres)', () => {
+  let ctx: ReturnType<typeof freshStorage>;
+  beforeAll(() => {
+    ctx = freshStorage();
+  });
+  afterAll(() => ctx.drop());
+  beforeEach(async () => {
+    await ctx.storage.turns.deleteBefore(END);
+  });
+
+  test('UTC time buckets: ISO week starts Monday, dayOfWeek 0 = Monday', async () => {
+    await ctx.storage.turns.append([
+      turn({ at: SUN_LAST }),
+      turn({ at: MON }),
+      turn({ at: MON + 5 * 3_600_000 }),
+    ]);
+    const r = await ctx.storage.turns.aggregate({
+      groupBy: ['week', 'dayOfWeek', 'month'],
+      measures: ['count'],
+    });
+    expect(r.rows).toEqual([
+      { keys: [Date.UTC(2026, 1, 23), 6, Date.UTC(2026, 2, 1)], values: { count: 1 } },
+      { keys: [MON, 0, Date.UTC(2026, 2, 1)], values: { count: 2 } },
+    ]);
+    const h = await ctx.storage.turns.aggregate({
+      groupBy: ['hourOfDay', 'day', 'hour'],
+      measures: ['count'],
+    });
+    expect(h.rows.map((row) => row.keys)).toEqual([
+      [0, MON, MON],
+      [5, MON, MON + 5 * 3_600_000],
+      [23, Date.UTC(2026, 2, 1), Date.UTC(2026, 2, 1, 23)],
+    ]);
+  });
+
+  test('pairs are unordered distinct names, smaller first in byte order; null groups first', async () => {
+    await ctx.storage.turns.append([
+      turn({ at: MON, frameworks: ['a', 'B', 'c'], persona: 'p' }),
+      turn({ at: MON + 1, frameworks: ['B', 'a'] }),
+      turn({ at: MON + 2, frameworks: ['c'] }),
+    ]);
+    const pairs = await ctx.storage.turns.aggregate({
+      groupBy: ['framework', 'framework'],
+      measures: ['count'],
+    });
+    expect(pairs.rows).toEqual([
+      { keys: ['B', 'a'], values: { count: 2 } },
+      { keys: ['B', 'c'], values: { count: 1 } },
+      { keys: ['a', 'c'], values: { count: 1 } },
+    ]);
+    const byPersona = await ctx.storage.turns.aggregate({
+      groupBy: ['persona', 'framework'],
+      measures: ['count'],
+    });
+    expect(byPersona.rows).toEqual([
+      { keys: [null, 'B'], values: { count: 1 } },
+      { keys: [null, 'a'], values: { count: 1 } },
+      { keys: [null, 'c'], values: { count: 1 } },
+      { keys: ['p', 'B'], values: { count: 1 } },
+      { keys: ['p', 'a'], values: { count: 1 } },
+      { keys: ['p', 'c'], values: { count: 1 } },
+    ]);
+  });
+
+  test('measures by hand, percentiles from the core histogram, order and paging', async () => {
+    await ctx.storage.turns.append([
+      turn({
+        at: MON,
+        persona: 'x',
+        latencyMs: 10,
+        tokens: { input: 3, output: 4 },
+        feedback: 1,
+        userId: 'u1',
+      }),
+      turn({ at: MON + 10, persona: 'x', latencyMs: 20, outcome: 'error', sessionId: 's2', feedback: 0 }),
+      turn({ at: MON + 20, persona: 'x', latencyMs: 30, userId: 'u1' }),
+      turn({ at: MON + 30, persona: 'y', latencyMs: 1000, tokens: { input: 1, output: 0 } }),
+      turn({ at: MON + 40, persona: 'z' }),
+    ]);
+    const r = await ctx.storage.turns.aggregate({
+      groupBy: ['persona'],
+      measures: [
+        'count',
+        'errors',
+        'errorRate',
+        'sessions',
+        'users',
+        'latencyAvg',
+        'latencyP50',
+        'latencyP99',
+        'latencyCount',
+        'tokensIn',
+        'tokensOut',
+        'feedbackAvg',
+        'feedbackCount',
+        'firstAt',
+        'lastAt',
+      ],
+    });
+    const hx = new LatencyHistogram().add(10).add(20).add(30);
+    expect(r.totalGroups).toBe(3);
+    expect(r.rows[0]).toEqual({
+      keys: ['x'],
+      values: {
+        count: 3,
+        errors: 1,
+        errorRate: 1 / 3,
+        sessions: 2,
+        users: 1,
+        latencyAvg: 20,
+        latencyP50: hx.quantile(0.5),
+        latencyP99: 30,
+        latencyCount: 3,
+        tokensIn: 3,
+        tokensOut: 4,
+        feedbackAvg: 0.5,
+        feedbackCount: 2,
+        firstAt: MON,
+        lastAt: MON + 20,
+      },
+    });
+    expect(r.rows[0]!.values.latencyP50).toBeCloseTo(20, -0.7); // within 1%
+    expect(r.rows[2]!.values).toMatchObject({
+      latencyAvg: null,
+      latencyP50: null,
+      latencyCount: 0,
+      feedbackAvg: null,
+    });
+    const ordered = await ctx.storage.turns.aggregate({
+      groupBy: ['persona'],
+      measures: ['latencyAvg'],
+      orderBy: { measure: 'latencyAvg', direction: 'desc' },
+      offset: 1,
+      limit: 5,
+    });
+    // y (1000) then x (20) then z (null, last); offset 1 drops y.
+    expect(ordered).toEqual({
+      rows: [
+        { keys: ['x'], values: { latencyAvg: 20 } },
+        { keys: ['z'], values: { latencyAvg: null } },
+      ],
+      totalGroups: 3,
+    });
+  });
+
+  test('no keys: one row even when nothing matches; retention is reflected', async () => {
+    await ctx.storage.turns.append([turn({ at: MON, latencyMs: 5 }), turn({ at: MON + 1000, latencyMs: 7 })]);
+    expect(await ctx.storage.turns.deleteBefore(MON + 1)).toBe(1);
+    const r = await ctx.storage.turns.aggregate({ measures: ['count', 'latencyP50', 'tokensIn', 'firstAt'] });
+    expect(r).toEqual({
+      rows: [{ keys: [], values: { count: 1, latencyP50: 7, tokensIn: 0, firstAt: MON + 1000 } }],
+      totalGroups: 1,
+    });
+    const none = await ctx.storage.turns.aggregate({
+      filter: { persona: 'nobody' },
+      measures: ['count', 'errorRate', 'lastAt'],
+    });
+    expect(none.rows).toEqual([{ keys: [], values: { count: 0, errorRate: null, lastAt: null } }]);
+  });
+
+  test('matches a plain JS reading of the spec on random data', async () => {
+    const names = fc.constantFrom('a', 'B', 'c', 'é', 'Z');
+    const turnArb = fc.record({
+      at: fc.integer({ min: MON - 40 * 86_400_000, max: MON + 40 * 86_400_000 }),
+      persona: fc.option(fc.constantFrom('p', 'Q', 'r'), { nil: undefined }),
+      userId: fc.option(fc.constantFrom('u1', 'u2'), { nil: undefined }),
+      sessionId: fc.constantFrom('s1', 's2', 's3'),
+      frameworks: fc.uniqueArray(names, { maxLength: 4 }),
+      tools: fc.uniqueArray(names, { maxLength: 2 }),
+      latencyMs: fc.option(fc.double({ min: 0, max: 5000, noNaN: true }), { nil: undefined }),
+      outcome: fc.constantFrom('ok' as const, 'error' as const),
+      feedback: fc.option(fc.constantFrom(-1, 0, 0.5, 1), { nil: undefined }),
+    });
+    const keys = fc.constantFrom(
+      [],
+      ['persona'],
+      ['framework'],
+      ['framework', 'framework'],
+      ['tool', 'persona'],
+      ['week', 'dayOfWeek'],
+      ['month'],
+      ['hourOfDay', 'user'],
+      ['session', 'outcome'],
+      ['framework', 'tool', 'framework'],
+    ) as fc.Arbitrary<never[]>;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(turnArb, { maxLength: 25 }),
+        keys,
+        fc.option(fc.constantFrom('B', 'c'), { nil: undefined }),
+        async (partial, groupBy, framework) => {
+          await ctx.storage.turns.deleteBefore(END);
+          const turns: Turn[] = partial.map((t) => turn(t));
+          await ctx.storage.turns.append(turns);
+          const spec = {
+            groupBy,
+            filter: framework ? { framework } : {},
+            measures: [
+              'count',
+              'sessions',
+              'users',
+              'latencyP50',
+              'latencyP95',
+              'latencyCount',
+              'errorRate',
+              'feedbackAvg',
+              'firstAt',
+            ] as never[],
+          };
+          const got = await ctx.storage.turns.aggregate(spec);
+          const want = referenceAggregate(turns, spec);
+          expect(got.totalGroups).toBe(want.totalGroups);
+          expect(got.rows.map((r) => r.keys)).toEqual(want.rows.map((r) => r.keys));
+          got.rows.forEach((row, i) => {
+            for (const [m, v] of Object.entries(want.rows[i]!.values)) {
+              if (v === null) expect(row.values[m as never], m).toBeNull();
+              else expect(row.values[m as never], m).toBeCloseTo(v, 9);
+            }
+          });
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
+});
