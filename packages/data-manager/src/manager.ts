@@ -1,0 +1,533 @@
+import {
+  type AggregationLevel,
+  type Clock,
+  type ConversationalQuery,
+  type ConversationalQueryInput,
+  ConversationalQuerySchema,
+  ConvokitError,
+  createIdGenerator,
+  createLogger,
+  type DataResponse,
+  type IdGenerator,
+  type LatencySummary,
+  type Logger,
+  Metrics,
+  type QueryFilters,
+  type QueryType,
+  type ResponseMetadata,
+  requirePart,
+  type SearchHit,
+  SearchOptionsSchema,
+  SearchTextSchema,
+  stableStringify,
+  systemClock,
+  type Turn,
+  type TurnFilter,
+  type TurnInput,
+  TurnInputSchema,
+  type TurnStore,
+  validate,
+} from '@convokit/core';
+import { CircuitBreaker, type CircuitSnapshot, isStorageFailure } from './circuit-breaker.js';
+import { deepFreeze } from './freeze.js';
+import { type DataManagerOptions, type ResolvedOptions, resolveOptions } from './options.js';
+import {
+  DEFAULT_INSIGHTS_PERIOD_MS,
+  DEFAULT_PERIOD_MS,
+  type Period,
+  periodFilter,
+  resolvePeriod,
+} from './period.js';
+import type { ManagerPerformance } from './queries/performance-metrics.js';
+import { QUERY_RUNNERS } from './queries/run.js';
+import { QueryCache } from './query-cache.js';
+import { ratio } from './ratio.js';
+import { type SessionContext, sessionContext } from './session-context.js';
+
+export interface DataManagerMetrics {
+  /** `queries.total`, `queries.<type>`, `queries.search`, `queries.session_context`, `queries.failed`,
+   * `cache.hits`, `cache.misses`, `storage.failures`, `circuit.rejections`, `circuit.opened`,
+   * `turns.recorded`, `validation.errors`. */
+  counters: Record<string, number>;
+  /** `query` (every query, search and session context) and `query.<type>`, ms. */
+  latencies: Record<string, LatencySummary>;
+  cache: { enabled: boolean; hits: number; misses: number; hitRate: number | null; size: number };
+  circuit: CircuitSnapshot;
+}
+
+export interface ConversationalDataManager extends AsyncDisposable {
+  /** Validates, assigns `id` and `at` when absent, stores; returns the stored turn. Throws on any failure. */
+  recordTurn(turn: TurnInput): Promise<Turn>;
+  /** As `recordTurn`, for a batch stored atomically (all or none). */
+  recordTurns(turns: readonly TurnInput[]): Promise<Turn[]>;
+  /** One of the six analytics queries; never rejects. */
+  query<T = unknown>(query: ConversationalQueryInput): Promise<DataResponse<T>>;
+  /** Ranked full-text search over all stored turns (no default period); never rejects. */
+  search(text: string, filter?: TurnFilter, limit?: number): Promise<DataResponse<SearchHit[]>>;
+  /** A summary of one session; `NOT_FOUND` in the envelope when it has no turns. Never rejects. */
+  getSessionContext(sessionId: string): Promise<DataResponse<SessionContext>>;
+  getMetrics(): DataManagerMetrics;
+  clearCache(): void;
+  /** Drops the cache; later calls fail with STORAGE `reason: 'closed'`. Does not close the storage. */
+  close(): Promise<void>;
+}
+
+const MAX_BATCH = 10_000;
+const PARSE_MEMO_SIZE = 1000;
+
+interface Answer {
+  response: DataResponse;
+}
+
+/** Creates a manager over a storage that serves turns; `UNSUPPORTED` when it does not. */
+export function createConversationalDataManager(options: DataManagerOptions): ConversationalDataManager {
+  const resolved = resolveOptions(options);
+  const turns = requirePart(options.storage, 'turns', 'The conversational data manager');
+  return new DataManager(options, resolved, turns);
+}
+
+class DataManager implements ConversationalDataManager {
+  readonly #turns: TurnStore;
+  readonly #adapter: string;
+  readonly #clock: Clock;
+  readonly #ids: IdGenerator;
+  readonly #log: Logger;
+  readonly #metrics = new Metrics();
+  readonly #options: ResolvedOptions;
+  readonly #cache: QueryCache<Answer> | null;
+  /** Raw query (stable JSON) -> validated query and its cache key; saves re-validating repeats. */
+  readonly #parsed = new Map<string, { query: ConversationalQuery; key: string }>();
+  readonly #breaker: CircuitBreaker;
+  #closed = false;
+
+  constructor(options: DataManagerOptions, resolved: ResolvedOptions, turns: TurnStore) {
+    this.#turns = turns;
+    this.#adapter = options.storage.name;
+    this.#clock = options.clock ?? systemClock;
+    this.#ids = options.idGenerator ?? createIdGenerator(this.#clock);
+    this.#log = createLogger('data-manager', options.logger);
+    this.#options = resolved;
+    this.#cache = resolved.cache ? new QueryCache<Answer>(resolved.cache, this.#clock) : null;
+    this.#breaker = new CircuitBreaker(
+      resolved.circuitBreaker,
+      this.#clock,
+      this.#adapter,
+      (state, snapshot) => {
+        if (state === 'open') this.#metrics.increment('circuit.opened');
+        this.#log.warn(
+          { circuit: state, consecutiveFailures: snapshot.consecutiveFailures },
+          'storage circuit %s',
+          state,
+        );
+      },
+    );
+  }
+
+  async recordTurn(turn: TurnInput): Promise<Turn> {
+    const [stored] = await this.recordTurns([turn]);
+    return stored!;
+  }
+
+  async recordTurns(inputs: readonly TurnInput[]): Promise<Turn[]> {
+    this.#assertOpen();
+    if (!Array.isArray(inputs)) {
+      throw new ConvokitError('VALIDATION', 'Invalid input to recordTurns: expected an array of turns', {
+        where: 'recordTurns',
+        issues: [{ path: '', message: 'expected an array' }],
+      });
+    }
+    if (inputs.length > MAX_BATCH) {
+      throw new ConvokitError(
+        'LIMIT',
+        `recordTurns takes at most ${MAX_BATCH} turns per call, got ${inputs.length}`,
+        {
+          where: 'recordTurns',
+          max: MAX_BATCH,
+          got: inputs.length,
+        },
+      );
+    }
+    let prepared: Turn[];
+    try {
+      prepared = inputs.map((input, i) => {
+        const parsed = validate(TurnInputSchema, input, `recordTurns[${i}]`);
+        return { ...parsed, id: parsed.id ?? this.#ids(), at: parsed.at ?? this.#clock.now() } as Turn;
+      });
+    } catch (error) {
+      this.#metrics.increment('validation.errors');
+      throw error;
+    }
+    if (prepared.length === 0) return [];
+    try {
+      await this.#guard(() => this.#turns.append(prepared));
+    } catch (error) {
+      const failure = ConvokitError.is(error)
+        ? error
+        : ConvokitError.storage('Recording turns failed', error);
+      this.#log.error({ err: failure.toJSON(), turns: prepared.length }, 'recording turns failed');
+      throw failure;
+    } finally {
+      // Even a failed append may have reached the store (a driver can fail after committing).
+      this.#cache?.invalidate();
+    }
+    this.#metrics.increment('turns.recorded', prepared.length);
+    return prepared;
+  }
+
+  async query<T = unknown>(input: ConversationalQueryInput): Promise<DataResponse<T>> {
+    const started = performance.now();
+    let parsed: { query: ConversationalQuery; key: string };
+    try {
+      this.#assertOpen();
+      parsed = this.#parse(input);
+    } catch (error) {
+      return this.#failure(error, null, started, null) as DataResponse<T>;
+    }
+    const { query, key } = parsed;
+    const type = query.type;
+    this.#metrics.increment('queries.total');
+    this.#metrics.increment(`queries.${type}`);
+
+    const cached = this.#lookup(key);
+    if (cached) return this.#fromCache(cached, type, started, false) as DataResponse<T>;
+
+    const generation = this.#cache?.generation ?? 0;
+    try {
+      const period = resolvePeriod(
+        query.timeRange,
+        this.#clock.now(),
+        type === 'strategic_insights' ? DEFAULT_INSIGHTS_PERIOD_MS : DEFAULT_PERIOD_MS,
+      );
+      const out = await this.#guard(() =>
+        QUERY_RUNNERS[type]({
+          turns: this.#turns,
+          query,
+          period,
+          filter: periodFilter(query.filters, period),
+          thresholds: this.#options.thresholds,
+        }),
+      );
+      const metadata: ResponseMetadata = {
+        queryType: type,
+        scope: query.filters,
+        period: out.period ?? period,
+        aggregation: query.aggregation,
+        cacheHit: false,
+        degraded: false,
+      };
+      if (out.nextCursor !== undefined) metadata.nextCursor = out.nextCursor;
+      const response: DataResponse = deepFreeze({
+        success: true,
+        data: out.data,
+        metadata,
+        totalRecords: out.totalRecords,
+        processingTimeMs: 0,
+      });
+      this.#cache?.set(key, { response }, generation);
+      this.#log.debug({ queryType: type, cacheHit: false }, 'query answered');
+      return this.#finish(response, type, started) as DataResponse<T>;
+    } catch (error) {
+      const stale = this.#staleAnswer(key, error);
+      if (stale) return this.#fromCache(stale, type, started, true, error) as DataResponse<T>;
+      return this.#failure(error, query, started, type) as DataResponse<T>;
+    }
+  }
+
+  async search(text: string, filter: TurnFilter = {}, limit = 20): Promise<DataResponse<SearchHit[]>> {
+    const started = performance.now();
+    let key: string;
+    let options: ReturnType<typeof SearchOptionsSchema.parse>;
+    try {
+      this.#assertOpen();
+      validate(SearchTextSchema, text, 'search.text');
+      options = validate(SearchOptionsSchema, { filter, limit }, 'search');
+      key = `search:${stableStringify({ text, options })}`;
+    } catch (error) {
+      return this.#failure(error, null, started, null) as DataResponse<SearchHit[]>;
+    }
+    this.#metrics.increment('queries.total');
+    this.#metrics.increment('queries.search');
+    const { from, to, ...scope } = options.filter;
+    const metadata: ResponseMetadata = {
+      queryType: null,
+      scope: scope as QueryFilters,
+      period: from !== undefined && to !== undefined ? { from, to } : null,
+      aggregation: null,
+      cacheHit: false,
+      degraded: false,
+    };
+    return this.#cached(key, 'search', started, metadata, async () => {
+      const hits = await this.#turns.search(text, options);
+      return { data: hits, totalRecords: hits.length };
+    }) as Promise<DataResponse<SearchHit[]>>;
+  }
+
+  async getSessionContext(sessionId: string): Promise<DataResponse<SessionContext>> {
+    const started = performance.now();
+    try {
+      this.#assertOpen();
+      if (typeof sessionId !== 'string' || sessionId.length === 0 || sessionId.length > 256) {
+        throw new ConvokitError(
+          'VALIDATION',
+          'Invalid input to getSessionContext: sessionId must be a non-empty string',
+          {
+            where: 'getSessionContext',
+            issues: [{ path: 'sessionId', message: 'must be a non-empty string of at most 256 characters' }],
+          },
+        );
+      }
+    } catch (error) {
+      return this.#failure(error, null, started, null) as DataResponse<SessionContext>;
+    }
+    this.#metrics.increment('queries.total');
+    this.#metrics.increment('queries.session_context');
+    const metadata: ResponseMetadata = {
+      queryType: null,
+      scope: { sessionId },
+      period: null,
+      aggregation: null,
+      cacheHit: false,
+      degraded: false,
+    };
+    return this.#cached(`session:${sessionId}`, 'session_context', started, metadata, async () => {
+      const summary = await sessionContext(this.#turns, sessionId, this.#options.recentTurns);
+      if (!summary) {
+        throw new ConvokitError('NOT_FOUND', `No turns are stored for session ${JSON.stringify(sessionId)}`, {
+          sessionId,
+        });
+      }
+      return { data: summary, totalRecords: summary.turns };
+    }) as Promise<DataResponse<SessionContext>>;
+  }
+
+  getMetrics(): DataManagerMetrics {
+    const snapshot = this.#metrics.snapshot();
+    const hits = this.#metrics.counter('cache.hits');
+    const misses = this.#metrics.counter('cache.misses');
+    return {
+      counters: snapshot.counters,
+      latencies: snapshot.latencies,
+      cache: {
+        enabled: this.#cache !== null,
+        hits,
+        misses,
+        hitRate: ratio(hits, hits + misses),
+        size: this.#cache?.size ?? 0,
+      },
+      circuit: this.#breaker.snapshot(),
+    };
+  }
+
+  clearCache(): void {
+    this.#cache?.invalidate();
+    this.#parsed.clear();
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.clearCache();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /** Search and session context: the same cache and failure handling as `query`. */
+  async #cached(
+    key: string,
+    kind: string,
+    started: number,
+    metadata: ResponseMetadata,
+    compute: () => Promise<{ data: unknown; totalRecords: number }>,
+  ): Promise<DataResponse> {
+    const cached = this.#lookup(key);
+    if (cached) return this.#fromCache(cached, kind, started, false);
+    const generation = this.#cache?.generation ?? 0;
+    try {
+      const out = await this.#guard(compute);
+      const response: DataResponse = deepFreeze({
+        success: true,
+        data: out.data,
+        metadata,
+        totalRecords: out.totalRecords,
+        processingTimeMs: 0,
+      });
+      this.#cache?.set(key, { response }, generation);
+      return this.#finish(response, kind, started);
+    } catch (error) {
+      const stale = this.#staleAnswer(key, error);
+      if (stale) return this.#fromCache(stale, kind, started, true, error);
+      const failed = this.#failure(error, null, started, kind);
+      return { ...failed, metadata: { ...metadata } };
+    }
+  }
+
+  #parse(input: unknown): { query: ConversationalQuery; key: string } {
+    let raw: string | undefined;
+    try {
+      raw = stableStringify(input);
+    } catch {
+      raw = undefined; // not JSON (a bigint, say): validate without the memo
+    }
+    const memo = raw === undefined ? undefined : this.#parsed.get(raw);
+    if (memo) return memo;
+    const query = validate(ConversationalQuerySchema, input, 'query');
+    const parsed = { query, key: `query:${stableStringify(query)}` };
+    if (raw !== undefined) {
+      if (this.#parsed.size >= PARSE_MEMO_SIZE) this.#parsed.delete(this.#parsed.keys().next().value!);
+      this.#parsed.set(raw, parsed);
+    }
+    return parsed;
+  }
+
+  #lookup(key: string): Answer | undefined {
+    if (!this.#cache) return undefined;
+    const hit = this.#cache.get(key);
+    this.#metrics.increment(hit ? 'cache.hits' : 'cache.misses');
+    return hit;
+  }
+
+  #staleAnswer(key: string, error: unknown): Answer | undefined {
+    if (!this.#cache || !this.#options.cache?.serveStaleOnError) return undefined;
+    if (!isStorageFailure(error)) return undefined;
+    return this.#cache.getStale(key);
+  }
+
+  /** Runs storage work through the circuit breaker, counting failures. */
+  async #guard<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await this.#breaker.run(fn, isStorageFailure);
+    } catch (error) {
+      if (ConvokitError.is(error) && error.details.circuit !== undefined) {
+        this.#metrics.increment('circuit.rejections');
+      } else if (isStorageFailure(error)) {
+        this.#metrics.increment('storage.failures');
+        this.#log.warn(
+          { err: ConvokitError.is(error) ? error.toJSON() : String(error), adapter: this.#adapter },
+          'storage call failed',
+        );
+      }
+      throw error;
+    }
+  }
+
+  #fromCache(
+    answer: Answer,
+    kind: string,
+    started: number,
+    degraded: boolean,
+    error?: unknown,
+  ): DataResponse {
+    const base = answer.response;
+    const response: DataResponse = {
+      success: true,
+      data: base.data,
+      metadata: { ...base.metadata, cacheHit: true, degraded },
+      totalRecords: base.totalRecords,
+      processingTimeMs: 0,
+    };
+    if (error !== undefined) response.error = toResponseError(error);
+    if (kind === 'performance_metrics') {
+      response.data = { ...(base.data as object), manager: this.#managerPerformance() };
+    }
+    const ms = performance.now() - started;
+    response.processingTimeMs = ms;
+    this.#observe(kind, ms);
+    return response;
+  }
+
+  #finish(stored: DataResponse, kind: string, started: number): DataResponse {
+    const ms = performance.now() - started;
+    this.#observe(kind, ms);
+    const response = { ...stored, processingTimeMs: ms };
+    if (kind === 'performance_metrics') {
+      response.data = { ...(stored.data as object), manager: this.#managerPerformance() };
+    }
+    return response;
+  }
+
+  #failure(
+    error: unknown,
+    query: ConversationalQuery | null,
+    started: number,
+    kind: string | null,
+  ): DataResponse {
+    const ms = performance.now() - started;
+    const e = toResponseError(error);
+    if (e.code === 'VALIDATION') this.#metrics.increment('validation.errors');
+    this.#metrics.increment('queries.failed');
+    if (kind) this.#observe(kind, ms);
+    return {
+      success: false,
+      data: null,
+      metadata: {
+        queryType: (query?.type ?? null) as QueryType | null,
+        scope: query?.filters ?? {},
+        period: null,
+        aggregation: (query?.aggregation ?? null) as AggregationLevel | null,
+        cacheHit: false,
+        degraded: false,
+      },
+      totalRecords: 0,
+      processingTimeMs: ms,
+      error: e,
+    };
+  }
+
+  #observe(kind: string, ms: number): void {
+    this.#metrics.observe('query', ms);
+    this.#metrics.observe(`query.${kind}`, ms);
+  }
+
+  #managerPerformance(): ManagerPerformance {
+    const latency = this.#metrics.latency('query');
+    const hits = this.#metrics.counter('cache.hits');
+    const misses = this.#metrics.counter('cache.misses');
+    return {
+      queries: this.#metrics.counter('queries.total'),
+      queryLatencyMs: {
+        count: latency.count,
+        avg: latency.avg,
+        p50: latency.p50,
+        p95: latency.p95,
+        p99: latency.p99,
+      },
+      cacheHits: hits,
+      cacheMisses: misses,
+      cacheHitRate: ratio(hits, hits + misses),
+    };
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) {
+      throw new ConvokitError('STORAGE', 'The conversational data manager is closed', {
+        reason: 'closed',
+        adapter: this.#adapter,
+      });
+    }
+  }
+}
+
+function toResponseError(error: unknown): {
+  code: string;
+  message: string;
+  details: Record<string, unknown>;
+} {
+  if (ConvokitError.is(error)) {
+    const details = { ...error.details };
+    const cause = error.cause;
+    if (cause !== undefined && details.cause === undefined) {
+      details.cause = cause instanceof Error ? cause.message : String(cause);
+    }
+    return { code: error.code, message: error.message, details };
+  }
+  const wrapped = ConvokitError.storage('Storage call failed', error);
+  return {
+    code: wrapped.code,
+    message: wrapped.message,
+    details: { ...wrapped.details, cause: String(error instanceof Error ? error.message : error) },
+  };
+}
+
+export type { Period };

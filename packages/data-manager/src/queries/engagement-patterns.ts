@@ -1,0 +1,183 @@
+import { HOUR_MS, type Measure } from '@convokit/core';
+import { mean, nearestRank, ratio } from '../ratio.js';
+import type { QueryContext, QueryOutput } from './context.js';
+import { bucketsOf, levelSeries, type SeriesPoint } from './series.js';
+import { byFirstKey, type MeasureValues } from './values.js';
+
+const MINUTE_MS = 60_000;
+
+/** A histogram bin: values in [min, max), `max` null for the open last bin. */
+export interface Bin {
+  min: number;
+  max: number | null;
+  sessions: number;
+}
+
+export interface Distribution {
+  /** Over the sessions of the period; null without sessions. */
+  mean: number | null;
+  /** Nearest rank: the value at rank ceil(q * n) of the sorted per-session values. */
+  median: number | null;
+  p90: number | null;
+  max: number | null;
+  bins: Bin[];
+}
+
+export interface EngagementData {
+  totals: { turns: number; sessions: number; users: number };
+  /** Distinct sessions with a turn on each UTC day of the period (a session over midnight counts on both days). */
+  sessionsPerDay: {
+    days: Array<{ start: number; sessions: number }>;
+    /** Sum over the days / number of days (empty days count as 0). */
+    mean: number | null;
+    max: number;
+  };
+  /** Turns, distinct sessions and distinct users per point of the aggregation level. */
+  series: SeriesPoint<{ turns: number; sessions: number; users: number }>[];
+  turnsPerSession: Distribution;
+  /** lastAt - firstAt of each session's turns in the period, ms (0 for a single turn). */
+  sessionLengthMs: Distribution;
+  /** Turns per UTC hour of day, index 0..23. */
+  hourOfDay: number[];
+  /** Turns per UTC day of week, index 0 = Monday .. 6 = Sunday. */
+  dayOfWeek: number[];
+  users: {
+    /** Distinct user ids with a turn in the period (turns without a user id are not a user). */
+    active: number;
+    /** Of those, users with turns in two or more sessions in the period. */
+    returning: number;
+    returningRate: number | null;
+  };
+  /**
+   * Each user's preferred persona is the one with most of their turns (ties by name); turns
+   * without a persona are left out. Users per persona, most first, top N; share = users / users
+   * with a preference.
+   */
+  personaPreference: Array<{ persona: string; users: number; share: number }>;
+}
+
+export const TURN_BINS = [1, 2, 3, 6, 11, 21, 51];
+export const LENGTH_BINS = [0, 1, MINUTE_MS, 5 * MINUTE_MS, 15 * MINUTE_MS, HOUR_MS, 4 * HOUR_MS];
+
+const SERIES_MEASURES: Measure[] = ['count', 'sessions', 'users'];
+
+export async function engagementPatterns(ctx: QueryContext): Promise<QueryOutput<EngagementData>> {
+  const { turns, filter, period, query } = ctx;
+  const daily = query.aggregation === 'daily';
+  const days = bucketsOf('day', period);
+  const [perDay, levelPoints, perSession, perHour, perWeekday, perUser, userPersona] = await Promise.all([
+    turns.aggregate({ filter, groupBy: ['day'], measures: SERIES_MEASURES }),
+    daily
+      ? Promise.resolve(null)
+      : levelSeries(
+          { turns, filter, period, level: query.aggregation, sessionLimit: query.pagination.limit },
+          SERIES_MEASURES,
+        ),
+    turns.aggregate({ filter, groupBy: ['session'], measures: ['count', 'firstAt', 'lastAt'] }),
+    turns.aggregate({ filter, groupBy: ['hourOfDay'], measures: ['count'] }),
+    turns.aggregate({ filter, groupBy: ['dayOfWeek'], measures: ['count'] }),
+    turns.aggregate({ filter, groupBy: ['user'], measures: ['sessions'] }),
+    turns.aggregate({
+      filter,
+      groupBy: ['user', 'persona'],
+      measures: ['count'],
+      orderBy: { measure: 'count', direction: 'desc' },
+    }),
+  ]);
+
+  const dayValues = byFirstKey(perDay.rows);
+  const dayPoints: SeriesPoint<MeasureValues>[] = days.map(({ start, end }) => ({
+    key: start,
+    start,
+    end,
+    values: dayValues.get(start) ?? { count: 0, sessions: 0, users: 0 },
+  }));
+  const sessionsByDay = dayPoints.map((p) => ({ start: p.start, sessions: p.values.sessions ?? 0 }));
+
+  const turnCounts: number[] = [];
+  const lengths: number[] = [];
+  let totalTurns = 0;
+  for (const row of perSession.rows) {
+    const n = row.values.count ?? 0;
+    totalTurns += n;
+    turnCounts.push(n);
+    lengths.push((row.values.lastAt ?? 0) - (row.values.firstAt ?? 0));
+  }
+
+  let active = 0;
+  let returning = 0;
+  for (const row of perUser.rows) {
+    if (row.keys[0] === null) continue;
+    active += 1;
+    if ((row.values.sessions ?? 0) >= 2) returning += 1;
+  }
+
+  // Rows come most turns first, ties by (user, persona): the first persona row of a user wins.
+  const preferred = new Map<string, string>();
+  for (const row of userPersona.rows) {
+    const [user, persona] = row.keys;
+    if (user === null || persona === null || preferred.has(String(user))) continue;
+    preferred.set(String(user), String(persona));
+  }
+  const usersPerPersona = new Map<string, number>();
+  for (const persona of preferred.values())
+    usersPerPersona.set(persona, (usersPerPersona.get(persona) ?? 0) + 1);
+  const personaPreference = [...usersPerPersona]
+    .sort(([a, x], [b, y]) => y - x || (a < b ? -1 : a > b ? 1 : 0))
+    .slice(0, query.options.topN)
+    .map(([persona, users]) => ({ persona, users, share: ratio(users, preferred.size) ?? 0 }));
+
+  const series = (levelPoints ?? dayPoints).map((p) => ({
+    ...p,
+    values: { turns: p.values.count ?? 0, sessions: p.values.sessions ?? 0, users: p.values.users ?? 0 },
+  }));
+
+  return {
+    data: {
+      totals: { turns: totalTurns, sessions: perSession.rows.length, users: active },
+      sessionsPerDay: {
+        days: sessionsByDay,
+        mean: mean(sessionsByDay.map((d) => d.sessions)),
+        max: sessionsByDay.reduce((m, d) => Math.max(m, d.sessions), 0),
+      },
+      series,
+      turnsPerSession: distribution(turnCounts, TURN_BINS),
+      sessionLengthMs: distribution(lengths, LENGTH_BINS),
+      hourOfDay: dense(perHour.rows, 24),
+      dayOfWeek: dense(perWeekday.rows, 7),
+      users: { active, returning, returningRate: ratio(returning, active) },
+      personaPreference,
+    },
+    totalRecords: perSession.rows.length,
+  };
+}
+
+/** Summary and fixed bins (`edges` are the bins' lower bounds, ascending) of per-session values. */
+export function distribution(values: number[], edges: readonly number[]): Distribution {
+  const sorted = [...values].sort((a, b) => a - b);
+  const bins: Bin[] = edges.map((min, i) => ({ min, max: edges[i + 1] ?? null, sessions: 0 }));
+  for (const v of sorted) {
+    for (let i = bins.length - 1; i >= 0; i--) {
+      if (v >= bins[i]!.min) {
+        bins[i]!.sessions += 1;
+        break;
+      }
+    }
+  }
+  return {
+    mean: mean(sorted),
+    median: nearestRank(sorted, 0.5),
+    p90: nearestRank(sorted, 0.9),
+    max: sorted.length === 0 ? null : sorted[sorted.length - 1]!,
+    bins,
+  };
+}
+
+function dense(
+  rows: ReadonlyArray<{ keys: Array<string | number | null>; values: MeasureValues }>,
+  size: number,
+) {
+  const out = new Array<number>(size).fill(0);
+  for (const row of rows) out[Number(row.keys[0])] = row.values.count ?? 0;
+  return out;
+}
