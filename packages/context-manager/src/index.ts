@@ -1,1 +1,13 @@
-export {};
+export type { LinkOptions, NavigationStepInput } from './chart.js';
+export { effectiveFilters } from './chart.js';
+export type { ChangeEvent, EventName, ExpireEvent, ManagerEvents } from './events.js';
+export type { ChartView, CreateChartOptions } from './handle.js';
+export { ContextHandle } from './handle.js';
+export { ChatContextManager, createChatContextManager } from './manager.js';
+export type { AppliedUpdate, UpdateStrategy } from './merge.js';
+export { applyUpdate, mergePatch, overlay, UPDATE_STRATEGIES } from './merge.js';
+export type { ChatContextManagerOptions, LimitOptions, TtlOptions } from './options.js';
+export { DEFAULT_LIMITS, DEFAULT_SWEEP_INTERVAL_MS, DEFAULT_TTL_MS } from './options.js';
+export type { AccessPolicy, PolicyAction } from './policy.js';
+export { defaultPolicy } from './policy.js';
+export type { CreateOptions, DeleteOptions, ListFilter, ResolvedContext, UpdateOptions } from './types.js';

@@ -1,0 +1,57 @@
+import type { ContextScope } from '@convokit/core';
+import { CONTEXT_SCOPES } from '@convokit/core';
+import { checkJson, invalid, isPlainObject } from './json.js';
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the same rule as KeySchema
+const CONTROL = /[\u0000-\u001f\u007f]/;
+const SCOPES: ReadonlySet<string> = new Set(CONTEXT_SCOPES);
+
+/** An id or other key, by the rules of KeySchema, checked by hand because it runs on every call. */
+export function checkKey(value: unknown, where: string, field: string): string {
+  if (typeof value === 'string' && value.length > 0 && value.length <= 256 && !CONTROL.test(value)) {
+    return value;
+  }
+  const reason =
+    typeof value !== 'string'
+      ? 'must be a string'
+      : value.length === 0
+        ? 'must not be empty'
+        : value.length > 256
+          ? 'must be at most 256 characters'
+          : 'must not contain control characters';
+  throw invalid(where, field, reason);
+}
+
+export function checkOptionalKey(value: unknown, where: string, field: string): string | undefined {
+  return value === undefined ? undefined : checkKey(value, where, field);
+}
+
+export function checkScope(value: unknown, where: string): ContextScope {
+  if (typeof value === 'string' && SCOPES.has(value)) return value as ContextScope;
+  throw invalid(where, 'scope', `must be one of ${CONTEXT_SCOPES.join(', ')}`);
+}
+
+/** A JSON object argument (`data`, a patch, `metadata`); returns its nesting depth. */
+export function checkJsonObject(value: unknown, where: string, field: string): number {
+  if (!isPlainObject(value)) throw invalid(where, field, 'must be a plain JSON object');
+  return checkJson(value, where, field);
+}
+
+export function checkTtl(value: unknown, where: string, field: string): number | null {
+  if (value === null) return null;
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value > 0) return value;
+  throw invalid(where, field, 'must be a whole number of milliseconds >= 1, or null for no expiry');
+}
+
+export function checkVersion(value: unknown, where: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 1) return value;
+  throw invalid(where, 'expectedVersion', 'must be a whole number >= 1');
+}
+
+export function checkOptions(value: unknown, where: string): Record<string, unknown> {
+  if (value === undefined) return {};
+  if (typeof value === 'object' && value !== null && !Array.isArray(value))
+    return value as Record<string, unknown>;
+  throw invalid(where, 'options', 'must be an object');
+}

@@ -1,0 +1,729 @@
+import type {
+  AuditAction,
+  AuditEvent,
+  AuditFilter,
+  AuditLog,
+  Clock,
+  Context,
+  ContextChanges,
+  ContextFilter,
+  ContextScope,
+  ContextStore,
+  IdGenerator,
+  JsonObject,
+  Logger,
+  MetricsSnapshot,
+  PageInput,
+  PageResult,
+  Principal,
+} from '@convokit/core';
+import {
+  AuditFilterSchema,
+  ContextFilterSchema,
+  ConvokitError,
+  createIdGenerator,
+  createLogger,
+  Metrics,
+  PageSchema,
+  requirePart,
+  systemClock,
+  validate,
+} from '@convokit/core';
+import { AuditBuffer } from './audit-buffer.js';
+import {
+  checkJsonObject,
+  checkKey,
+  checkOptionalKey,
+  checkOptions,
+  checkScope,
+  checkTtl,
+  checkVersion,
+} from './checks.js';
+import { type ChangeEvent, Emitter, type EventName, type ExpireEvent } from './events.js';
+import { invalid, jsonDepth } from './json.js';
+import { checkDataLimits } from './limits.js';
+import { type AppliedUpdate, applyUpdate, resolveChain, UPDATE_STRATEGIES } from './merge.js';
+import type { ChatContextManagerOptions, ResolvedSettings } from './options.js';
+import { resolveSettings } from './options.js';
+import { type AccessPolicy, defaultPolicy, type PolicyAction } from './policy.js';
+import type { CreateOptions, DeleteOptions, ResolvedContext, UpdateOptions, WriteResult } from './types.js';
+
+const SYSTEM = 'system';
+const NOOP = () => {};
+/** Storage pages fetched per `list` call before returning a short page with a cursor. */
+const MAX_LIST_FETCHES = 20;
+const BATCH = 1000;
+const SWEEP_BATCH = 5000;
+
+const OWNER_SCOPES: ReadonlySet<string> = new Set(['session', 'conversation', 'analytics', 'navigation']);
+
+function closedError(): ConvokitError {
+  return new ConvokitError('STORAGE', 'The context manager is closed', { reason: 'closed' });
+}
+
+function notFound(id: string): ConvokitError {
+  return new ConvokitError('NOT_FOUND', `No live context ${id}`, { contextId: id });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref?.());
+}
+
+/**
+ * The engine behind the manager and its handles: every operation, with the principal passed in.
+ * Not exported; `ChatContextManager` and `ContextHandle` are the public faces.
+ */
+export class ContextEngine {
+  readonly #contexts: ContextStore;
+  readonly #audit: AuditLog;
+  readonly #settings: ResolvedSettings;
+  readonly #policy: AccessPolicy;
+  readonly #customPolicy: boolean;
+  readonly #clock: Clock;
+  readonly #ids: IdGenerator;
+  readonly #log: Logger;
+  readonly #metrics = new Metrics();
+  readonly #buffer: AuditBuffer;
+  readonly #events: Emitter;
+  readonly #locks = new Map<string, Promise<unknown>>();
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #sweeping: Promise<number> | null = null;
+  #closed = false;
+  #closing: Promise<void> | null = null;
+  #inflight = 0;
+  #idle: (() => void) | null = null;
+
+  constructor(options: ChatContextManagerOptions) {
+    this.#settings = resolveSettings(options);
+    this.#contexts = requirePart(options.storage, 'contexts', 'ChatContextManager');
+    this.#audit = requirePart(options.storage, 'audit', 'ChatContextManager');
+    this.#policy = options.policy ?? defaultPolicy;
+    this.#customPolicy = options.policy !== undefined;
+    this.#clock = options.clock ?? systemClock;
+    this.#ids = options.idGenerator ?? createIdGenerator(this.#clock);
+    this.#log = createLogger('context-manager', options.logger);
+    this.#buffer = new AuditBuffer(this.#audit, (error, events) => {
+      this.#metrics.increment('audit.failed', events);
+      this.#log.error({ err: error, events }, 'audit append failed; events lost');
+    });
+    this.#events = new Emitter((error, event) => {
+      this.#metrics.increment('listener.errors');
+      this.#log.error({ err: error, event }, 'event listener threw');
+    });
+    if (this.#settings.sweepIntervalMs > 0) {
+      this.#timer = setInterval(() => {
+        this.sweep().catch((error) => this.#log.error({ err: error }, 'sweep failed'));
+      }, this.#settings.sweepIntervalMs);
+      this.#timer.unref?.();
+    }
+  }
+
+  /** Subscribes to `change` (every create, update, delete) or `expire` (sweeps); returns the unsubscribe. */
+  on(event: 'change', listener: (event: ChangeEvent) => void): () => void;
+  on(event: 'expire', listener: (event: ExpireEvent) => void): () => void;
+  on(event: EventName, listener: (event: never) => void): () => void {
+    if (event !== 'change' && event !== 'expire') {
+      throw invalid('ChatContextManager.on', 'event', "must be 'change' or 'expire'");
+    }
+    if (typeof listener !== 'function')
+      throw invalid('ChatContextManager.on', 'listener', 'must be a function');
+    return this.#events.on(event, listener as (e: ChangeEvent | ExpireEvent) => void);
+  }
+
+  /**
+   * Deletes every context expired by now, audits each as `expire` by `system` and emits `expire`.
+   * Returns how many were deleted. Concurrent calls share one run.
+   */
+  sweep(): Promise<number> {
+    if (this.#closed) return Promise.reject(closedError());
+    if (this.#sweeping) return this.#sweeping;
+    const run = this.#sweep().finally(() => {
+      this.#sweeping = null;
+    });
+    this.#sweeping = run;
+    return run;
+  }
+
+  async #sweep(): Promise<number> {
+    const start = performance.now();
+    let total = 0;
+    for (;;) {
+      const now = this.#clock.now();
+      const expired = await this.#contexts.deleteExpired(now, { limit: SWEEP_BATCH });
+      const notify = this.#events.has('expire');
+      for (const context of expired) {
+        this.#record(SYSTEM, 'expire', context.id, context.scope, 'ok', [], now, context.version);
+        if (notify) this.#events.emit('expire', { context, at: now });
+      }
+      total += expired.length;
+      if (expired.length < SWEEP_BATCH) break;
+    }
+    this.#metrics.increment('expired', total);
+    this.#metrics.observe('sweep', performance.now() - start);
+    if (total > 0) this.#log.info({ expired: total }, 'sweep deleted expired contexts');
+    return total;
+  }
+
+  /** Audit events, newest first (AuditFilterSchema, PageSchema). Pending events are flushed first. */
+  async audit(filter: AuditFilter = {}, page: PageInput = {}): Promise<PageResult<AuditEvent>> {
+    const f = validate(AuditFilterSchema, filter, 'ChatContextManager.audit');
+    const p = validate(PageSchema, page, 'ChatContextManager.audit');
+    await this.#buffer.flush();
+    return this.#audit.list(f, p);
+  }
+
+  /** Op counts, latency percentiles (ms), denials, conflicts and retries. */
+  getMetrics(): MetricsSnapshot {
+    return this.#metrics.snapshot();
+  }
+
+  /**
+   * Stops the sweep timer, waits for calls in flight and flushes the audit trail. Idempotent.
+   * The storage stays open: it belongs to the caller.
+   */
+  close(): Promise<void> {
+    if (!this.#closing) {
+      this.#closed = true;
+      if (this.#timer) clearInterval(this.#timer);
+      this.#closing = (async () => {
+        if (this.#inflight > 0) await new Promise<void>((resolve) => (this.#idle = resolve));
+        await this.#sweeping?.catch(NOOP);
+        await this.#buffer.flush();
+        this.#events.clear();
+      })();
+    }
+    return this.#closing;
+  }
+
+  // ---- operations run by handles ----
+
+  async run<T>(op: string, fn: () => Promise<T>): Promise<T> {
+    if (this.#closed) throw closedError();
+    const start = performance.now();
+    this.#inflight++;
+    try {
+      return await fn();
+    } catch (error) {
+      if (ConvokitError.is(error)) this.#metrics.increment(`errors.${error.code}`);
+      throw error;
+    } finally {
+      this.#metrics.increment(op);
+      this.#metrics.observe(op, performance.now() - start);
+      if (--this.#inflight === 0 && this.#idle) {
+        this.#idle();
+        this.#idle = null;
+      }
+    }
+  }
+
+  async create(p: Principal, scopeIn: unknown, data: unknown, optionsIn: unknown): Promise<Context> {
+    const where = 'ContextHandle.create';
+    const scope = checkScope(scopeIn, where);
+    const dataDepth = checkJsonObject(data, where, 'data');
+    const o = checkOptions(optionsIn, where) as CreateOptions;
+    const id = o.id === undefined ? this.#ids() : checkKey(o.id, where, 'id');
+    const ttl = o.ttlMs === undefined ? this.#settings.ttl[scope] : checkTtl(o.ttlMs, where, 'ttlMs');
+    const parentId = checkOptionalKey(o.parentId, where, 'parentId');
+    const sessionId = checkOptionalKey(o.sessionId, where, 'sessionId');
+    const persona = checkOptionalKey(o.persona, where, 'persona');
+    const ownerId = o.ownerId === undefined ? p.id : checkKey(o.ownerId, where, 'ownerId');
+    let metadata: JsonObject = {};
+    let depth = dataDepth;
+    if (o.metadata !== undefined) {
+      depth = Math.max(depth, checkJsonObject(o.metadata, where, 'metadata'));
+      metadata = o.metadata;
+    }
+    if (scope === 'persona' && persona === undefined) {
+      throw invalid(where, 'persona', 'is required for a persona-scope context');
+    }
+    const now = this.#clock.now();
+    const context: Context = {
+      id,
+      scope,
+      ownerId,
+      data: data as JsonObject,
+      metadata,
+      version: 1,
+      createdAt: now,
+      updatedAt: now,
+      accessCount: 0,
+      lastAccessedAt: now,
+    };
+    if (sessionId !== undefined) context.sessionId = sessionId;
+    if (persona !== undefined) context.persona = persona;
+    if (parentId !== undefined) context.parentId = parentId;
+    if (ttl !== null) context.expiresAt = now + ttl;
+
+    await this.#authorize(p, 'create', context);
+    checkDataLimits(context.data, metadata, depth, this.#settings.limits, id);
+    if (parentId !== undefined) await this.#checkParent(p, parentId, now);
+
+    const max = this.#settings.limits.maxContextsPerOwner;
+    const created =
+      max === null
+        ? await this.#contexts.create(context)
+        : await this.#serial(`owner\u0000${ownerId}`, async () => {
+            const held = await this.#contexts.count({ ownerId }, { now });
+            if (held >= max) {
+              throw new ConvokitError(
+                'LIMIT',
+                `Owner ${ownerId} already holds ${held} contexts, the limit is ${max}`,
+                {
+                  limit: 'maxContextsPerOwner',
+                  max,
+                  actual: held,
+                  ownerId,
+                },
+              );
+            }
+            return this.#contexts.create(context);
+          });
+    const changedKeys = Object.keys(created.data);
+    this.#record(p.id, 'create', id, scope, 'ok', changedKeys, now, 1);
+    if (this.#events.has('change')) {
+      this.#events.emit('change', {
+        type: 'create',
+        context: created,
+        principal: p.id,
+        changedKeys,
+        at: now,
+      });
+    }
+    this.#log.debug({ op: 'create', contextId: id, scope, principal: p.id }, 'context created');
+    return created;
+  }
+
+  async #checkParent(p: Principal, parentId: string, now: number): Promise<void> {
+    let ancestors = 0;
+    let current: string | undefined = parentId;
+    while (current !== undefined) {
+      const ctx = await this.#contexts.get(current, { now });
+      if (!ctx) {
+        if (current === parentId) throw notFound(parentId);
+        break; // an expired or deleted ancestor ends the chain
+      }
+      if (current === parentId) await this.#authorize(p, 'read', ctx);
+      ancestors++;
+      if (ancestors > this.#settings.limits.maxAncestors) {
+        throw new ConvokitError(
+          'LIMIT',
+          `Context ${parentId} already has ${ancestors - 1} ancestors; a child would exceed ${this.#settings.limits.maxAncestors}`,
+          { limit: 'maxAncestors', max: this.#settings.limits.maxAncestors, parentId },
+        );
+      }
+      current = ctx.parentId;
+    }
+  }
+
+  /** a read: counts the access and slides expiry; `undefined` when absent or expired. */
+  async get(p: Principal, idIn: unknown): Promise<Context | undefined> {
+    const id = checkKey(idIn, 'ContextHandle.get', 'id');
+    const now = this.#clock.now();
+    const ctx = await this.#contexts.get(id, { now });
+    if (!ctx) return undefined;
+    await this.#authorize(p, 'read', ctx);
+    const expiresAt = this.#slide(ctx, now);
+    if (expiresAt === undefined) {
+      await this.#contexts.touch(id, { at: now });
+      return { ...ctx, accessCount: ctx.accessCount + 1, lastAccessedAt: now };
+    }
+    await this.#contexts.touch(id, { at: now, expiresAt });
+    return { ...ctx, accessCount: ctx.accessCount + 1, lastAccessedAt: now, expiresAt };
+  }
+
+  /**
+   * The new `expiresAt` of a sliding context: now plus its window, the time it had left after its
+   * last write or access (its TTL, which create and `extend` set and every slide keeps).
+   */
+  #slide(ctx: Context, now: number): number | undefined {
+    if (!this.#settings.sliding[ctx.scope] || ctx.expiresAt === undefined) return undefined;
+    const last = Math.max(ctx.lastAccessedAt, ctx.updatedAt);
+    return now + Math.max(1, ctx.expiresAt - last);
+  }
+
+  async list(p: Principal, filterIn: unknown, pageIn: unknown): Promise<PageResult<Context>> {
+    const where = 'ContextHandle.list';
+    const filter: ContextFilter = validate(ContextFilterSchema, filterIn ?? {}, where);
+    const page = validate(PageSchema, pageIn ?? {}, where);
+    const narrowed = this.#narrow(p, filter);
+    if (narrowed === null) return { items: [], nextCursor: null };
+    const now = this.#clock.now();
+    const items: Context[] = [];
+    let cursor = page.cursor;
+    for (let fetches = 0; fetches < MAX_LIST_FETCHES; fetches++) {
+      // Asking for exactly the missing count means every fetched item is examined, so the
+      // store's cursor is the right place to continue from.
+      const result = await this.#contexts.list(narrowed, {
+        limit: page.limit - items.length,
+        ...(cursor === undefined ? {} : { cursor }),
+        now,
+      });
+      for (const ctx of result.items) if (await this.#allows(p, 'read', ctx)) items.push(ctx);
+      if (result.nextCursor === null) return { items, nextCursor: null };
+      cursor = result.nextCursor;
+      if (items.length === page.limit) break;
+    }
+    return { items, nextCursor: cursor ?? null };
+  }
+
+  /**
+   * With the default policy, a non-admin can read owner-scope contexts only as their owner, so
+   * the store is asked for those alone (and nothing, if the filter names another owner).
+   */
+  #narrow(p: Principal, filter: ContextFilter): ContextFilter | null {
+    if (this.#customPolicy || p.kind === 'admin' || filter.scope === undefined) return filter;
+    if (OWNER_SCOPES.has(filter.scope)) {
+      if (filter.ownerId !== undefined && filter.ownerId !== p.id) return null;
+      return { ...filter, ownerId: p.id };
+    }
+    if (filter.scope === 'persona' && filter.persona !== undefined && !p.personas.includes(filter.persona)) {
+      return null;
+    }
+    return filter;
+  }
+
+  /** every live child the principal may read, oldest first. */
+  async children(p: Principal, idIn: unknown): Promise<Context[]> {
+    const id = checkKey(idIn, 'ContextHandle.children', 'id');
+    const now = this.#clock.now();
+    const parent = await this.#contexts.get(id, { now });
+    if (!parent) throw notFound(id);
+    await this.#authorize(p, 'read', parent);
+    const out: Context[] = [];
+    for (const ctx of await this.#all({ parentId: id }, now)) {
+      if (await this.#allows(p, 'read', ctx)) out.push(ctx);
+    }
+    return out;
+  }
+
+  async #all(filter: ContextFilter, now: number): Promise<Context[]> {
+    const out: Context[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.#contexts.list(filter, {
+        limit: BATCH,
+        ...(cursor === undefined ? {} : { cursor }),
+        now,
+      });
+      out.push(...page.items);
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor !== undefined);
+    return out;
+  }
+
+  update(p: Principal, idIn: unknown, patch: unknown, optionsIn: unknown): Promise<Context> {
+    const where = 'ContextHandle.update';
+    const id = checkKey(idIn, where, 'id');
+    const o = checkOptions(optionsIn, where) as UpdateOptions;
+    const strategy = o.strategy ?? 'deep';
+    if (!UPDATE_STRATEGIES.includes(strategy)) {
+      throw invalid(where, 'strategy', `must be one of ${UPDATE_STRATEGIES.join(', ')}`);
+    }
+    const expectedVersion = checkVersion(o.expectedVersion, where);
+    checkJsonObject(patch, where, 'patch');
+    return this.write(p, id, expectedVersion, (ctx) => {
+      const applied: AppliedUpdate = applyUpdate(ctx.data, patch as JsonObject, strategy);
+      return { changes: { data: applied.data }, changedKeys: applied.changedKeys };
+    }).then((r) => r.context);
+  }
+
+  extend(p: Principal, idIn: unknown, ttlIn: unknown): Promise<Context> {
+    const where = 'ContextHandle.extend';
+    const id = checkKey(idIn, where, 'id');
+    const ttl = checkTtl(ttlIn, where, 'ttlMs');
+    return this.write(p, id, undefined, (_ctx, now) => ({
+      changes: { expiresAt: ttl === null ? null : now + ttl },
+      changedKeys: ['expiresAt'],
+    })).then((r) => r.context);
+  }
+
+  /**
+   * The one write path: read, check access, compute the change, check limits, then
+   * compare-and-set. With `expectedVersion` a stale read is `CONFLICT`; without it a lost race is
+   * retried on a fresh read, and callers in this process queue per context so they do not race.
+   * `make` returning `null` writes nothing.
+   */
+  write(
+    p: Principal,
+    id: string,
+    expectedVersion: number | undefined,
+    make: (ctx: Context, now: number) => { changes: ContextChanges; changedKeys: string[] } | null,
+  ): Promise<WriteResult> {
+    if (expectedVersion !== undefined) return this.#attempt(p, id, expectedVersion, make, 1);
+    return this.#serial(id, async () => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await this.#attempt(p, id, undefined, make, attempt);
+        } catch (error) {
+          if (!ConvokitError.is(error, 'CONFLICT') || error.details.retryable !== true) throw error;
+          if (attempt >= this.#settings.maxUpdateAttempts) {
+            this.#metrics.increment('conflicts');
+            throw new ConvokitError(
+              'CONFLICT',
+              `Context ${id} kept changing; gave up after ${attempt} attempts`,
+              { contextId: id, attempts: attempt },
+              { cause: error },
+            );
+          }
+          this.#metrics.increment('retries');
+          // Another process won the race; back off a little, with jitter, once it repeats.
+          if (attempt > 2) await sleep(Math.random() * Math.min(50, 2 ** (attempt - 2)));
+        }
+      }
+    });
+  }
+
+  async #attempt(
+    p: Principal,
+    id: string,
+    expectedVersion: number | undefined,
+    make: (ctx: Context, now: number) => { changes: ContextChanges; changedKeys: string[] } | null,
+    attempt: number,
+  ): Promise<WriteResult> {
+    const now = this.#clock.now();
+    const ctx = await this.#contexts.get(id, { now });
+    if (!ctx) throw notFound(id);
+    await this.#authorize(p, 'update', ctx);
+    if (expectedVersion !== undefined && ctx.version !== expectedVersion)
+      throw this.#conflict(id, expectedVersion, ctx.version);
+    const made = make(ctx, now);
+    if (made === null) return { context: ctx, changedKeys: [] };
+    const { changes, changedKeys } = made;
+    if (changes.data !== undefined) {
+      checkDataLimits(changes.data, ctx.metadata, jsonDepth(changes.data), this.#settings.limits, id);
+    }
+    if (changes.expiresAt === undefined) {
+      const slid = this.#slide(ctx, now);
+      if (slid !== undefined) changes.expiresAt = slid;
+    }
+    let updated: Context;
+    try {
+      updated = await this.#contexts.update(id, ctx.version, changes, now);
+    } catch (error) {
+      if (!ConvokitError.is(error, 'CONFLICT')) throw error;
+      if (expectedVersion !== undefined) {
+        this.#metrics.increment('conflicts');
+        throw error;
+      }
+      throw new ConvokitError(
+        'CONFLICT',
+        error.message,
+        { ...error.details, retryable: true, attempt },
+        { cause: error },
+      );
+    }
+    this.#record(p.id, 'update', id, ctx.scope, 'ok', changedKeys, now, updated.version);
+    if (this.#events.has('change')) {
+      this.#events.emit('change', {
+        type: 'update',
+        context: updated,
+        principal: p.id,
+        changedKeys,
+        at: now,
+      });
+    }
+    this.#log.debug(
+      { op: 'update', contextId: id, scope: ctx.scope, changedKeys, version: updated.version },
+      'context updated',
+    );
+    return { context: updated, changedKeys };
+  }
+
+  #conflict(id: string, expectedVersion: number, actualVersion: number): ConvokitError {
+    this.#metrics.increment('conflicts');
+    return new ConvokitError(
+      'CONFLICT',
+      `Context ${id} is at version ${actualVersion}, not ${expectedVersion}`,
+      {
+        contextId: id,
+        expectedVersion,
+        actualVersion,
+      },
+    );
+  }
+
+  /** `false` when there was no live context. */
+  async delete(p: Principal, idIn: unknown, optionsIn: unknown): Promise<boolean> {
+    const where = 'ContextHandle.delete';
+    const id = checkKey(idIn, where, 'id');
+    const o = checkOptions(optionsIn, where) as DeleteOptions;
+    if (o.cascade !== undefined && typeof o.cascade !== 'boolean')
+      throw invalid(where, 'cascade', 'must be a boolean');
+    const now = this.#clock.now();
+    const ctx = await this.#contexts.get(id, { now });
+    if (!ctx) return false;
+    await this.#authorize(p, 'delete', ctx);
+    if (o.cascade !== true) {
+      const child = await this.#contexts.list({ parentId: id }, { limit: 1, now });
+      if (child.items.length > 0) {
+        throw new ConvokitError(
+          'CONFLICT',
+          `Context ${id} has children; delete them first or pass cascade: true`,
+          {
+            contextId: id,
+            reason: 'has-children',
+          },
+        );
+      }
+      return this.#remove(p, ctx);
+    }
+    const descendants = await this.#descendants(id, now);
+    // Every deletion is allowed before any is made, so a refusal leaves the tree whole.
+    for (const d of descendants) await this.#authorize(p, 'delete', d);
+    for (let i = descendants.length - 1; i >= 0; i--) await this.#remove(p, descendants[i]!);
+    return this.#remove(p, ctx);
+  }
+
+  /** Descendants in breadth-first order (parents before children). */
+  async #descendants(id: string, now: number): Promise<Context[]> {
+    const out: Context[] = [];
+    const seen = new Set<string>([id]);
+    let frontier = [id];
+    while (frontier.length > 0) {
+      const next: string[] = [];
+      for (const parentId of frontier) {
+        for (const child of await this.#all({ parentId }, now)) {
+          if (seen.has(child.id)) continue;
+          seen.add(child.id);
+          out.push(child);
+          next.push(child.id);
+        }
+      }
+      frontier = next;
+    }
+    return out;
+  }
+
+  async #remove(p: Principal, ctx: Context): Promise<boolean> {
+    const now = this.#clock.now();
+    const deleted = await this.#contexts.delete(ctx.id, { now });
+    if (!deleted) return false;
+    this.#record(p.id, 'delete', ctx.id, ctx.scope, 'ok', [], now, ctx.version);
+    if (this.#events.has('change')) {
+      this.#events.emit('change', {
+        type: 'delete',
+        context: ctx,
+        principal: p.id,
+        changedKeys: [],
+        at: now,
+      });
+    }
+    this.#log.debug({ op: 'delete', contextId: ctx.id, scope: ctx.scope }, 'context deleted');
+    return true;
+  }
+
+  /**
+   * Deletes, with their descendants, the contexts of `scope` the principal may delete;
+   * others are left alone (as `list` leaves out what it may not read). A tree holding a
+   * descendant the principal may not delete is skipped whole (and that denial audited).
+   */
+  async clearScope(p: Principal, scopeIn: unknown): Promise<number> {
+    const scope = checkScope(scopeIn, 'ContextHandle.clearScope');
+    const filter = this.#narrow(p, { scope });
+    if (filter === null) return 0;
+    const now = this.#clock.now();
+    let deleted = 0;
+    for (const ctx of await this.#all(filter, now)) {
+      if (!(await this.#allows(p, 'delete', ctx))) continue;
+      const descendants = await this.#descendants(ctx.id, now);
+      try {
+        for (const d of descendants) await this.#authorize(p, 'delete', d);
+      } catch (error) {
+        if (ConvokitError.is(error, 'ACCESS_DENIED')) continue;
+        throw error;
+      }
+      for (let i = descendants.length - 1; i >= 0; i--) if (await this.#remove(p, descendants[i]!)) deleted++;
+      if (await this.#remove(p, ctx)) deleted++;
+    }
+    return deleted;
+  }
+
+  async resolve(p: Principal, idIn: unknown): Promise<ResolvedContext | undefined> {
+    const ctx = await this.get(p, idIn);
+    if (!ctx) return undefined;
+    const now = this.#clock.now();
+    const chain: Context[] = [ctx];
+    let parentId = ctx.parentId;
+    while (parentId !== undefined && chain.length <= this.#settings.limits.maxAncestors) {
+      const parent = await this.#contexts.get(parentId, { now });
+      if (!parent) break; // an expired or deleted ancestor ends the chain
+      await this.#authorize(p, 'read', parent);
+      chain.push(parent);
+      parentId = parent.parentId;
+    }
+    return {
+      id: ctx.id,
+      version: ctx.version,
+      data: resolveChain(chain.map((c) => c.data).reverse()),
+      chain: chain.map((c) => c.id),
+    };
+  }
+
+  // ---- access, audit ----
+
+  async #allows(p: Principal, action: PolicyAction, ctx: Context): Promise<boolean> {
+    const verdict = this.#policy(p, action, ctx);
+    return typeof verdict === 'boolean' ? verdict : (await verdict) === true;
+  }
+
+  /** Throws `ACCESS_DENIED` (audited as `deny`) unless the policy allows. */
+  async #authorize(p: Principal, action: PolicyAction, ctx: Context): Promise<void> {
+    const verdict = this.#policy(p, action, ctx);
+    if (verdict === true) return;
+    if (verdict !== false && (await verdict) === true) return;
+    const now = this.#clock.now();
+    this.#metrics.increment('denied');
+    this.#record(p.id, 'deny', ctx.id, ctx.scope, 'denied', [], now, undefined, action);
+    this.#log.warn({ principal: p.id, action, contextId: ctx.id, scope: ctx.scope }, 'access denied');
+    throw new ConvokitError(
+      'ACCESS_DENIED',
+      `${p.id} may not ${action} context ${ctx.id} (${ctx.scope} scope)`,
+      {
+        principal: p.id,
+        action,
+        contextId: ctx.id,
+        scope: ctx.scope,
+      },
+    );
+  }
+
+  #record(
+    principal: string,
+    action: AuditAction,
+    contextId: string,
+    scope: ContextScope,
+    outcome: AuditEvent['outcome'],
+    changedKeys: string[],
+    at: number,
+    version?: number,
+    attemptedAction?: AuditAction,
+  ): void {
+    const keys = changedKeys.length > 1000 ? changedKeys.slice(0, 1000) : changedKeys;
+    for (let i = 0; i < keys.length; i++) if (keys[i]!.length > 256) keys[i] = keys[i]!.slice(0, 256);
+    const event: AuditEvent = {
+      id: this.#ids(),
+      at,
+      principal,
+      action,
+      contextId,
+      scope,
+      outcome,
+      changedKeys: keys,
+    };
+    if (version !== undefined) event.version = version;
+    if (attemptedAction !== undefined) event.attemptedAction = attemptedAction;
+    this.#buffer.push(event);
+  }
+
+  /** Runs `fn` after every earlier call queued under `key` in this process has settled. */
+  #serial<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.#locks.get(key);
+    const run = prev ? prev.then(fn) : fn();
+    const tail = run.then(NOOP, NOOP);
+    this.#locks.set(key, tail);
+    tail.then(() => {
+      if (this.#locks.get(key) === tail) this.#locks.delete(key);
+    });
+    return run;
+  }
+}
