@@ -1,0 +1,27 @@
+import type { ConformanceCase } from '../types.js';
+import { auditCases } from './audit.js';
+import { badInputAuditCases, badInputContextCases, badInputTurnCases } from './bad-input.js';
+import { contextsCrudCases } from './contexts-crud.js';
+import { contextsExpiryCases } from './contexts-expiry.js';
+import { contextsVersioningCases } from './contexts-versioning.js';
+import { lifecycleCases } from './lifecycle.js';
+import { turnsAggregateCases } from './turns-aggregate.js';
+import { turnsAppendCases } from './turns-append.js';
+import { turnsListCases } from './turns-list.js';
+import { turnsSearchCases } from './turns-search.js';
+
+/** Every check of the suite as plain data, in the order the suite registers them. */
+export const conformanceCases: readonly ConformanceCase[] = Object.freeze([
+  ...lifecycleCases,
+  ...turnsAppendCases,
+  ...turnsListCases,
+  ...turnsSearchCases,
+  ...turnsAggregateCases,
+  ...contextsCrudCases,
+  ...contextsVersioningCases,
+  ...contextsExpiryCases,
+  ...auditCases,
+  ...badInputTurnCases,
+  ...badInputContextCases,
+  ...badInputAuditCases,
+]);
