@@ -5,20 +5,18 @@ import { applyUpdate, mergePatch, overlay } from '../src/index.js';
 import { resolveChain } from '../src/merge.js';
 
 const key = fc.constantFrom('a', 'b', 'c', 'd', '__proto__');
-const { value: jsonValue, object: jsonObject } = fc.letrec<{ value: JsonValue; object: JsonObject }>(
-  (tie) => ({
-    value: fc.oneof(
-      { depthSize: 'small' },
-      fc.constant(null),
-      fc.boolean(),
-      fc.integer({ min: -5, max: 5 }),
-      fc.constantFrom('x', 'y', ''),
-      fc.array(tie('value'), { maxLength: 3 }),
-      tie('object'),
-    ),
-    object: fc.dictionary(key, tie('value'), { maxKeys: 4 }),
-  }),
-);
+const { object: jsonObject } = fc.letrec<{ value: JsonValue; object: JsonObject }>((tie) => ({
+  value: fc.oneof(
+    { depthSize: 'small' },
+    fc.constant(null),
+    fc.boolean(),
+    fc.integer({ min: -5, max: 5 }),
+    fc.constantFrom('x', 'y', ''),
+    fc.array(tie('value'), { maxLength: 3 }),
+    tie('object'),
+  ),
+  object: fc.dictionary(key, tie('value'), { maxKeys: 4 }),
+}));
 
 type Path = string[];
 
