@@ -1,0 +1,382 @@
+import {
+  type AggregateResult,
+  type AggregateRow,
+  type AggregateSpec,
+  type AggregateSpecInput,
+  AggregateSpecSchema,
+  type GroupKey,
+  type GroupValue,
+  HOUR_MS,
+  LatencyHistogram,
+  type Measure,
+  type NormalizedTurnFilter,
+  normalizeTurnFilter,
+  validate,
+} from '@convokit/core';
+import type { Connection } from './connection.js';
+import { ALL_DIM } from './rollups.js';
+import { turnFilterSql, whereSql } from './turn-filter-sql.js';
+
+/**
+ * `aggregate` in SQL. Two plans give the same numbers: the rollup plan sums hourly rollups when
+ * the spec only needs additive measures over an hour-aligned range and at most one rollup
+ * dimension; the base plan is a GROUP BY over the turns table (child tables joined for
+ * multi-valued keys). Percentiles come from the core LatencyHistogram built from per-group
+ * (bucket, count) pairs in both plans, so they match the memory adapter exactly.
+ */
+
+const CHILD_TABLE = {
+  framework: 'turn_frameworks',
+  tool: 'turn_tools',
+  mcpServer: 'turn_mcp_servers',
+} as const;
+const MULTI = new Set<string>(['framework', 'tool', 'mcpServer']);
+const ROLLUP_DIM_KEYS = new Set<string>(['persona', 'outcome', 'framework', 'tool', 'mcpServer']);
+const TIME_KEYS = new Set<string>(['hour', 'day', 'week', 'month', 'hourOfDay', 'dayOfWeek']);
+const PERCENTILES: Partial<Record<Measure, number>> = { latencyP50: 0.5, latencyP95: 0.95, latencyP99: 0.99 };
+
+/** A group's additive totals as both plans return them. */
+interface RawGroup {
+  keys: GroupValue[];
+  c: number;
+  e: number;
+  s?: number;
+  u?: number;
+  lc: number;
+  ls: number;
+  lmin: number | null;
+  lmax: number | null;
+  ti: number;
+  tout: number;
+  fs: number;
+  fc: number;
+  first: number | null;
+  last: number | null;
+}
+
+export interface RollupPlan {
+  dim: string;
+  /** Restrict to these rollup keys (a filter on the same dimension). */
+  keys?: string[];
+}
+
+/** SQL for a time key, from an epoch-ms integer expression (UTC, as core time-buckets.ts). */
+function timeKeySql(key: string, x: string): string {
+  switch (key) {
+    case 'hour':
+      return `(${x} - ${x} % 3600000)`;
+    case 'day':
+      return `(${x} - ${x} % 86400000)`;
+    case 'week':
+      return `(${x} - ${x} % 86400000 - ((${x} / 86400000 + 3) % 7) * 86400000)`;
+    case 'month':
+      return `cvk_month(${x})`;
+    case 'hourOfDay':
+      return `(${x} % 86400000 / 3600000)`;
+    case 'dayOfWeek':
+      return `((${x} / 86400000 + 3) % 7)`;
+    default:
+      throw new Error(`not a time key: ${key}`);
+  }
+}
+
+/** Which plan serves the spec: a rollup plan, or undefined for the base table. */
+export function rollupPlan(spec: AggregateSpec, f: NormalizedTurnFilter): RollupPlan | undefined {
+  if (spec.measures.includes('sessions') || spec.measures.includes('users')) return undefined;
+  if (f.sessionId || f.userId || f.conversationId) return undefined;
+  if (f.from !== undefined && f.from % HOUR_MS !== 0) return undefined;
+  if (f.to !== undefined && f.to % HOUR_MS !== 0) return undefined;
+  const groupDims: string[] = [];
+  for (const key of spec.groupBy) {
+    if (ROLLUP_DIM_KEYS.has(key)) groupDims.push(key);
+    else if (!TIME_KEYS.has(key)) return undefined;
+  }
+  if (groupDims.length > 1) return undefined;
+  const filterDims: Array<[string, string[]]> = [];
+  if (f.outcome !== undefined) filterDims.push(['outcome', [f.outcome]]);
+  for (const dim of ['persona', 'framework', 'tool', 'mcpServer'] as const) {
+    const values = f[dim];
+    if (values) filterDims.push([dim, values]);
+  }
+  if (filterDims.length > 1) return undefined;
+  const group = groupDims[0];
+  const filtered = filterDims[0];
+  if (group && filtered) {
+    // Filtering a multi-valued dimension while grouping by it keeps the turn's other names too.
+    if (group !== filtered[0] || MULTI.has(group)) return undefined;
+    return { dim: group, keys: filtered[1] };
+  }
+  if (group) return { dim: group };
+  if (filtered) {
+    // A turn may hold several of the listed names; summing their rollups would count it twice.
+    if (MULTI.has(filtered[0]) && filtered[1].length !== 1) return undefined;
+    return { dim: filtered[0], keys: filtered[1] };
+  }
+  return { dim: ALL_DIM };
+}
+
+interface PlannedSql {
+  groups: string;
+  histogram: string;
+  params: unknown[];
+}
+
+function baseSql(spec: AggregateSpec, f: NormalizedTurnFilter): PlannedSql {
+  const joins: string[] = [];
+  const keys: string[] = [];
+  const firstAlias = new Map<string, string>();
+  spec.groupBy.forEach((key, i) => {
+    if (key === 'framework' || key === 'tool' || key === 'mcpServer') {
+      const alias = `g${i}`;
+      const first = firstAlias.get(key);
+      // The second mention of a multi-valued key pairs distinct names, smaller one first.
+      joins.push(
+        `JOIN ${CHILD_TABLE[key]} ${alias} ON ${alias}.seq = t.seq${first ? ` AND ${alias}.name > ${first}.name` : ''}`,
+      );
+      if (!first) firstAlias.set(key, alias);
+      keys.push(`${alias}.name`);
+    } else keys.push(singleKeySql(key));
+  });
+  const where = turnFilterSql(f);
+  const cols = keys.map((k, i) => `${k} AS k${i}`);
+  const groupBy = keys.map((_, i) => `k${i}`);
+  const m = new Set(spec.measures);
+  const measures = [
+    'COUNT(*) AS c',
+    "COALESCE(SUM(t.outcome = 'error'), 0) AS e",
+    'COUNT(t.latency_ms) AS lc',
+    'COALESCE(SUM(t.latency_ms), 0) AS ls',
+    'MIN(t.latency_ms) AS lmin',
+    'MAX(t.latency_ms) AS lmax',
+    'COALESCE(SUM(t.tokens_in), 0) AS ti',
+    'COALESCE(SUM(t.tokens_out), 0) AS tout',
+    'COALESCE(SUM(t.feedback), 0) AS fs',
+    'COUNT(t.feedback) AS fc',
+    'MIN(t.at) AS first',
+    'MAX(t.at) AS last',
+  ];
+  if (m.has('sessions')) measures.push('COUNT(DISTINCT t.session_id) AS s');
+  if (m.has('users')) measures.push('COUNT(DISTINCT t.user_id) AS u');
+  const from = `FROM turns t ${joins.join(' ')}`;
+  const groupSql = groupBy.length ? `GROUP BY ${groupBy.join(', ')}` : '';
+  return {
+    groups: `SELECT ${[...cols, ...measures].join(', ')} ${from} ${whereSql(where.clauses)} ${groupSql}`,
+    histogram: `SELECT ${[...cols, 't.latency_bucket AS b', 'COUNT(*) AS n'].join(', ')} ${from}
+      ${whereSql([...where.clauses, 't.latency_bucket IS NOT NULL'])} GROUP BY ${[...groupBy, 'b'].join(', ')}`,
+    params: where.params,
+  };
+}
+
+function singleKeySql(key: GroupKey): string {
+  switch (key) {
+    case 'persona':
+      return 't.persona';
+    case 'session':
+      return 't.session_id';
+    case 'user':
+      return 't.user_id';
+    case 'conversation':
+      return 't.conversation_id';
+    case 'outcome':
+      return 't.outcome';
+    default:
+      return timeKeySql(key, 't.at');
+  }
+}
+
+function rollupSql(spec: AggregateSpec, f: NormalizedTurnFilter, plan: RollupPlan): PlannedSql {
+  const keys = spec.groupBy.map((key) => {
+    if (TIME_KEYS.has(key)) return timeKeySql(key, 'r.hour');
+    return key === 'persona' ? "NULLIF(r.key, '')" : 'r.key';
+  });
+  const clauses = ['r.dim = ?'];
+  const params: unknown[] = [plan.dim];
+  if (f.from !== undefined) {
+    clauses.push('r.hour >= ?');
+    params.push(f.from);
+  }
+  if (f.to !== undefined) {
+    clauses.push('r.hour < ?');
+    params.push(f.to);
+  }
+  if (plan.keys) {
+    if (plan.keys.length === 1) {
+      clauses.push('r.key = ?');
+      params.push(plan.keys[0]);
+    } else {
+      clauses.push('r.key IN (SELECT value FROM json_each(?))');
+      params.push(JSON.stringify(plan.keys));
+    }
+  }
+  const cols = keys.map((k, i) => `${k} AS k${i}`);
+  const groupBy = keys.map((_, i) => `k${i}`);
+  const measures = [
+    'COALESCE(SUM(r.count), 0) AS c',
+    'COALESCE(SUM(r.errors), 0) AS e',
+    'COALESCE(SUM(r.latency_count), 0) AS lc',
+    'COALESCE(SUM(r.latency_sum), 0) AS ls',
+    'MIN(r.latency_min) AS lmin',
+    'MAX(r.latency_max) AS lmax',
+    'COALESCE(SUM(r.tokens_in), 0) AS ti',
+    'COALESCE(SUM(r.tokens_out), 0) AS tout',
+    'COALESCE(SUM(r.feedback_sum), 0) AS fs',
+    'COALESCE(SUM(r.feedback_count), 0) AS fc',
+    'MIN(r.first_at) AS first',
+    'MAX(r.last_at) AS last',
+  ];
+  const groupSql = groupBy.length ? `GROUP BY ${groupBy.join(', ')}` : '';
+  return {
+    groups: `SELECT ${[...cols, ...measures].join(', ')} FROM rollups r WHERE ${clauses.join(' AND ')} ${groupSql}`,
+    histogram: `SELECT ${[...cols, 'r.bucket AS b', 'SUM(r.count) AS n'].join(', ')} FROM rollup_latency r
+      WHERE ${clauses.join(' AND ')} GROUP BY ${[...groupBy, 'b'].join(', ')}`,
+    params,
+  };
+}
+
+function keysOf(row: Record<string, unknown>, n: number): GroupValue[] {
+  const keys: GroupValue[] = [];
+  for (let i = 0; i < n; i++) keys.push((row[`k${i}`] ?? null) as GroupValue);
+  return keys;
+}
+
+function compareValue(a: GroupValue, b: GroupValue): number {
+  if (a === b) return 0;
+  if (a === null) return -1;
+  if (b === null) return 1;
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  if (typeof a === 'number') return -1;
+  if (typeof b === 'number') return 1;
+  return a < b ? -1 : 1;
+}
+
+export function compareKeys(a: readonly GroupValue[], b: readonly GroupValue[]): number {
+  for (let i = 0; i < a.length; i++) {
+    const c = compareValue(a[i] ?? null, b[i] ?? null);
+    if (c !== 0) return c;
+  }
+  return 0;
+}
+
+function measureValues(
+  measures: readonly Measure[],
+  g: RawGroup,
+  histogram: LatencyHistogram | undefined,
+): Partial<Record<Measure, number | null>> {
+  const values: Partial<Record<Measure, number | null>> = {};
+  for (const m of measures) {
+    switch (m) {
+      case 'count':
+        values[m] = g.c;
+        break;
+      case 'errors':
+        values[m] = g.e;
+        break;
+      case 'errorRate':
+        values[m] = g.c > 0 ? g.e / g.c : null;
+        break;
+      case 'sessions':
+        values[m] = g.s ?? 0;
+        break;
+      case 'users':
+        values[m] = g.u ?? 0;
+        break;
+      case 'latencyAvg':
+        values[m] = g.lc > 0 ? g.ls / g.lc : null;
+        break;
+      case 'latencyP50':
+      case 'latencyP95':
+      case 'latencyP99':
+        values[m] = g.lc > 0 && histogram ? histogram.quantile(PERCENTILES[m]!) : null;
+        break;
+      case 'latencyCount':
+        values[m] = g.lc;
+        break;
+      case 'tokensIn':
+        values[m] = g.ti;
+        break;
+      case 'tokensOut':
+        values[m] = g.tout;
+        break;
+      case 'feedbackAvg':
+        values[m] = g.fc > 0 ? g.fs / g.fc : null;
+        break;
+      case 'feedbackCount':
+        values[m] = g.fc;
+        break;
+      case 'firstAt':
+        values[m] = g.c > 0 ? g.first : null;
+        break;
+      case 'lastAt':
+        values[m] = g.c > 0 ? g.last : null;
+        break;
+    }
+  }
+  return values;
+}
+
+export function orderRows(spec: AggregateSpec, rows: AggregateRow[]): AggregateRow[] {
+  const order = spec.orderBy;
+  if (!order) return rows.sort((a, b) => compareKeys(a.keys, b.keys));
+  const sign = order.direction === 'asc' ? 1 : -1;
+  return rows.sort((a, b) => {
+    const x = a.values[order.measure] ?? null;
+    const y = b.values[order.measure] ?? null;
+    if (x !== y) {
+      if (x === null) return 1;
+      if (y === null) return -1;
+      if (x !== y) return sign * (x - y);
+    }
+    return compareKeys(a.keys, b.keys);
+  });
+}
+
+export interface AggregateOptions {
+  /** Force a plan (tests compare both); default the cheapest that serves the spec. */
+  plan?: 'auto' | 'base';
+}
+
+export async function aggregateTurns(
+  conn: Connection,
+  input: AggregateSpecInput,
+  where = 'turns.aggregate',
+  options: AggregateOptions = {},
+): Promise<AggregateResult> {
+  const spec = validate(AggregateSpecSchema, input, where);
+  const f = normalizeTurnFilter(spec.filter);
+  const plan = options.plan === 'base' ? undefined : rollupPlan(spec, f);
+  const sql = plan ? rollupSql(spec, f, plan) : baseSql(spec, f);
+  return conn.run(where, () => {
+    const n = spec.groupBy.length;
+    const raw = conn.prepare(sql.groups).all(...sql.params) as Array<Record<string, unknown>>;
+    const histograms = new Map<string, Array<[number, number]>>();
+    if (spec.measures.some((m) => m in PERCENTILES)) {
+      for (const row of conn.prepare(sql.histogram).all(...sql.params) as Array<Record<string, unknown>>) {
+        const id = JSON.stringify(keysOf(row, n));
+        let list = histograms.get(id);
+        if (!list) {
+          list = [];
+          histograms.set(id, list);
+        }
+        list.push([row.b as number, row.n as number]);
+      }
+    }
+    const rows: AggregateRow[] = raw.map((row) => {
+      const g = row as unknown as RawGroup;
+      const keys = keysOf(row, n);
+      let histogram: LatencyHistogram | undefined;
+      const buckets = histograms.get(JSON.stringify(keys));
+      if (buckets && g.lc > 0) {
+        histogram = new LatencyHistogram().addBuckets(buckets, {
+          sum: g.ls,
+          min: g.lmin ?? 0,
+          max: g.lmax ?? 0,
+        });
+      }
+      return { keys, values: measureValues(spec.measures, g, histogram) };
+    });
+    orderRows(spec, rows);
+    const totalGroups = rows.length;
+    const end = spec.limit === undefined ? undefined : spec.offset + spec.limit;
+    return { rows: rows.slice(spec.offset, end), totalGroups };
+  });
+}

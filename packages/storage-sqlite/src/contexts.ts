@@ -1,0 +1,346 @@
+import {
+  type Clock,
+  type Context,
+  type ContextChanges,
+  ContextChangesSchema,
+  type ContextFilter,
+  ContextFilterSchema,
+  ContextSchema,
+  type ContextStore,
+  ConvokitError,
+  decodeCursor,
+  EpochMsSchema,
+  encodeCursor,
+  fingerprint,
+  type GetContextOptions,
+  KeySchema,
+  type Logger,
+  type PageInput,
+  PageSchema,
+  validate,
+} from '@convokit/core';
+import type { Connection } from './connection.js';
+import { type ContextRow, contextOfRow } from './rows.js';
+import { type PendingTouch, TouchBuffer } from './touch-buffer.js';
+
+const COLUMNS =
+  'id, scope, owner_id, session_id, persona, parent_id, data, metadata, version, created_at, updated_at, expires_at, access_count, last_accessed_at';
+const LIVE = '(expires_at IS NULL OR expires_at > ?)';
+
+export interface ContextStoreHandle {
+  store: ContextStore;
+  /** Writes every pending touch now. */
+  flushTouches(): void;
+  /** Stops the flush timer (call after a last flush, on close). */
+  stop(): void;
+}
+
+export interface ContextStoreOptions {
+  clock: Clock;
+  logger: Logger;
+  touchFlushMs: number;
+  touchFlushMax: number;
+}
+
+function positiveInt(value: unknown, field: string, where: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new ConvokitError('VALIDATION', `Invalid input to ${where}: ${field}: must be a positive integer`, {
+      where,
+      issues: [{ path: field, message: 'must be a positive integer' }],
+    });
+  }
+  return value;
+}
+
+export function createContextStore(conn: Connection, options: ContextStoreOptions): ContextStoreHandle {
+  const { clock, logger } = options;
+  const touches = new TouchBuffer();
+  let timer: NodeJS.Timeout | undefined;
+
+  function writeTouches(entries: Array<[string, PendingTouch]>): void {
+    if (entries.length === 0) return;
+    try {
+      conn.write('contexts.touch', () => {
+        const statement = conn.prepare(
+          'UPDATE contexts SET access_count = access_count + ?, last_accessed_at = ?, expires_at = COALESCE(?, expires_at) WHERE id = ?',
+        );
+        for (const [id, p] of entries) statement.run(p.count, p.at, p.expiresAt ?? null, id);
+      });
+    } catch (error) {
+      touches.restore(entries);
+      throw error;
+    }
+  }
+
+  /** Before a write or an SQL-filtered read, so the database sees what this process has touched. */
+  function flush(id?: string): void {
+    if (touches.size === 0) return;
+    writeTouches(touches.take(id));
+  }
+
+  function onTimer(): void {
+    timer = undefined;
+    if (conn.closed) return;
+    try {
+      flush();
+    } catch (error) {
+      // Kept in the buffer for the next attempt; a read never fails because a touch could not be written.
+      logger.warn(
+        { err: error, pending: touches.size },
+        'sqlite: writing context touches failed; will retry',
+      );
+      schedule();
+    }
+  }
+
+  function schedule(): void {
+    if (timer || conn.closed) return;
+    timer = setTimeout(onTimer, options.touchFlushMs);
+    timer.unref();
+  }
+
+  function nowOf(value: number | undefined, where: string): number {
+    return value === undefined ? clock.now() : validate(EpochMsSchema, value, where);
+  }
+
+  function readRow(id: string): ContextRow | undefined {
+    return conn.prepare(`SELECT ${COLUMNS} FROM contexts WHERE id = ?`).get(id) as ContextRow | undefined;
+  }
+
+  function filterSql(filter: ContextFilter, now: number): { clauses: string[]; params: unknown[] } {
+    const clauses = [LIVE];
+    const params: unknown[] = [now];
+    const columns: Array<[keyof ContextFilter, string]> = [
+      ['scope', 'scope'],
+      ['ownerId', 'owner_id'],
+      ['sessionId', 'session_id'],
+      ['persona', 'persona'],
+      ['parentId', 'parent_id'],
+    ];
+    for (const [field, column] of columns) {
+      if (filter[field] !== undefined) {
+        clauses.push(`${column} = ?`);
+        params.push(filter[field]);
+      }
+    }
+    return { clauses, params };
+  }
+
+  const store: ContextStore = {
+    async create(context: Context) {
+      const c = validate(ContextSchema, context, 'contexts.create');
+      return conn.run('contexts.create', () => {
+        flush(c.id);
+        const info = conn
+          .prepare(
+            `INSERT INTO contexts (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+          )
+          .run(
+            c.id,
+            c.scope,
+            c.ownerId ?? null,
+            c.sessionId ?? null,
+            c.persona ?? null,
+            c.parentId ?? null,
+            JSON.stringify(c.data),
+            JSON.stringify(c.metadata),
+            c.version,
+            c.createdAt,
+            c.updatedAt,
+            c.expiresAt ?? null,
+            c.accessCount,
+            c.lastAccessedAt,
+          );
+        if (info.changes === 0) {
+          throw new ConvokitError('CONFLICT', `A context with id ${c.id} already exists`, {
+            where: 'contexts.create',
+            id: c.id,
+          });
+        }
+        return c;
+      });
+    },
+
+    async get(id: string, opts: GetContextOptions = {}) {
+      validate(KeySchema, id, 'contexts.get');
+      const now = nowOf(opts.now, 'contexts.get');
+      return conn.run('contexts.get', () => {
+        const row = readRow(id);
+        if (!row) return undefined;
+        const context = touches.merge(contextOfRow(row));
+        return context.expiresAt !== undefined && now >= context.expiresAt ? undefined : context;
+      });
+    },
+
+    async update(id: string, expectedVersion: number, changes: ContextChanges, now: number) {
+      validate(KeySchema, id, 'contexts.update');
+      positiveInt(expectedVersion, 'expectedVersion', 'contexts.update');
+      const ch = validate(ContextChangesSchema, changes, 'contexts.update');
+      validate(EpochMsSchema, now, 'contexts.update');
+      return conn.run('contexts.update', () => {
+        flush(id);
+        const row = conn
+          .prepare(
+            `UPDATE contexts SET
+               data = COALESCE(@data, data),
+               metadata = COALESCE(@metadata, metadata),
+               owner_id = COALESCE(@ownerId, owner_id),
+               parent_id = CASE WHEN @setParent THEN @parentId ELSE parent_id END,
+               expires_at = CASE WHEN @setExpires THEN @expiresAt ELSE expires_at END,
+               version = version + 1,
+               updated_at = @now
+             WHERE id = @id AND version = @expected AND (expires_at IS NULL OR expires_at > @now)
+             RETURNING ${COLUMNS}`,
+          )
+          .get({
+            data: ch.data === undefined ? null : JSON.stringify(ch.data),
+            metadata: ch.metadata === undefined ? null : JSON.stringify(ch.metadata),
+            ownerId: ch.ownerId ?? null,
+            setParent: ch.parentId === undefined ? 0 : 1,
+            parentId: ch.parentId ?? null,
+            setExpires: ch.expiresAt === undefined ? 0 : 1,
+            expiresAt: ch.expiresAt ?? null,
+            now,
+            id,
+            expected: expectedVersion,
+          }) as ContextRow | undefined;
+        if (row) return contextOfRow(row);
+        const current = readRow(id);
+        if (!current || (current.expires_at !== null && now >= current.expires_at)) {
+          throw new ConvokitError('NOT_FOUND', `No context with id ${id}`, { where: 'contexts.update', id });
+        }
+        throw new ConvokitError(
+          'CONFLICT',
+          `Context ${id} is at version ${current.version}, not ${expectedVersion}`,
+          { where: 'contexts.update', id, expectedVersion, actualVersion: current.version },
+        );
+      });
+    },
+
+    async touch(id, touch) {
+      validate(KeySchema, id, 'contexts.touch');
+      validate(EpochMsSchema, touch?.at, 'contexts.touch');
+      if (touch.expiresAt !== undefined) validate(EpochMsSchema, touch.expiresAt, 'contexts.touch');
+      conn.run('contexts.touch', () => {
+        const row = conn.prepare('SELECT expires_at FROM contexts WHERE id = ?').get(id) as
+          | { expires_at: number | null }
+          | undefined;
+        if (!row) return;
+        const expiresAt = touches.get(id)?.expiresAt ?? row.expires_at;
+        if (expiresAt !== null && touch.at >= expiresAt) return;
+        touches.record(id, touch.at, touch.expiresAt);
+        if (touches.size >= options.touchFlushMax) flush();
+        else schedule();
+      });
+    },
+
+    async delete(id, opts = {}) {
+      validate(KeySchema, id, 'contexts.delete');
+      if (opts.expectedVersion !== undefined)
+        positiveInt(opts.expectedVersion, 'expectedVersion', 'contexts.delete');
+      const now = nowOf(opts.now, 'contexts.delete');
+      return conn.run('contexts.delete', () => {
+        flush(id);
+        const versioned = opts.expectedVersion !== undefined;
+        const info = conn
+          .prepare(`DELETE FROM contexts WHERE id = ? AND ${LIVE}${versioned ? ' AND version = ?' : ''}`)
+          .run(id, now, ...(versioned ? [opts.expectedVersion] : []));
+        if (info.changes > 0) return true;
+        if (versioned) {
+          const current = readRow(id);
+          if (current && (current.expires_at === null || now < current.expires_at)) {
+            throw new ConvokitError(
+              'CONFLICT',
+              `Context ${id} is at version ${current.version}, not ${opts.expectedVersion}`,
+              {
+                where: 'contexts.delete',
+                id,
+                expectedVersion: opts.expectedVersion,
+                actualVersion: current.version,
+              },
+            );
+          }
+        }
+        return false;
+      });
+    },
+
+    async list(filter: ContextFilter = {}, opts: PageInput & GetContextOptions = {}) {
+      const f = validate(ContextFilterSchema, filter, 'contexts.list');
+      const { now: nowInput, ...pageInput } = opts;
+      const page = validate(PageSchema, pageInput, 'contexts.list');
+      const now = nowOf(nowInput, 'contexts.list');
+      const print = fingerprint({ filter: f });
+      const where = filterSql(f, now);
+      if (page.cursor) {
+        const key = decodeCursor(page.cursor, print, 'contexts.list');
+        const [createdAt, id] = key;
+        if (key.length !== 2 || typeof createdAt !== 'number' || typeof id !== 'string') {
+          throw new ConvokitError(
+            'VALIDATION',
+            'Invalid cursor for contexts.list: not a cursor this store issued',
+            {
+              where: 'contexts.list',
+              issues: [{ path: 'cursor', message: 'not a cursor this store issued' }],
+            },
+          );
+        }
+        where.clauses.push('(created_at > ? OR (created_at = ? AND id > ?))');
+        where.params.push(createdAt, createdAt, id);
+      }
+      return conn.run('contexts.list', () => {
+        flush();
+        const rows = conn
+          .prepare(
+            `SELECT ${COLUMNS} FROM contexts WHERE ${where.clauses.join(' AND ')} ORDER BY created_at, id LIMIT ?`,
+          )
+          .all(...where.params, page.limit + 1) as ContextRow[];
+        const more = rows.length > page.limit;
+        const items = (more ? rows.slice(0, page.limit) : rows).map(contextOfRow);
+        const last = items[items.length - 1];
+        return { items, nextCursor: more && last ? encodeCursor([last.createdAt, last.id], print) : null };
+      });
+    },
+
+    async count(filter: ContextFilter = {}, opts: GetContextOptions = {}) {
+      const f = validate(ContextFilterSchema, filter, 'contexts.count');
+      const now = nowOf(opts.now, 'contexts.count');
+      const where = filterSql(f, now);
+      return conn.run('contexts.count', () => {
+        flush();
+        const row = conn
+          .prepare(`SELECT COUNT(*) AS n FROM contexts WHERE ${where.clauses.join(' AND ')}`)
+          .get(...where.params) as { n: number };
+        return row.n;
+      });
+    },
+
+    async deleteExpired(now: number, opts: { limit?: number } = {}) {
+      validate(EpochMsSchema, now, 'contexts.deleteExpired');
+      const limit =
+        opts.limit === undefined ? -1 : positiveInt(opts.limit, 'limit', 'contexts.deleteExpired');
+      return conn.run('contexts.deleteExpired', () => {
+        flush();
+        const rows = conn
+          .prepare(
+            `DELETE FROM contexts WHERE id IN (
+               SELECT id FROM contexts WHERE expires_at IS NOT NULL AND expires_at <= ? ORDER BY expires_at, id LIMIT ?
+             ) RETURNING ${COLUMNS}`,
+          )
+          .all(now, limit) as ContextRow[];
+        return rows
+          .map(contextOfRow)
+          .sort((a, b) => a.expiresAt! - b.expiresAt! || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      });
+    },
+  };
+
+  return {
+    store,
+    flushTouches: () => flush(),
+    stop() {
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+    },
+  };
+}

@@ -1,0 +1,172 @@
+import { ConvokitError } from '@convokit/core';
+import type Database from 'better-sqlite3';
+import { END_OF_TIME, rebuildRollups } from './rollups.js';
+
+/**
+ * Schema history, kept in `PRAGMA user_version`. Each step moves a database from version
+ * `index` to `index + 1` inside the same transaction that bumps the version, so a crash mid-way
+ * leaves the previous version intact. Never edit a released step; add a new one.
+ */
+interface Migration {
+  description: string;
+  up(db: Database.Database): void;
+}
+
+const V1_TURNS = `
+CREATE TABLE turns (
+  seq INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  session_id TEXT NOT NULL,
+  conversation_id TEXT,
+  user_id TEXT,
+  at INTEGER NOT NULL,
+  persona TEXT,
+  outcome TEXT NOT NULL,
+  error_code TEXT,
+  latency_ms REAL,
+  latency_bucket INTEGER,
+  tokens_in INTEGER,
+  tokens_out INTEGER,
+  feedback REAL,
+  user_input TEXT NOT NULL,
+  assistant_response TEXT NOT NULL,
+  frameworks TEXT NOT NULL,
+  tools TEXT NOT NULL,
+  mcp_servers TEXT NOT NULL,
+  metadata TEXT
+);
+CREATE INDEX turns_at ON turns (at, id);
+CREATE INDEX turns_session ON turns (session_id, at, id);
+CREATE INDEX turns_user ON turns (user_id, at);
+CREATE INDEX turns_persona ON turns (persona, at);
+CREATE INDEX turns_conversation ON turns (conversation_id, at);
+CREATE TABLE turn_frameworks (seq INTEGER NOT NULL, name TEXT NOT NULL, PRIMARY KEY (seq, name)) WITHOUT ROWID;
+CREATE INDEX turn_frameworks_name ON turn_frameworks (name, seq);
+CREATE TABLE turn_tools (seq INTEGER NOT NULL, name TEXT NOT NULL, PRIMARY KEY (seq, name)) WITHOUT ROWID;
+CREATE INDEX turn_tools_name ON turn_tools (name, seq);
+CREATE TABLE turn_mcp_servers (seq INTEGER NOT NULL, name TEXT NOT NULL, PRIMARY KEY (seq, name)) WITHOUT ROWID;
+CREATE INDEX turn_mcp_servers_name ON turn_mcp_servers (name, seq);
+CREATE VIRTUAL TABLE turns_fts USING fts5(
+  user_input, assistant_response,
+  content = 'turns', content_rowid = 'seq',
+  tokenize = 'unicode61 remove_diacritics 0'
+);
+CREATE TABLE contexts (
+  id TEXT PRIMARY KEY,
+  scope TEXT NOT NULL,
+  owner_id TEXT,
+  session_id TEXT,
+  persona TEXT,
+  parent_id TEXT,
+  data TEXT NOT NULL,
+  metadata TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  expires_at INTEGER,
+  access_count INTEGER NOT NULL,
+  last_accessed_at INTEGER NOT NULL
+);
+CREATE INDEX contexts_created ON contexts (created_at, id);
+CREATE INDEX contexts_scope ON contexts (scope, created_at, id);
+CREATE INDEX contexts_owner ON contexts (owner_id, created_at, id);
+CREATE INDEX contexts_session ON contexts (session_id, created_at, id);
+CREATE INDEX contexts_parent ON contexts (parent_id, created_at, id);
+CREATE INDEX contexts_persona ON contexts (persona, created_at, id);
+CREATE INDEX contexts_expires ON contexts (expires_at) WHERE expires_at IS NOT NULL;
+CREATE TABLE audit (
+  id TEXT PRIMARY KEY,
+  at INTEGER NOT NULL,
+  principal TEXT NOT NULL,
+  action TEXT NOT NULL,
+  context_id TEXT NOT NULL,
+  scope TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  changed_keys TEXT NOT NULL,
+  attempted_action TEXT,
+  version INTEGER
+);
+CREATE INDEX audit_at ON audit (at, id);
+CREATE INDEX audit_context ON audit (context_id, at, id);
+CREATE INDEX audit_principal ON audit (principal, at, id);
+`;
+
+/**
+ * Hourly rollups per dimension value: `dim` is '' (all turns), 'persona', 'outcome', 'framework',
+ * 'tool' or 'mcpServer'; `key` is the value ('' for all turns and for turns without a persona).
+ */
+const V2_ROLLUPS = `
+CREATE TABLE rollups (
+  dim TEXT NOT NULL,
+  hour INTEGER NOT NULL,
+  key TEXT NOT NULL,
+  count INTEGER NOT NULL,
+  errors INTEGER NOT NULL,
+  tokens_in INTEGER NOT NULL,
+  tokens_out INTEGER NOT NULL,
+  feedback_sum REAL NOT NULL,
+  feedback_count INTEGER NOT NULL,
+  latency_count INTEGER NOT NULL,
+  latency_sum REAL NOT NULL,
+  latency_min REAL,
+  latency_max REAL,
+  first_at INTEGER NOT NULL,
+  last_at INTEGER NOT NULL,
+  PRIMARY KEY (dim, hour, key)
+) WITHOUT ROWID;
+CREATE TABLE rollup_latency (
+  dim TEXT NOT NULL,
+  hour INTEGER NOT NULL,
+  key TEXT NOT NULL,
+  bucket INTEGER NOT NULL,
+  count INTEGER NOT NULL,
+  PRIMARY KEY (dim, hour, key, bucket)
+) WITHOUT ROWID;
+`;
+
+export const MIGRATIONS: readonly Migration[] = [
+  { description: 'turns, child name tables, FTS5, contexts, audit', up: (db) => db.exec(V1_TURNS) },
+  {
+    description: 'hourly rollups, built from the turns already stored',
+    up: (db) => {
+      db.exec(V2_ROLLUPS);
+      rebuildRollups(db, 0, END_OF_TIME);
+    },
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Brings the database to SCHEMA_VERSION; safe when several processes open it at once. */
+export function migrate(db: Database.Database, path: string): void {
+  const current = () => db.pragma('user_version', { simple: true }) as number;
+  if (current() === SCHEMA_VERSION) return;
+  db.transaction(() => {
+    // Re-read under the write lock: another process may have migrated meanwhile.
+    const from = current();
+    if (from > SCHEMA_VERSION) throw tooNew(path, from);
+    for (let v = from; v < SCHEMA_VERSION; v++) MIGRATIONS[v]!.up(db);
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  }).immediate();
+}
+
+/** For read-only opens, which cannot migrate. */
+export function checkSchema(db: Database.Database, path: string): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > SCHEMA_VERSION) throw tooNew(path, version);
+  if (version < SCHEMA_VERSION) {
+    throw new ConvokitError(
+      'STORAGE',
+      `SQLite database ${path} is at schema version ${version} and needs migrating to ${SCHEMA_VERSION}; open it once without readonly`,
+      { adapter: 'sqlite', path, reason: 'schema', version, expected: SCHEMA_VERSION },
+    );
+  }
+}
+
+function tooNew(path: string, version: number): ConvokitError {
+  return new ConvokitError(
+    'STORAGE',
+    `SQLite database ${path} has schema version ${version}, newer than this code understands (${SCHEMA_VERSION})`,
+    { adapter: 'sqlite', path, reason: 'schema', version, expected: SCHEMA_VERSION },
+  );
+}

@@ -1,0 +1,71 @@
+import { makeSnippet, type NormalizedTurnFilter, type Turn, tokenize } from '@convokit/core';
+import { TURN_COLUMNS } from './rows.js';
+import { turnFilterSql } from './turn-filter-sql.js';
+
+/**
+ * Search ranks as the memory adapter does: turns holding more of the distinct query terms first
+ * (this only differs between hits in `any` mode), then BM25 (FTS5's, over both columns as one
+ * document), then newest `at`, then larger id. The score handed out is
+ * `matched + bm25 / (1 + bm25)`, so a hit with more terms always scores higher.
+ */
+
+/** A quoted FTS5 string per term: terms are letters and digits only, so none needs escaping or reads as an operator. */
+function phrase(term: string): string {
+  return `"${term}"`;
+}
+
+export function ftsQuery(terms: readonly string[], mode: 'all' | 'any'): string {
+  return terms.map(phrase).join(mode === 'all' ? ' AND ' : ' OR ');
+}
+
+export function searchSql(
+  terms: readonly string[],
+  mode: 'all' | 'any',
+  filter: NormalizedTurnFilter,
+  limit: number,
+): { sql: string; params: unknown[] } {
+  const where = turnFilterSql(filter);
+  const columns = TURN_COLUMNS.split(', ')
+    .map((c) => `t.${c}`)
+    .join(', ');
+  const filters = where.clauses.map((c) => ` AND ${c}`).join('');
+  if (mode === 'all' || terms.length === 1) {
+    return {
+      sql: `
+        SELECT ${columns}, bm25(turns_fts) AS rank, ${terms.length} AS matched
+        FROM turns_fts JOIN turns t ON t.seq = turns_fts.rowid
+        WHERE turns_fts MATCH ?${filters}
+        ORDER BY rank, t.at DESC, t.id DESC
+        LIMIT ?`,
+      params: [ftsQuery(terms, mode), ...where.params, limit],
+    };
+  }
+  const perTerm = terms.map(() => 'SELECT rowid FROM turns_fts WHERE turns_fts MATCH ?').join(' UNION ALL ');
+  return {
+    sql: `
+      WITH m AS (SELECT rowid AS seq, COUNT(*) AS matched FROM (${perTerm}) GROUP BY rowid)
+      SELECT ${columns}, bm25(turns_fts) AS rank, m.matched AS matched
+      FROM turns_fts JOIN m ON m.seq = turns_fts.rowid JOIN turns t ON t.seq = turns_fts.rowid
+      WHERE turns_fts MATCH ?${filters}
+      ORDER BY m.matched DESC, rank, t.at DESC, t.id DESC
+      LIMIT ?`,
+    params: [...terms.map(phrase), ftsQuery(terms, mode), ...where.params, limit],
+  };
+}
+
+export function searchScore(matched: number, rank: number): number {
+  const bm25 = Math.max(0, -rank);
+  return matched + bm25 / (1 + bm25);
+}
+
+/** The snippet comes from the field holding more of the query terms (user input on a tie), as in core's reference adapter. */
+export function snippetOf(turn: Turn, terms: ReadonlySet<string>): string {
+  const held = (text: string) => {
+    const seen = new Set<string>();
+    for (const term of tokenize(text)) if (terms.has(term)) seen.add(term);
+    return seen.size;
+  };
+  const source =
+    held(turn.assistantResponse) > held(turn.userInput) ? turn.assistantResponse : turn.userInput;
+  return makeSnippet(source, terms);
+}

@@ -1,0 +1,140 @@
+import {
+  type AuditLog,
+  bucketStart,
+  type ContextStore,
+  ConvokitError,
+  createLogger,
+  STORAGE_CONTRACT_VERSION,
+  type Storage,
+  systemClock,
+  type TurnStore,
+} from '@convokit/core';
+import Database from 'better-sqlite3';
+import { createAuditLog } from './audit.js';
+import { Connection } from './connection.js';
+import { createContextStore } from './contexts.js';
+import { sqliteError } from './errors.js';
+import { checkSchema, migrate } from './migrations.js';
+import type { SqliteStorageOptions, SqliteSynchronous } from './options.js';
+import { createTurnStore } from './turns.js';
+
+export interface SqliteStorage extends Storage {
+  readonly turns: TurnStore;
+  readonly contexts: ContextStore;
+  readonly audit: AuditLog;
+  /** The database file (or `:memory:`). */
+  readonly path: string;
+  /** Writes buffered context touches now (they are also written on a timer and on close). */
+  flush(): Promise<void>;
+}
+
+const SYNCHRONOUS: readonly SqliteSynchronous[] = ['OFF', 'NORMAL', 'FULL'];
+
+function badOption(field: string, message: string): ConvokitError {
+  return new ConvokitError('VALIDATION', `Invalid input to createSqliteStorage: ${field}: ${message}`, {
+    where: 'createSqliteStorage',
+    issues: [{ path: field, message }],
+  });
+}
+
+function nonNegativeInt(value: unknown, field: string, fallback: number, min = 0): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
+    throw badOption(field, `must be an integer >= ${min}`);
+  }
+  return value;
+}
+
+/**
+ * Opens (creating if needed) the database, applies pragmas, registers the SQL helpers that
+ * aggregates use, and migrates to the current schema. Failures close the handle and surface as
+ * `STORAGE`/`LOCKED` with the path.
+ */
+export function openConnection(options: SqliteStorageOptions): Connection {
+  if (typeof options?.path !== 'string' || options.path.length === 0) {
+    throw badOption('path', 'must be a file path or `:memory:`');
+  }
+  const { path } = options;
+  const synchronous = options.synchronous ?? 'NORMAL';
+  if (!SYNCHRONOUS.includes(synchronous)) throw badOption('synchronous', 'must be OFF, NORMAL or FULL');
+  const busyTimeoutMs = nonNegativeInt(options.busyTimeoutMs, 'busyTimeoutMs', 5000);
+  const readonly = options.readonly === true;
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(path, { readonly, fileMustExist: readonly, timeout: busyTimeoutMs });
+    if (!readonly && path !== ':memory:') db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${synchronous}`);
+    db.pragma('temp_store = MEMORY');
+    db.pragma('cache_size = -32000');
+    db.function('cvk_month', { deterministic: true }, (ms) => bucketStart('month', Number(ms)));
+    if (readonly) checkSchema(db, path);
+    else migrate(db, path);
+    return new Connection(db, path);
+  } catch (error) {
+    try {
+      db?.close();
+    } catch {
+      // already failing; the original error is the one to report
+    }
+    throw sqliteError(error, path, 'open');
+  }
+}
+
+/**
+ * Storage over one SQLite database file (better-sqlite3): turns with FTS5 search and hourly
+ * rollups, versioned contexts with written-behind access counts, and the audit log. Several
+ * processes may open the same file; WAL lets readers run beside one writer and `busyTimeoutMs`
+ * bounds how long a writer waits.
+ */
+export function createSqliteStorage(options: SqliteStorageOptions): SqliteStorage {
+  const touchFlushMs = nonNegativeInt(options?.touchFlushMs, 'touchFlushMs', 1000, 1);
+  const touchFlushMax = nonNegativeInt(options?.touchFlushMax, 'touchFlushMax', 1000, 1);
+  const conn = openConnection(options);
+  const logger = createLogger('storage-sqlite', options.logger);
+  const contexts = createContextStore(conn, {
+    clock: options.clock ?? systemClock,
+    logger,
+    touchFlushMs,
+    touchFlushMax,
+  });
+
+  async function close(): Promise<void> {
+    if (conn.closed) return;
+    contexts.stop();
+    try {
+      if (!options.readonly) contexts.flushTouches();
+    } catch (error) {
+      logger.warn(
+        { err: error },
+        'sqlite: pending context touches could not be written on close; access counts lost',
+      );
+    }
+    conn.markClosed();
+    try {
+      conn.db.close();
+    } catch (error) {
+      throw sqliteError(error, conn.path, 'close');
+    }
+  }
+
+  return {
+    name: 'sqlite',
+    contractVersion: STORAGE_CONTRACT_VERSION,
+    capabilities: {
+      turns: true,
+      contexts: true,
+      audit: true,
+      multiProcess: options.path !== ':memory:',
+      durable: options.path !== ':memory:',
+    },
+    path: options.path,
+    turns: createTurnStore(conn),
+    contexts: contexts.store,
+    audit: createAuditLog(conn),
+    async flush() {
+      conn.run('flush', () => contexts.flushTouches());
+    },
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}

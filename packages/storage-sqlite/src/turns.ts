@@ -1,0 +1,240 @@
+import {
+  type AggregateResult,
+  type AggregateSpecInput,
+  type AppendOptions,
+  type AppendResult,
+  ConvokitError,
+  decodeCursor,
+  distinctTerms,
+  EpochMsSchema,
+  encodeCursor,
+  fingerprint,
+  HOUR_MS,
+  KeySchema,
+  type ListTurnsOptions,
+  latencyBucket,
+  normalizeTurnFilter,
+  type PageResult,
+  PageSchema,
+  type SearchHit,
+  type SearchOptionsInput,
+  SearchOptionsSchema,
+  SearchTextSchema,
+  type Turn,
+  type TurnFilter,
+  TurnFilterSchema,
+  TurnOrderSchema,
+  TurnSchema,
+  type TurnStore,
+  validate,
+} from '@convokit/core';
+import { aggregateTurns } from './aggregate.js';
+import type { Connection } from './connection.js';
+import { prepareRollupStatements, RollupBatch, type RollupStatements, rebuildRollups } from './rollups.js';
+import { TURN_COLUMNS, type TurnRow, turnOfRow } from './rows.js';
+import { searchScore, searchSql, snippetOf } from './search.js';
+import { turnFilterSql, whereSql } from './turn-filter-sql.js';
+import { underPath } from './validate-field.js';
+
+const TurnBatchSchema = TurnSchema.array();
+
+export function createTurnStore(conn: Connection): TurnStore {
+  let rollupStatements: RollupStatements | undefined;
+  const rollups = () => {
+    rollupStatements ??= prepareRollupStatements(conn.db);
+    return rollupStatements;
+  };
+
+  function insertTurns(turns: readonly Turn[], ifExists: 'error' | 'skip'): AppendResult {
+    const insert = conn.prepare(`
+      INSERT INTO turns (id, session_id, conversation_id, user_id, at, persona, outcome, error_code, latency_ms,
+        latency_bucket, tokens_in, tokens_out, feedback, user_input, assistant_response, frameworks, tools,
+        mcp_servers, metadata)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT (id) DO NOTHING`);
+    const insertFts = conn.prepare(
+      'INSERT INTO turns_fts (rowid, user_input, assistant_response) VALUES (?, ?, ?)',
+    );
+    const insertFramework = conn.prepare('INSERT INTO turn_frameworks (seq, name) VALUES (?, ?)');
+    const insertTool = conn.prepare('INSERT INTO turn_tools (seq, name) VALUES (?, ?)');
+    const insertMcp = conn.prepare('INSERT INTO turn_mcp_servers (seq, name) VALUES (?, ?)');
+    const batch = new RollupBatch();
+    const skippedIds: string[] = [];
+    let appended = 0;
+    for (const t of turns) {
+      const info = insert.run(
+        t.id,
+        t.sessionId,
+        t.conversationId ?? null,
+        t.userId ?? null,
+        t.at,
+        t.persona ?? null,
+        t.outcome,
+        t.errorCode ?? null,
+        t.latencyMs ?? null,
+        t.latencyMs === undefined ? null : latencyBucket(t.latencyMs),
+        t.tokens?.input ?? null,
+        t.tokens?.output ?? null,
+        t.feedback ?? null,
+        t.userInput,
+        t.assistantResponse,
+        JSON.stringify(t.frameworks),
+        JSON.stringify(t.tools),
+        JSON.stringify(t.mcpServers),
+        t.metadata === undefined ? null : JSON.stringify(t.metadata),
+      );
+      if (info.changes === 0) {
+        if (ifExists === 'skip') {
+          skippedIds.push(t.id);
+          continue;
+        }
+        throw new ConvokitError('CONFLICT', `A turn with id ${t.id} is already stored`, {
+          where: 'turns.append',
+          id: t.id,
+        });
+      }
+      const seq = info.lastInsertRowid;
+      insertFts.run(seq, t.userInput, t.assistantResponse);
+      for (const name of t.frameworks) insertFramework.run(seq, name);
+      for (const name of t.tools) insertTool.run(seq, name);
+      for (const name of t.mcpServers) insertMcp.run(seq, name);
+      batch.add(t);
+      appended++;
+    }
+    batch.write(rollups());
+    return { appended, skippedIds };
+  }
+
+  return {
+    async append(turns, options: AppendOptions = {}) {
+      const valid = validate(TurnBatchSchema, turns, 'turns.append');
+      const ifExists = options.ifExists ?? 'error';
+      if (ifExists !== 'error' && ifExists !== 'skip') {
+        throw new ConvokitError(
+          'VALIDATION',
+          'Invalid input to turns.append: ifExists must be `error` or `skip`',
+          {
+            where: 'turns.append',
+            issues: [{ path: 'ifExists', message: 'must be `error` or `skip`' }],
+          },
+        );
+      }
+      const seen = new Set<string>();
+      for (const [i, t] of valid.entries()) {
+        if (seen.has(t.id)) {
+          throw new ConvokitError(
+            'VALIDATION',
+            `Invalid input to turns.append: ${i}.id: repeats an id of the batch`,
+            {
+              where: 'turns.append',
+              issues: [{ path: `${i}.id`, message: 'repeats an id of the batch' }],
+            },
+          );
+        }
+        seen.add(t.id);
+      }
+      if (valid.length === 0) return conn.run('turns.append', () => ({ appended: 0, skippedIds: [] }));
+      return conn.write('turns.append', () => insertTurns(valid, ifExists));
+    },
+
+    async get(id) {
+      validate(KeySchema, id, 'turns.get');
+      return conn.run('turns.get', () => {
+        const row = conn.prepare(`SELECT ${TURN_COLUMNS} FROM turns WHERE id = ?`).get(id) as
+          | TurnRow
+          | undefined;
+        return row ? turnOfRow(row) : undefined;
+      });
+    },
+
+    async list(filter: TurnFilter = {}, options: ListTurnsOptions = {}): Promise<PageResult<Turn>> {
+      const f = normalizeTurnFilter(validate(TurnFilterSchema, filter, 'turns.list'));
+      const { order: orderInput, ...pageInput } = options;
+      const order = underPath('order', () => validate(TurnOrderSchema, orderInput ?? 'desc', 'turns.list'));
+      const page = validate(PageSchema, pageInput, 'turns.list');
+      const print = fingerprint({ filter: f, order });
+      const where = turnFilterSql(f);
+      if (page.cursor) {
+        const key = decodeCursor(page.cursor, print, 'turns.list');
+        const [at, id] = key;
+        if (key.length !== 2 || typeof at !== 'number' || typeof id !== 'string') {
+          throw new ConvokitError(
+            'VALIDATION',
+            'Invalid cursor for turns.list: not a cursor this store issued',
+            {
+              where: 'turns.list',
+              issues: [{ path: 'cursor', message: 'not a cursor this store issued' }],
+            },
+          );
+        }
+        where.clauses.push(
+          order === 'desc'
+            ? '(t.at < ? OR (t.at = ? AND t.id < ?))'
+            : '(t.at > ? OR (t.at = ? AND t.id > ?))',
+        );
+        where.params.push(at, at, id);
+      }
+      const dir = order === 'desc' ? 'DESC' : 'ASC';
+      return conn.run('turns.list', () => {
+        const rows = conn
+          .prepare(
+            `SELECT ${TURN_COLUMNS} FROM turns t ${whereSql(where.clauses)} ORDER BY t.at ${dir}, t.id ${dir} LIMIT ?`,
+          )
+          .all(...where.params, page.limit + 1) as TurnRow[];
+        const more = rows.length > page.limit;
+        const items = (more ? rows.slice(0, page.limit) : rows).map(turnOfRow);
+        const last = items[items.length - 1];
+        return { items, nextCursor: more && last ? encodeCursor([last.at, last.id], print) : null };
+      });
+    },
+
+    async search(text: string, options: SearchOptionsInput = {}): Promise<SearchHit[]> {
+      const query = validate(SearchTextSchema, text, 'turns.search');
+      const opts = validate(SearchOptionsSchema, options, 'turns.search');
+      const terms = distinctTerms(query);
+      if (terms.length === 0) return conn.run('turns.search', () => []);
+      const { sql, params } = searchSql(terms, opts.mode, normalizeTurnFilter(opts.filter), opts.limit);
+      return conn.run('turns.search', () => {
+        const rows = conn.prepare(sql).all(...params) as Array<TurnRow & { rank: number; matched: number }>;
+        const termSet = new Set(terms);
+        return rows.map((row) => {
+          const turn = turnOfRow(row);
+          return { turn, score: searchScore(row.matched, row.rank), snippet: snippetOf(turn, termSet) };
+        });
+      });
+    },
+
+    async aggregate(spec: AggregateSpecInput): Promise<AggregateResult> {
+      return aggregateTurns(conn, spec);
+    },
+
+    async count(filter: TurnFilter = {}) {
+      const valid = validate(TurnFilterSchema, filter, 'turns.count');
+      const result = await aggregateTurns(conn, { filter: valid, measures: ['count'] }, 'turns.count');
+      return result.rows[0]?.values.count ?? 0;
+    },
+
+    async deleteBefore(before: number) {
+      validate(EpochMsSchema, before, 'turns.deleteBefore');
+      return conn.write('turns.deleteBefore', () => {
+        const old = 'SELECT seq FROM turns WHERE at < ?';
+        conn
+          .prepare(
+            `INSERT INTO turns_fts (turns_fts, rowid, user_input, assistant_response)
+             SELECT 'delete', seq, user_input, assistant_response FROM turns WHERE at < ?`,
+          )
+          .run(before);
+        for (const table of ['turn_frameworks', 'turn_tools', 'turn_mcp_servers']) {
+          conn.prepare(`DELETE FROM ${table} WHERE seq IN (${old})`).run(before);
+        }
+        const deleted = conn.prepare('DELETE FROM turns WHERE at < ?').run(before).changes;
+        const hour = before - (before % HOUR_MS);
+        conn.prepare('DELETE FROM rollups WHERE hour < ?').run(hour);
+        conn.prepare('DELETE FROM rollup_latency WHERE hour < ?').run(hour);
+        // The hour `before` cuts through keeps some turns: recount it from what is left.
+        if (hour !== before && deleted > 0) rebuildRollups(conn.db, hour, hour + HOUR_MS);
+        return deleted;
+      });
+    },
+  };
+}
