@@ -8,6 +8,7 @@ import { lifecycleCases } from './lifecycle.js';
 import { turnsAggregateCases } from './turns-aggregate.js';
 import { turnsAppendCases } from './turns-append.js';
 import { turnsListCases } from './turns-list.js';
+import { turnsPropertyCases } from './turns-properties.js';
 import { turnsSearchCases } from './turns-search.js';
 
 /** Every check of the suite as plain data, in the order the suite registers them. */
@@ -17,6 +18,7 @@ export const conformanceCases: readonly ConformanceCase[] = Object.freeze([
   ...turnsListCases,
   ...turnsSearchCases,
   ...turnsAggregateCases,
+  ...turnsPropertyCases,
   ...contextsCrudCases,
   ...contextsVersioningCases,
   ...contextsExpiryCases,

@@ -253,6 +253,79 @@ export const turnsAggregateCases = defineCases('turns', 'turns-aggregate', {
     );
   },
 
+  'time buckets split exactly at UTC boundaries (ISO weeks across years, epoch 0)': async ({ turns }) => {
+    const sunday = Date.UTC(2026, 2, 8, 23, 59, 59, 999);
+    const monday = Date.UTC(2026, 2, 9);
+    const newYearsEve = Date.UTC(2026, 11, 31, 23, 59, 59, 999); // a Thursday
+    const newYear = Date.UTC(2027, 0, 1); // a Friday, in the ISO week starting Monday 2026-12-28
+    await turns.append([
+      makeTurn({ id: 'b1', at: sunday }),
+      makeTurn({ id: 'b2', at: monday }),
+      makeTurn({ id: 'b3', at: newYearsEve }),
+      makeTurn({ id: 'b4', at: newYear }),
+      makeTurn({ id: 'b5', at: 0 }), // Thursday 1970-01-01: its week starts Monday 1969-12-29
+    ]);
+    const counts = async (key: GroupKey) =>
+      (await turns.aggregate({ groupBy: [key], measures: ['count'] })).rows.map((row) => [
+        row.keys[0],
+        row.values.count,
+      ]);
+    expect(await counts('week')).toEqual([
+      [-3 * 86_400_000, 1],
+      [Date.UTC(2026, 2, 2), 1],
+      [Date.UTC(2026, 2, 9), 1],
+      [Date.UTC(2026, 11, 28), 2],
+    ]);
+    expect(await counts('month')).toEqual([
+      [0, 1],
+      [Date.UTC(2026, 2, 1), 2],
+      [Date.UTC(2026, 11, 1), 1],
+      [Date.UTC(2027, 0, 1), 1],
+    ]);
+    expect(await counts('day')).toEqual([
+      [0, 1],
+      [Date.UTC(2026, 2, 8), 1],
+      [Date.UTC(2026, 2, 9), 1],
+      [Date.UTC(2026, 11, 31), 1],
+      [Date.UTC(2027, 0, 1), 1],
+    ]);
+    expect(await counts('hour')).toEqual([
+      [0, 1],
+      [Date.UTC(2026, 2, 8, 23), 1],
+      [Date.UTC(2026, 2, 9), 1],
+      [Date.UTC(2026, 11, 31, 23), 1],
+      [Date.UTC(2027, 0, 1), 1],
+    ]);
+    expect(await counts('hourOfDay')).toEqual([
+      [0, 3],
+      [23, 2],
+    ]);
+    expect(await counts('dayOfWeek')).toEqual([
+      [0, 1],
+      [3, 2],
+      [4, 1],
+      [6, 1],
+    ]);
+  },
+
+  'latencies of zero and below a microsecond fall in the zero bucket': async ({ turns }) => {
+    const latencies = [0, 0.0005, 0, 7];
+    await turns.append(latencies.map((latencyMs, i) => makeTurn({ id: `z${i}`, latencyMs })));
+    const measures: Measure[] = ['latencyAvg', 'latencyP50', 'latencyP95', 'latencyP99', 'latencyCount'];
+    expectRows(
+      await turns.aggregate({ measures }),
+      [
+        {
+          keys: [],
+          values: { latencyAvg: 7.0005 / 4, latencyP50: 0, latencyP95: 7, latencyP99: 7, latencyCount: 4 },
+          latencies,
+        },
+      ],
+      measures,
+      'zero latencies',
+    );
+  },
+
   'three group keys at once': async ({ turns }) => {
     await turns.append(fixtureTurns);
     const result = await turns.aggregate({

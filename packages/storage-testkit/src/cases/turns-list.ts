@@ -165,6 +165,15 @@ export const turnsListCases = defineCases('turns', 'turns-list', {
     );
   },
 
+  'a cursor still works after the turn it points at was deleted': async ({ turns }) => {
+    await turns.append(fixtureTurns);
+    const first = await turns.list({}, { order: 'asc', limit: 3 });
+    expect(ids(first.items)).toEqual(ascIds.slice(0, 3));
+    await turns.deleteBefore(first.items[2]!.at + 1);
+    const second = await turns.list({}, { order: 'asc', limit: 3, cursor: first.nextCursor! });
+    expect(ids(second.items)).toEqual(ascIds.slice(3, 6));
+  },
+
   'list after deleteBefore omits deleted turns': async ({ turns }) => {
     await turns.append(fixtureTurns);
     await turns.deleteBefore(Date.UTC(2026, 2, 2));

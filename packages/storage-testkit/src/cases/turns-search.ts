@@ -119,6 +119,33 @@ export const turnsSearchCases = defineCases('turns', 'turns-search', {
     expect(both?.snippet.toLowerCase()).toMatch(/<mark>pricing<\/mark>/);
   },
 
+  'covering more terms beats repeating one term': async ({ turns }) => {
+    await turns.append([
+      makeTurn({
+        id: 'repeats',
+        at: day + 2,
+        userInput: 'pricing pricing pricing pricing pricing pricing pricing pricing',
+        assistantResponse: 'pricing pricing pricing',
+      }),
+      makeTurn({
+        id: 'covers',
+        at: day + 1,
+        userInput:
+          'We discussed pricing at length, then the board asked about a broader strategy for next year',
+        assistantResponse: 'Noted, the board will review it in the spring planning session with finance.',
+      }),
+    ]);
+    expect(hitIds(await turns.search('pricing strategy', { mode: 'any' }))).toEqual(['covers', 'repeats']);
+  },
+
+  'a match far into a long text is shown and marked in an excerpt': async ({ turns }) => {
+    const long = `${'filler words '.repeat(200)}the zebra crossing${' trailing text'.repeat(200)}`;
+    await turns.append([makeTurn({ id: 'long', userInput: long, assistantResponse: 'ok' })]);
+    const [hit] = await turns.search('zebra');
+    expect(hit?.snippet).toContain(`${SNIPPET_OPEN}zebra${SNIPPET_CLOSE}`);
+    expect(hit!.snippet.length).toBeLessThan(long.length / 4);
+  },
+
   'hits carry the stored turn': async ({ turns }) => {
     await turns.append(searchTurns);
     const [hit] = await turns.search('retention');
