@@ -1,4 +1,4 @@
 import { defineConfig } from 'vitest/config';
 import { workspaceTestConfig } from '../../vitest.shared.js';
 
-export default defineConfig(workspaceTestConfig());
+export default defineConfig(workspaceTestConfig({ globalSetup: ['test/global-setup.ts'] }));
