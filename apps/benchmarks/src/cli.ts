@@ -1,0 +1,137 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { loadAdapters } from './adapters.js';
+import { Recorder, type RunOptions, type ScenarioResult } from './harness.js';
+import { buildReport, markdown, runInfo, tables } from './report.js';
+import { Datasets, FULL_SIZES, QUICK_SIZES } from './scenario.js';
+import { SCENARIOS } from './scenarios/index.js';
+import { type Series, scalingChart } from './svg.js';
+
+const usage = `Usage: pnpm bench [--quick] [--only id[,id]] [--runs N] [--no-write] [--list]
+
+  --quick     reduced sizes and fewer runs (under two minutes)
+  --only      run only these scenarios (ids from --list); results are not written unless --write
+  --runs      measurements per case (default 3 full, 2 quick); figures are medians
+  --no-write  print only; leave results/ and RESULTS.md as they are
+  --write     write results even with --only
+  --list      list the scenarios and exit`;
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      only: { type: 'string' },
+      runs: { type: 'string' },
+      write: { type: 'boolean', default: false },
+      'no-write': { type: 'boolean', default: false },
+      list: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+    allowPositionals: true,
+  });
+  if (values.help) {
+    console.log(usage);
+    return;
+  }
+  if (values.list) {
+    for (const s of SCENARIOS) console.log(`${s.id.padEnd(22)} ${s.quick ? 'quick ' : 'full  '} ${s.title}`);
+    return;
+  }
+  const quick = values.quick ?? false;
+  const only = values.only ? values.only.split(',').map((s) => s.trim()) : null;
+  const unknown = only?.filter((id) => !SCENARIOS.some((s) => s.id === id)) ?? [];
+  if (unknown.length) throw new Error(`Unknown scenario ${unknown.join(', ')}; see --list`);
+  const runs = values.runs ? Number(values.runs) : quick ? 2 : 3;
+  const options: RunOptions = { quick, runs, cpuTimeNs: quick ? 120e6 : 400e6 };
+  const sizes = quick ? QUICK_SIZES : FULL_SIZES;
+  const write = values['no-write'] ? false : only ? (values.write ?? false) : true;
+
+  const info = runInfo(quick ? 'quick' : 'full', runs, only?.join(',') ?? null);
+  const started = performance.now();
+  const { adapters, skipped } = await loadAdapters();
+  const leftOut = skipped.map((s) => `${s.subject}: ${s.reason}`);
+  console.log(`convokit benchmarks (${info.mode}, ${runs} runs per case) on ${info.cpu}, Node ${info.node}`);
+  console.log(`adapters: ${adapters.map((a) => a.name).join(', ') || 'none'}`);
+  for (const line of leftOut) console.log(`left out ${line}`);
+
+  const datasets = new Datasets();
+  const results: ScenarioResult[] = [];
+  try {
+    for (const scenario of SCENARIOS) {
+      if (only ? !only.includes(scenario.id) : quick && !scenario.quick) continue;
+      console.log(`\n== ${scenario.title} (${scenario.id})`);
+      const rec = new Recorder(scenario.id, scenario.title, options);
+      const t0 = performance.now();
+      try {
+        await scenario.run({ options, sizes, rec, adapters, datasets });
+      } catch (error) {
+        rec.skip('scenario', `failed: ${(error as Error).stack ?? error}`);
+      }
+      const result = rec.result();
+      result.seconds = (performance.now() - t0) / 1000;
+      results.push(result);
+      console.log(`\n${tables(result)}(${result.seconds.toFixed(1)} s)`);
+    }
+  } finally {
+    await datasets.close();
+  }
+  info.seconds = (performance.now() - started) / 1000;
+  info.notes.push(
+    'Chat workflow and MCP round-trip scenarios (issue 6): @convokit/integrations and @convokit/mcp-server are not built yet, so they are not measured.',
+  );
+  const report = buildReport(info, results);
+
+  console.log('\n== Targets');
+  for (const v of report.ours) console.log(`  ${v.status.padEnd(12)} ${v.issue} ${v.text}: ${v.measured}`);
+  for (const [adapter, verdicts] of Object.entries(report.spec)) {
+    console.log(`  spec, ${adapter}:`);
+    for (const v of verdicts) console.log(`    ${v.status.padEnd(12)} ${v.text}: ${v.measured}`);
+  }
+
+  if (!write) {
+    console.log('\n(results not written: --only or --no-write)');
+    return;
+  }
+  mkdirSync(join(root, 'results'), { recursive: true });
+  writeFileSync(join(root, 'results', 'latest.json'), `${JSON.stringify({ ...report, leftOut }, null, 2)}\n`);
+  const series: Series = {};
+  for (const result of results) {
+    for (const [name, points] of Object.entries(result.series ?? {})) {
+      const [adapter, ...rest] = name.split(' ');
+      const bucket = series[adapter as string] ?? {};
+      bucket[rest.join(' ')] = points;
+      series[adapter as string] = bucket;
+    }
+  }
+  const previousSvg = readIfExists(join(root, 'results', 'query-scaling.svg'));
+  if (Object.keys(series).length || !previousSvg) {
+    writeFileSync(
+      join(root, 'results', 'query-scaling.svg'),
+      scalingChart(series, 'Uncached data-manager query, p50, against turns stored (log-log)'),
+    );
+  }
+  writeFileSync(join(root, 'RESULTS.md'), markdown(report, leftOut));
+  console.log(
+    `\nwrote results/latest.json, RESULTS.md and results/query-scaling.svg (${info.seconds.toFixed(0)} s)`,
+  );
+}
+
+function readIfExists(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

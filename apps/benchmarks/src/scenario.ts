@@ -1,0 +1,130 @@
+import type { Storage } from '@convokit/core';
+import type { Adapter } from './adapters.js';
+import { generateTurns, type TurnData } from './data.js';
+import type { Recorder, RunOptions } from './harness.js';
+
+/** Sizes for one run; the quick run shrinks them so it finishes in under two minutes. */
+export interface Sizes {
+  /** Contexts stored before a get/update/list is measured. */
+  contexts: number;
+  /** Creates (and deletes) measured, per class. */
+  writes: { memory: number; embedded: number; server: number };
+  /** Turns in the store for history, search and aggregate. */
+  turns: number;
+  /** Turns appended for the append scenario, per class. */
+  appendTurns: { memory: number; embedded: number; server: number };
+  /** Contexts swept in the sweep measurement. */
+  sweep: number;
+  /** Turn counts of the scaling sweep. */
+  scaling: number[];
+}
+
+export const QUICK_SIZES: Sizes = {
+  contexts: 5_000,
+  writes: { memory: 10_000, embedded: 2_000, server: 500 },
+  turns: 20_000,
+  appendTurns: { memory: 20_000, embedded: 5_000, server: 2_000 },
+  sweep: 5_000,
+  scaling: [10_000],
+};
+
+export const FULL_SIZES: Sizes = {
+  contexts: 10_000,
+  writes: { memory: 50_000, embedded: 5_000, server: 2_000 },
+  turns: 100_000,
+  appendTurns: { memory: 100_000, embedded: 20_000, server: 5_000 },
+  sweep: 100_000,
+  scaling: [10_000, 100_000, 1_000_000],
+};
+
+export interface ScenarioContext {
+  options: RunOptions;
+  sizes: Sizes;
+  rec: Recorder;
+  adapters: Adapter[];
+  datasets: Datasets;
+}
+
+export interface Scenario {
+  id: string;
+  title: string;
+  /** Issues whose targets this scenario measures. */
+  issues: number[];
+  /** Part of `--quick`. */
+  quick: boolean;
+  run(ctx: ScenarioContext): Promise<void>;
+}
+
+/**
+ * Generated turn sets and stores loaded with them, shared between scenarios so a million turns
+ * are generated and loaded once per adapter, not once per scenario. One loaded store per adapter
+ * is kept at a time.
+ */
+export class Datasets {
+  private data = new Map<number, TurnData>();
+  private loaded = new Map<string, { count: number; storage: Storage; dispose(): Promise<void> }>();
+
+  turns(count: number): TurnData {
+    let data = this.data.get(count);
+    if (!data) {
+      data = generateTurns(count, { seed: 42 });
+      this.data.set(count, data);
+    }
+    return data;
+  }
+
+  /** Forgets generated sets other than `keep`, to bound memory. */
+  dropTurns(keep: number[] = []): void {
+    for (const count of [...this.data.keys()]) if (!keep.includes(count)) this.data.delete(count);
+  }
+
+  /** A store of this adapter holding `count` generated turns (appended in batches of 1,000). */
+  async store(
+    adapter: Adapter,
+    count: number,
+  ): Promise<{ storage: Storage; data: TurnData; loadSeconds: number }> {
+    const data = this.turns(count);
+    const held = this.loaded.get(adapter.name);
+    if (held && held.count === count) return { storage: held.storage, data, loadSeconds: 0 };
+    if (held) {
+      this.loaded.delete(adapter.name);
+      await held.dispose();
+    }
+    const { storage, dispose } = await adapter.open();
+    const turns = storage.turns;
+    if (!turns) {
+      await dispose();
+      throw new Error(`${adapter.subject} has no turn store`);
+    }
+    const t0 = performance.now();
+    for (let i = 0; i < data.turns.length; i += 1000) await turns.append(data.turns.slice(i, i + 1000));
+    const loadSeconds = (performance.now() - t0) / 1000;
+    this.loaded.set(adapter.name, { count, storage, dispose });
+    return { storage, data, loadSeconds };
+  }
+
+  async release(adapter: Adapter): Promise<void> {
+    const held = this.loaded.get(adapter.name);
+    if (held) {
+      this.loaded.delete(adapter.name);
+      await held.dispose();
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const [name, held] of [...this.loaded]) {
+      this.loaded.delete(name);
+      await held.dispose().catch(() => {});
+    }
+  }
+}
+
+/** Runs `fn` with a fresh store of this adapter and disposes it afterwards. */
+export async function withStore<T>(adapter: Adapter, fn: (storage: Storage) => Promise<T>): Promise<T> {
+  const { storage, dispose } = await adapter.open();
+  try {
+    return await fn(storage);
+  } finally {
+    await dispose();
+  }
+}

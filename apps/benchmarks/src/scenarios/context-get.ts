@@ -1,0 +1,92 @@
+import { makeContext, ONE_KB } from '../data.js';
+import { openRawSqlite } from '../floors.js';
+import { closePeers, openKvPeers } from '../peers.js';
+import type { Scenario } from '../scenario.js';
+
+/** Issue 2 and 3: a 1 KB context read by id through the async store API, against peers and floors. */
+export const contextGet: Scenario = {
+  id: 'context-get',
+  title: 'Context get by id (1 KB context)',
+  issues: [2, 3, 9],
+  quick: true,
+  async run({ rec, adapters, sizes }) {
+    const n = sizes.contexts;
+    const ids = Array.from({ length: n }, (_, i) => `ctx-${i}`);
+    const at = Date.now();
+    const pick = (i: number) => ids[i % n] as string;
+
+    for (const adapter of adapters) {
+      const { storage, dispose } = await adapter.open();
+      try {
+        const contexts = storage.contexts;
+        if (!contexts) {
+          rec.skip(adapter.subject, 'no context store');
+          continue;
+        }
+        for (let i = 0; i < n; i += 500) {
+          await Promise.all(ids.slice(i, i + 500).map((id) => contexts.create(makeContext(id, ONE_KB, at))));
+        }
+        let i = 0;
+        await rec.bench(
+          { operation: 'context get', subject: adapter.subject, kind: 'ours', klass: adapter.klass },
+          () => contexts.get(pick(i++)),
+        );
+      } finally {
+        await dispose();
+      }
+    }
+
+    const { peers, skipped } = await openKvPeers({ memory: true, embedded: true });
+    for (const s of skipped) rec.skip(s.subject, s.reason);
+    try {
+      for (const peer of peers) {
+        for (let i = 0; i < n; i += 500)
+          await Promise.all(ids.slice(i, i + 500).map((id) => peer.set(id, ONE_KB)));
+        let i = 0;
+        const spec = {
+          operation: 'context get',
+          subject: peer.subject,
+          kind: 'peer' as const,
+          klass: peer.klass,
+        };
+        await rec.bench(peer.note ? { ...spec, note: peer.note } : spec, () => peer.get(pick(i++)));
+      }
+    } finally {
+      await closePeers(peers);
+    }
+
+    // Floors: what a get cannot beat in memory, and what an immutable snapshot costs.
+    const map = new Map(ids.map((id) => [id, makeContext(id, ONE_KB, at)]));
+    let i = 0;
+    await rec.bench(
+      { operation: 'context get', subject: 'await Map.get', kind: 'floor', klass: 'memory' },
+      async () => map.get(pick(i++)),
+    );
+    await rec.bench(
+      { operation: 'context get', subject: 'structuredClone (1 KB)', kind: 'floor', klass: 'memory' },
+      () => structuredClone(ONE_KB),
+    );
+
+    const raw = openRawSqlite();
+    try {
+      raw.db.exec('CREATE TABLE contexts (id TEXT PRIMARY KEY, data TEXT NOT NULL) WITHOUT ROWID');
+      const insert = raw.db.prepare('INSERT INTO contexts (id, data) VALUES (?, ?)');
+      const json = JSON.stringify(makeContext('x', ONE_KB, at));
+      raw.db.transaction(() => {
+        for (const id of ids) insert.run(id, json);
+      })();
+      const select = raw.db.prepare<[string], { data: string }>('SELECT data FROM contexts WHERE id = ?');
+      await rec.bench(
+        {
+          operation: 'context get',
+          subject: 'better-sqlite3 SELECT + JSON.parse',
+          kind: 'floor',
+          klass: 'embedded',
+        },
+        () => JSON.parse((select.get(pick(i++)) as { data: string }).data),
+      );
+    } finally {
+      raw.close();
+    }
+  },
+};

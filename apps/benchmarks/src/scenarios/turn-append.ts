@@ -1,0 +1,241 @@
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Storage, Turn } from '@convokit/core';
+import { tempDir } from '../adapters.js';
+import { openRawSqlite } from '../floors.js';
+import type { Scenario } from '../scenario.js';
+
+const BATCH = 'turn append (batch of 1,000)';
+const SINGLE = 'turn append (single)';
+
+/**
+ * Issues 2, 3 and 9: recording turns with search index and aggregates kept up to date, in batches
+ * of 1,000 and one by one. Each run appends into a fresh store, so every run does the same work.
+ */
+export const turnAppend: Scenario = {
+  id: 'turn-append',
+  title: 'Turn append, batched and single',
+  issues: [2, 3, 9],
+  quick: true,
+  async run({ rec, adapters, sizes, datasets }) {
+    const largest = Math.max(sizes.appendTurns.memory, sizes.appendTurns.embedded, sizes.appendTurns.server);
+    const all = datasets.turns(largest).turns;
+
+    for (const adapter of adapters) {
+      const count = sizes.appendTurns[adapter.klass];
+      const batches = Math.floor(count / 1000);
+      const singles = Math.min(count, adapter.klass === 'memory' ? 10_000 : 2_000);
+      let open: { storage: Storage; dispose(): Promise<void> } | undefined;
+      const hooks = {
+        setup: async () => {
+          open = await adapter.open();
+          if (!open.storage.turns) throw new Error('no turn store');
+        },
+        teardown: async () => {
+          await open?.dispose();
+          open = undefined;
+        },
+      };
+      const spec = { subject: adapter.subject, kind: 'ours' as const, klass: adapter.klass };
+      await rec.fixed(
+        { ...spec, operation: BATCH, itemsPerOp: 1000 },
+        batches,
+        (i) => open?.storage.turns?.append(all.slice(i * 1000, i * 1000 + 1000)),
+        hooks,
+      );
+      await rec.fixed(
+        { ...spec, operation: SINGLE },
+        singles,
+        (i) => open?.storage.turns?.append([all[i] as Turn]),
+        hooks,
+      );
+    }
+
+    // Peer in memory: LangGraph's InMemoryStore taking a batch of puts (no search index or rollups).
+    try {
+      const { InMemoryStore } = await import('@langchain/langgraph-checkpoint');
+      let store = new InMemoryStore();
+      const count = sizes.appendTurns.memory;
+      const spec = {
+        subject: 'LangGraph InMemoryStore',
+        kind: 'peer' as const,
+        klass: 'memory',
+        note: 'batch of puts',
+      };
+      await rec.fixed(
+        { ...spec, operation: BATCH, itemsPerOp: 1000 },
+        Math.floor(count / 1000),
+        (i) =>
+          store.batch(
+            all
+              .slice(i * 1000, i * 1000 + 1000)
+              .map((t) => ({ namespace: ['turns', t.sessionId], key: t.id, value: t })),
+          ),
+        {
+          setup: () => {
+            store = new InMemoryStore();
+          },
+        },
+      );
+    } catch (error) {
+      rec.skip('LangGraph InMemoryStore', `does not load: ${(error as Error).message}`);
+    }
+
+    // Peer on disk: unstorage's fs driver, one file per turn.
+    try {
+      const { createStorage } = await import('unstorage');
+      const { default: fsDriver } = await import('unstorage/drivers/fs');
+      const dir = tempDir('unstorage-turns');
+      const storage = createStorage({ driver: fsDriver({ base: dir.path }) });
+      const count = Math.min(2_000, sizes.appendTurns.embedded);
+      await rec.fixed(
+        {
+          operation: SINGLE,
+          subject: 'unstorage fs',
+          kind: 'peer',
+          klass: 'embedded',
+          note: 'a file per turn',
+        },
+        count,
+        (i) => storage.setItem(`turns:${(all[i] as Turn).id}`, all[i] as Turn),
+      );
+      await rec.fixed(
+        {
+          operation: BATCH,
+          subject: 'unstorage fs',
+          kind: 'peer',
+          klass: 'embedded',
+          itemsPerOp: 1000,
+          note: 'setItems',
+        },
+        Math.floor(count / 1000),
+        (i) =>
+          storage.setItems(all.slice(i * 1000, i * 1000 + 1000).map((t) => ({ key: `b:${t.id}`, value: t }))),
+      );
+      await storage.dispose();
+      dir.remove();
+    } catch (error) {
+      rec.skip('unstorage fs', `does not load: ${(error as Error).message}`);
+    }
+
+    // Floors: cloning turns into an array; raw JSON-lines appends; raw SQLite inserts with FTS5.
+    {
+      const count = sizes.appendTurns.memory;
+      let held: Turn[] = [];
+      await rec.fixed(
+        {
+          operation: BATCH,
+          subject: 'array push of structuredClone',
+          kind: 'floor',
+          klass: 'memory',
+          itemsPerOp: 1000,
+        },
+        Math.floor(count / 1000),
+        async (i) => {
+          for (const t of all.slice(i * 1000, i * 1000 + 1000)) held.push(structuredClone(t));
+        },
+        {
+          setup: () => {
+            held = [];
+          },
+        },
+      );
+    }
+    {
+      const dir = tempDir('jsonl');
+      const count = sizes.appendTurns.embedded;
+      let fd = 0;
+      const hooks = {
+        setup: (run: number) => {
+          fd = openSync(join(dir.path, `turns-${run}.jsonl`), 'a');
+        },
+        teardown: () => closeSync(fd),
+      };
+      await rec.fixed(
+        {
+          operation: BATCH,
+          subject: 'raw JSON-lines append',
+          kind: 'floor',
+          klass: 'embedded',
+          itemsPerOp: 1000,
+          note: 'no fsync',
+        },
+        Math.floor(count / 1000),
+        (i) => {
+          let text = '';
+          for (const t of all.slice(i * 1000, i * 1000 + 1000)) text += `${JSON.stringify(t)}\n`;
+          writeSync(fd, text);
+        },
+        hooks,
+      );
+      await rec.fixed(
+        {
+          operation: SINGLE,
+          subject: 'raw JSON-lines append',
+          kind: 'floor',
+          klass: 'embedded',
+          note: 'no fsync',
+        },
+        Math.min(count, 2_000),
+        (i) => writeSync(fd, `${JSON.stringify(all[i])}\n`),
+        hooks,
+      );
+      dir.remove();
+    }
+    {
+      const count = sizes.appendTurns.embedded;
+      let raw: ReturnType<typeof openRawSqlite> | undefined;
+      let insertBatch: (turns: Turn[]) => void = () => {};
+      const hooks = {
+        setup: () => {
+          raw = openRawSqlite();
+          const db = raw.db;
+          db.exec(`CREATE TABLE turns (id TEXT PRIMARY KEY, session_id TEXT NOT NULL, at INTEGER NOT NULL, persona TEXT,
+            latency REAL, outcome TEXT NOT NULL, body TEXT NOT NULL);
+            CREATE INDEX turns_session ON turns (session_id, at);
+            CREATE INDEX turns_at ON turns (at);
+            CREATE VIRTUAL TABLE turns_fts USING fts5 (user_input, assistant_response);`);
+          const insert = db.prepare('INSERT INTO turns VALUES (?, ?, ?, ?, ?, ?, ?)');
+          const fts = db.prepare(
+            'INSERT INTO turns_fts (rowid, user_input, assistant_response) VALUES (last_insert_rowid(), ?, ?)',
+          );
+          insertBatch = db.transaction((turns: Turn[]) => {
+            for (const t of turns) {
+              insert.run(
+                t.id,
+                t.sessionId,
+                t.at,
+                t.persona ?? null,
+                t.latencyMs ?? null,
+                t.outcome,
+                JSON.stringify(t),
+              );
+              fts.run(t.userInput, t.assistantResponse);
+            }
+          });
+        },
+        teardown: () => raw?.close(),
+      };
+      const subject = 'better-sqlite3 insert + FTS5';
+      await rec.fixed(
+        {
+          operation: BATCH,
+          subject,
+          kind: 'floor',
+          klass: 'embedded',
+          itemsPerOp: 1000,
+          note: 'one transaction',
+        },
+        Math.floor(count / 1000),
+        (i) => insertBatch(all.slice(i * 1000, i * 1000 + 1000)),
+        hooks,
+      );
+      await rec.fixed(
+        { operation: SINGLE, subject, kind: 'floor', klass: 'embedded', note: 'autocommit' },
+        Math.min(count, 2_000),
+        (i) => insertBatch([all[i] as Turn]),
+        hooks,
+      );
+    }
+  },
+};
