@@ -57,10 +57,10 @@ const filterArb: fc.Arbitrary<TurnFilter> = fc
     {
       from: fc.integer({ min: FROM, max: FROM + SPAN }),
       span: fc.integer({ min: 0, max: SPAN }),
-      sessionId: fc.oneof(fc.constantFrom('s1', 's2'), fc.constant(['s1', 's3'])),
+      sessionId: fc.oneof(fc.constantFrom('s1', 's2'), fc.constant<string[]>(['s1', 's3'])),
       userId: fc.constantFrom('u1', 'u2'),
-      persona: fc.oneof(fc.constantFrom('analyst', 'coach'), fc.constant(['analyst', 'coach'])),
-      framework: fc.oneof(fc.constantFrom('okr', 'swot'), fc.constant(['pestel', 'swot'])),
+      persona: fc.oneof(fc.constantFrom('analyst', 'coach'), fc.constant<string[]>(['analyst', 'coach'])),
+      framework: fc.oneof(fc.constantFrom('okr', 'swot'), fc.constant<string[]>(['pestel', 'swot'])),
       tool: fc.constantFrom('chart', 'search'),
       mcpServer: fc.constantFrom('db', 'web'),
       conversationId: fc.constantFrom('c1', 'c2'),
