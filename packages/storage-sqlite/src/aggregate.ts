@@ -6,6 +6,7 @@ import {
   AggregateSpecSchema,
   type GroupKey,
   type GroupValue,
+  DAY_MS,
   HOUR_MS,
   LatencyHistogram,
   type Measure,
@@ -84,8 +85,6 @@ function timeKeySql(key: string, x: string): string {
 export function rollupPlan(spec: AggregateSpec, f: NormalizedTurnFilter): RollupPlan | undefined {
   if (spec.measures.includes('sessions') || spec.measures.includes('users')) return undefined;
   if (f.sessionId || f.userId || f.conversationId) return undefined;
-  if (f.from !== undefined && f.from % HOUR_MS !== 0) return undefined;
-  if (f.to !== undefined && f.to % HOUR_MS !== 0) return undefined;
   const groupDims: string[] = [];
   for (const key of spec.groupBy) {
     if (ROLLUP_DIM_KEYS.has(key)) groupDims.push(key);
@@ -184,20 +183,28 @@ function singleKeySql(key: GroupKey): string {
   }
 }
 
-function rollupSql(spec: AggregateSpec, f: NormalizedTurnFilter, plan: RollupPlan): PlannedSql {
-  const keys = spec.groupBy.map((key) => {
-    if (TIME_KEYS.has(key)) return timeKeySql(key, 'r.hour');
+interface Range {
+  from?: number | undefined;
+  to?: number | undefined;
+}
+
+function rollupKeys(spec: AggregateSpec, time: string): string[] {
+  return spec.groupBy.map((key) => {
+    if (TIME_KEYS.has(key)) return timeKeySql(key, time);
     return key === 'persona' ? "NULLIF(r.key, '')" : 'r.key';
   });
+}
+
+function rollupWhere(plan: RollupPlan, range: Range, time: string): { sql: string; params: unknown[] } {
   const clauses = ['r.dim = ?'];
   const params: unknown[] = [plan.dim];
-  if (f.from !== undefined) {
-    clauses.push('r.hour >= ?');
-    params.push(f.from);
+  if (range.from !== undefined) {
+    clauses.push(`${time} >= ?`);
+    params.push(range.from);
   }
-  if (f.to !== undefined) {
-    clauses.push('r.hour < ?');
-    params.push(f.to);
+  if (range.to !== undefined) {
+    clauses.push(`${time} < ?`);
+    params.push(range.to);
   }
   if (plan.keys) {
     if (plan.keys.length === 1) {
@@ -208,6 +215,13 @@ function rollupSql(spec: AggregateSpec, f: NormalizedTurnFilter, plan: RollupPla
       params.push(JSON.stringify(plan.keys));
     }
   }
+  return { sql: `WHERE ${clauses.join(' AND ')}`, params };
+}
+
+/** Totals from the hourly rollups over an hour-aligned range. */
+function rollupGroupsSql(spec: AggregateSpec, plan: RollupPlan, range: Range): { sql: string; params: unknown[] } {
+  const keys = rollupKeys(spec, 'r.hour');
+  const where = rollupWhere(plan, range, 'r.hour');
   const cols = keys.map((k, i) => `${k} AS k${i}`);
   const groupBy = keys.map((_, i) => `k${i}`);
   const measures = [
@@ -226,11 +240,48 @@ function rollupSql(spec: AggregateSpec, f: NormalizedTurnFilter, plan: RollupPla
   ];
   const groupSql = groupBy.length ? `GROUP BY ${groupBy.join(', ')}` : '';
   return {
-    groups: `SELECT ${[...cols, ...measures].join(', ')} FROM rollups r WHERE ${clauses.join(' AND ')} ${groupSql}`,
-    histogram: `SELECT ${[...cols, 'r.bucket AS b', 'SUM(r.count) AS n'].join(', ')} FROM rollup_latency r
-      WHERE ${clauses.join(' AND ')} GROUP BY ${[...groupBy, 'b'].join(', ')}`,
-    params,
+    sql: `SELECT ${[...cols, ...measures].join(', ')} FROM rollups r ${where.sql} ${groupSql}`,
+    params: where.params,
   };
+}
+
+/** Histogram buckets from the hourly or daily latency rollups over a range aligned to that level. */
+function rollupHistogramSql(
+  spec: AggregateSpec,
+  plan: RollupPlan,
+  range: Range,
+  level: 'hour' | 'day',
+): { sql: string; params: unknown[] } {
+  const time = level === 'hour' ? 'r.hour' : 'r.day';
+  const keys = rollupKeys(spec, time);
+  const where = rollupWhere(plan, range, time);
+  const cols = keys.map((k, i) => `${k} AS k${i}`);
+  const groupBy = [...keys.map((_, i) => `k${i}`), 'b'];
+  const table = level === 'hour' ? 'rollup_latency' : 'rollup_latency_day';
+  return {
+    sql: `SELECT ${[...cols, 'r.bucket AS b', 'SUM(r.count) AS n'].join(', ')} FROM ${table} r ${where.sql}
+      GROUP BY ${groupBy.join(', ')}`,
+    params: where.params,
+  };
+}
+
+function ceilTo(x: number, unit: number): number {
+  return x % unit === 0 ? x : x - (x % unit) + unit;
+}
+
+/**
+ * Splits [from, to) into an interior aligned to `unit` and the unaligned edges around it. No
+ * interior when no whole unit fits.
+ */
+export function splitRange(range: Range, unit: number): { interior?: Range; edges: Range[] } {
+  const { from, to } = range;
+  const a = from === undefined ? undefined : ceilTo(from, unit);
+  const b = to === undefined ? undefined : to - (to % unit);
+  if (a !== undefined && b !== undefined && a >= b) return { edges: [{ from, to }] };
+  const edges: Range[] = [];
+  if (from !== undefined && a !== from) edges.push({ from, to: a });
+  if (to !== undefined && b !== to) edges.push({ from: b, to });
+  return { interior: { from: a, to: b }, edges };
 }
 
 function keysOf(row: Record<string, unknown>, n: number): GroupValue[] {
@@ -335,6 +386,28 @@ export interface AggregateOptions {
   plan?: 'auto' | 'base';
 }
 
+/** One group's totals as the pieces of a plan add up. */
+interface Accumulated {
+  keys: GroupValue[];
+  g: RawGroup;
+  buckets: Map<number, number>;
+}
+
+function mergeGroup(into: RawGroup, g: RawGroup): void {
+  into.c += g.c;
+  into.e += g.e;
+  into.lc += g.lc;
+  into.ls += g.ls;
+  into.ti += g.ti;
+  into.tout += g.tout;
+  into.fs += g.fs;
+  into.fc += g.fc;
+  if (g.lmin !== null && (into.lmin === null || g.lmin < into.lmin)) into.lmin = g.lmin;
+  if (g.lmax !== null && (into.lmax === null || g.lmax > into.lmax)) into.lmax = g.lmax;
+  if (g.first !== null && (into.first === null || g.first < into.first)) into.first = g.first;
+  if (g.last !== null && (into.last === null || g.last > into.last)) into.last = g.last;
+}
+
 export async function aggregateTurns(
   conn: Connection,
   input: AggregateSpecInput,
@@ -344,36 +417,67 @@ export async function aggregateTurns(
   const spec = validate(AggregateSpecSchema, input, where);
   const f = normalizeTurnFilter(spec.filter);
   const plan = options.plan === 'base' ? undefined : rollupPlan(spec, f);
-  const sql = plan ? rollupSql(spec, f, plan) : baseSql(spec, f);
+  const wantsPercentiles = spec.measures.some((m) => m in PERCENTILES);
+  const n = spec.groupBy.length;
   return conn.run(where, () => {
-    const n = spec.groupBy.length;
-    const raw = conn.prepare(sql.groups).all(...sql.params) as Array<Record<string, unknown>>;
-    const histograms = new Map<string, Array<[number, number]>>();
-    if (spec.measures.some((m) => m in PERCENTILES)) {
-      for (const row of conn.prepare(sql.histogram).all(...sql.params) as Array<Record<string, unknown>>) {
-        const id = JSON.stringify(keysOf(row, n));
-        let list = histograms.get(id);
-        if (!list) {
-          list = [];
-          histograms.set(id, list);
+    const groups = new Map<string, Accumulated>();
+    const addGroups = (sql: string, params: unknown[]) => {
+      for (const row of conn.prepare(sql).all(...params) as Array<Record<string, unknown>>) {
+        const keys = keysOf(row, n);
+        const id = JSON.stringify(keys);
+        const g = row as unknown as RawGroup;
+        const acc = groups.get(id);
+        if (acc) mergeGroup(acc.g, g);
+        else groups.set(id, { keys, g: { ...g }, buckets: new Map() });
+      }
+    };
+    const histogramRows: Array<Record<string, unknown>> = [];
+    const addHistogram = (sql: string, params: unknown[]) => {
+      for (const row of conn.prepare(sql).all(...params) as Array<Record<string, unknown>>) histogramRows.push(row);
+    };
+    const addBase = (filter: NormalizedTurnFilter) => {
+      const sql = baseSql(spec, filter);
+      addGroups(sql.groups, sql.params);
+      if (wantsPercentiles) addHistogram(sql.histogram, sql.params);
+    };
+
+    if (!plan) addBase(f);
+    else {
+      // Rollups serve the whole hours inside the range; the partial hours at its edges are scanned.
+      const { interior, edges } = splitRange(f, HOUR_MS);
+      for (const edge of edges) addBase({ ...f, from: edge.from, to: edge.to });
+      if (interior) {
+        const totals = rollupGroupsSql(spec, plan, interior);
+        addGroups(totals.sql, totals.params);
+        if (wantsPercentiles) {
+          const hourly = spec.groupBy.includes('hour') || spec.groupBy.includes('hourOfDay');
+          const byDay = hourly ? { edges: [interior] } : splitRange(interior, DAY_MS);
+          for (const part of byDay.edges) {
+            const sql = rollupHistogramSql(spec, plan, part, 'hour');
+            addHistogram(sql.sql, sql.params);
+          }
+          if (byDay.interior) {
+            const sql = rollupHistogramSql(spec, plan, byDay.interior, 'day');
+            addHistogram(sql.sql, sql.params);
+          }
         }
-        list.push([row.b as number, row.n as number]);
       }
     }
-    const rows: AggregateRow[] = raw.map((row) => {
-      const g = row as unknown as RawGroup;
-      const keys = keysOf(row, n);
+
+    for (const row of histogramRows) {
+      const acc = groups.get(JSON.stringify(keysOf(row, n)));
+      if (!acc) continue;
+      const b = row.b as number;
+      acc.buckets.set(b, (acc.buckets.get(b) ?? 0) + (row.n as number));
+    }
+    const rows: AggregateRow[] = [];
+    for (const { keys, g, buckets } of groups.values()) {
       let histogram: LatencyHistogram | undefined;
-      const buckets = histograms.get(JSON.stringify(keys));
-      if (buckets && g.lc > 0) {
-        histogram = new LatencyHistogram().addBuckets(buckets, {
-          sum: g.ls,
-          min: g.lmin ?? 0,
-          max: g.lmax ?? 0,
-        });
+      if (wantsPercentiles && g.lc > 0) {
+        histogram = new LatencyHistogram().addBuckets(buckets, { sum: g.ls, min: g.lmin ?? 0, max: g.lmax ?? 0 });
       }
-      return { keys, values: measureValues(spec.measures, g, histogram) };
-    });
+      rows.push({ keys, values: measureValues(spec.measures, g, histogram) });
+    }
     orderRows(spec, rows);
     const totalGroups = rows.length;
     const end = spec.limit === undefined ? undefined : spec.offset + spec.limit;

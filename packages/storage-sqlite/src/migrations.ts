@@ -92,7 +92,7 @@ CREATE INDEX audit_principal ON audit (principal, at, id);
 `;
 
 /**
- * Hourly rollups per dimension value: `dim` is '' (all turns), 'persona', 'outcome', 'framework',
+ * Hourly rollups per dimension value (latency histograms also per day): `dim` is '' (all turns), 'persona', 'outcome', 'framework',
  * 'tool' or 'mcpServer'; `key` is the value ('' for all turns and for turns without a persona).
  */
 const V2_ROLLUPS = `
@@ -121,6 +121,14 @@ CREATE TABLE rollup_latency (
   bucket INTEGER NOT NULL,
   count INTEGER NOT NULL,
   PRIMARY KEY (dim, hour, key, bucket)
+) WITHOUT ROWID;
+CREATE TABLE rollup_latency_day (
+  dim TEXT NOT NULL,
+  day INTEGER NOT NULL,
+  key TEXT NOT NULL,
+  bucket INTEGER NOT NULL,
+  count INTEGER NOT NULL,
+  PRIMARY KEY (dim, day, key, bucket)
 ) WITHOUT ROWID;
 `;
 

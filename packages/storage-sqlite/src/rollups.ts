@@ -1,4 +1,4 @@
-import { HOUR_MS, latencyBucket, type Turn } from '@convokit/core';
+import { DAY_MS, HOUR_MS, latencyBucket, type Turn } from '@convokit/core';
 import type Database from 'better-sqlite3';
 
 /**
@@ -10,8 +10,8 @@ export const ROLLUP_DIMS = ['persona', 'outcome', 'framework', 'tool', 'mcpServe
 export type RollupDim = (typeof ROLLUP_DIMS)[number];
 /** The `dim` of the rollup over all turns. */
 export const ALL_DIM = '';
-/** Past every valid `at` (EpochMsSchema stops at 8.64e15), hour-aligned. */
-export const END_OF_TIME = 9e15;
+/** Past every valid `at` (EpochMsSchema stops at 8.64e15), day-aligned. */
+export const END_OF_TIME = 8.64e15 + 86_400_000;
 
 interface Delta {
   dim: string;
@@ -40,6 +40,8 @@ export type RollupTurn = Pick<
 
 export class RollupBatch {
   readonly #deltas = new Map<string, Delta>();
+  /** Latency buckets per (dim, day, key): percentiles over whole days read 24x fewer rows. */
+  readonly #dayBuckets = new Map<string, { dim: string; day: number; key: string; buckets: Map<number, number> }>();
 
   add(turn: RollupTurn): void {
     const hour = turn.at - (turn.at % HOUR_MS);
@@ -75,10 +77,13 @@ export class RollupBatch {
         d.firstAt,
         d.lastAt,
       );
-      for (const [bucket, count] of d.buckets)
-        statements.upsertBucket.run(d.dim, d.hour, d.key, bucket, count);
+      for (const [bucket, count] of d.buckets) statements.upsertBucket.run(d.dim, d.hour, d.key, bucket, count);
+    }
+    for (const d of this.#dayBuckets.values()) {
+      for (const [bucket, count] of d.buckets) statements.upsertDayBucket.run(d.dim, d.day, d.key, bucket, count);
     }
     this.#deltas.clear();
+    this.#dayBuckets.clear();
   }
 
   #addTo(dim: string, key: string, hour: number, turn: RollupTurn): void {
@@ -123,6 +128,14 @@ export class RollupBatch {
       if (d.latencyMax === null || v > d.latencyMax) d.latencyMax = v;
       const b = latencyBucket(v);
       d.buckets.set(b, (d.buckets.get(b) ?? 0) + 1);
+      const day = hour - (hour % DAY_MS);
+      const dayId = `${dim}\u0000${day}\u0000${key}`;
+      let dayBuckets = this.#dayBuckets.get(dayId);
+      if (!dayBuckets) {
+        dayBuckets = { dim, day, key, buckets: new Map() };
+        this.#dayBuckets.set(dayId, dayBuckets);
+      }
+      dayBuckets.buckets.set(b, (dayBuckets.buckets.get(b) ?? 0) + 1);
     }
     if (turn.at < d.firstAt) d.firstAt = turn.at;
     if (turn.at > d.lastAt) d.lastAt = turn.at;
@@ -132,6 +145,7 @@ export class RollupBatch {
 export interface RollupStatements {
   upsert: Database.Statement;
   upsertBucket: Database.Statement;
+  upsertDayBucket: Database.Statement;
 }
 
 export function prepareRollupStatements(db: Database.Database): RollupStatements {
@@ -158,6 +172,9 @@ export function prepareRollupStatements(db: Database.Database): RollupStatements
     upsertBucket: db.prepare(`
       INSERT INTO rollup_latency (dim, hour, key, bucket, count) VALUES (?, ?, ?, ?, ?)
       ON CONFLICT (dim, hour, key, bucket) DO UPDATE SET count = count + excluded.count`),
+    upsertDayBucket: db.prepare(`
+      INSERT INTO rollup_latency_day (dim, day, key, bucket, count) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT (dim, day, key, bucket) DO UPDATE SET count = count + excluded.count`),
   };
 }
 
@@ -175,15 +192,16 @@ interface RollupSourceRow {
 }
 
 /**
- * Recomputes the rollups of every hour overlapping [from, to) from the base table: used by the
- * migration that introduced rollups and by `deleteBefore` for the hour it cuts through.
- * Call inside a transaction.
+ * Recomputes the rollups of every UTC day overlapping [from, to) from the base table (whole
+ * days, since day-level histograms cover them): used by the migration that introduced rollups
+ * and by `deleteBefore` for the day it cuts through. Call inside a transaction.
  */
 export function rebuildRollups(db: Database.Database, from: number, to: number): void {
-  const hourFrom = from - (from % HOUR_MS);
-  const hourTo = to % HOUR_MS === 0 ? to : to - (to % HOUR_MS) + HOUR_MS;
+  const hourFrom = from - (from % DAY_MS);
+  const hourTo = to % DAY_MS === 0 ? to : to - (to % DAY_MS) + DAY_MS;
   db.prepare('DELETE FROM rollups WHERE hour >= ? AND hour < ?').run(hourFrom, hourTo);
   db.prepare('DELETE FROM rollup_latency WHERE hour >= ? AND hour < ?').run(hourFrom, hourTo);
+  db.prepare('DELETE FROM rollup_latency_day WHERE day >= ? AND day < ?').run(hourFrom, hourTo);
   const statements = prepareRollupStatements(db);
   // Keyset chunks: better-sqlite3 cannot write while a read iterator is open on the connection,
   // and a whole-table `all()` would hold every row in memory at once.

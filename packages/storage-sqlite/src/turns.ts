@@ -9,7 +9,7 @@ import {
   EpochMsSchema,
   encodeCursor,
   fingerprint,
-  HOUR_MS,
+  DAY_MS,
   KeySchema,
   type ListTurnsOptions,
   latencyBucket,
@@ -228,11 +228,12 @@ export function createTurnStore(conn: Connection): TurnStore {
           conn.prepare(`DELETE FROM ${table} WHERE seq IN (${old})`).run(before);
         }
         const deleted = conn.prepare('DELETE FROM turns WHERE at < ?').run(before).changes;
-        const hour = before - (before % HOUR_MS);
-        conn.prepare('DELETE FROM rollups WHERE hour < ?').run(hour);
-        conn.prepare('DELETE FROM rollup_latency WHERE hour < ?').run(hour);
-        // The hour `before` cuts through keeps some turns: recount it from what is left.
-        if (hour !== before && deleted > 0) rebuildRollups(conn.db, hour, hour + HOUR_MS);
+        // Whole days before `before` lose every rollup; the day it cuts through is recounted from what is left.
+        const day = before - (before % DAY_MS);
+        conn.prepare('DELETE FROM rollups WHERE hour < ?').run(day);
+        conn.prepare('DELETE FROM rollup_latency WHERE hour < ?').run(day);
+        conn.prepare('DELETE FROM rollup_latency_day WHERE day < ?').run(day);
+        if (day !== before && deleted > 0) rebuildRollups(conn.db, day, day + DAY_MS);
         return deleted;
       });
     },
