@@ -389,7 +389,8 @@ class DataManager implements ConversationalDataManager {
   }
 
   #staleAnswer(key: string, error: unknown): Answer | undefined {
-    if (!this.#cache || !this.#options.cache?.serveStaleOnError) return undefined;
+    if (!this.#cache || this.#options.cache === false || !this.#options.cache.serveStaleOnError)
+      return undefined;
     if (!isStorageFailure(error)) return undefined;
     return this.#cache.getStale(key);
   }
