@@ -4,9 +4,9 @@ import {
   type AggregateSpec,
   type AggregateSpecInput,
   AggregateSpecSchema,
+  DAY_MS,
   type GroupKey,
   type GroupValue,
-  DAY_MS,
   HOUR_MS,
   LatencyHistogram,
   type Measure,
@@ -219,7 +219,11 @@ function rollupWhere(plan: RollupPlan, range: Range, time: string): { sql: strin
 }
 
 /** Totals from the hourly rollups over an hour-aligned range. */
-function rollupGroupsSql(spec: AggregateSpec, plan: RollupPlan, range: Range): { sql: string; params: unknown[] } {
+function rollupGroupsSql(
+  spec: AggregateSpec,
+  plan: RollupPlan,
+  range: Range,
+): { sql: string; params: unknown[] } {
   const keys = rollupKeys(spec, 'r.hour');
   const where = rollupWhere(plan, range, 'r.hour');
   const cols = keys.map((k, i) => `${k} AS k${i}`);
@@ -433,7 +437,8 @@ export async function aggregateTurns(
     };
     const histogramRows: Array<Record<string, unknown>> = [];
     const addHistogram = (sql: string, params: unknown[]) => {
-      for (const row of conn.prepare(sql).all(...params) as Array<Record<string, unknown>>) histogramRows.push(row);
+      for (const row of conn.prepare(sql).all(...params) as Array<Record<string, unknown>>)
+        histogramRows.push(row);
     };
     const addBase = (filter: NormalizedTurnFilter) => {
       const sql = baseSql(spec, filter);
@@ -474,7 +479,11 @@ export async function aggregateTurns(
     for (const { keys, g, buckets } of groups.values()) {
       let histogram: LatencyHistogram | undefined;
       if (wantsPercentiles && g.lc > 0) {
-        histogram = new LatencyHistogram().addBuckets(buckets, { sum: g.ls, min: g.lmin ?? 0, max: g.lmax ?? 0 });
+        histogram = new LatencyHistogram().addBuckets(buckets, {
+          sum: g.ls,
+          min: g.lmin ?? 0,
+          max: g.lmax ?? 0,
+        });
       }
       rows.push({ keys, values: measureValues(spec.measures, g, histogram) });
     }

@@ -41,7 +41,10 @@ export type RollupTurn = Pick<
 export class RollupBatch {
   readonly #deltas = new Map<string, Delta>();
   /** Latency buckets per (dim, day, key): percentiles over whole days read 24x fewer rows. */
-  readonly #dayBuckets = new Map<string, { dim: string; day: number; key: string; buckets: Map<number, number> }>();
+  readonly #dayBuckets = new Map<
+    string,
+    { dim: string; day: number; key: string; buckets: Map<number, number> }
+  >();
 
   add(turn: RollupTurn): void {
     const hour = turn.at - (turn.at % HOUR_MS);
@@ -77,10 +80,12 @@ export class RollupBatch {
         d.firstAt,
         d.lastAt,
       );
-      for (const [bucket, count] of d.buckets) statements.upsertBucket.run(d.dim, d.hour, d.key, bucket, count);
+      for (const [bucket, count] of d.buckets)
+        statements.upsertBucket.run(d.dim, d.hour, d.key, bucket, count);
     }
     for (const d of this.#dayBuckets.values()) {
-      for (const [bucket, count] of d.buckets) statements.upsertDayBucket.run(d.dim, d.day, d.key, bucket, count);
+      for (const [bucket, count] of d.buckets)
+        statements.upsertDayBucket.run(d.dim, d.day, d.key, bucket, count);
     }
     this.#deltas.clear();
     this.#dayBuckets.clear();

@@ -1,0 +1,229 @@
+import {
+  type AggregateSpecInput,
+  AggregateSpecSchema,
+  DAY_MS,
+  type GroupKey,
+  HOUR_MS,
+  type Measure,
+  normalizeTurnFilter,
+  type Turn,
+} from '@convokit/core';
+import { createMemoryStorage } from '@convokit/storage-memory';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { aggregateTurns, rollupPlan, splitRange } from '../src/aggregate.js';
+import { openConnection } from '../src/storage.js';
+import { createTurnStore } from '../src/turns.js';
+
+// A Monday, so week and day-of-week buckets are exercised across a boundary within the span.
+const START = Date.UTC(2026, 2, 1, 20);
+const SPAN = 3 * DAY_MS;
+
+const names = (pool: string[]) => fc.subarray(pool, { minLength: 0, maxLength: pool.length });
+const maybe = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: undefined });
+
+const turnArb = fc.record({
+  at: fc.oneof(
+    fc.integer({ min: 0, max: SPAN - 1 }),
+    // Many turns on hour and day boundaries, where an off-by-one in bucketing would show.
+    fc.integer({ min: 0, max: 72 }).map((h) => h * HOUR_MS),
+    fc.integer({ min: 1, max: 72 }).map((h) => h * HOUR_MS - 1),
+  ),
+  session: fc.integer({ min: 0, max: 4 }),
+  user: maybe(fc.constantFrom('u1', 'u2', 'u3')),
+  persona: maybe(fc.constantFrom('analyst', 'coach', 'writer')),
+  conversation: maybe(fc.constantFrom('c1', 'c2')),
+  frameworks: names(['swot', 'okr', 'lean', 'porter']),
+  tools: names(['search', 'calc']),
+  mcpServers: names(['m1', 'm2']),
+  // Whole milliseconds and halves: every sum is exact, so both plans must agree bit for bit.
+  latencyMs: maybe(fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 5000 }))),
+  tokens: maybe(fc.record({ input: fc.nat(500), output: fc.nat(500) })),
+  error: fc.boolean(),
+  feedback: maybe(fc.constantFrom(-1, -0.5, 0, 0.5, 1)),
+});
+
+function toTurns(
+  raw: Array<fc.RecordValue<typeof turnArb extends fc.Arbitrary<infer T> ? T : never>>,
+): Turn[] {
+  return raw.map((r, i) => {
+    const t: Turn = {
+      id: `t${String(i).padStart(4, '0')}`,
+      sessionId: `s${r.session}`,
+      at: START + r.at,
+      userInput: 'question',
+      assistantResponse: 'answer',
+      frameworks: r.frameworks,
+      tools: r.tools,
+      mcpServers: r.mcpServers,
+      outcome: r.error ? 'error' : 'ok',
+    };
+    if (r.user) t.userId = r.user;
+    if (r.persona) t.persona = r.persona;
+    if (r.conversation) t.conversationId = r.conversation;
+    if (r.latencyMs !== undefined) t.latencyMs = r.latencyMs;
+    if (r.tokens) t.tokens = r.tokens;
+    if (r.feedback !== undefined) t.feedback = r.feedback;
+    return t;
+  });
+}
+
+const ROLLUP_KEYS: GroupKey[] = ['persona', 'framework', 'tool', 'mcpServer', 'outcome'];
+const TIME_KEYS: GroupKey[] = ['hour', 'day', 'week', 'month', 'hourOfDay', 'dayOfWeek'];
+const OTHER_KEYS: GroupKey[] = ['session', 'user', 'conversation'];
+const ADDITIVE: Measure[] = [
+  'count',
+  'errors',
+  'errorRate',
+  'latencyAvg',
+  'latencyP50',
+  'latencyP95',
+  'latencyP99',
+  'latencyCount',
+  'tokensIn',
+  'tokensOut',
+  'feedbackAvg',
+  'feedbackCount',
+  'firstAt',
+  'lastAt',
+];
+
+const instant = fc.oneof(
+  fc.integer({ min: -HOUR_MS, max: SPAN + HOUR_MS }),
+  fc.integer({ min: -1, max: 73 }).map((h) => h * HOUR_MS),
+  fc.integer({ min: 0, max: 3 }).map((d) => d * DAY_MS + 4 * HOUR_MS),
+);
+
+const specArb: fc.Arbitrary<AggregateSpecInput> = fc
+  .record({
+    dim: maybe(fc.constantFrom(...ROLLUP_KEYS)),
+    pair: fc.boolean(),
+    time: fc.subarray(TIME_KEYS, { maxLength: 2 }),
+    other: maybe(fc.constantFrom(...OTHER_KEYS)),
+    useOther: fc.integer({ min: 0, max: 5 }),
+    measures: fc.subarray([...ADDITIVE, 'sessions', 'users'] as Measure[], { minLength: 1 }),
+    nonAdditive: fc.integer({ min: 0, max: 4 }),
+    range: fc.tuple(maybe(instant), maybe(instant)),
+    filterDim: maybe(fc.constantFrom('persona', 'framework', 'tool', 'outcome', 'mcpServer')),
+    filterValues: fc.integer({ min: 1, max: 2 }),
+    orderBy: maybe(fc.boolean()),
+    offset: fc.integer({ min: 0, max: 2 }),
+    limit: maybe(fc.integer({ min: 1, max: 5 })),
+  })
+  .map((r) => {
+    const groupBy: GroupKey[] = [];
+    if (r.dim) groupBy.push(r.dim);
+    if (r.dim && r.pair && (r.dim === 'framework' || r.dim === 'tool' || r.dim === 'mcpServer'))
+      groupBy.push(r.dim);
+    for (const k of r.time) if (groupBy.length < 3) groupBy.push(k);
+    if (r.other && r.useOther === 0 && groupBy.length < 3) groupBy.push(r.other);
+    // Mostly additive measures, so the rollup plan is the one usually chosen.
+    const measures = r.nonAdditive === 0 ? r.measures : r.measures.filter((m) => ADDITIVE.includes(m));
+    if (measures.length === 0) measures.push('count');
+    const [a, b] = r.range;
+    const filter: Record<string, unknown> = {};
+    if (a !== undefined && b !== undefined) {
+      filter.from = Math.max(0, START + Math.min(a, b));
+      filter.to = Math.max(0, START + Math.max(a, b));
+    } else if (a !== undefined) filter.from = START + a;
+    else if (b !== undefined) filter.to = START + b;
+    const values: Record<string, string[]> = {
+      persona: ['analyst', 'coach'],
+      framework: ['okr', 'swot'],
+      tool: ['calc', 'search'],
+      mcpServer: ['m2', 'm1'],
+    };
+    if (r.filterDim === 'outcome') filter.outcome = 'error';
+    else if (r.filterDim) filter[r.filterDim] = values[r.filterDim]!.slice(0, r.filterValues);
+    const spec: AggregateSpecInput = { filter, groupBy, measures };
+    if (r.orderBy !== undefined)
+      spec.orderBy = { measure: measures[0]!, direction: r.orderBy ? 'asc' : 'desc' };
+    spec.offset = r.offset;
+    if (r.limit !== undefined) spec.limit = r.limit;
+    return spec;
+  });
+
+describe('aggregate: rollup plan, base plan and the memory adapter agree', () => {
+  it('splitRange keeps aligned interiors and unaligned edges', () => {
+    expect(splitRange({ from: 10, to: 3 * HOUR_MS + 5 }, HOUR_MS)).toEqual({
+      interior: { from: HOUR_MS, to: 3 * HOUR_MS },
+      edges: [
+        { from: 10, to: HOUR_MS },
+        { from: 3 * HOUR_MS, to: 3 * HOUR_MS + 5 },
+      ],
+    });
+    expect(splitRange({ from: 10, to: 20 }, HOUR_MS)).toEqual({ edges: [{ from: 10, to: 20 }] });
+    expect(splitRange({}, HOUR_MS)).toEqual({ interior: { from: undefined, to: undefined }, edges: [] });
+  });
+
+  it('the planner picks rollups only where they are exact', () => {
+    const plan = (spec: AggregateSpecInput) => {
+      const s = AggregateSpecSchema.parse(spec);
+      return rollupPlan(s, normalizeTurnFilter(s.filter));
+    };
+    expect(plan({ groupBy: ['persona', 'day'], measures: ['count', 'latencyP95'] })).toEqual({
+      dim: 'persona',
+    });
+    expect(plan({ groupBy: ['week'], measures: ['count'], filter: { from: 5, to: 9e6 } })).toEqual({
+      dim: '',
+    });
+    expect(plan({ filter: { framework: 'okr' }, measures: ['count'] })).toEqual({
+      dim: 'framework',
+      keys: ['okr'],
+    });
+    expect(plan({ filter: { persona: ['a', 'b'] }, groupBy: ['persona'], measures: ['count'] })).toEqual({
+      dim: 'persona',
+      keys: ['a', 'b'],
+    });
+    // Not additive, or not a rollup dimension, or two dimensions at once: the base table.
+    expect(plan({ groupBy: ['persona'], measures: ['sessions'] })).toBeUndefined();
+    expect(plan({ groupBy: ['session'], measures: ['count'] })).toBeUndefined();
+    expect(plan({ groupBy: ['persona', 'framework'], measures: ['count'] })).toBeUndefined();
+    expect(plan({ groupBy: ['framework', 'framework'], measures: ['count'] })).toBeUndefined();
+    expect(plan({ filter: { framework: ['okr', 'swot'] }, measures: ['count'] })).toBeUndefined();
+    expect(
+      plan({ filter: { framework: 'okr' }, groupBy: ['framework'], measures: ['count'] }),
+    ).toBeUndefined();
+    expect(plan({ filter: { userId: 'u' }, measures: ['count'] })).toBeUndefined();
+  });
+
+  it('on random turns, specs and retention cuts', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(turnArb, { maxLength: 60 }),
+        fc.array(specArb, { minLength: 1, maxLength: 6 }),
+        maybe(fc.integer({ min: 0, max: SPAN })),
+        async (raw, specs, cut) => {
+          const turns = toTurns(raw);
+          const conn = openConnection({ path: ':memory:' });
+          const store = createTurnStore(conn);
+          const memory = createMemoryStorage();
+          try {
+            // Two batches, so rollup rows are also merged by upsert, not only within one batch.
+            const half = Math.floor(turns.length / 2);
+            for (const part of [turns.slice(0, half), turns.slice(half)]) {
+              await store.append(part);
+              await memory.turns.append(part);
+            }
+            if (cut !== undefined) {
+              expect(await store.deleteBefore(START + cut)).toBe(
+                await memory.turns.deleteBefore(START + cut),
+              );
+            }
+            for (const spec of specs) {
+              const viaRollups = await aggregateTurns(conn, spec);
+              const viaBase = await aggregateTurns(conn, spec, 'turns.aggregate', { plan: 'base' });
+              const reference = await memory.turns.aggregate(spec);
+              expect(viaRollups, JSON.stringify(spec)).toEqual(viaBase);
+              expect(viaBase, JSON.stringify(spec)).toEqual(reference);
+            }
+          } finally {
+            conn.db.close();
+            await memory.close();
+          }
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+});
