@@ -13,7 +13,7 @@ const usage = `Usage: pnpm bench [--quick] [--only id[,id]] [--runs N] [--no-wri
 
   --quick     reduced sizes and fewer runs (under two minutes)
   --only      run only these scenarios (ids from --list); results are not written unless --write
-  --runs      measurements per case (default 3 full, 2 quick); figures are medians
+  --runs      measurements per case (default 3 full, 1 quick); figures are medians
   --no-write  print only; leave results/ and RESULTS.md as they are
   --write     write results even with --only
   --list      list the scenarios and exit`;
@@ -45,8 +45,8 @@ async function main(): Promise<void> {
   const only = values.only ? values.only.split(',').map((s) => s.trim()) : null;
   const unknown = only?.filter((id) => !SCENARIOS.some((s) => s.id === id)) ?? [];
   if (unknown.length) throw new Error(`Unknown scenario ${unknown.join(', ')}; see --list`);
-  const runs = values.runs ? Number(values.runs) : quick ? 2 : 3;
-  const options: RunOptions = { quick, runs, cpuTimeNs: quick ? 120e6 : 400e6 };
+  const runs = values.runs ? Number(values.runs) : quick ? 1 : 3;
+  const options: RunOptions = { quick, runs, cpuTimeNs: quick ? 60e6 : 300e6 };
   const sizes = quick ? QUICK_SIZES : FULL_SIZES;
   const write = values['no-write'] ? false : only ? (values.write ?? false) : true;
 

@@ -1,6 +1,7 @@
 import type { Storage } from '@convokit/core';
 import type { Adapter } from './adapters.js';
 import { generateTurns, type TurnData } from './data.js';
+import { loadRawTurns, type RawTurns } from './floors.js';
 import type { Recorder, RunOptions } from './harness.js';
 
 /** Sizes for one run; the quick run shrinks them so it finishes in under two minutes. */
@@ -20,12 +21,12 @@ export interface Sizes {
 }
 
 export const QUICK_SIZES: Sizes = {
-  contexts: 5_000,
-  writes: { memory: 10_000, embedded: 2_000, server: 500 },
-  turns: 20_000,
-  appendTurns: { memory: 20_000, embedded: 5_000, server: 2_000 },
-  sweep: 5_000,
-  scaling: [10_000],
+  contexts: 2_000,
+  writes: { memory: 5_000, embedded: 1_000, server: 300 },
+  turns: 5_000,
+  appendTurns: { memory: 10_000, embedded: 3_000, server: 1_000 },
+  sweep: 2_000,
+  scaling: [5_000],
 };
 
 export const FULL_SIZES: Sizes = {
@@ -63,6 +64,15 @@ export interface Scenario {
 export class Datasets {
   private data = new Map<number, TurnData>();
   private loaded = new Map<string, { count: number; storage: Storage; dispose(): Promise<void> }>();
+  private raw: RawTurns | undefined;
+
+  /** The raw better-sqlite3 floor holding the same `count` turns (one kept at a time). */
+  rawTurns(count: number): RawTurns {
+    if (this.raw?.count === count) return this.raw;
+    this.raw?.close();
+    this.raw = loadRawTurns(this.turns(count).turns);
+    return this.raw;
+  }
 
   turns(count: number): TurnData {
     let data = this.data.get(count);
@@ -112,6 +122,8 @@ export class Datasets {
   }
 
   async close(): Promise<void> {
+    this.raw?.close();
+    this.raw = undefined;
     for (const [name, held] of [...this.loaded]) {
       this.loaded.delete(name);
       await held.dispose().catch(() => {});

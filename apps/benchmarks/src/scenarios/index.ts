@@ -1,7 +1,21 @@
 import type { Scenario } from '../scenario.js';
+import { aggregate } from './aggregate.js';
 import { contextGet } from './context-get.js';
 import { contextWrite } from './context-write.js';
+import { dashboard } from './dashboard.js';
+import { history } from './history.js';
+import { query } from './query.js';
+import { search } from './search.js';
 import { turnAppend } from './turn-append.js';
 
 /** Every scenario, in run order. Add a new one here (see README.md). */
-export const SCENARIOS: Scenario[] = [contextGet, contextWrite, turnAppend];
+export const SCENARIOS: Scenario[] = [
+  contextGet,
+  contextWrite,
+  turnAppend,
+  history,
+  search,
+  aggregate,
+  dashboard,
+  query,
+];

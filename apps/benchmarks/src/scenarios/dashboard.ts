@@ -1,0 +1,145 @@
+import type { ConversationalQueryInput, Turn } from '@convokit/core';
+import { createManualClock } from '@convokit/core';
+import { createRandom, DATA_END, DAY, generateTurns, PERSONAS } from '../data.js';
+import { loadDataManager, settledHeap } from '../managers.js';
+import type { Scenario } from '../scenario.js';
+
+/**
+ * The realistic dashboard workload (issue 4). Five users keep an analytics dashboard open over the
+ * last 30 days, up to the end of the current hour. Simulated time moves 5 s per step; at each step one of these happens:
+ *
+ * - 45%: a user opens or refreshes the overview (four panels: persona usage weekly, framework
+ *   analytics, performance daily, engagement patterns);
+ * - 30%: a user drills down into one persona (persona usage and performance filtered to it) among
+ *   the three personas that user follows;
+ * - 15%: a user opens the history of one of ten recent sessions;
+ * - 10%: a conversation records 1-3 turns through the manager (which invalidates cached answers).
+ *
+ * The manager runs with its default cache (TTL 60 s). The hit rate is the manager's own counter.
+ */
+const STEPS = { quick: 200, full: 2000 };
+
+export const dashboard: Scenario = {
+  id: 'dashboard',
+  title: 'Realistic dashboard workload',
+  issues: [4],
+  quick: true,
+  async run({ rec, adapters, datasets, sizes, options }) {
+    const create = await loadDataManager();
+    if (typeof create === 'string') {
+      rec.skip('data manager', create);
+      return;
+    }
+    const steps = options.quick ? STEPS.quick : STEPS.full;
+    const live = generateTurns(steps, { seed: 99, days: 1 }).turns;
+    for (const adapter of adapters) {
+      if (adapter.name === 'redis') continue;
+      const { storage } = await datasets.store(adapter, sizes.turns);
+      const clock = createManualClock(DATA_END);
+      const random = createRandom(11);
+      const before = settledHeap();
+      const manager = create({ storage, clock });
+      const users = Array.from({ length: 5 }, (_, u) => ({
+        personas: [
+          PERSONAS[u % PERSONAS.length],
+          PERSONAS[(u + 3) % PERSONAS.length],
+          PERSONAS[(u + 6) % PERSONAS.length],
+        ],
+      }));
+      const sessions = datasets.turns(sizes.turns).sessions.slice(-10);
+      const times: number[] = [];
+      let recorded = 0;
+      let failures = 0;
+      const ask = async (q: ConversationalQueryInput) => {
+        const t0 = performance.now();
+        const response = await manager.query(q);
+        times.push(performance.now() - t0);
+        if (!response.success) failures++;
+      };
+      const started = performance.now();
+      try {
+        for (let step = 0; step < steps; step++) {
+          clock.advance(5_000);
+          const now = clock.now();
+          const to = now - (now % 3_600_000) + 3_600_000;
+          const timeRange = { from: to - 30 * DAY, to };
+          const user = random.pick(users);
+          const r = random.next();
+          if (r < 0.45) {
+            await ask({ type: 'persona_usage', timeRange, aggregation: 'weekly' });
+            await ask({ type: 'framework_analytics', timeRange });
+            await ask({ type: 'performance_metrics', timeRange, aggregation: 'daily' });
+            await ask({ type: 'engagement_patterns', timeRange });
+          } else if (r < 0.75) {
+            const persona = random.pick(user.personas) as string;
+            await ask({ type: 'persona_usage', timeRange, filters: { persona }, aggregation: 'daily' });
+            await ask({ type: 'performance_metrics', timeRange, filters: { persona }, aggregation: 'daily' });
+          } else if (r < 0.9) {
+            await ask({
+              type: 'conversation_history',
+              timeRange: { from: DATA_END - 90 * DAY, to: timeRange.to },
+              filters: { sessionId: random.pick(sessions) as string },
+              options: { view: 'turns' },
+            });
+          } else {
+            const batch = live.slice(recorded, recorded + random.int(1, 4)).map((t: Turn) => {
+              const { id: _id, ...rest } = t;
+              return { ...rest, at: now };
+            });
+            recorded += batch.length;
+            if (batch.length) await manager.recordTurns(batch);
+          }
+        }
+        const seconds = (performance.now() - started) / 1000;
+        const metrics = manager.getMetrics();
+        const hitRate = (metrics.cache.hitRate ?? 0) * 100;
+        times.sort((a, b) => a - b);
+        rec.metric(
+          `dashboard hit rate/${adapter.subject}`,
+          `${adapter.subject}: cache hit rate`,
+          hitRate,
+          '%',
+          `${metrics.cache.hits} hits, ${metrics.cache.misses} misses, ${recorded} turns recorded`,
+        );
+        rec.metric(
+          `dashboard query p50/${adapter.subject}`,
+          `${adapter.subject}: dashboard query p50`,
+          times[Math.floor(times.length / 2)] ?? Number.NaN,
+          'ms',
+        );
+        rec.metric(
+          `dashboard query p99/${adapter.subject}`,
+          `${adapter.subject}: dashboard query p99`,
+          times[Math.ceil(times.length * 0.99) - 1] ?? Number.NaN,
+          'ms',
+        );
+        rec.metric(
+          `dashboard queries per second/${adapter.subject}`,
+          `${adapter.subject}: dashboard queries per second`,
+          times.length / seconds,
+          'queries/s',
+          `${steps} steps, ${sizes.turns} turns stored`,
+        );
+        if (failures)
+          rec.metric(
+            `dashboard failures/${adapter.subject}`,
+            `${adapter.subject}: failed queries`,
+            failures,
+            'queries',
+          );
+        const after = settledHeap();
+        rec.metric(
+          `dashboard manager heap/${adapter.subject}`,
+          `${adapter.subject}: manager heap after the workload`,
+          (after.heap - before.heap) / 2 ** 20,
+          'MB',
+          'cache included, store not',
+        );
+      } finally {
+        await manager.close();
+      }
+      // The recorded turns changed the store: load it afresh next time.
+      await datasets.release(adapter);
+    }
+  },
+};
