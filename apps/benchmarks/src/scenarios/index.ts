@@ -1,8 +1,10 @@
 import type { Scenario } from '../scenario.js';
 import { aggregate } from './aggregate.js';
 import { contextGet } from './context-get.js';
+import { contextManager } from './context-manager.js';
 import { contextWrite } from './context-write.js';
 import { dashboard } from './dashboard.js';
+import { fileReopen } from './file-reopen.js';
 import { history } from './history.js';
 import { query } from './query.js';
 import { search } from './search.js';
@@ -17,5 +19,7 @@ export const SCENARIOS: Scenario[] = [
   search,
   aggregate,
   dashboard,
+  contextManager,
+  fileReopen,
   query,
 ];
