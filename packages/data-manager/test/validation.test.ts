@@ -131,3 +131,23 @@ describe('manager creation', () => {
     await storage.close();
   });
 });
+
+describe('queries are read as JSON', () => {
+  it('a Date is its ISO string; a cycle or a bigint is VALIDATION', async () => {
+    setup = await fixtureManager();
+    const byDate = await setup.manager.query({
+      type: 'persona_usage',
+      timeRange: { from: new Date(0) as never, to: NOW },
+      aggregation: 'monthly',
+    });
+    expect(byDate.success).toBe(true);
+    expect(byDate.metadata.period).toEqual({ from: 0, to: NOW });
+    const cyclic: Record<string, unknown> = { type: 'persona_usage' };
+    cyclic.self = cyclic;
+    expect((await setup.manager.query(cyclic as never)).error?.code).toBe('VALIDATION');
+    expect((await setup.manager.query({ type: 'persona_usage', x: 1n } as never)).error?.code).toBe(
+      'VALIDATION',
+    );
+    expect((await setup.manager.query(undefined as never)).error?.code).toBe('VALIDATION');
+  });
+});
