@@ -1,0 +1,207 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConvokitError, HOUR_MS, LatencyHistogram, latencyBucket } from '@convokit/core';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { aggregateTurns } from '../src/aggregate.js';
+import { createSqliteStorage, SCHEMA_VERSION } from '../src/index.js';
+import { openConnection } from '../src/storage.js';
+
+/**
+ * Schema version 1 as released: turns, child name tables, FTS5, contexts and audit, no rollups.
+ * Kept here verbatim so the upgrade path is tested against what old databases really hold.
+ */
+const V1_DDL = `
+CREATE TABLE turns (
+  seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, session_id TEXT NOT NULL, conversation_id TEXT, user_id TEXT,
+  at INTEGER NOT NULL, persona TEXT, outcome TEXT NOT NULL, error_code TEXT, latency_ms REAL, latency_bucket INTEGER,
+  tokens_in INTEGER, tokens_out INTEGER, feedback REAL, user_input TEXT NOT NULL, assistant_response TEXT NOT NULL,
+  frameworks TEXT NOT NULL, tools TEXT NOT NULL, mcp_servers TEXT NOT NULL, metadata TEXT
+);
+CREATE INDEX turns_at ON turns (at, id);
+CREATE INDEX turns_session ON turns (session_id, at, id);
+CREATE INDEX turns_user ON turns (user_id, at);
+CREATE INDEX turns_persona ON turns (persona, at);
+CREATE INDEX turns_conversation ON turns (conversation_id, at);
+CREATE TABLE turn_frameworks (seq INTEGER NOT NULL, name TEXT NOT NULL, PRIMARY KEY (seq, name)) WITHOUT ROWID;
+CREATE INDEX turn_frameworks_name ON turn_frameworks (name, seq);
+CREATE TABLE turn_tools (seq INTEGER NOT NULL, name TEXT NOT NULL, PRIMARY KEY (seq, name)) WITHOUT ROWID;
+CREATE INDEX turn_tools_name ON turn_tools (name, seq);
+CREATE TABLE turn_mcp_servers (seq INTEGER NOT NULL, name TEXT NOT NULL, PRIMARY KEY (seq, name)) WITHOUT ROWID;
+CREATE INDEX turn_mcp_servers_name ON turn_mcp_servers (name, seq);
+CREATE VIRTUAL TABLE turns_fts USING fts5(user_input, assistant_response, content = 'turns', content_rowid = 'seq',
+  tokenize = 'unicode61 remove_diacritics 0');
+CREATE TABLE contexts (
+  id TEXT PRIMARY KEY, scope TEXT NOT NULL, owner_id TEXT, session_id TEXT, persona TEXT, parent_id TEXT,
+  data TEXT NOT NULL, metadata TEXT NOT NULL, version INTEGER NOT NULL, created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL, expires_at INTEGER, access_count INTEGER NOT NULL, last_accessed_at INTEGER NOT NULL
+);
+CREATE INDEX contexts_created ON contexts (created_at, id);
+CREATE INDEX contexts_scope ON contexts (scope, created_at, id);
+CREATE INDEX contexts_owner ON contexts (owner_id, created_at, id);
+CREATE INDEX contexts_session ON contexts (session_id, created_at, id);
+CREATE INDEX contexts_parent ON contexts (parent_id, created_at, id);
+CREATE INDEX contexts_persona ON contexts (persona, created_at, id);
+CREATE INDEX contexts_expires ON contexts (expires_at) WHERE expires_at IS NOT NULL;
+CREATE TABLE audit (
+  id TEXT PRIMARY KEY, at INTEGER NOT NULL, principal TEXT NOT NULL, action TEXT NOT NULL, context_id TEXT NOT NULL,
+  scope TEXT NOT NULL, outcome TEXT NOT NULL, changed_keys TEXT NOT NULL, attempted_action TEXT, version INTEGER
+);
+CREATE INDEX audit_at ON audit (at, id);
+CREATE INDEX audit_context ON audit (context_id, at, id);
+CREATE INDEX audit_principal ON audit (principal, at, id);
+PRAGMA user_version = 1;
+`;
+
+const T0 = Date.UTC(2026, 2, 2, 9);
+
+/** A version-1 database with three turns, a context and an audit event, written as v1 code did. */
+function buildV1(path: string): void {
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.exec(V1_DDL);
+  const insert =
+    db.prepare(`INSERT INTO turns (id, session_id, at, persona, outcome, latency_ms, latency_bucket,
+    user_input, assistant_response, frameworks, tools, mcp_servers, tokens_in, tokens_out)
+    VALUES (?, 's1', ?, ?, ?, ?, ?, ?, 'noted', ?, '[]', '[]', 10, 20)`);
+  const rows: Array<[string, number, string | null, string, number, number, string, string[]]> = [
+    ['a', T0, 'analyst', 'ok', 100, latencyBucket(100), 'pricing question', ['okr']],
+    ['b', T0 + 1000, 'analyst', 'error', 250, latencyBucket(250), 'budget question', ['okr', 'swot']],
+    ['c', T0 + HOUR_MS, null, 'ok', 100, latencyBucket(100), 'pricing follow-up', []],
+  ];
+  for (const [id, at, persona, outcome, latency, bucket, text, frameworks] of rows) {
+    const seq = insert.run(
+      id,
+      at,
+      persona,
+      outcome,
+      latency,
+      bucket,
+      text,
+      JSON.stringify(frameworks),
+    ).lastInsertRowid;
+    db.prepare('INSERT INTO turns_fts (rowid, user_input, assistant_response) VALUES (?, ?, ?)').run(
+      seq,
+      text,
+      'noted',
+    );
+    for (const name of frameworks)
+      db.prepare('INSERT INTO turn_frameworks (seq, name) VALUES (?, ?)').run(seq, name);
+  }
+  db.prepare(
+    `INSERT INTO contexts VALUES ('ctx', 'global', NULL, NULL, NULL, NULL, '{"k":1}', '{}', 3, 1, 2, NULL, 5, 2)`,
+  ).run();
+  db.prepare(
+    `INSERT INTO audit VALUES ('e1', 5, 'p', 'update', 'ctx', 'global', 'ok', '["k"]', NULL, 3)`,
+  ).run();
+  db.close();
+}
+
+let dir = '';
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'convokit-sqlite-migrate-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('schema migrations', () => {
+  it('opens a version-1 database: data kept, rollups built, schema current', async () => {
+    const path = join(dir, 'v1.db');
+    buildV1(path);
+    const storage = createSqliteStorage({ path });
+    try {
+      expect(await storage.turns.count()).toBe(3);
+      expect((await storage.turns.get('b'))?.frameworks).toEqual(['okr', 'swot']);
+      expect((await storage.turns.search('pricing')).map((h) => h.turn.id).sort()).toEqual(['a', 'c']);
+      const ctx = await storage.contexts.get('ctx', { now: 10 });
+      expect(ctx).toMatchObject({ version: 3, data: { k: 1 }, accessCount: 5 });
+      expect((await storage.audit.list()).items.map((e) => e.id)).toEqual(['e1']);
+
+      // The rollups the migration built from the old turns answer like a scan.
+      const analystP50 = new LatencyHistogram().add(100).add(250).quantile(0.5);
+      expect(analystP50).toBeCloseTo(100.49, 2);
+      const result = await storage.turns.aggregate({
+        filter: { from: T0, to: T0 + 2 * HOUR_MS },
+        groupBy: ['persona'],
+        measures: ['count', 'errors', 'latencyAvg', 'latencyP50', 'tokensIn'],
+      });
+      expect(result.rows).toEqual([
+        { keys: [null], values: { count: 1, errors: 0, latencyAvg: 100, latencyP50: 100, tokensIn: 10 } },
+        {
+          keys: ['analyst'],
+          // Nearest rank 1 of 2: the bucket of 100 ms, reported at its representative value.
+          values: { count: 2, errors: 1, latencyAvg: 175, latencyP50: analystP50, tokensIn: 20 },
+        },
+      ]);
+      // New writes work on the migrated schema.
+      await storage.turns.append([
+        {
+          id: 'd',
+          sessionId: 's2',
+          at: T0 + 5,
+          userInput: 'new',
+          assistantResponse: 'turn',
+          frameworks: ['swot'],
+          tools: [],
+          mcpServers: [],
+          outcome: 'ok',
+        },
+      ]);
+      expect(await storage.turns.count({ framework: 'swot' })).toBe(2);
+    } finally {
+      await storage.close();
+    }
+
+    const db = new Database(path, { readonly: true });
+    try {
+      expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+      const tables = (
+        db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]
+      ).map((t) => t.name);
+      expect(tables).toEqual(expect.arrayContaining(['rollups', 'rollup_latency', 'rollup_latency_day']));
+    } finally {
+      db.close();
+    }
+    const conn = openConnection({ path });
+    try {
+      const spec = {
+        groupBy: ['framework' as const, 'hour' as const],
+        measures: ['count' as const, 'latencyP95' as const],
+      };
+      expect(await aggregateTurns(conn, spec)).toEqual(
+        await aggregateTurns(conn, spec, 'test', { plan: 'base' }),
+      );
+    } finally {
+      conn.db.close();
+    }
+  });
+
+  it('a second open of a current database changes nothing', async () => {
+    const path = join(dir, 'current.db');
+    const first = createSqliteStorage({ path });
+    await first.close();
+    const second = createSqliteStorage({ path });
+    await second.close();
+    const db = new Database(path, { readonly: true });
+    expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    db.close();
+  });
+
+  it('refuses a database from newer code, and a read-only open of an old one, with STORAGE naming the path', () => {
+    const newer = join(dir, 'newer.db');
+    const db = new Database(newer);
+    db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+    db.close();
+    try {
+      createSqliteStorage({ path: newer });
+      expect.unreachable();
+    } catch (error) {
+      expect(ConvokitError.is(error, 'STORAGE')).toBe(true);
+      expect((error as ConvokitError).details).toMatchObject({ path: newer, reason: 'schema' });
+    }
+
+    const old = join(dir, 'old.db');
+    buildV1(old);
+    expect(() => createSqliteStorage({ path: old, readonly: true })).toThrow(/needs migrating/);
+  });
+});
