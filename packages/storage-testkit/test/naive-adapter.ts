@@ -64,6 +64,7 @@ export const DEFECTS = [
   'create-skips-validation',
   'audit-oldest-first',
   'pairs-include-same-name',
+  'group-keys-locale-order',
 ] as const;
 export type Defect = (typeof DEFECTS)[number];
 
@@ -351,6 +352,7 @@ export function createNaiveStorage(options: { clock: Clock; defects?: readonly D
             return spec.orderBy.direction === 'asc' ? x - y : y - x;
           }
         }
+        if (has('group-keys-locale-order')) return String(a.keys).localeCompare(String(b.keys));
         return compareKeys(a.keys, b.keys);
       });
       const end = spec.limit === undefined ? undefined : spec.offset + spec.limit;

@@ -1,4 +1,4 @@
-import type { Context, ContextFilter, ContextStore } from '@convokit/core';
+import { type Context, type ContextFilter, type ContextStore, ConvokitError } from '@convokit/core';
 import { expect } from 'vitest';
 import { expectRejects } from '../expect-error.js';
 import { ids, makeContext } from '../fixtures/builders.js';
@@ -244,6 +244,35 @@ export const contextsCrudCases = defineCases('contexts', 'contexts-crud', {
     const updated = await contexts.update('a', 1, { data: { x: 2 } }, CONFORMANCE_START + 30);
     expect(updated.version).toBe(2);
     expect(updated.accessCount).toBe(2);
+  },
+
+  'touches around an update never undo it': async ({ contexts }) => {
+    await contexts.create(makeContext({ id: 'a', data: { v: 1 } }));
+    for (let i = 1; i <= 5; i++) await contexts.touch('a', { at: CONFORMANCE_START + i });
+    await contexts.update('a', 1, { data: { v: 2 } }, CONFORMANCE_START + 10);
+    await contexts.touch('a', { at: CONFORMANCE_START + 20 });
+    const stored = await contexts.get('a');
+    expect(stored).toMatchObject({
+      data: { v: 2 },
+      version: 2,
+      accessCount: 6,
+      lastAccessedAt: CONFORMANCE_START + 20,
+    });
+    expect(stored?.updatedAt).toBe(CONFORMANCE_START + 10);
+  },
+
+  'concurrent creates of one id: exactly one wins': async ({ contexts }) => {
+    const results = await Promise.allSettled(
+      Array.from({ length: 10 }, (_, i) =>
+        contexts.create(makeContext({ id: 'same', data: { creator: i } })),
+      ),
+    );
+    for (const r of results) {
+      if (r.status === 'rejected' && !ConvokitError.is(r.reason, 'CONFLICT')) throw r.reason;
+    }
+    const winners = results.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []));
+    expect(winners).toHaveLength(1);
+    expect((await contexts.get('same'))?.data).toEqual({ creator: winners[0] });
   },
 
   'touch of an unknown id is ignored': async ({ contexts }) => {

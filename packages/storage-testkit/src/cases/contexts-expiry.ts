@@ -117,6 +117,20 @@ export const contextsExpiryCases = defineCases('contexts', 'contexts-expiry', {
     expect(await contexts.count({}, { now: T })).toBe(0);
   },
 
+  'concurrent sweeps return each expired context exactly once': async ({ contexts }) => {
+    for (let i = 0; i < 12; i++) {
+      await contexts.create(makeContext({ id: `e${String(i).padStart(2, '0')}`, expiresAt: T + 10 + i }));
+    }
+    await contexts.create(makeContext({ id: 'live', expiresAt: T + 1_000_000 }));
+    const sweeps = await Promise.all(
+      Array.from({ length: 4 }, () => contexts.deleteExpired(T + 500, { limit: 5 })),
+    );
+    const again = await contexts.deleteExpired(T + 500);
+    const all = [...sweeps.flat(), ...again].map((c) => c.id).sort();
+    expect(all).toEqual(Array.from({ length: 12 }, (_, i) => `e${String(i).padStart(2, '0')}`));
+    expect(ids((await contexts.list({}, { now: T })).items)).toEqual(['live']);
+  },
+
   'deleteExpired on an empty store returns nothing': async ({ contexts }) => {
     expect(await contexts.deleteExpired(T)).toEqual([]);
   },

@@ -57,6 +57,22 @@ export const turnsAggregateCases = defineCases('turns', 'turns-aggregate', {
 
   ...groupCases,
 
+  'string keys sort by UTF-16 code unit (case-sensitive), pairs too': async ({ turns }) => {
+    await turns.append([
+      makeTurn({ id: '1', persona: 'beta', frameworks: ['beta', 'Alpha'] }),
+      makeTurn({ id: '2', persona: 'Alpha', frameworks: ['alpha', 'Beta'] }),
+      makeTurn({ id: '3', persona: 'alpha' }),
+      makeTurn({ id: '4', persona: '_x' }),
+    ]);
+    const personas = await turns.aggregate({ groupBy: ['persona'], measures: ['count'] });
+    expect(personas.rows.map((row) => row.keys[0])).toEqual(['Alpha', '_x', 'alpha', 'beta']);
+    const pairs = await turns.aggregate({ groupBy: ['framework', 'framework'], measures: ['count'] });
+    expect(pairs.rows.map((row) => row.keys)).toEqual([
+      ['Alpha', 'beta'],
+      ['Beta', 'alpha'],
+    ]);
+  },
+
   'a multi-valued pair needs two distinct names in one turn': async ({ turns }) => {
     await turns.append([
       makeTurn({ id: 'one', frameworks: ['a'] }),

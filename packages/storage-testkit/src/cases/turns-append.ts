@@ -1,3 +1,4 @@
+import { ConvokitError } from '@convokit/core';
 import { expect } from 'vitest';
 import { expectRejects, expectValidation } from '../expect-error.js';
 import { ids, makeTurn } from '../fixtures/builders.js';
@@ -138,6 +139,53 @@ export const turnsAppendCases = defineCases('turns', 'turns-append', {
     await turns.append([makeTurn({ id: 'a' })]);
     await expectRejects(() => turns.append([makeTurn({ id: 'a' })], { ifExists: 'error' }), 'CONFLICT');
     expect(await turns.count()).toBe(1);
+  },
+
+  'concurrent batches sharing an id: exactly one batch is stored': async ({ turns }) => {
+    const results = await Promise.allSettled(
+      Array.from({ length: 10 }, (_, i) =>
+        turns.append([makeTurn({ id: `own-${i}` }), makeTurn({ id: 'shared', userInput: `from ${i}` })]),
+      ),
+    );
+    for (const r of results) {
+      if (r.status === 'rejected' && !ConvokitError.is(r.reason, 'CONFLICT')) throw r.reason;
+    }
+    const winners = results.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []));
+    expect(winners).toHaveLength(1);
+    expect(await turns.count()).toBe(2);
+    expect(await turns.get(`own-${winners[0]}`)).toBeDefined();
+    expect((await turns.get('shared'))?.userInput).toBe(`from ${winners[0]}`);
+  },
+
+  "concurrent batches with ifExists 'skip' store a shared id once": async ({ turns }) => {
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        turns.append([makeTurn({ id: `own-${i}` }), makeTurn({ id: 'shared' })], { ifExists: 'skip' }),
+      ),
+    );
+    expect(results.reduce((sum, r) => sum + r.appended, 0)).toBe(11);
+    expect(results.flatMap((r) => r.skippedIds)).toEqual(Array(9).fill('shared'));
+    expect(await turns.count()).toBe(11);
+    expect((await turns.aggregate({ measures: ['count'] })).rows[0]?.values.count).toBe(11);
+  },
+
+  'token counts and sums beyond 32 bits are exact': async ({ turns }) => {
+    const big = makeTurn({
+      id: 'big',
+      tokens: { input: 5_000_000_000, output: 2_147_483_648 },
+      latencyMs: 999_999_999.5,
+    });
+    await turns.append([
+      big,
+      makeTurn({ id: 'big2', tokens: { input: 2_000_000_000, output: 2_147_483_648 } }),
+    ]);
+    expect(await turns.get('big')).toEqual(big);
+    const result = await turns.aggregate({ measures: ['tokensIn', 'tokensOut', 'latencyAvg'] });
+    expect(result.rows[0]?.values).toEqual({
+      tokensIn: 7_000_000_000,
+      tokensOut: 4_294_967_296,
+      latencyAvg: 999_999_999.5,
+    });
   },
 
   'mutating the input after append does not change the store': async ({ turns }) => {

@@ -41,6 +41,16 @@ export const turnsListCases = defineCases('turns', 'turns-list', {
     expect(ids((await turns.list({}, { order: 'asc' })).items)).toEqual(['z', 'a', 'b', 'c', 'y']);
   },
 
+  'ids that tie in time sort by UTF-16 code unit (case-sensitive), also across pages': async ({ turns }) => {
+    const at = Date.UTC(2026, 2, 5);
+    const tied = ['b', 'B', 'a', 'A', '_', '1', 'a-2', 'Ab'];
+    await turns.append(tied.map((id) => makeTurn({ id, at })));
+    const asc = [...tied].sort(); // JS default sort: UTF-16 code units
+    expect(asc).toEqual(['1', 'A', 'Ab', 'B', '_', 'a', 'a-2', 'b']);
+    expect(ids(await listAll(turns, {}, 'asc', 1))).toEqual(asc);
+    expect(ids(await listAll(turns, {}, 'desc', 3))).toEqual([...asc].reverse());
+  },
+
   'list of an empty store is an empty page with no cursor': async ({ turns }) => {
     expect(await turns.list()).toEqual({ items: [], nextCursor: null });
   },
