@@ -26,8 +26,9 @@ import type {
   FsyncPolicy,
   RecoveryReport,
 } from './options.js';
-import { readRecords } from './read-records.js';
+import { type ReadOutcome, readRecords } from './read-records.js';
 import { encodeRecord } from './record.js';
+import { ReplayBatcher } from './replay-batcher.js';
 import { moveTailAside } from './salvage.js';
 import { createLog, writeSnapshot } from './snapshot.js';
 
@@ -404,6 +405,28 @@ function emptyRecovery(generation: number): RecoveryReport {
   };
 }
 
+/** Reads the generation's snapshot (if any) and then its log (if `hasLog`) into the engine. */
+function replayGeneration(
+  directory: string,
+  generation: number,
+  hasLog: boolean,
+  mode: 'log' | 'salvage',
+  batcher: ReplayBatcher,
+): { snapshot?: ReadOutcome; log?: ReadOutcome } {
+  let snapshot: ReadOutcome | undefined;
+  if (generation > 0) {
+    const path = join(directory, fileName('snapshot', generation));
+    snapshot = readRecords(path, 'snapshot', generation, 'snapshot', batcher.apply);
+    batcher.flush();
+  }
+  let log: ReadOutcome | undefined;
+  if (hasLog) {
+    log = readRecords(join(directory, fileName('log', generation)), 'log', generation, mode, batcher.apply);
+    batcher.flush();
+  }
+  return { ...(snapshot ? { snapshot } : {}), ...(log ? { log } : {}) };
+}
+
 /** Replays snapshot + log under the writer lock, repairing what a crash leaves behind. */
 function replayForWriting(
   directory: string,
@@ -414,24 +437,14 @@ function replayForWriting(
   const listing = listDirectory(directory);
   const generation = currentGeneration(directory, listing);
   const recovery = emptyRecovery(generation);
-  const apply = (mutation: MemoryMutation) => memory.applyMutation(mutation);
-  let snapshotBytes = 0;
-  if (generation > 0) {
-    const snapshot = readRecords(
-      join(directory, fileName('snapshot', generation)),
-      'snapshot',
-      generation,
-      'snapshot',
-      apply,
-    );
-    recovery.snapshotRecords = snapshot.records;
-    snapshotBytes = snapshot.fileBytes;
-  }
+  const hasLog = listing.logs.includes(generation);
+  const mode = options.recover === 'truncate-after-corruption' ? 'salvage' : 'log';
+  const { snapshot, log } = replayGeneration(directory, generation, hasLog, mode, new ReplayBatcher(memory));
+  recovery.snapshotRecords = snapshot?.records ?? 0;
+  const snapshotBytes = snapshot?.fileBytes ?? 0;
   const logPath = join(directory, fileName('log', generation));
   let logBytes: number;
-  if (listing.logs.includes(generation)) {
-    const mode = options.recover === 'truncate-after-corruption' ? 'salvage' : 'log';
-    const log = readRecords(logPath, 'log', generation, mode, apply);
+  if (log) {
     recovery.logRecords = log.records;
     logBytes = log.fileBytes;
     if (log.corrupt) {
@@ -466,26 +479,22 @@ function replayForWriting(
 function replayReadOnly(directory: string, createMemory: () => MemoryStorage): Replayed {
   for (let attempt = 1; ; attempt++) {
     const memory = createMemory();
-    const apply = (mutation: MemoryMutation) => memory.applyMutation(mutation);
     try {
       const listing = listDirectory(directory);
       const generation = currentGeneration(directory, listing);
       const recovery = emptyRecovery(generation);
-      let snapshotBytes = 0;
-      if (generation > 0) {
-        const snapshot = readRecords(
-          join(directory, fileName('snapshot', generation)),
-          'snapshot',
-          generation,
-          'snapshot',
-          apply,
-        );
-        recovery.snapshotRecords = snapshot.records;
-        snapshotBytes = snapshot.fileBytes;
-      }
-      if (generation > 0 || listing.logs.includes(0)) {
+      const hasLog = generation > 0 || listing.logs.includes(0);
+      const { snapshot, log } = replayGeneration(
+        directory,
+        generation,
+        hasLog,
+        'log',
+        new ReplayBatcher(memory),
+      );
+      recovery.snapshotRecords = snapshot?.records ?? 0;
+      const snapshotBytes = snapshot?.fileBytes ?? 0;
+      if (log) {
         const logPath = join(directory, fileName('log', generation));
-        const log = readRecords(logPath, 'log', generation, 'log', apply);
         recovery.logRecords = log.records;
         if (log.torn) {
           // A writer may be in the middle of this very record; it is not ours to cut.

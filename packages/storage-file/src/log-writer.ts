@@ -55,10 +55,9 @@ export class LogWriter {
     return this.#failure;
   }
 
-  /** Writes `text` (whole lines); returns once it is in the file (and fsync'd under `always`). */
-  append(text: string, records: number): void {
+  /** Writes `buf` (whole lines); returns once it is in the file (and fsync'd under `always`). */
+  append(buf: Buffer, records: number): void {
     if (this.#failure) throw this.#failure;
-    const buf = Buffer.from(text, 'utf8');
     const before = this.#size;
     try {
       writeAllSync(this.#fd, buf, before);

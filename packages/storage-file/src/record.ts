@@ -16,10 +16,20 @@ const NEWLINE = 0x0a;
 const PREFIX_BYTES = Buffer.from(PREFIX, 'latin1');
 const INFIX_BYTES = Buffer.from(INFIX, 'latin1');
 
-/** Frames a JSON-serialisable value as one record line, newline included. */
-export function encodeRecord(value: unknown): string {
+/**
+ * Frames a JSON-serialisable value as one record line, newline included. The body is encoded to
+ * UTF-8 once, straight into the line's buffer, and the checksum is taken over those bytes.
+ */
+export function encodeRecord(value: unknown): Buffer {
   const body = JSON.stringify(value);
-  return `${PREFIX}${hex8(crc32(body))}${INFIX}${body}}\n`;
+  const bodyLength = Buffer.byteLength(body, 'utf8');
+  const line = Buffer.allocUnsafe(BODY_OFFSET + bodyLength + 2);
+  line.write(body, BODY_OFFSET, 'utf8');
+  const crc = crc32(line.subarray(BODY_OFFSET, BODY_OFFSET + bodyLength));
+  line.write(`${PREFIX}${hex8(crc)}${INFIX}`, 0, 'latin1');
+  line[BODY_OFFSET + bodyLength] = 0x7d; // '}'
+  line[BODY_OFFSET + bodyLength + 1] = NEWLINE;
+  return line;
 }
 
 function hex8(n: number): string {

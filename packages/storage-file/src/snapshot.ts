@@ -34,7 +34,7 @@ export function header(kind: FileKind, generation: number, now: number): FileHea
 function writeAtomically(
   directory: string,
   name: string,
-  lines: Iterable<string>,
+  lines: Iterable<Buffer>,
 ): { path: string; bytes: number } {
   const path = join(directory, name);
   const temporary = `${path}.tmp`;
@@ -42,13 +42,12 @@ function writeAtomically(
   let bytes = 0;
   try {
     fd = openSync(temporary, 'w');
-    let pending: string[] = [];
+    let pending: Buffer[] = [];
     let pendingLength = 0;
     const flush = () => {
       if (pending.length === 0) return;
-      const buf = Buffer.from(pending.join(''), 'utf8');
-      writeAllSync(fd as number, buf, bytes);
-      bytes += buf.length;
+      writeAllSync(fd as number, Buffer.concat(pending, pendingLength), bytes);
+      bytes += pendingLength;
       pending = [];
       pendingLength = 0;
     };
@@ -89,7 +88,7 @@ export function writeSnapshot(
   now: number,
 ): WrittenFile {
   let records = 0;
-  function* lines(): Generator<string> {
+  function* lines(): Generator<Buffer> {
     yield encodeRecord(header('snapshot', generation, now));
     for (const mutation of splitLarge(mutations)) {
       records++;

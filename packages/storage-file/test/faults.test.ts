@@ -183,7 +183,9 @@ describe('disk errors', () => {
       logger: recordingLogger().logger,
       metrics,
     });
-    expect(() => writer.append('{"x":1}\n', 1)).toThrowError(expect.objectContaining({ code: 'STORAGE' }));
+    expect(() => writer.append(Buffer.from('{"x":1}\n'), 1)).toThrowError(
+      expect.objectContaining({ code: 'STORAGE' }),
+    );
     expect(writer.size).toBe(7);
     expect(writer.records).toBe(0);
     expect(statSync(path).size).toBe(7);

@@ -3,14 +3,15 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BODY_OFFSET, decodeRecord, encodeRecord, scanLines } from '../src/record.js';
 
-function decodeLine(line: string) {
+function decodeLine(line: string | Buffer) {
+  if (typeof line !== 'string') line = line.toString('utf8');
   const buf = Buffer.from(line.replace(/\n$/, ''), 'utf8');
   return decodeRecord(buf, 0, buf.length);
 }
 
 describe('record framing', () => {
   it('writes valid JSON with the crc32 of the body at a fixed place', () => {
-    const line = encodeRecord({ type: 'contexts.delete', ids: ['a'] });
+    const line = encodeRecord({ type: 'contexts.delete', ids: ['a'] }).toString('utf8');
     const body = '{"type":"contexts.delete","ids":["a"]}';
     expect(line).toBe(`{"c":"${crc32(body).toString(16).padStart(8, '0')}","m":${body}}\n`);
     expect(JSON.parse(line)).toEqual({ c: crc32(body).toString(16).padStart(8, '0'), m: JSON.parse(body) });
@@ -28,14 +29,14 @@ describe('record framing', () => {
   });
 
   it('catches a changed byte even when the JSON still parses', () => {
-    const line = encodeRecord({ type: 'turns.deleteBefore', before: 1234 });
+    const line = encodeRecord({ type: 'turns.deleteBefore', before: 1234 }).toString('utf8');
     const damaged = line.replace('1234', '1235');
     expect(() => JSON.parse(damaged)).not.toThrow();
     expect(decodeLine(damaged)).toEqual({ ok: false, reason: 'checksum mismatch' });
   });
 
   it('tells a cut-off line and garbage from a record', () => {
-    const line = encodeRecord({ type: 'turns.deleteBefore', before: 1 }).trimEnd();
+    const line = encodeRecord({ type: 'turns.deleteBefore', before: 1 }).toString('utf8').trimEnd();
     expect(decodeLine(line.slice(0, -3))).toMatchObject({ ok: false });
     expect(decodeLine('\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0')).toEqual({
       ok: false,
@@ -45,7 +46,9 @@ describe('record framing', () => {
   });
 
   it('flags any single flipped byte', () => {
-    const line = encodeRecord({ type: 'contexts.delete', ids: ['alpha', 'beta', 'gamma'] }).trimEnd();
+    const line = encodeRecord({ type: 'contexts.delete', ids: ['alpha', 'beta', 'gamma'] })
+      .toString('utf8')
+      .trimEnd();
     fc.assert(
       fc.property(fc.nat(line.length - 1), fc.integer({ min: 1, max: 255 }), (at, xor) => {
         const buf = Buffer.from(line, 'latin1');
