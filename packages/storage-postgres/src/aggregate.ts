@@ -96,7 +96,7 @@ export async function aggregateTurns(db: Db, input: AggregateSpecInput): Promise
   const groupBy = keyExprs.length > 0 ? `GROUP BY ${keyExprs.map((_, i) => i + 1).join(', ')}` : '';
   const percentiles = wants('latencyP50', 'latencyP95', 'latencyP99');
 
-  return db.run('turns.aggregate', async (sql) => {
+  return db.read('turns.aggregate', async (sql) => {
     const [groups, buckets] = await Promise.all([
       sql.unsafe<GroupRow[]>(`SELECT ${selects.join(', ')} ${from} ${groupBy}`, p.values as never[]),
       percentiles

@@ -16,7 +16,14 @@ import {
 import type { Db } from './db.js';
 import { Params } from './params.js';
 
-const BatchSchema = AuditEventSchema.array();
+const BatchSchema = AuditEventSchema.array().superRefine((events, ctx) => {
+  const seen = new Set<string>();
+  events.forEach((e, i) => {
+    if (seen.has(e.id))
+      ctx.addIssue({ code: 'custom', path: [i, 'id'], message: 'repeats an id earlier in the batch' });
+    seen.add(e.id);
+  });
+});
 
 export function createAuditLog(db: Db): AuditLog {
   const { S } = db;
@@ -75,7 +82,7 @@ export function createAuditLog(db: Db): AuditLog {
       }
       where.push(`(at, id) < (${p.add(at, 'bigint')}, ${p.add(id, 'text')})`);
     }
-    return db.run('audit.list', async (sql) => {
+    return db.read('audit.list', async (sql) => {
       const rows = await sql.unsafe<{ body: string }[]>(
         `SELECT body FROM ${S}.audit_events WHERE ${where.join(' AND ')} ORDER BY at DESC, id DESC LIMIT ${limit + 1}`,
         p.values as never[],

@@ -135,7 +135,7 @@ export function createContextStore(db: Db): ContextStore {
     db.assertOpen();
     const { now: given } = validate(NowOptionsSchema, options ?? {}, 'contexts.get options');
     const now = given ?? db.clock.now();
-    return db.run('contexts.get', async (sql) => {
+    return db.read('contexts.get', async (sql) => {
       const rows = await sql.unsafe<ContextRow[]>(
         `SELECT ${COLUMNS} FROM ${S}.contexts WHERE id = $1::text AND ${LIVE('$2::bigint')}`,
         [String(id), now] as never[],
@@ -257,7 +257,7 @@ export function createContextStore(db: Db): ContextStore {
       }
       where.push(`(created_at, id) > (${p.add(createdAt, 'bigint')}, ${p.add(id, 'text')})`);
     }
-    return db.run('contexts.list', async (sql) => {
+    return db.read('contexts.list', async (sql) => {
       const rows = await sql.unsafe<ContextRow[]>(
         `SELECT ${COLUMNS} FROM ${S}.contexts WHERE ${where.join(' AND ')}
          ORDER BY created_at, id LIMIT ${limit + 1}`,
@@ -279,7 +279,7 @@ export function createContextStore(db: Db): ContextStore {
     const p = new Params();
     const where = filterSql(f, p);
     where.push(LIVE(p.add(given ?? db.clock.now(), 'bigint')));
-    return db.run('contexts.count', async (sql) => {
+    return db.read('contexts.count', async (sql) => {
       const rows = await sql.unsafe<{ n: number }[]>(
         `SELECT count(*)::float8 AS n FROM ${S}.contexts WHERE ${where.join(' AND ')}`,
         p.values as never[],

@@ -1,13 +1,16 @@
 import { type Clock, closedError, type Logger } from '@convokit/core';
 import type { Sql } from 'postgres';
-import { type ServerAddress, toStorageError } from './errors.js';
+import { isConnectionLoss, type ServerAddress, toStorageError } from './errors.js';
 import { migrate } from './migrations.js';
 
 export type PgSql = Sql<Record<string, never>>;
 
 /** What every store of one storage shares: the pool, the schema, the clock, and the run wrapper. */
 export class Db {
-  readonly sql: PgSql;
+  #sql: PgSql;
+  readonly #makeSql: () => PgSql;
+  readonly #deadlineMs: number;
+  readonly #graceSeconds: number;
   /** Quoted schema name, spliced into statements. */
   readonly S: string;
   readonly schema: string;
@@ -18,19 +21,29 @@ export class Db {
   #ready: Promise<void> | undefined;
 
   constructor(init: {
-    sql: PgSql;
+    makeSql: () => PgSql;
     schema: string;
     S: string;
     clock: Clock;
     log: Logger;
     server: ServerAddress;
+    /** No call waits longer than this for the server, whatever the driver does. */
+    deadlineMs: number;
   }) {
-    this.sql = init.sql;
+    this.#makeSql = init.makeSql;
+    this.#sql = init.makeSql();
+    this.#deadlineMs = init.deadlineMs;
+    this.#graceSeconds = Math.max(1, init.deadlineMs / 1000);
     this.schema = init.schema;
     this.S = init.S;
     this.clock = init.clock;
     this.log = init.log;
     this.server = init.server;
+  }
+
+  /** The current pool. Replaced after a lost connection (see `#reset`). */
+  get sql(): PgSql {
+    return this.#sql;
   }
 
   get closed(): boolean {
@@ -49,7 +62,7 @@ export class Db {
   /** Migrates once; a failed attempt (server down) is retried by the next call. */
   ready(): Promise<void> {
     if (!this.#ready) {
-      this.#ready = migrate(this.sql, this.schema, this.S).then(
+      this.#ready = this.#guard('migrate', (sql) => migrate(sql, this.schema, this.S)).then(
         (applied) => {
           if (applied.length > 0) this.log.info({ schema: this.schema, applied }, 'migrated');
         },
@@ -62,18 +75,74 @@ export class Db {
     return this.#ready;
   }
 
-  /** Runs `fn` after migration, mapping every driver failure to STORAGE/LOCKED naming the server. */
-  async run<T>(op: string, fn: (sql: PgSql) => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` after migration, mapping every driver failure to STORAGE/LOCKED naming the server.
+   * A read (`retry: true`) that lost its connection is tried once more on a fresh one, so a
+   * backend killed while idle in the pool costs nothing; writes are never retried (the first
+   * attempt may have committed).
+   */
+  async run<T>(op: string, fn: (sql: PgSql) => Promise<T>, options: { retry?: boolean } = {}): Promise<T> {
     if (this.#closed) throw closedError('postgres');
     await this.ready();
     try {
-      return await fn(this.sql);
+      try {
+        return await this.#guard(op, fn);
+      } catch (error) {
+        if (!options.retry || this.#closed || !isConnectionLoss(error)) throw error;
+        this.log.debug({ op }, 'connection lost; retrying the read once');
+        return await this.#guard(op, fn);
+      }
     } catch (error) {
       const mapped = toStorageError(error, op, this.server);
       if (mapped !== error)
         this.log.warn({ op, code: mapped.code, err: mapped.message }, 'storage call failed');
       throw mapped;
     }
+  }
+
+  /**
+   * Runs `fn` on the current pool with a deadline. A lost connection or a missed deadline
+   * replaces the pool: postgres.js 3.4 can leave a connection that saw ECONNRESET marked busy
+   * forever (porsager/postgres#1130), and every later query queued on it would hang.
+   */
+  async #guard<T>(op: string, fn: (sql: PgSql) => Promise<T>): Promise<T> {
+    const sql = this.#sql;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const error = Object.assign(new Error(`no answer within ${this.#deadlineMs} ms`), {
+          code: 'CONNECT_TIMEOUT',
+        });
+        reject(error);
+      }, this.#deadlineMs);
+      timer.unref();
+    });
+    try {
+      return await Promise.race([fn(sql), deadline]);
+    } catch (error) {
+      if (isConnectionLoss(error)) this.#reset(sql, op);
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #reset(broken: PgSql, op: string): void {
+    if (broken !== this.#sql || this.#closed) return;
+    this.log.warn({ op }, 'connection lost; replacing the pool');
+    this.#sql = this.#makeSql();
+    // Calls still running on the old pool get the grace period, then its sockets are destroyed.
+    broken.end({ timeout: this.#graceSeconds }).catch(() => {});
+  }
+
+  /** Ends the current pool (waiting up to `timeoutSeconds` for running calls). */
+  end(timeoutSeconds: number): Promise<void> {
+    return this.#sql.end({ timeout: timeoutSeconds });
+  }
+
+  /** `run` for a statement that changes nothing, retried once on a lost connection. */
+  read<T>(op: string, fn: (sql: PgSql) => Promise<T>): Promise<T> {
+    return this.run(op, fn, { retry: true });
   }
 
   /** Like `run`, inside one transaction. */

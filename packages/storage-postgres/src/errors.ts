@@ -25,6 +25,12 @@ const CONNECTION_CODES = new Set([
   '08006',
 ]);
 
+/** The connection broke (or never opened); the statement may be retried if it was a read. */
+export function isConnectionLoss(cause: unknown): boolean {
+  const code = driverCode(cause);
+  return code !== undefined && CONNECTION_CODES.has(code);
+}
+
 function driverCode(cause: unknown): string | undefined {
   if (typeof cause !== 'object' || cause === null) return undefined;
   const code = (cause as { code?: unknown }).code;

@@ -6,6 +6,7 @@ import {
   type SearchOptionsInput,
   SearchOptionsSchema,
   SearchTextSchema,
+  type Turn,
   tokenize,
   validate,
 } from '@convokit/core';
@@ -31,13 +32,18 @@ export async function searchTurns(
   const terms = distinctTerms(query);
   const p = new Params();
   const q = p.add(termsQuery(terms, opts.mode), 'tsquery');
+  // Distinct query terms held, as the reference adapter ranks first; ts_rank (term frequency) next.
+  const matched = terms
+    .map((t) => `(t.search @@ ${p.add(termsQuery([t], 'all'), 'tsquery')})::int`)
+    .join(' + ');
   const where = turnFilterSql(normalizeTurnFilter(opts.filter), p, db.S);
-  return db.run('turns.search', async (sql) => {
+  return db.read('turns.search', async (sql) => {
     const rows = await sql.unsafe<{ body: string; score: number }[]>(
-      `SELECT t.body, ts_rank(t.search, ${q})::float8 AS score
-       FROM ${db.S}.turns t
-       WHERE t.search @@ ${q} AND ${where.join(' AND ')}
-       ORDER BY score DESC, t.at DESC, t.id DESC
+      `SELECT body, (matched + rank / (1 + rank))::float8 AS score FROM (
+         SELECT t.body, t.at, t.id, (${matched})::float8 AS matched, ts_rank(t.search, ${q})::float8 AS rank
+         FROM ${db.S}.turns t
+         WHERE t.search @@ ${q} AND ${where.join(' AND ')}) hits
+       ORDER BY matched DESC, rank DESC, at DESC, id DESC
        LIMIT ${opts.limit}`,
       p.values as never[],
     );
@@ -50,4 +56,14 @@ export async function searchTurns(
       return { turn, score: row.score, snippet: makeSnippet(source, termSet) };
     });
   });
+}
+
+/** The field holding more distinct query terms (user input on a tie), as the reference adapter picks. */
+function snippetSource(turn: Turn, terms: ReadonlySet<string>): string {
+  const held = (text: string) => {
+    const seen = new Set<string>();
+    for (const term of tokenize(text)) if (terms.has(term)) seen.add(term);
+    return seen.size;
+  };
+  return held(turn.assistantResponse) > held(turn.userInput) ? turn.assistantResponse : turn.userInput;
 }

@@ -109,16 +109,26 @@ export function createPostgresStorage(options: PostgresStorageOptions = {}): Pos
       int8: { to: 20, from: [20], serialize: (x: number) => String(x), parse: (x: string) => Number(x) },
     },
   };
-  const sql = (options.url
-    ? postgres(options.url, driverOptions as never)
-    : postgres(driverOptions as never)) as unknown as PgSql;
-  const db = new Db({ sql, schema, S: quoteIdent(schema), clock: options.clock ?? systemClock, log, server });
+  const makeSql = () =>
+    (options.url
+      ? postgres(options.url, driverOptions as never)
+      : postgres(driverOptions as never)) as unknown as PgSql;
+  const db = new Db({
+    makeSql,
+    schema,
+    S: quoteIdent(schema),
+    clock: options.clock ?? systemClock,
+    log,
+    server,
+    // Connecting, then the statement, then a margin: past that the server is not answering.
+    deadlineMs: connectMs + (statementMs > 0 ? statementMs : 60_000) + 2_000,
+  });
   let closing: Promise<void> | undefined;
 
   const close = (): Promise<void> => {
     if (!closing) {
       db.markClosed();
-      closing = sql.end({ timeout: 5 }).catch((error: unknown) => {
+      closing = db.end(5).catch((error: unknown) => {
         log.warn({ err: String(error) }, 'error while closing the pool');
       });
     }

@@ -166,7 +166,7 @@ export function createTurnStore(db: Db): TurnStore {
   async function get(id: string): Promise<Turn | undefined> {
     db.assertOpen();
     if (typeof id !== 'string') throw invalid('turns.get', 'id', 'must be a string');
-    return db.run('turns.get', async (sql) => {
+    return db.read('turns.get', async (sql) => {
       const rows = await sql.unsafe<{ body: string }[]>(`SELECT body FROM ${S}.turns WHERE id = $1::text`, [
         id,
       ]);
@@ -191,7 +191,7 @@ export function createTurnStore(db: Db): TurnStore {
       );
     }
     const dir = order === 'asc' ? 'ASC' : 'DESC';
-    return db.run('turns.list', async (sql) => {
+    return db.read('turns.list', async (sql) => {
       const rows = await sql.unsafe<{ body: string }[]>(
         `SELECT t.body FROM ${S}.turns t WHERE ${where.join(' AND ')}
          ORDER BY t.at ${dir}, t.id ${dir} LIMIT ${limit + 1}`,
@@ -211,7 +211,7 @@ export function createTurnStore(db: Db): TurnStore {
     const f = normalizeTurnFilter(validate(TurnFilterSchema, filter, 'turns.count'));
     const p = new Params();
     const where = turnFilterSql(f, p, S);
-    return db.run('turns.count', async (sql) => {
+    return db.read('turns.count', async (sql) => {
       const rows = await sql.unsafe<{ n: number }[]>(
         `SELECT count(*)::float8 AS n FROM ${S}.turns t WHERE ${where.join(' AND ')}`,
         p.values as never[],

@@ -1,0 +1,112 @@
+import postgres from 'postgres';
+import { afterAll, describe, expect, test } from 'vitest';
+import { createPostgresStorage, POSTGRES_SCHEMA_VERSION } from '../src/index.js';
+import { dropSchema, freshSchema, reportSkip, url } from './support.js';
+
+reportSkip('migrations.int.test.ts');
+
+/** Schema version 1 exactly as released: a database built by the previous version of the adapter. */
+const VERSION_1_DDL = (S: string) => [
+  `CREATE SCHEMA ${S}`,
+  `CREATE TABLE ${S}.schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+  `CREATE TABLE ${S}.turns (id text COLLATE "C" PRIMARY KEY, session_id text COLLATE "C" NOT NULL,
+    conversation_id text COLLATE "C", user_id text COLLATE "C", persona text COLLATE "C", at bigint NOT NULL,
+    outcome text NOT NULL, latency_ms double precision, latency_bucket integer, tokens_in bigint, tokens_out bigint,
+    feedback double precision, body text NOT NULL, search tsvector NOT NULL)`,
+  `CREATE TABLE ${S}.turn_frameworks (turn_id text COLLATE "C" NOT NULL, name text COLLATE "C" NOT NULL, at bigint NOT NULL, PRIMARY KEY (turn_id, name))`,
+  `CREATE TABLE ${S}.turn_tools (turn_id text COLLATE "C" NOT NULL, name text COLLATE "C" NOT NULL, at bigint NOT NULL, PRIMARY KEY (turn_id, name))`,
+  `CREATE TABLE ${S}.turn_mcp_servers (turn_id text COLLATE "C" NOT NULL, name text COLLATE "C" NOT NULL, at bigint NOT NULL, PRIMARY KEY (turn_id, name))`,
+  `CREATE INDEX turns_at ON ${S}.turns (at, id)`,
+  `CREATE INDEX turns_search ON ${S}.turns USING gin (search)`,
+  `CREATE TABLE ${S}.contexts (id text COLLATE "C" PRIMARY KEY, scope text NOT NULL, owner_id text COLLATE "C",
+    session_id text COLLATE "C", persona text COLLATE "C", parent_id text COLLATE "C", data text NOT NULL,
+    metadata text NOT NULL, version integer NOT NULL, created_at bigint NOT NULL, updated_at bigint NOT NULL,
+    expires_at bigint, access_count bigint NOT NULL, last_accessed_at bigint NOT NULL)`,
+  `CREATE TABLE ${S}.audit_events (id text COLLATE "C" PRIMARY KEY, at bigint NOT NULL, principal text COLLATE "C" NOT NULL,
+    action text NOT NULL, context_id text COLLATE "C" NOT NULL, scope text NOT NULL, body text NOT NULL)`,
+  `INSERT INTO ${S}.schema_migrations (version, name) VALUES (1, 'tables')`,
+];
+
+const T0 = Date.UTC(2026, 2, 2, 12);
+const schemas: string[] = [];
+
+describe.skipIf(!url)('migrations (postgres)', () => {
+  afterAll(async () => {
+    for (const s of schemas) await dropSchema(s);
+  });
+
+  test('upgrades a database built with schema version 1, keeping its data', async () => {
+    const schema = freshSchema();
+    schemas.push(schema);
+    const admin = postgres(url!, { max: 1, onnotice: () => {} });
+    try {
+      for (const statement of VERSION_1_DDL(`"${schema}"`)) await admin.unsafe(statement);
+      const turn = {
+        id: 'old1',
+        sessionId: 's',
+        at: T0,
+        userInput: 'legacy question',
+        assistantResponse: 'legacy answer',
+        frameworks: ['react'],
+        tools: [],
+        mcpServers: [],
+        outcome: 'ok',
+      };
+      await admin.unsafe(
+        `INSERT INTO "${schema}".turns (id, session_id, at, outcome, body, search) VALUES ('old1', 's', $1, 'ok', $2, $3::tsvector)`,
+        [T0, JSON.stringify(turn), "'legacy':1,3 'question':2 'answer':4"],
+      );
+      await admin.unsafe(`INSERT INTO "${schema}".turn_frameworks VALUES ('old1', 'react', $1)`, [T0]);
+      await admin.unsafe(
+        `INSERT INTO "${schema}".contexts VALUES ('c1', 'global', 'o', NULL, NULL, NULL, '{"k":1}', '{}', 3, $1, $1, NULL, 0, $1)`,
+        [T0],
+      );
+
+      const storage = createPostgresStorage({ url, schema });
+      try {
+        await storage.migrate();
+        const versions = await admin.unsafe(
+          `SELECT version FROM "${schema}".schema_migrations ORDER BY version`,
+        );
+        expect(versions.map((r) => r.version)).toEqual([1, 2]);
+        expect(POSTGRES_SCHEMA_VERSION).toBe(2);
+        const indexes = await admin.unsafe(`SELECT indexname FROM pg_indexes WHERE schemaname = $1`, [
+          schema,
+        ]);
+        expect(indexes.map((r) => r.indexname)).toEqual(
+          expect.arrayContaining(['contexts_owner', 'turn_frameworks_name']),
+        );
+        expect(await storage.contexts.get('c1')).toMatchObject({
+          id: 'c1',
+          version: 3,
+          data: { k: 1 },
+          ownerId: 'o',
+        });
+        expect(await storage.contexts.count({ ownerId: 'o' })).toBe(1);
+        expect((await storage.turns.search('legacy')).map((h) => h.turn.id)).toEqual(['old1']);
+        expect(await storage.turns.count({ framework: 'react' })).toBe(1);
+      } finally {
+        await storage.close();
+      }
+    } finally {
+      await admin.end({ timeout: 5 });
+    }
+  });
+
+  test('several starters at once: one migrates, the others wait and find nothing to do', async () => {
+    const schema = freshSchema();
+    schemas.push(schema);
+    const stores = Array.from({ length: 5 }, () => createPostgresStorage({ url, schema, pool: { max: 1 } }));
+    try {
+      await Promise.all(stores.map((s) => s.migrate()));
+      const counts = await Promise.all(stores.map((s) => s.contexts.count()));
+      expect(counts).toEqual([0, 0, 0, 0, 0]);
+      const admin = postgres(url!, { max: 1, onnotice: () => {} });
+      const rows = await admin.unsafe(`SELECT version FROM "${schema}".schema_migrations ORDER BY version`);
+      await admin.end({ timeout: 5 });
+      expect(rows.map((r) => r.version)).toEqual([1, 2]);
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
+    }
+  });
+});
