@@ -62,6 +62,17 @@ function expectMarked(snippet: string, terms: string[]): void {
   expect(marked.length, `snippet ${JSON.stringify(snippet)} marks a match`).toBeGreaterThan(0);
   for (const word of marked)
     expect(terms, `marked word ${JSON.stringify(word)}`).toContain(tokenize(word).join(' '));
+  // Every whole-word match shown is marked: what is left outside the marks holds no term.
+  const unmarked = snippet.split(
+    new RegExp(`${escapeRegExp(SNIPPET_OPEN)}.*?${escapeRegExp(SNIPPET_CLOSE)}`, 'g'),
+  );
+  for (const part of unmarked) {
+    for (const word of tokenize(part)) {
+      expect(terms, `unmarked ${JSON.stringify(word)} in snippet ${JSON.stringify(snippet)}`).not.toContain(
+        word,
+      );
+    }
+  }
 }
 
 function escapeRegExp(text: string): string {
@@ -102,6 +113,24 @@ export const turnsSearchCases = defineCases('turns', 'turns-search', {
     expect(hitIds(await turns.search('strategies'))).toEqual(['partial-words']);
     expect(hitIds(await turns.search('Café'))).toEqual(['unrelated']);
     expect(hitIds(await turns.search('tiers'))).toEqual(['response-only']);
+  },
+
+  "terms are what core's tokenize makes: NFKC, lower-cased runs of letters and digits of any script": async ({
+    turns,
+  }) => {
+    await turns.append([
+      makeTurn({ id: 'fullwidth', userInput: 'Ｆｕｌｌｗｉｄｔｈ letters', assistantResponse: 'ok' }),
+      makeTurn({ id: 'cjk', userInput: '日本語 のテキスト', assistantResponse: 'ok' }),
+      makeTurn({ id: 'decomposed', userInput: 'a nai\u0308ve plan', assistantResponse: 'ok' }),
+      makeTurn({ id: 'apostrophe', userInput: "don't stop", assistantResponse: 'ok' }),
+      makeTurn({ id: 'digits', userInput: 'model x2y and 2026', assistantResponse: 'ok' }),
+    ]);
+    expect(hitIds(await turns.search('fullwidth'))).toEqual(['fullwidth']);
+    expect(hitIds(await turns.search('日本語'))).toEqual(['cjk']);
+    expect(hitIds(await turns.search('NAÏVE'))).toEqual(['decomposed']);
+    expect(hitIds(await turns.search('don'))).toEqual(['apostrophe']);
+    expect(hitIds(await turns.search('x2y 2026'))).toEqual(['digits']);
+    expect(hitIds(await turns.search('x2'))).toEqual([]);
   },
 
   'punctuation in the query is ignored: terms are runs of letters and digits': async ({ turns }) => {
