@@ -17,7 +17,10 @@ export interface Adapter {
   klass: 'memory' | 'embedded' | 'server';
   subject: string;
   /** A fresh, empty store. `dispose` closes it and removes its files. */
-  open(options?: { clock?: Clock }): Promise<{ storage: Storage; dispose(): Promise<void> }>;
+  open(options?: {
+    clock?: Clock;
+    extra?: Record<string, unknown>;
+  }): Promise<{ storage: Storage; dispose(): Promise<void> }>;
 }
 
 type Factory = (options: Record<string, unknown>) => Storage | Promise<Storage>;
@@ -125,16 +128,17 @@ export async function loadAdapters(): Promise<AdapterSet> {
         async open(options = {}) {
           // Each store in its own schema, dropped afterwards, so runs never see each other's rows.
           const schema = `bench_${process.pid}_${schemaCounter++}`;
+          // One connection unless told otherwise: issue 9's first figure is per connection.
           const storage = await postgres({
             url: postgresUrl,
             schema,
+            pool: { max: 1 },
             ...(options.clock ? { clock: options.clock } : {}),
+            ...options.extra,
           });
           return {
             storage,
             async dispose() {
-              const drop = (storage as unknown as { dropSchema?: () => Promise<void> }).dropSchema;
-              if (typeof drop === 'function') await drop.call(storage);
               await storage.close();
               await dropPostgresSchema(postgresUrl, schema);
             },

@@ -18,6 +18,8 @@ export interface Sizes {
   sweep: number;
   /** Turn counts of the scaling sweep. */
   scaling: number[];
+  /** Server adapters (postgres) load at most this many turns: loading is network-bound. */
+  serverMaxTurns: number;
 }
 
 export const QUICK_SIZES: Sizes = {
@@ -27,6 +29,7 @@ export const QUICK_SIZES: Sizes = {
   appendTurns: { memory: 10_000, embedded: 3_000, server: 1_000 },
   sweep: 2_000,
   scaling: [5_000],
+  serverMaxTurns: 5_000,
 };
 
 export const FULL_SIZES: Sizes = {
@@ -36,6 +39,7 @@ export const FULL_SIZES: Sizes = {
   appendTurns: { memory: 100_000, embedded: 20_000, server: 5_000 },
   sweep: 100_000,
   scaling: [10_000, 100_000, 1_000_000],
+  serverMaxTurns: 100_000,
 };
 
 export interface ScenarioContext {

@@ -34,6 +34,32 @@ export const contextGet: Scenario = {
       } finally {
         await dispose();
       }
+      if (adapter.name === 'postgres') {
+        // Issue 9's second figure: a pool of 8 connections, 8 callers at once.
+        const { storage: pooled, dispose: close } = await adapter.open({ extra: { pool: { max: 8 } } });
+        try {
+          const contexts = pooled.contexts;
+          if (!contexts) continue;
+          for (let i = 0; i < n; i += 500) {
+            await Promise.all(
+              ids.slice(i, i + 500).map((id) => contexts.create(makeContext(id, ONE_KB, at))),
+            );
+          }
+          let i = 0;
+          await rec.bench(
+            {
+              operation: 'context get x8 concurrent',
+              subject: adapter.subject,
+              kind: 'ours',
+              klass: adapter.klass,
+              itemsPerOp: 8,
+            },
+            () => Promise.all(Array.from({ length: 8 }, () => contexts.get(pick(i++)))),
+          );
+        } finally {
+          await close();
+        }
+      }
     }
 
     const { peers, skipped } = await openKvPeers({ memory: true, embedded: true });

@@ -18,7 +18,8 @@ export const fileReopen: Scenario = {
   async run({ rec, datasets, options }) {
     let create: CreateFileStorage;
     try {
-      const mod = (await import('@convokit/storage-file')) as { createFileStorage?: CreateFileStorage };
+      const pkg = '@convokit/storage-file';
+      const mod = (await import(pkg)) as { createFileStorage?: CreateFileStorage };
       if (typeof mod.createFileStorage !== 'function')
         throw new Error('createFileStorage is not exported yet');
       create = mod.createFileStorage;
