@@ -139,6 +139,20 @@ export const auditCases = defineCases('audit', 'audit', {
     expect(new Set(seen).size).toBe(seen.length);
   },
 
+  'default page size is 50': async ({ audit }) => {
+    await audit.append(
+      Array.from({ length: 55 }, (_, i) =>
+        makeAuditEvent({ id: `e${String(i).padStart(2, '0')}`, at: T + i }),
+      ),
+    );
+    const first = await audit.list();
+    expect(first.items).toHaveLength(50);
+    expect(first.items[0]?.id).toBe('e54');
+    const rest = await audit.list({}, { cursor: first.nextCursor! });
+    expect(ids(rest.items)).toEqual(['e04', 'e03', 'e02', 'e01', 'e00']);
+    expect(rest.nextCursor).toBeNull();
+  },
+
   'an audit cursor used with another filter is VALIDATION': async ({ audit }) => {
     await audit.append(fixtureAuditEvents);
     const page = await audit.list({ principal: 'alice' }, { limit: 1 });

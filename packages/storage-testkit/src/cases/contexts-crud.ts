@@ -175,6 +175,17 @@ export const contextsCrudCases = defineCases('contexts', 'contexts-crud', {
     await expectRejects(() => contexts.list({}, { cursor: 'garbage' }), 'VALIDATION');
   },
 
+  'default page size is 50': async ({ contexts }) => {
+    for (let i = 0; i < 55; i++) {
+      await contexts.create(makeContext({ id: `p${String(i).padStart(2, '0')}`, createdAt: T + i }));
+    }
+    const first = await contexts.list();
+    expect(first.items).toHaveLength(50);
+    const rest = await contexts.list({}, { cursor: first.nextCursor! });
+    expect(ids(rest.items)).toEqual(['p50', 'p51', 'p52', 'p53', 'p54']);
+    expect(rest.nextCursor).toBeNull();
+  },
+
   'list and count of an empty store': async ({ contexts }) => {
     expect(await contexts.list()).toEqual({ items: [], nextCursor: null });
     expect(await contexts.count()).toBe(0);

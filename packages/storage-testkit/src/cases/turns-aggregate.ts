@@ -11,7 +11,7 @@ import {
 } from '../fixtures/turns.js';
 import type { CaseContext } from '../types.js';
 import { expectClose, expectRows } from './aggregate-check.js';
-import { defineCases } from './define.js';
+import { defineCases, tryMutate } from './define.js';
 
 const ALL_MEASURES: Measure[] = [...MeasureSchema.options];
 const t = (month: number, day: number, hour: number, minute: number) =>
@@ -340,6 +340,23 @@ export const turnsAggregateCases = defineCases('turns', 'turns-aggregate', {
       measures,
       'zero latencies',
     );
+  },
+
+  "aggregate results are the caller's own: mutating them changes no later answer": async ({ turns }) => {
+    await turns.append(fixtureTurns);
+    const spec = { groupBy: ['persona'] as GroupKey[], measures: ['count', 'latencyP50'] as Measure[] };
+    const first = await turns.aggregate(spec);
+    const snapshot = structuredClone(first);
+    tryMutate(() => {
+      first.rows[0]!.keys[0] = 'mutated';
+    });
+    tryMutate(() => {
+      first.rows[0]!.values.count = 999;
+    });
+    tryMutate(() => {
+      first.rows.pop();
+    });
+    expect(await turns.aggregate(spec)).toEqual(snapshot);
   },
 
   'three group keys at once': async ({ turns }) => {
