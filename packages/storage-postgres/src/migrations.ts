@@ -121,7 +121,8 @@ export async function migrate(sql: Sql<Record<string, never>>, schema: string, S
     const done = new Set(rows.map((r) => r.version));
     for (const m of MIGRATIONS) {
       if (done.has(m.version)) continue;
-      for (const statement of m.statements(S)) await tx.unsafe(statement);
+      // One round trip per migration: the simple protocol takes several statements at once.
+      await tx.unsafe(m.statements(S).join(';\n')).simple();
       await tx.unsafe(`INSERT INTO ${S}.schema_migrations (version, name) VALUES ($1, $2)`, [
         m.version,
         m.name,

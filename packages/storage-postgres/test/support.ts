@@ -30,11 +30,10 @@ export function freshStorage(options: { clock?: Clock; schema?: string; pool?: {
   };
 }
 
+let admin: postgres.Sql | undefined;
+
+/** Drops a test schema through one shared connection (unref'd, so it never holds the process). */
 export async function dropSchema(schema: string): Promise<void> {
-  const admin = postgres(url!, { max: 1, onnotice: () => {} });
-  try {
-    await admin.unsafe(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-  } finally {
-    await admin.end({ timeout: 5 });
-  }
+  admin ??= postgres(url!, { max: 1, idle_timeout: 1, onnotice: () => {} });
+  await admin.unsafe(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
 }
