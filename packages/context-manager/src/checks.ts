@@ -1,6 +1,7 @@
 import type { ContextScope } from '@convokit/core';
 import { CONTEXT_SCOPES } from '@convokit/core';
-import { checkJson, invalid, isPlainObject } from './json.js';
+import { invalid, isPlainObject, JsonMeter } from './json.js';
+import type { Measured } from './limits.js';
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the same rule as KeySchema
 const CONTROL = /[\u0000-\u001f\u007f]/;
@@ -31,10 +32,12 @@ export function checkScope(value: unknown, where: string): ContextScope {
   throw invalid(where, 'scope', `must be one of ${CONTEXT_SCOPES.join(', ')}`);
 }
 
-/** A JSON object argument (`data`, a patch, `metadata`); returns its nesting depth. */
-export function checkJsonObject(value: unknown, where: string, field: string): number {
+/** A JSON object argument (`data`, a patch, `metadata`), measured while it is checked. */
+export function checkJsonObject(value: unknown, where: string, field: string): Measured {
   if (!isPlainObject(value)) throw invalid(where, field, 'must be a plain JSON object');
-  return checkJson(value, where, field);
+  const meter = new JsonMeter(where, field);
+  const bytes = meter.bytes(value);
+  return { bytes, depth: meter.depth };
 }
 
 export function checkTtl(value: unknown, where: string, field: string): number | null {

@@ -40,8 +40,8 @@ import {
   checkVersion,
 } from './checks.js';
 import { type ChangeEvent, Emitter, type EventName, type ExpireEvent } from './events.js';
-import { invalid, jsonDepth } from './json.js';
-import { checkDataLimits } from './limits.js';
+import { invalid } from './json.js';
+import { checkDataLimits, measure } from './limits.js';
 import { type AppliedUpdate, applyUpdate, resolveChain, UPDATE_STRATEGIES } from './merge.js';
 import type { ChatContextManagerOptions, ResolvedSettings } from './options.js';
 import { resolveSettings } from './options.js';
@@ -219,7 +219,7 @@ export class ContextEngine {
   async create(p: Principal, scopeIn: unknown, data: unknown, optionsIn: unknown): Promise<Context> {
     const where = 'ContextHandle.create';
     const scope = checkScope(scopeIn, where);
-    const dataDepth = checkJsonObject(data, where, 'data');
+    const measured = checkJsonObject(data, where, 'data');
     const o = checkOptions(optionsIn, where) as CreateOptions;
     const id = o.id === undefined ? this.#ids() : checkKey(o.id, where, 'id');
     const ttl = o.ttlMs === undefined ? this.#settings.ttl[scope] : checkTtl(o.ttlMs, where, 'ttlMs');
@@ -228,9 +228,13 @@ export class ContextEngine {
     const persona = checkOptionalKey(o.persona, where, 'persona');
     const ownerId = o.ownerId === undefined ? p.id : checkKey(o.ownerId, where, 'ownerId');
     let metadata: JsonObject = {};
-    let depth = dataDepth;
-    if (o.metadata !== undefined) {
-      depth = Math.max(depth, checkJsonObject(o.metadata, where, 'metadata'));
+    let { bytes, depth } = measured;
+    if (o.metadata === undefined)
+      bytes += 2; // {}
+    else {
+      const m = checkJsonObject(o.metadata, where, 'metadata');
+      bytes += m.bytes;
+      depth = Math.max(depth, m.depth);
       metadata = o.metadata;
     }
     if (scope === 'persona' && persona === undefined) {
@@ -255,7 +259,7 @@ export class ContextEngine {
     if (ttl !== null) context.expiresAt = now + ttl;
 
     await this.#authorize(p, 'create', context);
-    checkDataLimits(context.data, metadata, depth, this.#settings.limits, id);
+    checkDataLimits({ bytes, depth }, this.#settings.limits, id);
     if (parentId !== undefined) await this.#checkParent(p, parentId, now);
 
     const max = this.#settings.limits.maxContextsPerOwner;
@@ -490,7 +494,7 @@ export class ContextEngine {
     if (made === null) return { context: ctx, changedKeys: [] };
     const { changes, changedKeys } = made;
     if (changes.data !== undefined) {
-      checkDataLimits(changes.data, ctx.metadata, jsonDepth(changes.data), this.#settings.limits, id);
+      checkDataLimits(measure(changes.data, ctx.metadata), this.#settings.limits, id);
     }
     if (changes.expiresAt === undefined) {
       const slid = this.#slide(ctx, now);

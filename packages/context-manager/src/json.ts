@@ -14,60 +14,106 @@ export function invalid(where: string, path: string, message: string): ConvokitE
   });
 }
 
-/**
- * Checks that `value` is plain JSON (what JsonValueSchema accepts) and returns its nesting depth:
- * 0 for a primitive, 1 for an object or array of primitives, and so on. A hand walk rather than the
- * zod schema because it runs on every create and update, and it names the offending path.
- */
-export function checkJson(value: unknown, where: string, path: string): number {
-  switch (typeof value) {
-    case 'string':
-    case 'boolean':
-      return 0;
-    case 'number':
-      if (Number.isFinite(value)) return 0;
-      throw invalid(where, path, 'must be a finite number');
-    case 'object': {
-      if (value === null) return 0;
-      let depth = 0;
-      if (Array.isArray(value)) {
-        for (let i = 0; i < value.length; i++) {
-          if (!(i in value)) throw invalid(where, `${path}.${i}`, 'must not be a hole in an array');
-          const d = checkJson(value[i], where, `${path}.${i}`);
-          if (d > depth) depth = d;
-        }
-        return depth + 1;
-      }
-      if (!isPlainObject(value)) throw invalid(where, path, 'must be plain JSON (no class instances)');
-      if (Object.getOwnPropertySymbols(value).length > 0)
-        throw invalid(where, path, 'must not have symbol keys');
-      for (const key in value) {
-        const d = checkJson((value as JsonObject)[key], where, `${path}.${key}`);
-        if (d > depth) depth = d;
-      }
-      return depth + 1;
+// Characters JSON escapes or UTF-8 encodes in more than one byte.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what JSON escapes
+const NOT_PLAIN = /[\u0000-\u001f"\\\u007f-\uffff]/;
+
+/** UTF-8 bytes of `JSON.stringify(s)`, without building the JSON when the string is plain ASCII. */
+export function stringBytes(s: string): number {
+  const n = s.length;
+  if (n <= 32) {
+    // A char loop beats the regex on the short strings (keys, labels) that dominate real data.
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c)
+        return Buffer.byteLength(JSON.stringify(s), 'utf8');
     }
-    default:
-      throw invalid(where, path, `must be JSON, got ${typeof value}`);
+    return n + 2;
   }
+  return NOT_PLAIN.test(s) ? Buffer.byteLength(JSON.stringify(s), 'utf8') : n + 2;
 }
 
-/** Nesting depth of a value already known to be JSON. */
-export function jsonDepth(value: JsonValue): number {
-  if (typeof value !== 'object' || value === null) return 0;
-  let depth = 0;
-  if (Array.isArray(value)) {
-    for (const item of value) {
-      const d = jsonDepth(item);
-      if (d > depth) depth = d;
+/** Length of the JSON text of a finite number (what `String(n)` gives), without a string for small integers. */
+function numberBytes(n: number): number {
+  if ((n | 0) === n && !Object.is(n, -0)) {
+    let len = n < 0 ? 2 : 1;
+    let v = n < 0 ? -n : n;
+    while (v >= 10) {
+      v = (v / 10) | 0;
+      len++;
     }
-  } else {
-    for (const key in value) {
-      const d = jsonDepth(value[key]!);
-      if (d > depth) depth = d;
+    return len;
+  }
+  return String(n).length;
+}
+
+/**
+ * One walk that measures a JSON value: its nesting depth (0 for a primitive, 1 for an object or
+ * array of primitives, ...) and the UTF-8 bytes of its JSON text, exactly
+ * `Buffer.byteLength(JSON.stringify(value))`. With `where` set it also checks that the value is
+ * plain JSON (what JsonValueSchema accepts) and names the offending path; without, the value is
+ * trusted. A hand walk rather than the zod schema plus `JSON.stringify`, because it runs on every
+ * create and update.
+ */
+export class JsonMeter {
+  depth = 0;
+  readonly #where: string | undefined;
+  readonly #path: Array<string | number>;
+
+  constructor(where?: string, root = '') {
+    this.#where = where;
+    this.#path = root ? [root] : [];
+  }
+
+  /** Bytes of `value`; `depth` afterwards holds the deepest nesting seen so far. */
+  bytes(value: unknown, level = 0): number {
+    switch (typeof value) {
+      case 'string':
+        return stringBytes(value);
+      case 'boolean':
+        return value ? 4 : 5;
+      case 'number':
+        if (Number.isFinite(value)) return numberBytes(value);
+        throw this.#invalid('must be a finite number');
+      case 'object': {
+        if (value === null) return 4;
+        const inner = level + 1;
+        if (inner > this.depth) this.depth = inner;
+        // Only a checking walk keeps the path, for its error messages.
+        const path = this.#where === undefined ? undefined : this.#path;
+        if (Array.isArray(value)) {
+          let total = value.length > 0 ? 1 + value.length : 2;
+          for (let i = 0; i < value.length; i++) {
+            if (path) {
+              path.push(i);
+              if (!(i in value)) throw this.#invalid('must not be a hole in an array');
+            }
+            total += this.bytes(value[i], inner);
+            path?.pop();
+          }
+          return total;
+        }
+        if (path) {
+          if (!isPlainObject(value)) throw this.#invalid('must be plain JSON (no class instances)');
+          if (Object.getOwnPropertySymbols(value).length > 0)
+            throw this.#invalid('must not have symbol keys');
+        }
+        let total = 1;
+        for (const key in value) {
+          path?.push(key);
+          total += stringBytes(key) + 2 + this.bytes((value as JsonObject)[key], inner);
+          path?.pop();
+        }
+        return total === 1 ? 2 : total;
+      }
+      default:
+        throw this.#invalid(`must be JSON, got ${typeof value}`);
     }
   }
-  return depth + 1;
+
+  #invalid(message: string): ConvokitError {
+    return invalid(this.#where ?? 'json', this.#path.join('.'), message);
+  }
 }
 
 /** Structural equality of two JSON values (object key order does not matter). */

@@ -1,24 +1,30 @@
 import type { JsonObject } from '@convokit/core';
 import { ConvokitError } from '@convokit/core';
+import { JsonMeter } from './json.js';
 import type { ResolvedLimits } from './options.js';
+
+export interface Measured {
+  /** UTF-8 bytes of the JSON of `data` plus that of `metadata`. */
+  bytes: number;
+  /** The deeper nesting of the two. */
+  depth: number;
+}
+
+/** Measures trusted (already checked) data and metadata. */
+export function measure(data: JsonObject, metadata: JsonObject): Measured {
+  const meter = new JsonMeter();
+  const bytes = meter.bytes(data) + meter.bytes(metadata);
+  return { bytes, depth: meter.depth };
+}
 
 /** UTF-8 bytes of the JSON of `data` and `metadata`: what `limits.maxBytes` bounds. */
 export function serializedBytes(data: JsonObject, metadata: JsonObject): number {
-  return jsonBytes(data) + jsonBytes(metadata);
-}
-
-function jsonBytes(value: JsonObject): number {
-  return Buffer.byteLength(JSON.stringify(value), 'utf8');
+  return measure(data, metadata).bytes;
 }
 
 /** Throws `LIMIT` when a context's data would exceed the size or depth limits. */
-export function checkDataLimits(
-  data: JsonObject,
-  metadata: JsonObject,
-  depth: number,
-  limits: ResolvedLimits,
-  contextId: string,
-): void {
+export function checkDataLimits(measured: Measured, limits: ResolvedLimits, contextId: string): void {
+  const { bytes, depth } = measured;
   if (depth > limits.maxDepth) {
     throw new ConvokitError(
       'LIMIT',
@@ -31,7 +37,6 @@ export function checkDataLimits(
       },
     );
   }
-  const bytes = serializedBytes(data, metadata);
   if (bytes > limits.maxBytes) {
     throw new ConvokitError(
       'LIMIT',
