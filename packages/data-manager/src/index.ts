@@ -6,7 +6,7 @@ export type { InsightThresholds } from './insights/thresholds.js';
 export { DEFAULT_THRESHOLDS } from './insights/thresholds.js';
 export type { Insight, InsightEvidence, InsightKind, PeriodStats } from './insights/types.js';
 export { INSIGHT_KINDS } from './insights/types.js';
-export type { ConversationalDataManager, DataManagerMetrics } from './manager.js';
+export type { ConversationalDataManager, DataManagerMetrics, RecordOptions } from './manager.js';
 export { createConversationalDataManager } from './manager.js';
 export type { CacheOptions, DataManagerOptions } from './options.js';
 export type { Period } from './period.js';

@@ -56,11 +56,20 @@ export interface DataManagerMetrics {
   circuit: CircuitSnapshot;
 }
 
+export interface RecordOptions {
+  /** A turn whose id is already stored: `error` (default) rejects the batch with CONFLICT; `skip` leaves it. */
+  ifExists?: 'error' | 'skip';
+}
+
 export interface ConversationalDataManager extends AsyncDisposable {
   /** Validates, assigns `id` and `at` when absent, stores; returns the stored turn. Throws on any failure. */
   recordTurn(turn: TurnInput): Promise<Turn>;
   /** As `recordTurn`, for a batch stored atomically (all or none). */
-  recordTurns(turns: readonly TurnInput[]): Promise<Turn[]>;
+  /**
+   * Validates and stores a batch atomically. With `ifExists: 'skip'`, turns whose id is already
+   * stored are left alone and left out of the result (idempotent imports).
+   */
+  recordTurns(turns: readonly TurnInput[], options?: RecordOptions): Promise<Turn[]>;
   /** One of the six analytics queries; never rejects. */
   query<T = unknown>(query: ConversationalQueryInput): Promise<DataResponse<T>>;
   /** Ranked full-text search over all stored turns (no default period); never rejects. */
@@ -140,7 +149,7 @@ class DataManager implements ConversationalDataManager {
     return stored!;
   }
 
-  async recordTurns(inputs: readonly TurnInput[]): Promise<Turn[]> {
+  async recordTurns(inputs: readonly TurnInput[], options: RecordOptions = {}): Promise<Turn[]> {
     this.#assertOpen();
     if (!Array.isArray(inputs)) {
       throw new ConvokitError('VALIDATION', 'Invalid input to recordTurns: expected an array of turns', {
@@ -170,8 +179,23 @@ class DataManager implements ConversationalDataManager {
       throw error;
     }
     if (prepared.length === 0) return [];
+    const ifExists = options.ifExists ?? 'error';
+    if (ifExists !== 'error' && ifExists !== 'skip') {
+      throw new ConvokitError(
+        'VALIDATION',
+        "Invalid input to recordTurns: ifExists must be 'error' or 'skip'",
+        {
+          where: 'recordTurns',
+          issues: [{ path: 'options.ifExists', message: "must be 'error' or 'skip'" }],
+        },
+      );
+    }
     try {
-      await this.#guard(() => this.#turns.append(prepared));
+      const result = await this.#guard(() => this.#turns.append(prepared, { ifExists }));
+      if (result.skippedIds.length > 0) {
+        const skipped = new Set(result.skippedIds);
+        prepared = prepared.filter((t) => !skipped.has(t.id));
+      }
     } catch (error) {
       const failure = ConvokitError.is(error)
         ? error
