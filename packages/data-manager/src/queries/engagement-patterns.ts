@@ -65,7 +65,8 @@ export async function engagementPatterns(ctx: QueryContext): Promise<QueryOutput
   const { turns, filter, period, query } = ctx;
   const daily = query.aggregation === 'daily';
   const days = bucketsOf('day', period);
-  const [perDay, levelPoints, perSession, perHour, perWeekday, perUser, userPersona] = await Promise.all([
+  // One scan gives both the sessions and the users: a row per (session, user) pair.
+  const [perDay, levelPoints, sessionUser, perHour, perWeekday, userPersona] = await Promise.all([
     turns.aggregate({ filter, groupBy: ['day'], measures: SERIES_MEASURES }),
     daily
       ? Promise.resolve(null)
@@ -73,10 +74,9 @@ export async function engagementPatterns(ctx: QueryContext): Promise<QueryOutput
           { turns, filter, period, level: query.aggregation, sessionLimit: query.pagination.limit },
           SERIES_MEASURES,
         ),
-    turns.aggregate({ filter, groupBy: ['session'], measures: ['count', 'firstAt', 'lastAt'] }),
+    turns.aggregate({ filter, groupBy: ['session', 'user'], measures: ['count', 'firstAt', 'lastAt'] }),
     turns.aggregate({ filter, groupBy: ['hourOfDay'], measures: ['count'] }),
     turns.aggregate({ filter, groupBy: ['dayOfWeek'], measures: ['count'] }),
-    turns.aggregate({ filter, groupBy: ['user'], measures: ['sessions'] }),
     turns.aggregate({
       filter,
       groupBy: ['user', 'persona'],
@@ -94,23 +94,35 @@ export async function engagementPatterns(ctx: QueryContext): Promise<QueryOutput
   }));
   const sessionsByDay = dayPoints.map((p) => ({ start: p.start, sessions: p.values.sessions ?? 0 }));
 
+  const sessions = new Map<string, { turns: number; firstAt: number; lastAt: number }>();
+  const sessionsPerUser = new Map<string, number>();
+  let totalTurns = 0;
+  for (const row of sessionUser.rows) {
+    const [session, user] = row.keys;
+    const n = row.values.count ?? 0;
+    const first = row.values.firstAt ?? 0;
+    const last = row.values.lastAt ?? 0;
+    totalTurns += n;
+    const s = sessions.get(String(session));
+    if (s) {
+      s.turns += n;
+      s.firstAt = Math.min(s.firstAt, first);
+      s.lastAt = Math.max(s.lastAt, last);
+    } else {
+      sessions.set(String(session), { turns: n, firstAt: first, lastAt: last });
+    }
+    if (user !== null) sessionsPerUser.set(String(user), (sessionsPerUser.get(String(user)) ?? 0) + 1);
+  }
   const turnCounts: number[] = [];
   const lengths: number[] = [];
-  let totalTurns = 0;
-  for (const row of perSession.rows) {
-    const n = row.values.count ?? 0;
-    totalTurns += n;
-    turnCounts.push(n);
-    lengths.push((row.values.lastAt ?? 0) - (row.values.firstAt ?? 0));
+  for (const s of sessions.values()) {
+    turnCounts.push(s.turns);
+    lengths.push(s.lastAt - s.firstAt);
   }
 
-  let active = 0;
+  const active = sessionsPerUser.size;
   let returning = 0;
-  for (const row of perUser.rows) {
-    if (row.keys[0] === null) continue;
-    active += 1;
-    if ((row.values.sessions ?? 0) >= 2) returning += 1;
-  }
+  for (const n of sessionsPerUser.values()) if (n >= 2) returning += 1;
 
   // Rows come most turns first, ties by (user, persona): the first persona row of a user wins.
   const preferred = new Map<string, string>();
@@ -134,7 +146,7 @@ export async function engagementPatterns(ctx: QueryContext): Promise<QueryOutput
 
   return {
     data: {
-      totals: { turns: totalTurns, sessions: perSession.rows.length, users: active },
+      totals: { turns: totalTurns, sessions: sessions.size, users: active },
       sessionsPerDay: {
         days: sessionsByDay,
         mean: mean(sessionsByDay.map((d) => d.sessions)),
@@ -148,7 +160,7 @@ export async function engagementPatterns(ctx: QueryContext): Promise<QueryOutput
       users: { active, returning, returningRate: ratio(returning, active) },
       personaPreference,
     },
-    totalRecords: perSession.rows.length,
+    totalRecords: sessions.size,
   };
 }
 

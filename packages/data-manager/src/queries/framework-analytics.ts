@@ -3,6 +3,7 @@ import { type Period, periodFilter, previousPeriod } from '../period.js';
 import { ratio } from '../ratio.js';
 import type { QueryContext, QueryOutput } from './context.js';
 import { levelSeriesBy, type SeriesPoint } from './series.js';
+import { byFirstKey } from './values.js';
 
 export interface Change {
   /** The figure over the previous equal period. */
@@ -45,14 +46,16 @@ export interface FrameworkAnalyticsData {
   series: SeriesPoint<Array<{ framework: string; detections: number }>>[];
 }
 
-const MEASURES: Measure[] = ['count', 'sessions', 'errors', 'latencyAvg', 'latencyP95', 'firstAt', 'lastAt'];
+/** Additive measures (rollup-friendly); distinct sessions come from a call of their own. */
+const MEASURES: Measure[] = ['count', 'errors', 'latencyAvg', 'latencyP95', 'firstAt', 'lastAt'];
 
 export async function frameworkAnalytics(ctx: QueryContext): Promise<QueryOutput<FrameworkAnalyticsData>> {
   const prev = previousPeriod(ctx.period);
   const prevFilter: TurnFilter = periodFilter(ctx.query.filters, prev);
   const byCount = { measure: 'count', direction: 'desc' } as const;
-  const [current, previous, pairs, personas, series] = await Promise.all([
+  const [current, distinct, previous, pairs, personas, series] = await Promise.all([
     ctx.turns.aggregate({ filter: ctx.filter, groupBy: ['framework'], measures: MEASURES, orderBy: byCount }),
+    ctx.turns.aggregate({ filter: ctx.filter, groupBy: ['framework'], measures: ['sessions'] }),
     ctx.turns.aggregate({ filter: prevFilter, groupBy: ['framework'], measures: ['count'] }),
     ctx.turns.aggregate({
       filter: ctx.filter,
@@ -111,9 +114,10 @@ export async function frameworkAnalytics(ctx: QueryContext): Promise<QueryOutput
     list.push({ persona: String(row.keys[1]), turns: row.values.count ?? 0 });
   }
 
+  const sessions = byFirstKey(distinct.rows);
   const frameworks: FrameworkFigures[] = current.rows.map((row) => {
     const name = String(row.keys[0]);
-    const v = row.values;
+    const v = { ...row.values, ...sessions.get(name) };
     const detections = v.count ?? 0;
     const errors = v.errors ?? 0;
     const previousCount = before.get(name) ?? 0;

@@ -2,6 +2,7 @@ import type { Measure } from '@convokit/core';
 import { ratio } from '../ratio.js';
 import type { QueryContext, QueryOutput } from './context.js';
 import { levelSeriesBy, type SeriesPoint } from './series.js';
+import { byFirstKey } from './values.js';
 
 export interface PersonaFigures {
   /** `null` groups the turns recorded without a persona. */
@@ -31,10 +32,12 @@ export interface PersonaUsageData {
   series: SeriesPoint<Array<{ persona: string | null; turns: number }>>[];
 }
 
+/**
+ * Additive measures (which SQL adapters answer from rollups) and distinct counts (which need the
+ * turns themselves) are asked for in two calls, so only the second one scans.
+ */
 const MEASURES: Measure[] = [
   'count',
-  'sessions',
-  'users',
   'errors',
   'latencyAvg',
   'latencyP95',
@@ -46,13 +49,14 @@ const MEASURES: Measure[] = [
 ];
 
 export async function personaUsage(ctx: QueryContext): Promise<QueryOutput<PersonaUsageData>> {
-  const [perPersona, series] = await Promise.all([
+  const [perPersona, distinct, series] = await Promise.all([
     ctx.turns.aggregate({
       filter: ctx.filter,
       groupBy: ['persona'],
       measures: MEASURES,
       orderBy: { measure: 'count', direction: 'desc' },
     }),
+    ctx.turns.aggregate({ filter: ctx.filter, groupBy: ['persona'], measures: ['sessions', 'users'] }),
     levelSeriesBy(
       {
         turns: ctx.turns,
@@ -67,8 +71,9 @@ export async function personaUsage(ctx: QueryContext): Promise<QueryOutput<Perso
   ]);
   let total = 0;
   for (const row of perPersona.rows) total += row.values.count ?? 0;
+  const counts = byFirstKey(distinct.rows);
   const personas: PersonaFigures[] = perPersona.rows.map((row) => {
-    const v = row.values;
+    const v = { ...row.values, ...counts.get(row.keys[0] ?? null) };
     const turns = v.count ?? 0;
     const errors = v.errors ?? 0;
     return {
