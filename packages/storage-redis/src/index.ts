@@ -1,1 +1,3 @@
-export {};
+export type { RedisStorageOptions } from './options.js';
+export type { RedisStorage } from './storage.js';
+export { createRedisStorage } from './storage.js';

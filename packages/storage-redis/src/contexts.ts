@@ -1,0 +1,337 @@
+import {
+  type Context,
+  type ContextChanges,
+  ContextChangesSchema,
+  type ContextFilter,
+  ContextFilterSchema,
+  ContextSchema,
+  type ContextStore,
+  type ContextTouch,
+  ConvokitError,
+  decodeCursor,
+  EpochMsSchema,
+  encodeCursor,
+  fingerprint,
+  type GetContextOptions,
+  type PageInput,
+  type PageResult,
+  PageSchema,
+  validate,
+} from '@convokit/core';
+import type { Conn, ScriptingRedis } from './conn.js';
+
+const NowOptionsSchema = PageSchema.extend({ now: EpochMsSchema.optional() }).pick({ now: true }).strict();
+const ListOptionsSchema = PageSchema.extend({ now: EpochMsSchema.optional() }).strict();
+const DeleteOptionsSchema = NowOptionsSchema.extend({
+  expectedVersion: ContextSchema.shape.version.optional(),
+}).strict();
+const TouchSchema = NowOptionsSchema.omit({ now: true })
+  .extend({ at: EpochMsSchema, expiresAt: EpochMsSchema.optional() })
+  .strict();
+const SweepOptionsSchema = NowOptionsSchema.omit({ now: true })
+  .extend({ limit: ContextSchema.shape.version.optional() })
+  .strict();
+
+/** Context field -> hash field for the optional keys an index serves. */
+const INDEXED = {
+  scope: 'scope',
+  ownerId: 'owner',
+  sessionId: 'session',
+  persona: 'persona',
+  parentId: 'parent',
+} as const;
+/** Most selective first: the index a list or count walks. */
+const INDEX_ORDER = ['parentId', 'sessionId', 'ownerId', 'persona', 'scope'] as const;
+const BATCH = 200;
+
+type Hash = Record<string, string>;
+
+function toHash(c: Context): string[] {
+  const out = [
+    'id',
+    c.id,
+    'scope',
+    c.scope,
+    'data',
+    JSON.stringify(c.data),
+    'metadata',
+    JSON.stringify(c.metadata),
+    'ver',
+    String(c.version),
+    'created',
+    String(c.createdAt),
+    'updated',
+    String(c.updatedAt),
+    'acc',
+    String(c.accessCount),
+    'last',
+    String(c.lastAccessedAt),
+  ];
+  if (c.ownerId !== undefined) out.push('owner', c.ownerId);
+  if (c.sessionId !== undefined) out.push('session', c.sessionId);
+  if (c.persona !== undefined) out.push('persona', c.persona);
+  if (c.parentId !== undefined) out.push('parent', c.parentId);
+  if (c.expiresAt !== undefined) out.push('exp', String(c.expiresAt));
+  return out;
+}
+
+function pairsToHash(flat: string[], from = 0): Hash {
+  const h: Hash = {};
+  for (let i = from; i + 1 < flat.length; i += 2) h[flat[i]!] = flat[i + 1]!;
+  return h;
+}
+
+/** A context from its hash; one Redis already expired (`gone`) comes back with empty data and metadata. */
+function fromHash(h: Hash): Context {
+  const gone = h.gone === '1';
+  const c: Context = {
+    id: h.id!,
+    scope: h.scope as Context['scope'],
+    data: gone ? {} : JSON.parse(h.data!),
+    metadata: gone ? {} : JSON.parse(h.metadata!),
+    version: Number(h.ver),
+    createdAt: Number(h.created),
+    updatedAt: Number(h.updated),
+    accessCount: Number(h.acc),
+    lastAccessedAt: Number(h.last),
+  };
+  if (h.owner !== undefined) c.ownerId = h.owner;
+  if (h.session !== undefined) c.sessionId = h.session;
+  if (h.persona !== undefined) c.persona = h.persona;
+  if (h.parent !== undefined) c.parentId = h.parent;
+  if (h.exp !== undefined) c.expiresAt = Number(h.exp);
+  return c;
+}
+
+function live(h: Hash, now: number): boolean {
+  return h.exp === undefined || now < Number(h.exp);
+}
+
+function matches(h: Hash, f: ContextFilter): boolean {
+  for (const [field, hashField] of Object.entries(INDEXED) as [keyof ContextFilter, string][]) {
+    const want = f[field];
+    if (want !== undefined && h[hashField] !== want) return false;
+  }
+  return true;
+}
+
+/** Redis orders equal scores by member bytes; the cursor must compare the same way. */
+function byteCompare(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+const PRUNE = `if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('ZREM', KEYS[2], ARGV[1]) end return 0`;
+
+export function createContextStore(conn: Conn): ContextStore {
+  const P = conn.prefix;
+  const ckey = (id: string) => `${P}ctx:${id}`;
+  const indexKey = (f: ContextFilter) => {
+    for (const field of INDEX_ORDER) {
+      const value = f[field];
+      if (value !== undefined) return `${P}ix:${INDEXED[field]}:${value}`;
+    }
+    return `${P}ix:all`;
+  };
+  const nowOf = (given: number | undefined) => given ?? conn.clock.now();
+
+  /** Drops index entries whose context key is gone (Redis expired it), checking inside Redis. */
+  const prune = (redis: ScriptingRedis, index: string, ids: string[]) =>
+    Promise.all(ids.map((id) => redis.eval(PRUNE, 2, ckey(id), index, id)));
+
+  async function create(context: Context): Promise<Context> {
+    conn.assertOpen();
+    const c = validate(ContextSchema, context, 'contexts.create');
+    return conn.run('contexts.create', async (redis) => {
+      const created = await redis.ckCreate(P, ...toHash(c));
+      if (created !== 1) {
+        throw new ConvokitError('CONFLICT', `Context ${c.id} already exists`, {
+          where: 'contexts.create',
+          id: c.id,
+        });
+      }
+      return structuredClone(c);
+    });
+  }
+
+  async function get(id: string, options?: GetContextOptions): Promise<Context | undefined> {
+    conn.assertOpen();
+    const { now } = validate(NowOptionsSchema, options ?? {}, 'contexts.get options');
+    return conn.run('contexts.get', async (redis) => {
+      const h = (await redis.hgetall(ckey(String(id)))) as Hash;
+      if (h.id === undefined || !live(h, nowOf(now))) return undefined;
+      return fromHash(h);
+    });
+  }
+
+  async function update(
+    id: string,
+    expectedVersion: number,
+    changes: ContextChanges,
+    now: number,
+  ): Promise<Context> {
+    conn.assertOpen();
+    const ch = validate(ContextChangesSchema, changes, 'contexts.update');
+    validate(ContextSchema.shape.version, expectedVersion, 'contexts.update expectedVersion');
+    validate(EpochMsSchema, now, 'contexts.update now');
+    const args = [P, id, String(expectedVersion), String(now)];
+    if (ch.data !== undefined) args.push('data', JSON.stringify(ch.data));
+    if (ch.metadata !== undefined) args.push('metadata', JSON.stringify(ch.metadata));
+    if (ch.ownerId !== undefined) args.push('owner', ch.ownerId);
+    if (ch.parentId !== undefined) args.push('parent', ch.parentId ?? '');
+    if (ch.expiresAt !== undefined) args.push('exp', ch.expiresAt === null ? '' : String(ch.expiresAt));
+    return conn.run('contexts.update', async (redis) => {
+      const r = await redis.ckUpdate(...args);
+      if (r[0] === 'ok') return fromHash(pairsToHash(r, 1));
+      if (r[0] === 'nf') {
+        throw new ConvokitError('NOT_FOUND', `Context ${id} does not exist or has expired`, {
+          where: 'contexts.update',
+          id,
+        });
+      }
+      const actualVersion = Number(r[1]);
+      throw new ConvokitError(
+        'CONFLICT',
+        `Context ${id} is at version ${actualVersion}, not ${expectedVersion}`,
+        {
+          where: 'contexts.update',
+          id,
+          expectedVersion,
+          actualVersion,
+        },
+      );
+    });
+  }
+
+  async function touch(id: string, t: ContextTouch): Promise<void> {
+    conn.assertOpen();
+    const { at, expiresAt } = validate(TouchSchema, t, 'contexts.touch');
+    const args = [P, id, String(at)];
+    if (expiresAt !== undefined) args.push(String(expiresAt));
+    await conn.run('contexts.touch', (redis) => redis.ckTouch(...args));
+  }
+
+  async function del(id: string, options?: { expectedVersion?: number; now?: number }): Promise<boolean> {
+    conn.assertOpen();
+    const opts = validate(DeleteOptionsSchema, options ?? {}, 'contexts.delete options');
+    const expected = opts.expectedVersion === undefined ? '' : String(opts.expectedVersion);
+    return conn.run('contexts.delete', async (redis) => {
+      const r = await redis.ckDelete(P, id, String(nowOf(opts.now)), expected);
+      if (Number(r[0]) === -1) {
+        const actualVersion = Number(r[1]);
+        throw new ConvokitError(
+          'CONFLICT',
+          `Context ${id} is at version ${actualVersion}, not ${opts.expectedVersion}`,
+          { where: 'contexts.delete', id, expectedVersion: opts.expectedVersion, actualVersion },
+        );
+      }
+      return Number(r[0]) === 1;
+    });
+  }
+
+  async function list(
+    filter: ContextFilter = {},
+    options: PageInput & GetContextOptions = {},
+  ): Promise<PageResult<Context>> {
+    conn.assertOpen();
+    const f = validate(ContextFilterSchema, filter, 'contexts.list');
+    const { limit, cursor, now: given } = validate(ListOptionsSchema, options, 'contexts.list options');
+    const now = nowOf(given);
+    const print = fingerprint(f);
+    let after: { createdAt: number; id: string } | undefined;
+    if (cursor !== undefined) {
+      const [createdAt, id] = decodeCursor(cursor, print, 'contexts.list');
+      if (typeof createdAt !== 'number' || typeof id !== 'string') {
+        throw new ConvokitError('VALIDATION', 'Invalid cursor for contexts.list', { where: 'contexts.list' });
+      }
+      after = { createdAt, id };
+    }
+    const index = indexKey(f);
+    return conn.run('contexts.list', async (redis) => {
+      const items: Context[] = [];
+      let offset = 0;
+      for (;;) {
+        const batch = await redis.zrangebyscore(
+          index,
+          after ? after.createdAt : '-inf',
+          '+inf',
+          'WITHSCORES',
+          'LIMIT',
+          offset,
+          BATCH,
+        );
+        offset += batch.length / 2;
+        const ids: string[] = [];
+        for (let i = 0; i < batch.length; i += 2) {
+          const id = batch[i]!;
+          if (after && Number(batch[i + 1]) === after.createdAt && byteCompare(id, after.id) <= 0) continue;
+          ids.push(id);
+        }
+        const pipeline = redis.pipeline();
+        for (const id of ids) pipeline.hgetall(ckey(id));
+        const results = ids.length > 0 ? ((await pipeline.exec()) ?? []) : [];
+        const gone: string[] = [];
+        results.forEach(([error, value], i) => {
+          if (error) throw error;
+          const h = value as Hash;
+          if (h.id === undefined) gone.push(ids[i]!);
+          else if (live(h, now) && matches(h, f) && items.length <= limit) items.push(fromHash(h));
+        });
+        if (gone.length > 0) await prune(redis, index, gone);
+        if (items.length > limit || batch.length < BATCH * 2) break;
+      }
+      const page = items.slice(0, limit);
+      const last = page[page.length - 1];
+      return {
+        items: page,
+        nextCursor: items.length > limit && last ? encodeCursor([last.createdAt, last.id], print) : null,
+      };
+    });
+  }
+
+  async function count(filter: ContextFilter = {}, options?: GetContextOptions): Promise<number> {
+    conn.assertOpen();
+    const f = validate(ContextFilterSchema, filter, 'contexts.count');
+    const { now: given } = validate(NowOptionsSchema, options ?? {}, 'contexts.count options');
+    const now = nowOf(given);
+    const index = indexKey(f);
+    const fields = ['id', 'exp', ...Object.values(INDEXED)];
+    return conn.run('contexts.count', async (redis) => {
+      const ids = await redis.zrange(index, 0, -1);
+      let n = 0;
+      for (let start = 0; start < ids.length; start += 1000) {
+        const chunk = ids.slice(start, start + 1000);
+        const pipeline = redis.pipeline();
+        for (const id of chunk) pipeline.hmget(ckey(id), ...fields);
+        const results = (await pipeline.exec()) ?? [];
+        const gone: string[] = [];
+        results.forEach(([error, value], i) => {
+          if (error) throw error;
+          const row = value as (string | null)[];
+          if (row[0] === null) {
+            gone.push(chunk[i]!);
+            return;
+          }
+          const h: Hash = {};
+          fields.forEach((name, j) => {
+            if (row[j] !== null) h[name] = row[j]!;
+          });
+          if (live(h, now) && matches(h, f)) n += 1;
+        });
+        if (gone.length > 0) await prune(redis, index, gone);
+      }
+      return n;
+    });
+  }
+
+  async function deleteExpired(now: number, options: { limit?: number } = {}): Promise<Context[]> {
+    conn.assertOpen();
+    validate(EpochMsSchema, now, 'contexts.deleteExpired');
+    const { limit } = validate(SweepOptionsSchema, options, 'contexts.deleteExpired options');
+    return conn.run('contexts.deleteExpired', async (redis) => {
+      const rows = await redis.ckSweep(P, String(now), String(limit ?? 0));
+      return rows.map((flat) => fromHash(pairsToHash(flat)));
+    });
+  }
+
+  return { create, get, update, touch, delete: del, list, count, deleteExpired };
+}

@@ -1,0 +1,19 @@
+import type { Clock, Logger } from '@convokit/core';
+import type { RedisOptions } from 'ioredis';
+
+export interface RedisStorageOptions {
+  /** `redis://[:password@]host:port[/db]`. Either this or `redis`. */
+  url?: string;
+  /** ioredis options (host, port, password, db, tls, ...), merged over `url`. */
+  redis?: RedisOptions;
+  /** Prepended to every key; default `convokit:`. Several stores can share a Redis by prefix. */
+  keyPrefix?: string;
+  /** Default "now" for context expiry; default the system clock. */
+  clock?: Clock;
+  /** Give up connecting after this long; default 5 000 ms. */
+  connectTimeoutMs?: number;
+  /** A command without an answer after this long fails with STORAGE; default 5 000 ms. */
+  commandTimeoutMs?: number;
+  /** pino logger; silent when absent. */
+  logger?: Logger;
+}

@@ -1,0 +1,193 @@
+/**
+ * Lua scripts: each runs atomically in Redis, so a versioned update, a touch, a delete or a sweep
+ * never interleaves with another client's. Keys are built inside the scripts from the prefix in
+ * ARGV[1] (so the adapter targets one Redis node, not a cluster).
+ *
+ * A context is a hash of string fields (see FIELD in contexts.ts); `data` and `metadata` hold JSON
+ * text that the scripts never parse. Index sorted sets (score `created`, member id) serve list and
+ * count; `exp` (score expiresAt) drives the sweep; `expmeta` keeps each expiring context's fields
+ * other than data and metadata, so a sweep can still report a context Redis already expired.
+ */
+const COMMON = `
+local P = ARGV[1]
+local function ckey(id) return P .. 'ctx:' .. id end
+local INDEXED = { 'scope', 'owner', 'session', 'persona', 'parent' }
+local function idxAdd(field, value, id, score)
+  if value and value ~= '' then redis.call('ZADD', P .. 'ix:' .. field .. ':' .. value, score, id) end
+end
+local function idxRem(field, value, id)
+  if value and value ~= '' then redis.call('ZREM', P .. 'ix:' .. field .. ':' .. value, id) end
+end
+local SCALARS = { 'id', 'scope', 'owner', 'session', 'persona', 'parent', 'ver', 'created', 'updated', 'exp', 'acc', 'last' }
+local function scalars(key)
+  local r = redis.call('HMGET', key, unpack(SCALARS))
+  if not r[1] then return nil end
+  local h = {}
+  for i, f in ipairs(SCALARS) do if r[i] then h[f] = r[i] end end
+  return h
+end
+local function expired(h, now) return h.exp ~= nil and now >= tonumber(h.exp) end
+local function unindex(h)
+  redis.call('ZREM', P .. 'ix:all', h.id)
+  for _, f in ipairs(INDEXED) do idxRem(f, h[f], h.id) end
+  redis.call('ZREM', P .. 'exp', h.id)
+  redis.call('HDEL', P .. 'expmeta', h.id)
+end
+local function serverNow()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+-- After any write: the expiry set, the sweep metadata and the native expiry follow expiresAt.
+-- Native expiry (PEXPIREAT) only when expiresAt is still ahead of the server's clock: a record
+-- expired by an injected clock stays until swept, as the contract asks.
+local function syncExpiry(h)
+  local key = ckey(h.id)
+  if h.exp then
+    redis.call('ZADD', P .. 'exp', h.exp, h.id)
+    redis.call('HSET', P .. 'expmeta', h.id, cjson.encode(h))
+    if tonumber(h.exp) > serverNow() then redis.call('PEXPIREAT', key, h.exp) else redis.call('PERSIST', key) end
+  else
+    redis.call('ZREM', P .. 'exp', h.id)
+    redis.call('HDEL', P .. 'expmeta', h.id)
+    redis.call('PERSIST', key)
+  end
+end
+`;
+
+/** ARGV: prefix, then field/value pairs. Returns 1, or 0 when the id is taken (live, expired or awaiting a sweep). */
+export const CREATE = `${COMMON}
+local h = {}
+for i = 2, #ARGV, 2 do h[ARGV[i]] = ARGV[i + 1] end
+local key = ckey(h.id)
+if redis.call('EXISTS', key) == 1 or redis.call('HEXISTS', P .. 'expmeta', h.id) == 1 then return 0 end
+local pairs_ = {}
+for i = 2, #ARGV do pairs_[#pairs_ + 1] = ARGV[i] end
+redis.call('HSET', key, unpack(pairs_))
+redis.call('ZADD', P .. 'ix:all', h.created, h.id)
+for _, f in ipairs(INDEXED) do idxAdd(f, h[f], h.id, h.created) end
+local s = scalars(key)
+syncExpiry(s)
+return 1
+`;
+
+/**
+ * ARGV: prefix, id, expected version, now, then change pairs (data, metadata, owner, parent, exp;
+ * an empty value removes parent or exp). Returns {'ok', field, value, ...}, {'nf'} or {'conflict', version}.
+ */
+export const UPDATE = `${COMMON}
+local id, expected, now = ARGV[2], ARGV[3], tonumber(ARGV[4])
+local key = ckey(id)
+local h = scalars(key)
+if not h or expired(h, now) then return { 'nf' } end
+if h.ver ~= expected then return { 'conflict', h.ver } end
+for i = 5, #ARGV, 2 do
+  local f, v = ARGV[i], ARGV[i + 1]
+  if f == 'owner' or f == 'parent' then
+    if h[f] ~= v then
+      idxRem(f, h[f], id)
+      idxAdd(f, v, id, h.created)
+    end
+  end
+  if v == '' then
+    redis.call('HDEL', key, f)
+    if h[f] then h[f] = nil end
+  else
+    redis.call('HSET', key, f, v)
+    if f ~= 'data' and f ~= 'metadata' then h[f] = v end
+  end
+end
+h.ver = tostring(tonumber(h.ver) + 1)
+h.updated = ARGV[4]
+redis.call('HSET', key, 'ver', h.ver, 'updated', h.updated)
+syncExpiry(h)
+local all = redis.call('HGETALL', key)
+table.insert(all, 1, 'ok')
+return all
+`;
+
+/** ARGV: prefix, id, at, [expiresAt]. Returns 1 when a live context was touched. */
+export const TOUCH = `${COMMON}
+local id, at = ARGV[2], ARGV[3]
+local key = ckey(id)
+local h = scalars(key)
+if not h or expired(h, tonumber(at)) then return 0 end
+h.acc = tostring(redis.call('HINCRBY', key, 'acc', 1))
+h.last = at
+redis.call('HSET', key, 'last', at)
+if ARGV[4] then
+  h.exp = ARGV[4]
+  redis.call('HSET', key, 'exp', h.exp)
+end
+if h.exp then syncExpiry(h) end
+return 1
+`;
+
+/** ARGV: prefix, id, now, expected version or ''. Returns {1} deleted, {0} absent or expired, {-1, version} conflict. */
+export const DELETE = `${COMMON}
+local id, now, expected = ARGV[2], tonumber(ARGV[3]), ARGV[4]
+local key = ckey(id)
+local h = scalars(key)
+if not h or expired(h, now) then return { 0 } end
+if expected ~= '' and h.ver ~= expected then return { -1, h.ver } end
+redis.call('DEL', key)
+unindex(h)
+return { 1 }
+`;
+
+/**
+ * ARGV: prefix, now, limit (0 = all). Deletes contexts with expiresAt <= now, oldest expiry
+ * first, and returns each as a flat field list; one Redis already expired comes back from its
+ * sweep metadata with the field 'gone' set.
+ */
+export const SWEEP = `${COMMON}
+local now, limit = ARGV[2], tonumber(ARGV[3])
+local ids
+if limit > 0 then
+  ids = redis.call('ZRANGEBYSCORE', P .. 'exp', '-inf', now, 'LIMIT', 0, limit)
+else
+  ids = redis.call('ZRANGEBYSCORE', P .. 'exp', '-inf', now)
+end
+local out = {}
+for _, id in ipairs(ids) do
+  local key = ckey(id)
+  local h = scalars(key)
+  if h then
+    out[#out + 1] = redis.call('HGETALL', key)
+    redis.call('DEL', key)
+    unindex(h)
+  else
+    local meta = redis.call('HGET', P .. 'expmeta', id)
+    if meta then
+      local m = cjson.decode(meta)
+      local flat = { 'gone', '1' }
+      for k, v in pairs(m) do
+        flat[#flat + 1] = k
+        flat[#flat + 1] = v
+      end
+      out[#out + 1] = flat
+      unindex(m)
+    else
+      redis.call('ZREM', P .. 'exp', id)
+    end
+  end
+end
+return out
+`;
+
+/** ARGV: prefix, then per event: id, at, contextId, principal, json. Returns the ids already stored (nothing written then). */
+export const AUDIT_APPEND = `
+local P = ARGV[1]
+local taken = {}
+for i = 2, #ARGV, 5 do
+  if redis.call('HEXISTS', P .. 'audit:ev', ARGV[i]) == 1 then taken[#taken + 1] = ARGV[i] end
+end
+if #taken > 0 then return taken end
+for i = 2, #ARGV, 5 do
+  local id, at, ctx, principal, json = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
+  redis.call('HSET', P .. 'audit:ev', id, json)
+  redis.call('ZADD', P .. 'audit:all', at, id)
+  redis.call('ZADD', P .. 'audit:ctx:' .. ctx, at, id)
+  redis.call('ZADD', P .. 'audit:pr:' .. principal, at, id)
+end
+return {}
+`;

@@ -1,0 +1,119 @@
+import {
+  type AuditLog,
+  type ContextStore,
+  ConvokitError,
+  createLogger,
+  STORAGE_CONTRACT_VERSION,
+  type Storage,
+  type StorageCapabilities,
+  systemClock,
+} from '@convokit/core';
+import { Redis, type RedisOptions } from 'ioredis';
+import { createAuditLog } from './audit.js';
+import { Conn, type ScriptingRedis } from './conn.js';
+import { createContextStore } from './contexts.js';
+import type { RedisStorageOptions } from './options.js';
+import { AUDIT_APPEND, CREATE, DELETE, SWEEP, TOUCH, UPDATE } from './scripts.js';
+
+export interface RedisStorage extends Storage {
+  readonly contexts: ContextStore;
+  readonly audit: AuditLog;
+  /** The prefix of every key this store writes. */
+  readonly keyPrefix: string;
+}
+
+const CAPABILITIES: StorageCapabilities = {
+  turns: false,
+  contexts: true,
+  audit: true,
+  multiProcess: true,
+  durable: true,
+};
+
+function invalid(path: string, message: string): ConvokitError {
+  return new ConvokitError('VALIDATION', `Invalid input to createRedisStorage: ${path}: ${message}`, {
+    where: 'createRedisStorage',
+    issues: [{ path, message }],
+  });
+}
+
+function ms(value: number | undefined, fallback: number, path: string): number {
+  if (value === undefined) return fallback;
+  if (!(Number.isFinite(value) && value > 0))
+    throw invalid(path, 'must be a positive number of milliseconds');
+  return value;
+}
+
+/**
+ * Redis storage for contexts and audit (no turns: Redis has no query engine for the analytics).
+ * Contexts expire natively (PEXPIREAT) and by the `now` each call passes; versioned writes and
+ * sweeps are Lua scripts, atomic across every client of the same Redis.
+ */
+export function createRedisStorage(options: RedisStorageOptions = {}): RedisStorage {
+  const keyPrefix = options.keyPrefix ?? 'convokit:';
+  if (typeof keyPrefix !== 'string') throw invalid('keyPrefix', 'must be a string');
+  const connectTimeout = ms(options.connectTimeoutMs, 5_000, 'connectTimeoutMs');
+  const commandTimeout = ms(options.commandTimeoutMs, 5_000, 'commandTimeoutMs');
+  const log = createLogger('storage-redis', options.logger);
+  const redisOptions: RedisOptions = {
+    lazyConnect: true,
+    connectTimeout,
+    commandTimeout,
+    // Fail queued commands at the first failed connection attempt instead of waiting for the
+    // server (STORAGE at once); reconnection goes on in the background, so the next call works
+    // as soon as the server is back.
+    maxRetriesPerRequest: 0,
+    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2_000),
+    ...options.redis,
+  };
+  const redis = (options.url
+    ? new Redis(options.url, redisOptions)
+    : new Redis(redisOptions)) as unknown as ScriptingRedis;
+  redis.on('error', (error: Error) => log.debug({ err: error.message }, 'redis connection error'));
+  redis.defineCommand('ckCreate', { numberOfKeys: 0, lua: CREATE });
+  redis.defineCommand('ckUpdate', { numberOfKeys: 0, lua: UPDATE });
+  redis.defineCommand('ckTouch', { numberOfKeys: 0, lua: TOUCH });
+  redis.defineCommand('ckDelete', { numberOfKeys: 0, lua: DELETE });
+  redis.defineCommand('ckSweep', { numberOfKeys: 0, lua: SWEEP });
+  redis.defineCommand('ckAuditAppend', { numberOfKeys: 0, lua: AUDIT_APPEND });
+  const conn = new Conn({
+    redis,
+    prefix: keyPrefix,
+    clock: options.clock ?? systemClock,
+    log,
+    server: { host: redis.options.host ?? 'localhost', port: redis.options.port ?? 6379 },
+    deadlineMs: connectTimeout + commandTimeout + 1_000,
+  });
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    if (!closing) {
+      conn.markClosed();
+      closing = (async () => {
+        if (redis.status !== 'ready') {
+          redis.disconnect();
+          return;
+        }
+        // QUIT lets pending replies arrive; a server that stopped answering gets cut off.
+        let timer: NodeJS.Timeout | undefined;
+        const cutoff = new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, commandTimeout);
+          timer.unref();
+        });
+        await Promise.race([redis.quit().catch(() => undefined), cutoff]);
+        clearTimeout(timer);
+        redis.disconnect();
+      })();
+    }
+    return closing;
+  };
+  return {
+    name: 'redis',
+    contractVersion: STORAGE_CONTRACT_VERSION,
+    capabilities: { ...CAPABILITIES },
+    keyPrefix,
+    contexts: createContextStore(conn),
+    audit: createAuditLog(conn),
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
