@@ -26,6 +26,22 @@ import { type PendingTouch, TouchBuffer } from './touch-buffer.js';
 const COLUMNS =
   'id, scope, owner_id, session_id, persona, parent_id, data, metadata, version, created_at, updated_at, expires_at, access_count, last_accessed_at';
 const LIVE = '(expires_at IS NULL OR expires_at > ?)';
+// Built once: statement lookups are by SQL text, and a fresh template string would be re-hashed on every call.
+const SELECT_ONE = `SELECT ${COLUMNS} FROM contexts WHERE id = ?`;
+const INSERT = `INSERT INTO contexts (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`;
+const UPDATE = `UPDATE contexts SET
+  data = COALESCE(@data, data),
+  metadata = COALESCE(@metadata, metadata),
+  owner_id = COALESCE(@ownerId, owner_id),
+  parent_id = CASE WHEN @setParent THEN @parentId ELSE parent_id END,
+  expires_at = CASE WHEN @setExpires THEN @expiresAt ELSE expires_at END,
+  version = version + 1,
+  updated_at = @now
+WHERE id = @id AND version = @expected AND (expires_at IS NULL OR expires_at > @now)
+RETURNING ${COLUMNS}`;
+const DELETE_EXPIRED = `DELETE FROM contexts WHERE id IN (
+  SELECT id FROM contexts WHERE expires_at IS NOT NULL AND expires_at <= ? ORDER BY expires_at, id LIMIT ?
+) RETURNING ${COLUMNS}`;
 
 export interface ContextStoreHandle {
   store: ContextStore;
@@ -104,7 +120,7 @@ export function createContextStore(conn: Connection, options: ContextStoreOption
   }
 
   function readRow(id: string): ContextRow | undefined {
-    return conn.prepare(`SELECT ${COLUMNS} FROM contexts WHERE id = ?`).get(id) as ContextRow | undefined;
+    return conn.prepare(SELECT_ONE).get(id) as ContextRow | undefined;
   }
 
   function filterSql(filter: ContextFilter, now: number): { clauses: string[]; params: unknown[] } {
@@ -132,9 +148,7 @@ export function createContextStore(conn: Connection, options: ContextStoreOption
       return conn.run('contexts.create', () => {
         flush(c.id);
         const info = conn
-          .prepare(
-            `INSERT INTO contexts (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-          )
+          .prepare(INSERT)
           .run(
             c.id,
             c.scope,
@@ -179,31 +193,18 @@ export function createContextStore(conn: Connection, options: ContextStoreOption
       validate(EpochMsSchema, now, 'contexts.update');
       return conn.run('contexts.update', () => {
         flush(id);
-        const row = conn
-          .prepare(
-            `UPDATE contexts SET
-               data = COALESCE(@data, data),
-               metadata = COALESCE(@metadata, metadata),
-               owner_id = COALESCE(@ownerId, owner_id),
-               parent_id = CASE WHEN @setParent THEN @parentId ELSE parent_id END,
-               expires_at = CASE WHEN @setExpires THEN @expiresAt ELSE expires_at END,
-               version = version + 1,
-               updated_at = @now
-             WHERE id = @id AND version = @expected AND (expires_at IS NULL OR expires_at > @now)
-             RETURNING ${COLUMNS}`,
-          )
-          .get({
-            data: ch.data === undefined ? null : JSON.stringify(ch.data),
-            metadata: ch.metadata === undefined ? null : JSON.stringify(ch.metadata),
-            ownerId: ch.ownerId ?? null,
-            setParent: ch.parentId === undefined ? 0 : 1,
-            parentId: ch.parentId ?? null,
-            setExpires: ch.expiresAt === undefined ? 0 : 1,
-            expiresAt: ch.expiresAt ?? null,
-            now,
-            id,
-            expected: expectedVersion,
-          }) as ContextRow | undefined;
+        const row = conn.prepare(UPDATE).get({
+          data: ch.data === undefined ? null : JSON.stringify(ch.data),
+          metadata: ch.metadata === undefined ? null : JSON.stringify(ch.metadata),
+          ownerId: ch.ownerId ?? null,
+          setParent: ch.parentId === undefined ? 0 : 1,
+          parentId: ch.parentId ?? null,
+          setExpires: ch.expiresAt === undefined ? 0 : 1,
+          expiresAt: ch.expiresAt ?? null,
+          now,
+          id,
+          expected: expectedVersion,
+        }) as ContextRow | undefined;
         if (row) return contextOfRow(row);
         const current = readRow(id);
         if (!current || (current.expires_at !== null && now >= current.expires_at)) {
@@ -321,13 +322,7 @@ export function createContextStore(conn: Connection, options: ContextStoreOption
         opts.limit === undefined ? -1 : positiveInt(opts.limit, 'limit', 'contexts.deleteExpired');
       return conn.run('contexts.deleteExpired', () => {
         flush();
-        const rows = conn
-          .prepare(
-            `DELETE FROM contexts WHERE id IN (
-               SELECT id FROM contexts WHERE expires_at IS NOT NULL AND expires_at <= ? ORDER BY expires_at, id LIMIT ?
-             ) RETURNING ${COLUMNS}`,
-          )
-          .all(now, limit) as ContextRow[];
+        const rows = conn.prepare(DELETE_EXPIRED).all(now, limit) as ContextRow[];
         return rows
           .map(contextOfRow)
           .sort((a, b) => a.expiresAt! - b.expiresAt! || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));

@@ -12,6 +12,12 @@ interface Migration {
   up(db: Database.Database): void;
 }
 
+/**
+ * Search indexes core's terms, not the raw text: \`terms\` holds \`tokenize\` of the user input and
+ * the response (NFKC, lower-cased letter/digit runs) joined by spaces, so FTS5 matches exactly
+ * what the memory adapter matches (\`Ｆｕｌｌ\` finds \`full\`, a decomposed \`ï\` finds \`ï\`). The
+ * table is contentless: snippets are cut from the stored turn by core \`makeSnippet\`.
+ */
 const V1_TURNS = `
 CREATE TABLE turns (
   seq INTEGER PRIMARY KEY,
@@ -47,8 +53,8 @@ CREATE INDEX turn_tools_name ON turn_tools (name, seq);
 CREATE TABLE turn_mcp_servers (seq INTEGER NOT NULL, name TEXT NOT NULL, PRIMARY KEY (seq, name)) WITHOUT ROWID;
 CREATE INDEX turn_mcp_servers_name ON turn_mcp_servers (name, seq);
 CREATE VIRTUAL TABLE turns_fts USING fts5(
-  user_input, assistant_response,
-  content = 'turns', content_rowid = 'seq',
+  terms,
+  content = '', contentless_delete = 1,
   tokenize = 'unicode61 remove_diacritics 0'
 );
 CREATE TABLE contexts (
@@ -69,10 +75,10 @@ CREATE TABLE contexts (
 );
 CREATE INDEX contexts_created ON contexts (created_at, id);
 CREATE INDEX contexts_scope ON contexts (scope, created_at, id);
-CREATE INDEX contexts_owner ON contexts (owner_id, created_at, id);
-CREATE INDEX contexts_session ON contexts (session_id, created_at, id);
-CREATE INDEX contexts_parent ON contexts (parent_id, created_at, id);
-CREATE INDEX contexts_persona ON contexts (persona, created_at, id);
+CREATE INDEX contexts_owner ON contexts (owner_id, created_at, id) WHERE owner_id IS NOT NULL;
+CREATE INDEX contexts_session ON contexts (session_id, created_at, id) WHERE session_id IS NOT NULL;
+CREATE INDEX contexts_parent ON contexts (parent_id, created_at, id) WHERE parent_id IS NOT NULL;
+CREATE INDEX contexts_persona ON contexts (persona, created_at, id) WHERE persona IS NOT NULL;
 CREATE INDEX contexts_expires ON contexts (expires_at) WHERE expires_at IS NOT NULL;
 CREATE TABLE audit (
   id TEXT PRIMARY KEY,

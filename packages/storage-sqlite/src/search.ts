@@ -53,6 +53,11 @@ export function searchSql(
   };
 }
 
+/** What the FTS table indexes for a turn: core terms of both texts, space-separated. */
+export function searchTerms(turn: Pick<Turn, 'userInput' | 'assistantResponse'>): string {
+  return `${tokenize(turn.userInput).join(' ')} ${tokenize(turn.assistantResponse).join(' ')}`;
+}
+
 export function searchScore(matched: number, rank: number): number {
   const bm25 = Math.max(0, -rank);
   return matched + bm25 / (1 + bm25);

@@ -32,11 +32,12 @@ import { aggregateTurns } from './aggregate.js';
 import type { Connection } from './connection.js';
 import { prepareRollupStatements, RollupBatch, type RollupStatements, rebuildRollups } from './rollups.js';
 import { TURN_COLUMNS, type TurnRow, turnOfRow } from './rows.js';
-import { searchScore, searchSql, snippetOf } from './search.js';
+import { searchScore, searchSql, searchTerms, snippetOf } from './search.js';
 import { turnFilterSql, whereSql } from './turn-filter-sql.js';
 import { underPath } from './validate-field.js';
 
 const TurnBatchSchema = TurnSchema.array();
+const SELECT_ONE = `SELECT ${TURN_COLUMNS} FROM turns WHERE id = ?`;
 
 export function createTurnStore(conn: Connection): TurnStore {
   let rollupStatements: RollupStatements | undefined;
@@ -52,9 +53,7 @@ export function createTurnStore(conn: Connection): TurnStore {
         mcp_servers, metadata)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (id) DO NOTHING`);
-    const insertFts = conn.prepare(
-      'INSERT INTO turns_fts (rowid, user_input, assistant_response) VALUES (?, ?, ?)',
-    );
+    const insertFts = conn.prepare('INSERT INTO turns_fts (rowid, terms) VALUES (?, ?)');
     const insertFramework = conn.prepare('INSERT INTO turn_frameworks (seq, name) VALUES (?, ?)');
     const insertTool = conn.prepare('INSERT INTO turn_tools (seq, name) VALUES (?, ?)');
     const insertMcp = conn.prepare('INSERT INTO turn_mcp_servers (seq, name) VALUES (?, ?)');
@@ -94,7 +93,7 @@ export function createTurnStore(conn: Connection): TurnStore {
         });
       }
       const seq = info.lastInsertRowid;
-      insertFts.run(seq, t.userInput, t.assistantResponse);
+      insertFts.run(seq, searchTerms(t));
       for (const name of t.frameworks) insertFramework.run(seq, name);
       for (const name of t.tools) insertTool.run(seq, name);
       for (const name of t.mcpServers) insertMcp.run(seq, name);
@@ -218,12 +217,7 @@ export function createTurnStore(conn: Connection): TurnStore {
       validate(EpochMsSchema, before, 'turns.deleteBefore');
       return conn.write('turns.deleteBefore', () => {
         const old = 'SELECT seq FROM turns WHERE at < ?';
-        conn
-          .prepare(
-            `INSERT INTO turns_fts (turns_fts, rowid, user_input, assistant_response)
-             SELECT 'delete', seq, user_input, assistant_response FROM turns WHERE at < ?`,
-          )
-          .run(before);
+        conn.prepare(`DELETE FROM turns_fts WHERE rowid IN (${old})`).run(before);
         for (const table of ['turn_frameworks', 'turn_tools', 'turn_mcp_servers']) {
           conn.prepare(`DELETE FROM ${table} WHERE seq IN (${old})`).run(before);
         }

@@ -43,9 +43,9 @@ const turnArb = fc.record({
   feedback: maybe(fc.constantFrom(-1, -0.5, 0, 0.5, 1)),
 });
 
-function toTurns(
-  raw: Array<fc.RecordValue<typeof turnArb extends fc.Arbitrary<infer T> ? T : never>>,
-): Turn[] {
+type RawTurn = typeof turnArb extends fc.Arbitrary<infer T> ? T : never;
+
+function toTurns(raw: RawTurn[]): Turn[] {
   return raw.map((r, i) => {
     const t: Turn = {
       id: `t${String(i).padStart(4, '0')}`,

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConvokitError, HOUR_MS, LatencyHistogram, latencyBucket } from '@convokit/core';
+import { ConvokitError, HOUR_MS, LatencyHistogram, latencyBucket, tokenize } from '@convokit/core';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { aggregateTurns } from '../src/aggregate.js';
@@ -30,7 +30,7 @@ CREATE TABLE turn_tools (seq INTEGER NOT NULL, name TEXT NOT NULL, PRIMARY KEY (
 CREATE INDEX turn_tools_name ON turn_tools (name, seq);
 CREATE TABLE turn_mcp_servers (seq INTEGER NOT NULL, name TEXT NOT NULL, PRIMARY KEY (seq, name)) WITHOUT ROWID;
 CREATE INDEX turn_mcp_servers_name ON turn_mcp_servers (name, seq);
-CREATE VIRTUAL TABLE turns_fts USING fts5(user_input, assistant_response, content = 'turns', content_rowid = 'seq',
+CREATE VIRTUAL TABLE turns_fts USING fts5(terms, content = '', contentless_delete = 1,
   tokenize = 'unicode61 remove_diacritics 0');
 CREATE TABLE contexts (
   id TEXT PRIMARY KEY, scope TEXT NOT NULL, owner_id TEXT, session_id TEXT, persona TEXT, parent_id TEXT,
@@ -39,10 +39,10 @@ CREATE TABLE contexts (
 );
 CREATE INDEX contexts_created ON contexts (created_at, id);
 CREATE INDEX contexts_scope ON contexts (scope, created_at, id);
-CREATE INDEX contexts_owner ON contexts (owner_id, created_at, id);
-CREATE INDEX contexts_session ON contexts (session_id, created_at, id);
-CREATE INDEX contexts_parent ON contexts (parent_id, created_at, id);
-CREATE INDEX contexts_persona ON contexts (persona, created_at, id);
+CREATE INDEX contexts_owner ON contexts (owner_id, created_at, id) WHERE owner_id IS NOT NULL;
+CREATE INDEX contexts_session ON contexts (session_id, created_at, id) WHERE session_id IS NOT NULL;
+CREATE INDEX contexts_parent ON contexts (parent_id, created_at, id) WHERE parent_id IS NOT NULL;
+CREATE INDEX contexts_persona ON contexts (persona, created_at, id) WHERE persona IS NOT NULL;
 CREATE INDEX contexts_expires ON contexts (expires_at) WHERE expires_at IS NOT NULL;
 CREATE TABLE audit (
   id TEXT PRIMARY KEY, at INTEGER NOT NULL, principal TEXT NOT NULL, action TEXT NOT NULL, context_id TEXT NOT NULL,
@@ -81,10 +81,10 @@ function buildV1(path: string): void {
       text,
       JSON.stringify(frameworks),
     ).lastInsertRowid;
-    db.prepare('INSERT INTO turns_fts (rowid, user_input, assistant_response) VALUES (?, ?, ?)').run(
+    // v1 indexed core terms of both texts, space-separated.
+    db.prepare('INSERT INTO turns_fts (rowid, terms) VALUES (?, ?)').run(
       seq,
-      text,
-      'noted',
+      `${tokenize(text).join(' ')} noted`,
     );
     for (const name of frameworks)
       db.prepare('INSERT INTO turn_frameworks (seq, name) VALUES (?, ?)').run(seq, name);
