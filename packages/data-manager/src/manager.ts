@@ -137,8 +137,7 @@ class DataManager implements ConversationalDataManager {
         if (state === 'open') this.#metrics.increment('circuit.opened');
         this.#log.warn(
           { circuit: state, consecutiveFailures: snapshot.consecutiveFailures },
-          'storage circuit %s',
-          state,
+          `storage circuit ${state}`,
         );
       },
     );

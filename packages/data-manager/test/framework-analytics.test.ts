@@ -135,3 +135,43 @@ describe('framework_analytics on the fixture', () => {
     ]);
   });
 });
+
+describe('framework_analytics series at the session and monthly levels', () => {
+  it('session level: detections per framework in the most recent sessions', async () => {
+    setup = await fixtureManager();
+    const res = await setup.manager.query<FrameworkAnalyticsData>({
+      type: 'framework_analytics',
+      timeRange: FULL,
+      aggregation: 'session',
+      pagination: { limit: 2 },
+    });
+    expect(res.data!.series.map((p) => [p.key, p.values])).toEqual([
+      // s7: t17 okr, t18 okr raci; s8: t20 swot.
+      [
+        's7',
+        [
+          { framework: 'okr', detections: 2 },
+          { framework: 'raci', detections: 1 },
+        ],
+      ],
+      ['s8', [{ framework: 'swot', detections: 1 }]],
+    ]);
+  });
+
+  it('monthly level: one March bucket with every detection', async () => {
+    setup = await fixtureManager();
+    const res = await setup.manager.query<FrameworkAnalyticsData>({
+      type: 'framework_analytics',
+      timeRange: FULL,
+      aggregation: 'monthly',
+    });
+    expect(res.data!.series.map((p) => p.values)).toEqual([
+      [
+        { framework: 'okr', detections: 8 },
+        { framework: 'swot', detections: 7 },
+        { framework: 'raci', detections: 5 },
+        { framework: 'porter', detections: 4 },
+      ],
+    ]);
+  });
+});
