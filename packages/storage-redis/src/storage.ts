@@ -59,10 +59,10 @@ export function createRedisStorage(options: RedisStorageOptions = {}): RedisStor
     lazyConnect: true,
     connectTimeout,
     commandTimeout,
-    // Fail queued commands at the first failed connection attempt instead of waiting for the
-    // server (STORAGE at once); reconnection goes on in the background, so the next call works
-    // as soon as the server is back.
-    maxRetriesPerRequest: 0,
+    // A command waits through one reconnection (a killed connection costs nothing), then fails
+    // instead of queueing until the server returns (STORAGE, never a hang); reconnection goes on
+    // in the background, so the next call works as soon as the server is back.
+    maxRetriesPerRequest: 1,
     retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2_000),
     ...options.redis,
   };
