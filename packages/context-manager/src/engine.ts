@@ -65,8 +65,9 @@ function notFound(id: string): ConvokitError {
   return new ConvokitError('NOT_FOUND', `No live context ${id}`, { contextId: id });
 }
 
+/** A backoff pause. Not unref'd: a caller is waiting on it, so it must keep the process alive. */
 function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref?.());
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /**
