@@ -86,6 +86,34 @@ function openFileStorage(options: FileStorageOptions): FileStorage {
       issues: [{ path: 'fsync', message: "must be 'always', 'batch' or 'never'" }],
     });
   }
+  const compactOption = options.compactAfterRecords;
+  if (
+    compactOption !== undefined &&
+    compactOption !== false &&
+    !(Number.isInteger(compactOption) && compactOption >= 1)
+  ) {
+    throw new ConvokitError(
+      'VALIDATION',
+      'compactAfterRecords must be a whole number of at least 1, or false',
+      {
+        where: 'createFileStorage',
+        issues: [{ path: 'compactAfterRecords', message: 'must be a whole number of at least 1, or false' }],
+      },
+    );
+  }
+  const delay = options.fsyncDelayMs;
+  if (delay !== undefined && !(Number.isFinite(delay) && delay >= 0 && delay <= 60_000)) {
+    throw new ConvokitError('VALIDATION', 'fsyncDelayMs must be between 0 and 60000', {
+      where: 'createFileStorage',
+      issues: [{ path: 'fsyncDelayMs', message: 'must be between 0 and 60000' }],
+    });
+  }
+  if (options.recover !== undefined && options.recover !== 'truncate-after-corruption') {
+    throw new ConvokitError('VALIDATION', "recover must be 'truncate-after-corruption' when given", {
+      where: 'createFileStorage',
+      issues: [{ path: 'recover', message: "must be 'truncate-after-corruption'" }],
+    });
+  }
   if (options.readOnly && options.recover) {
     throw new ConvokitError('VALIDATION', 'recover needs a writer: it cannot be combined with readOnly', {
       where: 'createFileStorage',

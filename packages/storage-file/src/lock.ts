@@ -14,7 +14,15 @@ export interface LockHolder {
   acquiredAt: number;
   /** Random, so a writer removes only its own lock file. */
   token: string;
+  /**
+   * When the holding process started (ms since epoch). A restarted process often gets the same
+   * pid (pid 1 in a container): a lock with our pid but another start time is a previous life's.
+   */
+  processStartedAt?: number;
 }
+
+/** This process's start time, as written into its locks. */
+const PROCESS_STARTED_AT = Math.round(performance.timeOrigin);
 
 export interface DirectoryLock {
   readonly path: string;
@@ -41,6 +49,7 @@ export function acquireLock(directory: string, now: number): DirectoryLock {
     hostname: hostname(),
     acquiredAt: now,
     token: randomBytes(8).toString('hex'),
+    processStartedAt: PROCESS_STARTED_AT,
   };
   if (tryCreate(path, holder)) return makeLock(path, holder);
 
@@ -130,6 +139,7 @@ function readHolder(path: string): ReadHolder {
         hostname: value.hostname,
         acquiredAt: typeof value.acquiredAt === 'number' ? value.acquiredAt : 0,
         token: typeof value.token === 'string' ? value.token : '',
+        ...(typeof value.processStartedAt === 'number' ? { processStartedAt: value.processStartedAt } : {}),
       };
     }
   } catch {
@@ -147,7 +157,12 @@ function isStale(holder: LockHolder | 'unreadable', path: string): boolean {
       return false;
     }
   }
-  return holder.hostname === hostname() && !processAlive(holder.pid);
+  if (holder.hostname !== hostname()) return false;
+  if (holder.pid === process.pid) {
+    // Ours only if written by this very process; otherwise by an earlier process with our pid.
+    return holder.processStartedAt !== undefined && holder.processStartedAt !== PROCESS_STARTED_AT;
+  }
+  return !processAlive(holder.pid);
 }
 
 function processAlive(pid: number): boolean {

@@ -85,6 +85,10 @@ describe('bad places', () => {
       { directory: '' },
       { directory, fsync: 'sometimes' as never },
       { directory, readOnly: true, recover: 'truncate-after-corruption' as const },
+      { directory, recover: 'yes' as never },
+      { directory, compactAfterRecords: 0 },
+      { directory, compactAfterRecords: 1.5 },
+      { directory, fsyncDelayMs: -1 },
     ];
     for (const options of bad) {
       expect((await rejection(createFileStorage(options))).code).toBe('VALIDATION');

@@ -76,6 +76,22 @@ describe('directory lock', () => {
     lock.release();
   });
 
+  it('takes over a lock with its own pid left by an earlier process (a restarted container)', () => {
+    writeFileSync(
+      join(directory, LOCK_FILE),
+      JSON.stringify({
+        pid: process.pid,
+        hostname: hostname(),
+        acquiredAt: 5,
+        token: 'old',
+        processStartedAt: 1,
+      }),
+    );
+    const lock = acquireLock(directory, 2);
+    expect(lock.takenOverFrom).toMatchObject({ pid: process.pid, token: 'old' });
+    lock.release();
+  });
+
   it('never takes over a lock from another host, dead pid or not', () => {
     writeHolder(2 ** 22 + 12345, 'some-other-host');
     const error = expectLocked(() => acquireLock(directory, 1));
