@@ -118,6 +118,8 @@ class DataManager implements ConversationalDataManager {
   /** Raw query (its JSON text) -> validated query and its cache key; saves re-validating repeats. */
   readonly #parsed = new Map<string, { query: ConversationalQuery; key: string }>();
   readonly #breaker: CircuitBreaker;
+  /** Computations running now, by cache generation and key. */
+  readonly #inFlight = new Map<string, Promise<Answer>>();
   #closed = false;
   #latencyMemo: { at: number; value: LatencySummary } | undefined;
 
@@ -223,49 +225,36 @@ class DataManager implements ConversationalDataManager {
     this.#metrics.increment('queries.total');
     this.#metrics.increment(COUNTER_NAMES[type]);
 
-    const cached = this.#lookup(key);
-    if (cached) return this.#fromCache(cached, type, started, false) as DataResponse<T>;
-
-    const generation = this.#cache?.generation ?? 0;
-    try {
-      const period = resolvePeriod(
-        query.timeRange,
-        this.#clock.now(),
-        type === 'strategic_insights' ? DEFAULT_INSIGHTS_PERIOD_MS : DEFAULT_PERIOD_MS,
-      );
-      const out = await this.#guard(() =>
-        QUERY_RUNNERS[type]({
+    return this.#cached(
+      key,
+      type,
+      started,
+      async () => {
+        const period = resolvePeriod(
+          query.timeRange,
+          this.#clock.now(),
+          type === 'strategic_insights' ? DEFAULT_INSIGHTS_PERIOD_MS : DEFAULT_PERIOD_MS,
+        );
+        const out = await QUERY_RUNNERS[type]({
           turns: this.#turns,
           query,
           period,
           filter: periodFilter(query.filters, period),
           thresholds: this.#options.thresholds,
-        }),
-      );
-      const metadata: ResponseMetadata = {
-        queryType: type,
-        scope: query.filters,
-        period: out.period ?? period,
-        aggregation: query.aggregation,
-        cacheHit: false,
-        degraded: false,
-      };
-      if (out.nextCursor !== undefined) metadata.nextCursor = out.nextCursor;
-      const response: DataResponse = deepFreeze({
-        success: true,
-        data: out.data,
-        metadata,
-        totalRecords: out.totalRecords,
-        processingTimeMs: 0,
-      });
-      this.#cache?.set(key, { response }, generation);
-      this.#log.debug({ queryType: type, cacheHit: false }, 'query answered');
-      return this.#finish(response, type, started) as DataResponse<T>;
-    } catch (error) {
-      const stale = this.#staleAnswer(key, error);
-      if (stale) return this.#fromCache(stale, type, started, true, error) as DataResponse<T>;
-      return this.#failure(error, query, started, type) as DataResponse<T>;
-    }
+        });
+        const metadata: ResponseMetadata = {
+          queryType: type,
+          scope: query.filters,
+          period: out.period ?? period,
+          aggregation: query.aggregation,
+          cacheHit: false,
+          degraded: false,
+        };
+        if (out.nextCursor !== undefined) metadata.nextCursor = out.nextCursor;
+        return { data: out.data, totalRecords: out.totalRecords, metadata };
+      },
+      (error) => this.#failure(error, query, started, type),
+    ) as Promise<DataResponse<T>>;
   }
 
   async search(text: string, filter: TurnFilter = {}, limit = 20): Promise<DataResponse<SearchHit[]>> {
@@ -291,10 +280,16 @@ class DataManager implements ConversationalDataManager {
       cacheHit: false,
       degraded: false,
     };
-    return this.#cached(key, 'search', started, metadata, async () => {
-      const hits = await this.#turns.search(text, options);
-      return { data: hits, totalRecords: hits.length };
-    }) as Promise<DataResponse<SearchHit[]>>;
+    return this.#cached(
+      key,
+      'search',
+      started,
+      async () => {
+        const hits = await this.#turns.search(text, options);
+        return { data: hits, totalRecords: hits.length, metadata };
+      },
+      (error) => ({ ...this.#failure(error, null, started, 'search'), metadata: { ...metadata } }),
+    ) as Promise<DataResponse<SearchHit[]>>;
   }
 
   async getSessionContext(sessionId: string): Promise<DataResponse<SessionContext>> {
@@ -324,15 +319,25 @@ class DataManager implements ConversationalDataManager {
       cacheHit: false,
       degraded: false,
     };
-    return this.#cached(`session:${sessionId}`, 'session_context', started, metadata, async () => {
-      const summary = await sessionContext(this.#turns, sessionId, this.#options.recentTurns);
-      if (!summary) {
-        throw new ConvokitError('NOT_FOUND', `No turns are stored for session ${JSON.stringify(sessionId)}`, {
-          sessionId,
-        });
-      }
-      return { data: summary, totalRecords: summary.turns };
-    }) as Promise<DataResponse<SessionContext>>;
+    return this.#cached(
+      `session:${sessionId}`,
+      'session_context',
+      started,
+      async () => {
+        const summary = await sessionContext(this.#turns, sessionId, this.#options.recentTurns);
+        if (!summary) {
+          throw new ConvokitError(
+            'NOT_FOUND',
+            `No turns are stored for session ${JSON.stringify(sessionId)}`,
+            {
+              sessionId,
+            },
+          );
+        }
+        return { data: summary, totalRecords: summary.turns, metadata };
+      },
+      (error) => ({ ...this.#failure(error, null, started, 'session_context'), metadata: { ...metadata } }),
+    ) as Promise<DataResponse<SessionContext>>;
   }
 
   getMetrics(): DataManagerMetrics {
@@ -368,33 +373,55 @@ class DataManager implements ConversationalDataManager {
     await this.close();
   }
 
-  /** Search and session context: the same cache and failure handling as `query`. */
+  /**
+   * The one path of every read: cache, then a computation already running for the same key (two
+   * dashboards asking the same thing at once share one), then the store through the breaker.
+   * A computation is shared only within one cache generation, so a call that starts after a
+   * write never joins one that started before it.
+   */
   async #cached(
     key: string,
     kind: string,
     started: number,
-    metadata: ResponseMetadata,
-    compute: () => Promise<{ data: unknown; totalRecords: number }>,
+    compute: () => Promise<{ data: unknown; totalRecords: number; metadata: ResponseMetadata }>,
+    fail: (error: unknown) => DataResponse,
   ): Promise<DataResponse> {
-    const cached = this.#lookup(key);
-    if (cached) return this.#fromCache(cached, kind, started, false);
-    const generation = this.#cache?.generation ?? 0;
+    const cache = this.#cache;
+    const hit = cache?.get(key);
+    if (hit) {
+      this.#metrics.increment('cache.hits');
+      return this.#fromCache(hit, kind, started, false);
+    }
+    const generation = cache?.generation ?? 0;
+    const flightKey = `${generation}\u0000${key}`;
+    let flight = cache ? this.#inFlight.get(flightKey) : undefined;
+    const joined = flight !== undefined;
+    if (cache) this.#metrics.increment(joined ? 'cache.hits' : 'cache.misses');
+    if (!flight) {
+      flight = this.#guard(compute).then((out) => ({
+        response: deepFreeze({
+          success: true,
+          data: out.data,
+          metadata: out.metadata,
+          totalRecords: out.totalRecords,
+          processingTimeMs: 0,
+        }),
+      }));
+      if (cache) {
+        this.#inFlight.set(flightKey, flight);
+        const done = () => this.#inFlight.delete(flightKey);
+        flight.then(done, done);
+      }
+    }
     try {
-      const out = await this.#guard(compute);
-      const response: DataResponse = deepFreeze({
-        success: true,
-        data: out.data,
-        metadata,
-        totalRecords: out.totalRecords,
-        processingTimeMs: 0,
-      });
-      this.#cache?.set(key, { response }, generation);
-      return this.#finish(response, kind, started);
+      const answer = await flight;
+      if (joined) return this.#fromCache(answer, kind, started, false);
+      cache?.set(key, answer, generation);
+      return this.#finish(answer.response, kind, started);
     } catch (error) {
       const stale = this.#staleAnswer(key, error);
       if (stale) return this.#fromCache(stale, kind, started, true, error);
-      const failed = this.#failure(error, null, started, kind);
-      return { ...failed, metadata: { ...metadata } };
+      return fail(error);
     }
   }
 
@@ -424,13 +451,6 @@ class DataManager implements ConversationalDataManager {
     if (this.#parsed.size >= PARSE_MEMO_SIZE) this.#parsed.delete(this.#parsed.keys().next().value!);
     this.#parsed.set(raw, parsed);
     return parsed;
-  }
-
-  #lookup(key: string): Answer | undefined {
-    if (!this.#cache) return undefined;
-    const hit = this.#cache.get(key);
-    this.#metrics.increment(hit ? 'cache.hits' : 'cache.misses');
-    return hit;
   }
 
   #staleAnswer(key: string, error: unknown): Answer | undefined {

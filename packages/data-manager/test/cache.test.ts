@@ -136,3 +136,40 @@ describe('query cache', () => {
     expect((await setup.manager.search('okr')).data).toHaveLength(3);
   });
 });
+
+describe('concurrent identical queries', () => {
+  it('share one computation; the joiners count as hits', async () => {
+    setup = await fixtureManager();
+    const turns = setup.storage.turns!;
+    let calls = 0;
+    const aggregate = turns.aggregate.bind(turns);
+    (turns as { aggregate: typeof aggregate }).aggregate = (spec) => {
+      calls += 1;
+      return aggregate(spec);
+    };
+    const [a, b, c] = await Promise.all([
+      setup.manager.query(Q),
+      setup.manager.query(Q),
+      setup.manager.query(Q),
+    ]);
+    expect(calls).toBe(3); // one persona_usage: per persona, distinct counts, daily series
+    expect([a.metadata.cacheHit, b.metadata.cacheHit, c.metadata.cacheHit]).toEqual([false, true, true]);
+    expect(b.data).toEqual(a.data);
+    expect(setup.manager.getMetrics().cache).toMatchObject({ hits: 2, misses: 1 });
+  });
+
+  it('a call that starts after a write does not join a computation from before it', async () => {
+    setup = await fixtureManager();
+    const before = setup.manager.query<PersonaUsageData>(Q);
+    await setup.manager.recordTurn({
+      sessionId: 'new',
+      at: FULL.from,
+      userInput: 'a',
+      assistantResponse: 'b',
+    });
+    const after = await setup.manager.query<PersonaUsageData>(Q);
+    expect(after.metadata.cacheHit).toBe(false);
+    expect(after.data!.totalTurns).toBe(21);
+    await before;
+  });
+});
