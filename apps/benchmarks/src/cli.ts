@@ -54,7 +54,7 @@ async function main(): Promise<void> {
   const unknown = only?.filter((id) => !SCENARIOS.some((s) => s.id === id)) ?? [];
   if (unknown.length) throw new Error(`Unknown scenario ${unknown.join(', ')}; see --list`);
   const runs = values.runs ? Number(values.runs) : quick ? 1 : 3;
-  const options: RunOptions = { quick, runs, cpuTimeNs: quick ? 60e6 : 300e6 };
+  const options: RunOptions = { quick, runs, cpuTimeNs: quick ? 40e6 : 300e6, minSamples: quick ? 4 : 8 };
   const sizes = quick ? QUICK_SIZES : FULL_SIZES;
   const write = values['no-write'] ? false : only ? (values.write ?? false) : true;
 

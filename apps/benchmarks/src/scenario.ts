@@ -23,11 +23,11 @@ export interface Sizes {
 }
 
 export const QUICK_SIZES: Sizes = {
-  contexts: 2_000,
-  writes: { memory: 5_000, embedded: 1_000, server: 300 },
+  contexts: 1_000,
+  writes: { memory: 2_000, embedded: 500, server: 200 },
   turns: 5_000,
-  appendTurns: { memory: 10_000, embedded: 3_000, server: 1_000 },
-  sweep: 2_000,
+  appendTurns: { memory: 5_000, embedded: 2_000, server: 1_000 },
+  sweep: 1_000,
   scaling: [5_000],
   serverMaxTurns: 5_000,
 };

@@ -84,7 +84,7 @@ export const contextManager: Scenario = {
     // Heap per context on the memory adapter, beyond the context's own data.
     const memory = adapters.find((a) => a.name === 'memory');
     if (!memory) return;
-    for (const n of options.quick ? [1_000, 20_000] : [1_000, 100_000]) {
+    for (const n of options.quick ? [1_000, 10_000] : [1_000, 100_000]) {
       const clock = createManualClock(Date.UTC(2026, 10, 1));
       const base = settledHeap();
       let copies: unknown[] = Array.from({ length: n }, () => structuredClone(ONE_KB));
@@ -112,7 +112,7 @@ export const contextManager: Scenario = {
           'MB',
           `RSS +${((full.rss - empty.rss) / 2 ** 20).toFixed(1)} MB`,
         );
-        if (n >= 20_000) {
+        if (n >= 10_000) {
           rec.metric(
             `manager overhead per context/${memory.subject}`,
             `${memory.subject}: heap per context beyond its data (${sizeLabel(n)} contexts)`,

@@ -27,7 +27,7 @@ export const fileReopen: Scenario = {
       rec.skip('convokit file', (error as Error).message.split('\n')[0] as string);
       return;
     }
-    const n = options.quick ? 5_000 : 100_000;
+    const n = options.quick ? 2_000 : 100_000;
     const turns = datasets.turns(n).turns;
     const dir = tempDir('file-reopen');
     try {
