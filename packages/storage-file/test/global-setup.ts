@@ -1,5 +1,3 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'tsup';
@@ -11,29 +9,29 @@ export const CHILD_BUILD_DIR = join(packageDir, 'node_modules', '.child-build');
 
 /**
  * The crash and lock tests run writers in child processes, which need plain JavaScript. This
- * package is built into node_modules/.child-build (never dist, so a parallel `build` is not
- * disturbed); its dependencies are used from their dist, which turbo builds before `test`
- * (`^build`) and which is built here when missing.
+ * package is bundled, from source and with everything it imports (core and storage-memory from
+ * their sources, zod and pino from node_modules), into node_modules/.child-build/index.cjs: never
+ * dist, so a parallel `build` of this or any other package cannot pull files from under a child.
  */
 export default async function setup(): Promise<void> {
-  for (const [name, dir] of [
-    ['@convokit/core', 'core'],
-    ['@convokit/storage-memory', 'storage-memory'],
-  ] as const) {
-    if (!existsSync(join(packageDir, '..', dir, 'dist', 'index.js'))) {
-      execFileSync('pnpm', ['--filter', name, 'build'], { cwd: packageDir, stdio: 'inherit' });
-    }
-  }
+  const packages = join(packageDir, '..');
   await build({
     entry: { index: join(packageDir, 'src', 'index.ts') },
-    format: ['esm'],
+    format: ['cjs'],
     outDir: CHILD_BUILD_DIR,
     target: 'node20',
     platform: 'node',
     dts: false,
+    sourcemap: false,
     clean: true,
     silent: true,
     config: false,
-    external: [/^@convokit\//],
+    noExternal: [/.*/],
+    esbuildOptions(options) {
+      options.alias = {
+        '@convokit/core': join(packages, 'core', 'src', 'index.ts'),
+        '@convokit/storage-memory': join(packages, 'storage-memory', 'src', 'index.ts'),
+      };
+    },
   });
 }
