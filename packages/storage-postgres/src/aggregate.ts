@@ -98,13 +98,16 @@ export async function aggregateTurns(db: Db, input: AggregateSpecInput): Promise
 
   return db.read('turns.aggregate', async (sql) => {
     const [groups, buckets] = await Promise.all([
-      sql.unsafe<GroupRow[]>(`SELECT ${selects.join(', ')} ${from} ${groupBy}`, p.values as never[]),
+      sql.unsafe<GroupRow[]>(`SELECT ${selects.join(', ')} ${from} ${groupBy}`, p.values as never[], {
+        prepare: true,
+      }),
       percentiles
         ? sql.unsafe<GroupRow[]>(
             `SELECT ${[...keyExprs.map((e, i) => `${e} AS k${i}`), 't.latency_bucket AS b', 'count(*)::float8 AS c'].join(', ')}
              ${from} AND t.latency_ms IS NOT NULL
              GROUP BY ${[...keyExprs.map((_, i) => i + 1), keyExprs.length + 1].join(', ')}`,
             p.values as never[],
+            { prepare: true },
           )
         : Promise.resolve([] as GroupRow[]),
     ]);

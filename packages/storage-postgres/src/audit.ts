@@ -46,6 +46,7 @@ export function createAuditLog(db: Db): AuditLog {
           batch.map((e) => e.scope),
           batch.map((e) => JSON.stringify(e)),
         ] as never[],
+        { prepare: true },
       );
       if (rows.length !== batch.length) {
         const written = new Set(rows.map((r) => r.id));
@@ -86,6 +87,7 @@ export function createAuditLog(db: Db): AuditLog {
       const rows = await sql.unsafe<{ body: string }[]>(
         `SELECT body FROM ${S}.audit_events WHERE ${where.join(' AND ')} ORDER BY at DESC, id DESC LIMIT ${limit + 1}`,
         p.values as never[],
+        { prepare: true },
       );
       const items = rows.slice(0, limit).map((r) => JSON.parse(r.body) as AuditEvent);
       const last = items[items.length - 1];

@@ -120,6 +120,7 @@ export function createContextStore(db: Db): ContextStore {
           c.accessCount,
           c.lastAccessedAt,
         ] as never[],
+        { prepare: true },
       );
       if (rows.length === 0) {
         throw new ConvokitError('CONFLICT', `Context ${c.id} already exists`, {
@@ -139,6 +140,7 @@ export function createContextStore(db: Db): ContextStore {
       const rows = await sql.unsafe<ContextRow[]>(
         `SELECT ${COLUMNS} FROM ${S}.contexts WHERE id = $1::text AND ${LIVE('$2::bigint')}`,
         [String(id), now] as never[],
+        { prepare: true },
       );
       return rows[0] ? rowToContext(rows[0]) : undefined;
     });
@@ -170,11 +172,13 @@ export function createContextStore(db: Db): ContextStore {
          WHERE id = ${idParam} AND version = ${versionParam} AND ${LIVE(nowParam)}
          RETURNING ${COLUMNS}`,
         p.values as never[],
+        { prepare: true },
       );
       if (rows[0]) return rowToContext(rows[0]);
       const current = await sql.unsafe<{ version: number }[]>(
         `SELECT version FROM ${S}.contexts WHERE id = $1::text AND ${LIVE('$2::bigint')}`,
         [id, now] as never[],
+        { prepare: true },
       );
       if (!current[0]) {
         throw new ConvokitError('NOT_FOUND', `Context ${id} does not exist or has expired`, {
@@ -199,6 +203,7 @@ export function createContextStore(db: Db): ContextStore {
          SET access_count = access_count + 1, last_accessed_at = $2::bigint, expires_at = coalesce($3::bigint, expires_at)
          WHERE id = $1::text AND ${LIVE('$2::bigint')}`,
         [id, at, expiresAt ?? null] as never[],
+        { prepare: true },
       ),
     );
   }
@@ -212,17 +217,20 @@ export function createContextStore(db: Db): ContextStore {
         const r = await sql.unsafe(
           `DELETE FROM ${S}.contexts WHERE id = $1::text AND ${LIVE('$2::bigint')}`,
           [id, now] as never[],
+          { prepare: true },
         );
         return r.count > 0;
       }
       const r = await sql.unsafe(
         `DELETE FROM ${S}.contexts WHERE id = $1::text AND version = $3::int AND ${LIVE('$2::bigint')}`,
         [id, now, opts.expectedVersion] as never[],
+        { prepare: true },
       );
       if (r.count > 0) return true;
       const current = await sql.unsafe<{ version: number }[]>(
         `SELECT version FROM ${S}.contexts WHERE id = $1::text AND ${LIVE('$2::bigint')}`,
         [id, now] as never[],
+        { prepare: true },
       );
       if (!current[0]) return false;
       throw new ConvokitError(
@@ -262,6 +270,7 @@ export function createContextStore(db: Db): ContextStore {
         `SELECT ${COLUMNS} FROM ${S}.contexts WHERE ${where.join(' AND ')}
          ORDER BY created_at, id LIMIT ${limit + 1}`,
         p.values as never[],
+        { prepare: true },
       );
       const items = rows.slice(0, limit).map(rowToContext);
       const last = items[items.length - 1];
@@ -283,6 +292,7 @@ export function createContextStore(db: Db): ContextStore {
       const rows = await sql.unsafe<{ n: number }[]>(
         `SELECT count(*)::float8 AS n FROM ${S}.contexts WHERE ${where.join(' AND ')}`,
         p.values as never[],
+        { prepare: true },
       );
       return rows[0]!.n;
     });
@@ -301,6 +311,7 @@ export function createContextStore(db: Db): ContextStore {
            FOR UPDATE SKIP LOCKED)
          RETURNING ${COLUMNS}`,
         [now] as never[],
+        { prepare: true },
       );
       return rows
         .map(rowToContext)

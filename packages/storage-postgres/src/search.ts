@@ -46,6 +46,7 @@ export async function searchTurns(
        ORDER BY matched DESC, rank DESC, at DESC, id DESC
        LIMIT ${opts.limit}`,
       p.values as never[],
+      { prepare: true },
     );
     const termSet = new Set(terms);
     return rows.map((row) => {

@@ -128,6 +128,7 @@ export function createTurnStore(db: Db): TurnStore {
           cols.body,
           cols.search,
         ] as never[],
+        { prepare: true },
       );
       const written = new Set(inserted.map((r) => r.id));
       const skippedIds = batch.filter((t) => !written.has(t.id)).map((t) => t.id);
@@ -157,6 +158,7 @@ export function createTurnStore(db: Db): TurnStore {
         await sql.unsafe(
           `INSERT INTO ${S}.${table} (turn_id, name, at) SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])`,
           [ids, names, ats] as never[],
+          { prepare: true },
         );
       }
       return { appended: fresh.length, skippedIds };
@@ -167,9 +169,11 @@ export function createTurnStore(db: Db): TurnStore {
     db.assertOpen();
     if (typeof id !== 'string') throw invalid('turns.get', 'id', 'must be a string');
     return db.read('turns.get', async (sql) => {
-      const rows = await sql.unsafe<{ body: string }[]>(`SELECT body FROM ${S}.turns WHERE id = $1::text`, [
-        id,
-      ]);
+      const rows = await sql.unsafe<{ body: string }[]>(
+        `SELECT body FROM ${S}.turns WHERE id = $1::text`,
+        [id],
+        { prepare: true },
+      );
       return rows[0] ? parseTurn(rows[0].body) : undefined;
     });
   }
@@ -196,6 +200,7 @@ export function createTurnStore(db: Db): TurnStore {
         `SELECT t.body FROM ${S}.turns t WHERE ${where.join(' AND ')}
          ORDER BY t.at ${dir}, t.id ${dir} LIMIT ${limit + 1}`,
         p.values as never[],
+        { prepare: true },
       );
       const items = rows.slice(0, limit).map((r) => parseTurn(r.body));
       const last = items[items.length - 1];
@@ -215,6 +220,7 @@ export function createTurnStore(db: Db): TurnStore {
       const rows = await sql.unsafe<{ n: number }[]>(
         `SELECT count(*)::float8 AS n FROM ${S}.turns t WHERE ${where.join(' AND ')}`,
         p.values as never[],
+        { prepare: true },
       );
       return rows[0]!.n;
     });
@@ -225,9 +231,11 @@ export function createTurnStore(db: Db): TurnStore {
     validate(EpochMsSchema, before, 'turns.deleteBefore');
     return db.tx('turns.deleteBefore', async (sql) => {
       for (const table of Object.values(NAME_TABLES)) {
-        await sql.unsafe(`DELETE FROM ${S}.${table} WHERE at < $1::bigint`, [before]);
+        await sql.unsafe(`DELETE FROM ${S}.${table} WHERE at < $1::bigint`, [before], { prepare: true });
       }
-      const result = await sql.unsafe(`DELETE FROM ${S}.turns WHERE at < $1::bigint`, [before]);
+      const result = await sql.unsafe(`DELETE FROM ${S}.turns WHERE at < $1::bigint`, [before], {
+        prepare: true,
+      });
       return result.count;
     });
   }
