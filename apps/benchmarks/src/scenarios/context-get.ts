@@ -31,6 +31,16 @@ export const contextGet: Scenario = {
           { operation: 'context get', subject: adapter.subject, kind: 'ours', klass: adapter.klass },
           () => contexts.get(pick(i++)),
         );
+        // The newest page of a session's contexts, by owner and session (index-served).
+        await rec.bench(
+          {
+            operation: 'context list (page of 50)',
+            subject: adapter.subject,
+            kind: 'ours',
+            klass: adapter.klass,
+          },
+          () => contexts.list({ ownerId: 'user-1', sessionId: 's-1' }, { limit: 50 }),
+        );
       } finally {
         await dispose();
       }
