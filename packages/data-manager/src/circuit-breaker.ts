@@ -22,7 +22,7 @@ export interface CircuitSnapshot {
  * Stops hammering a failing store: after `failureThreshold` consecutive failures every call fails
  * fast for `cooldownMs`; then one trial call is let through (half-open). Its success closes the
  * circuit, its failure opens it for another cooldown. Errors that are the caller's fault
- * (validation, conflicts) prove the store answered and count as successes.
+ * (validation, conflicts, limits) are neither failures nor successes.
  */
 export class CircuitBreaker {
   readonly #options: CircuitBreakerOptions;
@@ -70,8 +70,9 @@ export class CircuitBreaker {
       this.#succeeded();
       return value;
     } catch (error) {
+      // A caller's error (bad input, a conflict) may be thrown before the store is reached, so it
+      // proves nothing either way: no failure counted, and a half-open circuit stays half-open.
       if (isFailure(error)) this.#failed();
-      else this.#succeeded();
       throw error;
     } finally {
       if (trial) this.#trialInFlight = false;

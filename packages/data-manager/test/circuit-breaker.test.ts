@@ -121,3 +121,24 @@ describe('storage failures and the circuit breaker', () => {
     expect(breaker.state).toBe('closed');
   });
 });
+
+describe('caller errors in the breaker', () => {
+  it('neither reset the failure count nor close a half-open circuit', async () => {
+    const clock = createManualClock(0);
+    const breaker = new CircuitBreaker({ failureThreshold: 2, cooldownMs: 5 }, clock, 'test');
+    const fail = () => breaker.run(() => Promise.reject(new Error('x')), isStorageFailure).catch(() => {});
+    const callerError = () =>
+      breaker
+        .run(() => Promise.reject(new ConvokitError('LIMIT', 'too long')), isStorageFailure)
+        .catch(() => {});
+    await fail();
+    await callerError();
+    await fail();
+    expect(breaker.snapshot()).toMatchObject({ state: 'open', consecutiveFailures: 2 });
+    clock.advance(5);
+    await callerError(); // the trial never reached the store
+    expect(breaker.state).toBe('half-open');
+    await breaker.run(async () => 'ok', isStorageFailure);
+    expect(breaker.snapshot()).toMatchObject({ state: 'closed', consecutiveFailures: 0 });
+  });
+});
