@@ -38,7 +38,6 @@ const PERCENTILES: Partial<Record<Measure, number>> = { latencyP50: 0.5, latency
 
 /** A group's additive totals as both plans return them. */
 interface RawGroup {
-  keys: GroupValue[];
   c: number;
   e: number;
   s?: number;
@@ -139,21 +138,28 @@ function baseSql(spec: AggregateSpec, f: NormalizedTurnFilter): PlannedSql {
   const where = turnFilterSql(f);
   const cols = keys.map((k, i) => `${k} AS k${i}`);
   const groupBy = keys.map((_, i) => `k${i}`);
+  // Only the columns the measures need: a GROUP BY that reads nothing but indexed columns is
+  // answered from a covering index without touching the table.
   const m = new Set(spec.measures);
-  const measures = [
-    'COUNT(*) AS c',
-    "COALESCE(SUM(t.outcome = 'error'), 0) AS e",
-    'COUNT(t.latency_ms) AS lc',
-    'COALESCE(SUM(t.latency_ms), 0) AS ls',
-    'MIN(t.latency_ms) AS lmin',
-    'MAX(t.latency_ms) AS lmax',
-    'COALESCE(SUM(t.tokens_in), 0) AS ti',
-    'COALESCE(SUM(t.tokens_out), 0) AS tout',
-    'COALESCE(SUM(t.feedback), 0) AS fs',
-    'COUNT(t.feedback) AS fc',
-    'MIN(t.at) AS first',
-    'MAX(t.at) AS last',
-  ];
+  const measures = ['COUNT(*) AS c'];
+  if (m.has('errors') || m.has('errorRate')) measures.push("COALESCE(SUM(t.outcome = 'error'), 0) AS e");
+  if (
+    ['latencyAvg', 'latencyP50', 'latencyP95', 'latencyP99', 'latencyCount'].some((x) => m.has(x as Measure))
+  ) {
+    measures.push(
+      'COUNT(t.latency_ms) AS lc',
+      'COALESCE(SUM(t.latency_ms), 0) AS ls',
+      'MIN(t.latency_ms) AS lmin',
+      'MAX(t.latency_ms) AS lmax',
+    );
+  }
+  if (m.has('tokensIn')) measures.push('COALESCE(SUM(t.tokens_in), 0) AS ti');
+  if (m.has('tokensOut')) measures.push('COALESCE(SUM(t.tokens_out), 0) AS tout');
+  if (m.has('feedbackAvg') || m.has('feedbackCount')) {
+    measures.push('COALESCE(SUM(t.feedback), 0) AS fs', 'COUNT(t.feedback) AS fc');
+  }
+  if (m.has('firstAt')) measures.push('MIN(t.at) AS first');
+  if (m.has('lastAt')) measures.push('MAX(t.at) AS last');
   if (m.has('sessions')) measures.push('COUNT(DISTINCT t.session_id) AS s');
   if (m.has('users')) measures.push('COUNT(DISTINCT t.user_id) AS u');
   const from = `FROM turns t ${joins.join(' ')}`;
@@ -397,6 +403,29 @@ interface Accumulated {
   buckets: Map<number, number>;
 }
 
+/** A result row as totals, with what the plan did not select at its neutral value. */
+function rawGroup(row: Record<string, unknown>): RawGroup {
+  const num = (key: string) => (row[key] as number | undefined) ?? 0;
+  const opt = (key: string) => (row[key] as number | null | undefined) ?? null;
+  const g: RawGroup = {
+    c: num('c'),
+    e: num('e'),
+    lc: num('lc'),
+    ls: num('ls'),
+    lmin: opt('lmin'),
+    lmax: opt('lmax'),
+    ti: num('ti'),
+    tout: num('tout'),
+    fs: num('fs'),
+    fc: num('fc'),
+    first: opt('first'),
+    last: opt('last'),
+  };
+  if (row.s !== undefined) g.s = row.s as number;
+  if (row.u !== undefined) g.u = row.u as number;
+  return g;
+}
+
 function mergeGroup(into: RawGroup, g: RawGroup): void {
   into.c += g.c;
   into.e += g.e;
@@ -429,10 +458,10 @@ export async function aggregateTurns(
       for (const row of conn.prepare(sql).all(...params) as Array<Record<string, unknown>>) {
         const keys = keysOf(row, n);
         const id = JSON.stringify(keys);
-        const g = row as unknown as RawGroup;
+        const g = rawGroup(row);
         const acc = groups.get(id);
         if (acc) mergeGroup(acc.g, g);
-        else groups.set(id, { keys, g: { ...g }, buckets: new Map() });
+        else groups.set(id, { keys, g, buckets: new Map() });
       }
     };
     const histogramRows: Array<Record<string, unknown>> = [];

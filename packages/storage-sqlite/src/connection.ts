@@ -11,12 +11,15 @@ const STATEMENT_CACHE_MAX = 500;
 export class Connection {
   readonly db: Database.Database;
   readonly path: string;
+  /** The schema version the database had when opened (0 for a new file). */
+  readonly openedAtVersion: number;
   #closed = false;
   readonly #statements = new Map<string, Database.Statement>();
 
-  constructor(db: Database.Database, path: string) {
+  constructor(db: Database.Database, path: string, openedAtVersion: number) {
     this.db = db;
     this.path = path;
+    this.openedAtVersion = openedAtVersion;
   }
 
   get closed(): boolean {

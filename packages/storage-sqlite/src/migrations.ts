@@ -13,6 +13,10 @@ interface Migration {
 }
 
 /**
+ * \`turns\` is kept narrow (no conversation text, which lives in \`turn_texts\`) so that analytics
+ * that must scan it read few pages; the indexes carry session and user ids so that distinct
+ * counts by time, persona or user are answered from the index alone.
+ *
  * Search indexes core's terms, not the raw text: \`terms\` holds \`tokenize\` of the user input and
  * the response (NFKC, lower-cased letter/digit runs) joined by spaces, so FTS5 matches exactly
  * what the memory adapter matches (\`Ｆｕｌｌ\` finds \`full\`, a decomposed \`ï\` finds \`ï\`). The
@@ -34,17 +38,20 @@ CREATE TABLE turns (
   tokens_in INTEGER,
   tokens_out INTEGER,
   feedback REAL,
-  user_input TEXT NOT NULL,
-  assistant_response TEXT NOT NULL,
   frameworks TEXT NOT NULL,
   tools TEXT NOT NULL,
-  mcp_servers TEXT NOT NULL,
+  mcp_servers TEXT NOT NULL
+);
+CREATE TABLE turn_texts (
+  seq INTEGER PRIMARY KEY,
+  user_input TEXT NOT NULL,
+  assistant_response TEXT NOT NULL,
   metadata TEXT
 );
-CREATE INDEX turns_at ON turns (at, id);
+CREATE INDEX turns_at ON turns (at, id, session_id, user_id);
 CREATE INDEX turns_session ON turns (session_id, at, id);
-CREATE INDEX turns_user ON turns (user_id, at);
-CREATE INDEX turns_persona ON turns (persona, at);
+CREATE INDEX turns_user ON turns (user_id, at, session_id);
+CREATE INDEX turns_persona ON turns (persona, at, session_id, user_id);
 CREATE INDEX turns_conversation ON turns (conversation_id, at);
 CREATE TABLE turn_frameworks (seq INTEGER NOT NULL, name TEXT NOT NULL, PRIMARY KEY (seq, name)) WITHOUT ROWID;
 CREATE INDEX turn_frameworks_name ON turn_frameworks (name, seq);
@@ -151,21 +158,29 @@ export const MIGRATIONS: readonly Migration[] = [
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
-/** Brings the database to SCHEMA_VERSION; safe when several processes open it at once. */
-export function migrate(db: Database.Database, path: string): void {
+/**
+ * Brings the database to SCHEMA_VERSION; safe when several processes open it at once. Returns
+ * the version found, which equals SCHEMA_VERSION when nothing had to change.
+ */
+export function migrate(db: Database.Database, path: string): number {
   const current = () => db.pragma('user_version', { simple: true }) as number;
-  if (current() === SCHEMA_VERSION) return;
-  db.transaction(() => {
-    // Re-read under the write lock: another process may have migrated meanwhile.
-    const from = current();
-    if (from > SCHEMA_VERSION) throw tooNew(path, from);
-    for (let v = from; v < SCHEMA_VERSION; v++) MIGRATIONS[v]!.up(db);
-    db.pragma(`user_version = ${SCHEMA_VERSION}`);
-  }).immediate();
+  const found = current();
+  if (found === SCHEMA_VERSION) return found;
+  if (found > SCHEMA_VERSION) throw tooNew(path, found);
+  return db
+    .transaction(() => {
+      // Re-read under the write lock: another process may have migrated meanwhile.
+      const from = current();
+      if (from > SCHEMA_VERSION) throw tooNew(path, from);
+      for (let v = from; v < SCHEMA_VERSION; v++) MIGRATIONS[v]!.up(db);
+      db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      return from;
+    })
+    .immediate();
 }
 
 /** For read-only opens, which cannot migrate. */
-export function checkSchema(db: Database.Database, path: string): void {
+export function checkSchema(db: Database.Database, path: string): number {
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version > SCHEMA_VERSION) throw tooNew(path, version);
   if (version < SCHEMA_VERSION) {
@@ -175,6 +190,7 @@ export function checkSchema(db: Database.Database, path: string): void {
       { adapter: 'sqlite', path, reason: 'schema', version, expected: SCHEMA_VERSION },
     );
   }
+  return version;
 }
 
 function tooNew(path: string, version: number): ConvokitError {

@@ -23,8 +23,12 @@ export interface TurnRow {
   metadata: string | null;
 }
 
-export const TURN_COLUMNS =
-  'seq, id, session_id, conversation_id, user_id, at, persona, outcome, error_code, latency_ms, latency_bucket, tokens_in, tokens_out, feedback, user_input, assistant_response, frameworks, tools, mcp_servers, metadata';
+/**
+ * A stored turn: the narrow \`turns\` row (what analytics scan) joined with its texts, which live
+ * in \`turn_texts\` so that scans over \`turns\` never read conversation text.
+ */
+export const TURN_SELECT =
+  'SELECT t.seq, t.id, t.session_id, t.conversation_id, t.user_id, t.at, t.persona, t.outcome, t.error_code, t.latency_ms, t.latency_bucket, t.tokens_in, t.tokens_out, t.feedback, t.frameworks, t.tools, t.mcp_servers, x.user_input, x.assistant_response, x.metadata FROM turns t JOIN turn_texts x ON x.seq = t.seq';
 
 export function turnOfRow(r: TurnRow): Turn {
   const turn: Turn = {

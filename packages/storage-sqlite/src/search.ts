@@ -1,5 +1,5 @@
 import { makeSnippet, type NormalizedTurnFilter, type Turn, tokenize } from '@convokit/core';
-import { TURN_COLUMNS } from './rows.js';
+import { TURN_SELECT } from './rows.js';
 import { turnFilterSql } from './turn-filter-sql.js';
 
 /**
@@ -25,15 +25,14 @@ export function searchSql(
   limit: number,
 ): { sql: string; params: unknown[] } {
   const where = turnFilterSql(filter);
-  const columns = TURN_COLUMNS.split(', ')
-    .map((c) => `t.${c}`)
-    .join(', ');
+  // TURN_SELECT is `SELECT <columns> FROM turns t JOIN turn_texts x ...`: reuse its column list.
+  const columns = TURN_SELECT.slice('SELECT '.length, TURN_SELECT.indexOf(' FROM '));
   const filters = where.clauses.map((c) => ` AND ${c}`).join('');
   if (mode === 'all' || terms.length === 1) {
     return {
       sql: `
         SELECT ${columns}, bm25(turns_fts) AS rank, ${terms.length} AS matched
-        FROM turns_fts JOIN turns t ON t.seq = turns_fts.rowid
+        FROM turns_fts JOIN turns t ON t.seq = turns_fts.rowid JOIN turn_texts x ON x.seq = t.seq
         WHERE turns_fts MATCH ?${filters}
         ORDER BY rank, t.at DESC, t.id DESC
         LIMIT ?`,
@@ -46,6 +45,7 @@ export function searchSql(
       WITH m AS (SELECT rowid AS seq, COUNT(*) AS matched FROM (${perTerm}) GROUP BY rowid)
       SELECT ${columns}, bm25(turns_fts) AS rank, m.matched AS matched
       FROM turns_fts JOIN m ON m.seq = turns_fts.rowid JOIN turns t ON t.seq = turns_fts.rowid
+        JOIN turn_texts x ON x.seq = t.seq
       WHERE turns_fts MATCH ?${filters}
       ORDER BY m.matched DESC, rank, t.at DESC, t.id DESC
       LIMIT ?`,

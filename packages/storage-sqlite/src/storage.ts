@@ -14,7 +14,7 @@ import { createAuditLog } from './audit.js';
 import { Connection } from './connection.js';
 import { createContextStore } from './contexts.js';
 import { sqliteError } from './errors.js';
-import { checkSchema, migrate } from './migrations.js';
+import { checkSchema, migrate, SCHEMA_VERSION } from './migrations.js';
 import type { SqliteStorageOptions, SqliteSynchronous } from './options.js';
 import { createTurnStore } from './turns.js';
 
@@ -67,9 +67,11 @@ export function openConnection(options: SqliteStorageOptions): Connection {
     db.pragma('temp_store = MEMORY');
     db.pragma('cache_size = -32000');
     db.function('cvk_month', { deterministic: true }, (ms) => bucketStart('month', Number(ms)));
-    if (readonly) checkSchema(db, path);
-    else migrate(db, path);
-    return new Connection(db, path);
+    const version = readonly ? checkSchema(db, path) : migrate(db, path);
+    // Lets the planner gather the statistics it lacks (bounded work), so range filters that cover
+    // most of the table scan it instead of walking an index row by row.
+    if (!readonly) db.pragma('optimize = 0x10002');
+    return new Connection(db, path, version);
   } catch (error) {
     try {
       db?.close();
@@ -91,6 +93,10 @@ export function createSqliteStorage(options: SqliteStorageOptions): SqliteStorag
   const touchFlushMax = nonNegativeInt(options?.touchFlushMax, 'touchFlushMax', 1000, 1);
   const conn = openConnection(options);
   const logger = createLogger('storage-sqlite', options.logger);
+  if (conn.openedAtVersion !== SCHEMA_VERSION) {
+    const what = conn.openedAtVersion === 0 ? 'sqlite: schema created' : 'sqlite: schema migrated';
+    logger.info({ path: conn.path, from: conn.openedAtVersion, to: SCHEMA_VERSION }, what);
+  }
   const contexts = createContextStore(conn, {
     clock: options.clock ?? systemClock,
     logger,
@@ -111,6 +117,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): SqliteStorag
     }
     conn.markClosed();
     try {
+      if (!options.readonly) conn.db.pragma('optimize');
       conn.db.close();
     } catch (error) {
       throw sqliteError(error, conn.path, 'close');

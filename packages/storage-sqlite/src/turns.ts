@@ -31,13 +31,13 @@ import {
 import { aggregateTurns } from './aggregate.js';
 import type { Connection } from './connection.js';
 import { prepareRollupStatements, RollupBatch, type RollupStatements, rebuildRollups } from './rollups.js';
-import { TURN_COLUMNS, type TurnRow, turnOfRow } from './rows.js';
+import { TURN_SELECT, type TurnRow, turnOfRow } from './rows.js';
 import { searchScore, searchSql, searchTerms, snippetOf } from './search.js';
 import { turnFilterSql, whereSql } from './turn-filter-sql.js';
 import { underPath } from './validate-field.js';
 
 const TurnBatchSchema = TurnSchema.array();
-const SELECT_ONE = `SELECT ${TURN_COLUMNS} FROM turns WHERE id = ?`;
+const SELECT_ONE = `${TURN_SELECT} WHERE t.id = ?`;
 
 export function createTurnStore(conn: Connection): TurnStore {
   let rollupStatements: RollupStatements | undefined;
@@ -49,10 +49,12 @@ export function createTurnStore(conn: Connection): TurnStore {
   function insertTurns(turns: readonly Turn[], ifExists: 'error' | 'skip'): AppendResult {
     const insert = conn.prepare(`
       INSERT INTO turns (id, session_id, conversation_id, user_id, at, persona, outcome, error_code, latency_ms,
-        latency_bucket, tokens_in, tokens_out, feedback, user_input, assistant_response, frameworks, tools,
-        mcp_servers, metadata)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        latency_bucket, tokens_in, tokens_out, feedback, frameworks, tools, mcp_servers)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (id) DO NOTHING`);
+    const insertText = conn.prepare(
+      'INSERT INTO turn_texts (seq, user_input, assistant_response, metadata) VALUES (?, ?, ?, ?)',
+    );
     const insertFts = conn.prepare('INSERT INTO turns_fts (rowid, terms) VALUES (?, ?)');
     const insertFramework = conn.prepare('INSERT INTO turn_frameworks (seq, name) VALUES (?, ?)');
     const insertTool = conn.prepare('INSERT INTO turn_tools (seq, name) VALUES (?, ?)');
@@ -75,12 +77,9 @@ export function createTurnStore(conn: Connection): TurnStore {
         t.tokens?.input ?? null,
         t.tokens?.output ?? null,
         t.feedback ?? null,
-        t.userInput,
-        t.assistantResponse,
         JSON.stringify(t.frameworks),
         JSON.stringify(t.tools),
         JSON.stringify(t.mcpServers),
-        t.metadata === undefined ? null : JSON.stringify(t.metadata),
       );
       if (info.changes === 0) {
         if (ifExists === 'skip') {
@@ -93,6 +92,12 @@ export function createTurnStore(conn: Connection): TurnStore {
         });
       }
       const seq = info.lastInsertRowid;
+      insertText.run(
+        seq,
+        t.userInput,
+        t.assistantResponse,
+        t.metadata === undefined ? null : JSON.stringify(t.metadata),
+      );
       insertFts.run(seq, searchTerms(t));
       for (const name of t.frameworks) insertFramework.run(seq, name);
       for (const name of t.tools) insertTool.run(seq, name);
@@ -139,9 +144,7 @@ export function createTurnStore(conn: Connection): TurnStore {
     async get(id) {
       validate(KeySchema, id, 'turns.get');
       return conn.run('turns.get', () => {
-        const row = conn.prepare(`SELECT ${TURN_COLUMNS} FROM turns WHERE id = ?`).get(id) as
-          | TurnRow
-          | undefined;
+        const row = conn.prepare(SELECT_ONE).get(id) as TurnRow | undefined;
         return row ? turnOfRow(row) : undefined;
       });
     },
@@ -176,9 +179,7 @@ export function createTurnStore(conn: Connection): TurnStore {
       const dir = order === 'desc' ? 'DESC' : 'ASC';
       return conn.run('turns.list', () => {
         const rows = conn
-          .prepare(
-            `SELECT ${TURN_COLUMNS} FROM turns t ${whereSql(where.clauses)} ORDER BY t.at ${dir}, t.id ${dir} LIMIT ?`,
-          )
+          .prepare(`${TURN_SELECT} ${whereSql(where.clauses)} ORDER BY t.at ${dir}, t.id ${dir} LIMIT ?`)
           .all(...where.params, page.limit + 1) as TurnRow[];
         const more = rows.length > page.limit;
         const items = (more ? rows.slice(0, page.limit) : rows).map(turnOfRow);
@@ -218,7 +219,7 @@ export function createTurnStore(conn: Connection): TurnStore {
       return conn.write('turns.deleteBefore', () => {
         const old = 'SELECT seq FROM turns WHERE at < ?';
         conn.prepare(`DELETE FROM turns_fts WHERE rowid IN (${old})`).run(before);
-        for (const table of ['turn_frameworks', 'turn_tools', 'turn_mcp_servers']) {
+        for (const table of ['turn_texts', 'turn_frameworks', 'turn_tools', 'turn_mcp_servers']) {
           conn.prepare(`DELETE FROM ${table} WHERE seq IN (${old})`).run(before);
         }
         const deleted = conn.prepare('DELETE FROM turns WHERE at < ?').run(before).changes;

@@ -16,13 +16,14 @@ const V1_DDL = `
 CREATE TABLE turns (
   seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, session_id TEXT NOT NULL, conversation_id TEXT, user_id TEXT,
   at INTEGER NOT NULL, persona TEXT, outcome TEXT NOT NULL, error_code TEXT, latency_ms REAL, latency_bucket INTEGER,
-  tokens_in INTEGER, tokens_out INTEGER, feedback REAL, user_input TEXT NOT NULL, assistant_response TEXT NOT NULL,
-  frameworks TEXT NOT NULL, tools TEXT NOT NULL, mcp_servers TEXT NOT NULL, metadata TEXT
+  tokens_in INTEGER, tokens_out INTEGER, feedback REAL, frameworks TEXT NOT NULL, tools TEXT NOT NULL,
+  mcp_servers TEXT NOT NULL
 );
-CREATE INDEX turns_at ON turns (at, id);
+CREATE TABLE turn_texts (seq INTEGER PRIMARY KEY, user_input TEXT NOT NULL, assistant_response TEXT NOT NULL, metadata TEXT);
+CREATE INDEX turns_at ON turns (at, id, session_id, user_id);
 CREATE INDEX turns_session ON turns (session_id, at, id);
-CREATE INDEX turns_user ON turns (user_id, at);
-CREATE INDEX turns_persona ON turns (persona, at);
+CREATE INDEX turns_user ON turns (user_id, at, session_id);
+CREATE INDEX turns_persona ON turns (persona, at, session_id, user_id);
 CREATE INDEX turns_conversation ON turns (conversation_id, at);
 CREATE TABLE turn_frameworks (seq INTEGER NOT NULL, name TEXT NOT NULL, PRIMARY KEY (seq, name)) WITHOUT ROWID;
 CREATE INDEX turn_frameworks_name ON turn_frameworks (name, seq);
@@ -63,8 +64,8 @@ function buildV1(path: string): void {
   db.exec(V1_DDL);
   const insert =
     db.prepare(`INSERT INTO turns (id, session_id, at, persona, outcome, latency_ms, latency_bucket,
-    user_input, assistant_response, frameworks, tools, mcp_servers, tokens_in, tokens_out)
-    VALUES (?, 's1', ?, ?, ?, ?, ?, ?, 'noted', ?, '[]', '[]', 10, 20)`);
+    frameworks, tools, mcp_servers, tokens_in, tokens_out)
+    VALUES (?, 's1', ?, ?, ?, ?, ?, ?, '[]', '[]', 10, 20)`);
   const rows: Array<[string, number, string | null, string, number, number, string, string[]]> = [
     ['a', T0, 'analyst', 'ok', 100, latencyBucket(100), 'pricing question', ['okr']],
     ['b', T0 + 1000, 'analyst', 'error', 250, latencyBucket(250), 'budget question', ['okr', 'swot']],
@@ -78,9 +79,13 @@ function buildV1(path: string): void {
       outcome,
       latency,
       bucket,
-      text,
       JSON.stringify(frameworks),
     ).lastInsertRowid;
+    db.prepare('INSERT INTO turn_texts (seq, user_input, assistant_response) VALUES (?, ?, ?)').run(
+      seq,
+      text,
+      'noted',
+    );
     // v1 indexed core terms of both texts, space-separated.
     db.prepare('INSERT INTO turns_fts (rowid, terms) VALUES (?, ?)').run(
       seq,
