@@ -36,7 +36,7 @@ export class MemoryAuditLog implements AuditLog {
       const event = underPath(() => validate(AuditEventSchema, events[i], where), String(i));
       if (ids.has(event.id)) throw invalid(where, `${i}.id`, 'repeats an id earlier in the batch');
       ids.add(event.id);
-      batch[i] = event;
+      batch[i] = this.host.frozen.fresh(event);
     }
     const existing = batch.filter((e) => this.#ids.has(e.id)).map((e) => e.id);
     if (existing.length > 0) {
@@ -46,7 +46,6 @@ export class MemoryAuditLog implements AuditLog {
       });
     }
     if (batch.length === 0) return;
-    for (const event of batch) this.host.frozen.deep(event);
     this.host.record({ type: 'audit.append', events: batch });
     this.applyAppend(batch);
   }

@@ -34,14 +34,15 @@ export class MemoryContextStore implements ContextStore {
 
   async create(context: Context): Promise<Context> {
     this.host.open();
-    const c = underPath(() => validate(ContextSchema, context, 'contexts.create'), 'context');
+    const c = this.host.frozen.fresh(
+      underPath(() => validate(ContextSchema, context, 'contexts.create'), 'context'),
+    );
     if (this.byId.has(c.id)) {
       throw new ConvokitError('CONFLICT', `Context ${c.id} already exists`, {
         where: 'contexts.create',
         id: c.id,
       });
     }
-    this.host.frozen.deep(c);
     this.host.record({ type: 'contexts.put', context: c });
     this.put(c);
     return c;
@@ -78,7 +79,7 @@ export class MemoryContextStore implements ContextStore {
         },
       );
     }
-    const next = this.host.frozen.shallow(withChanges(c, ch, now));
+    const next = Object.freeze(withChanges(c, ch, now));
     this.host.record({ type: 'contexts.put', context: next });
     this.put(next);
     return next;
@@ -97,7 +98,7 @@ export class MemoryContextStore implements ContextStore {
     if (c === undefined || (c.expiresAt !== undefined && at! >= c.expiresAt)) return;
     const next: Context = { ...c, accessCount: c.accessCount + 1, lastAccessedAt: at! };
     if (expiresAt !== undefined) next.expiresAt = expiresAt;
-    this.host.frozen.shallow(next);
+    Object.freeze(next);
     this.host.record({ type: 'contexts.put', context: next });
     this.put(next);
   }
@@ -291,7 +292,7 @@ export class MemoryContextStore implements ContextStore {
     const fast = this.#fastChanges(changes);
     if (fast !== undefined) return fast;
     const parsed = underPath(() => validate(ContextChangesSchema, changes, 'contexts.update'), 'changes');
-    return this.host.frozen.deep(parsed);
+    return this.host.frozen.fresh(parsed);
   }
 
   /** The changes as ContextChangesSchema would give them, frozen, or undefined when in doubt. */

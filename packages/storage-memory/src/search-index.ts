@@ -1,8 +1,14 @@
-import { type Turn, tokenize } from '@convokit/core';
+import type { Turn } from '@convokit/core';
+import { terms as tokenize } from './terms.js';
 
+/**
+ * Postings hold document numbers and term frequencies as small integers rather than references to
+ * turns: appending then writes no pointers into long-lived arrays, which keeps garbage collection
+ * cheap while the index grows by tens of thousands of turns a second.
+ */
 interface Posting {
-  turns: Turn[];
-  /** Term frequency in each turn, parallel to `turns`. */
+  docs: number[];
+  /** Term frequency in each doc, parallel to `docs`. */
   tfs: number[];
 }
 
@@ -25,52 +31,99 @@ const B = 0.75;
  */
 export class SearchIndex {
   readonly #postings = new Map<string, Posting>();
-  readonly #lengths = new Map<Turn, number>();
+  /** Turn by document number; `undefined` once removed. */
+  #docs: Array<Turn | undefined> = [];
+  /** Terms in each document, by document number. */
+  #lengths: number[] = [];
+  #live = 0;
   #totalLength = 0;
 
   add(turn: Turn): void {
+    const doc = this.#docs.length;
     const terms = tokenize(`${turn.userInput}\n${turn.assistantResponse}`);
-    this.#lengths.set(turn, terms.length);
+    this.#docs.push(turn);
+    this.#lengths.push(terms.length);
+    this.#live++;
     this.#totalLength += terms.length;
-    const counts = new Map<string, number>();
-    for (const term of terms) counts.set(term, (counts.get(term) ?? 0) + 1);
-    for (const [term, tf] of counts) {
+    for (const term of terms) {
       const posting = this.#postings.get(term);
-      if (posting === undefined) this.#postings.set(term, { turns: [turn], tfs: [tf] });
-      else {
-        posting.turns.push(turn);
-        posting.tfs.push(tf);
+      if (posting === undefined) {
+        this.#postings.set(term, { docs: [doc], tfs: [1] });
+      } else {
+        const last = posting.docs.length - 1;
+        // Terms of one document arrive together, so a repeat is always the last entry.
+        if (posting.docs[last] === doc) posting.tfs[last]!++;
+        else {
+          posting.docs.push(doc);
+          posting.tfs.push(1);
+        }
       }
     }
   }
 
-  /** Forgets `removed`, which are exactly the indexed turns with `at < before`. */
-  removeBefore(before: number, removed: readonly Turn[]): void {
+  /** Forgets every indexed turn with `at < before`. */
+  removeBefore(before: number): void {
     const touched = new Set<string>();
-    for (const turn of removed) {
-      this.#totalLength -= this.#lengths.get(turn) ?? 0;
-      this.#lengths.delete(turn);
+    const docs = this.#docs;
+    for (let doc = 0; doc < docs.length; doc++) {
+      const turn = docs[doc];
+      if (turn === undefined || turn.at >= before) continue;
+      docs[doc] = undefined;
+      this.#live--;
+      this.#totalLength -= this.#lengths[doc]!;
       for (const term of tokenize(`${turn.userInput}\n${turn.assistantResponse}`)) touched.add(term);
+    }
+    if (this.#live * 2 < docs.length) {
+      this.#renumber();
+      return;
     }
     for (const term of touched) {
       const posting = this.#postings.get(term);
       if (posting === undefined) continue;
-      const turns: Turn[] = [];
-      const tfs: number[] = [];
-      for (let i = 0; i < posting.turns.length; i++) {
-        if (posting.turns[i]!.at >= before) {
-          turns.push(posting.turns[i]!);
-          tfs.push(posting.tfs[i]!);
+      const kept: Posting = { docs: [], tfs: [] };
+      for (let i = 0; i < posting.docs.length; i++) {
+        if (docs[posting.docs[i]!] !== undefined) {
+          kept.docs.push(posting.docs[i]!);
+          kept.tfs.push(posting.tfs[i]!);
         }
       }
-      if (turns.length === 0) this.#postings.delete(term);
-      else this.#postings.set(term, { turns, tfs });
+      if (kept.docs.length === 0) this.#postings.delete(term);
+      else this.#postings.set(term, kept);
     }
+  }
+
+  /** Drops the holes left by removed documents, so the index does not grow with retention. */
+  #renumber(): void {
+    const remap = new Int32Array(this.#docs.length).fill(-1);
+    const docs: Turn[] = [];
+    const lengths: number[] = [];
+    this.#docs.forEach((turn, doc) => {
+      if (turn === undefined) return;
+      remap[doc] = docs.length;
+      docs.push(turn);
+      lengths.push(this.#lengths[doc]!);
+    });
+    for (const [term, posting] of this.#postings) {
+      const kept: Posting = { docs: [], tfs: [] };
+      for (let i = 0; i < posting.docs.length; i++) {
+        const doc = remap[posting.docs[i]!]!;
+        if (doc >= 0) {
+          kept.docs.push(doc);
+          kept.tfs.push(posting.tfs[i]!);
+        }
+      }
+      if (kept.docs.length === 0) this.#postings.delete(term);
+      else this.#postings.set(term, kept);
+    }
+    this.#docs = docs;
+    this.#lengths = lengths;
   }
 
   clear(): void {
     this.#postings.clear();
-    this.#lengths.clear();
+    this.#docs = [];
+    this.#lengths = [];
+    this.#live = 0;
     this.#totalLength = 0;
   }
 
@@ -81,8 +134,8 @@ export class SearchIndex {
     accept: (t: Turn) => boolean,
     limit: number,
   ): RankedTurn[] {
-    const docs = this.#lengths.size;
-    if (docs === 0) return [];
+    const n = this.#live;
+    if (n === 0) return [];
     const postings: Posting[] = [];
     for (const term of terms) {
       const posting = this.#postings.get(term);
@@ -90,22 +143,22 @@ export class SearchIndex {
       else if (mode === 'all') return [];
     }
     // Rarest first: in `all` mode the first list bounds the candidates.
-    postings.sort((a, b) => a.turns.length - b.turns.length);
-    const avgLength = this.#totalLength / docs;
-    const scores = new Map<Turn, RankedTurn>();
-    postings.forEach((posting, n) => {
-      const df = posting.turns.length;
-      const idf = Math.log(1 + (docs - df + 0.5) / (df + 0.5));
+    postings.sort((a, b) => a.docs.length - b.docs.length);
+    const avgLength = this.#totalLength / n;
+    const scores = new Map<number, RankedTurn>();
+    postings.forEach((posting, p) => {
+      const df = posting.docs.length;
+      const idf = Math.log(1 + (n - df + 0.5) / (df + 0.5));
       for (let i = 0; i < df; i++) {
-        const turn = posting.turns[i]!;
-        let entry = scores.get(turn);
+        const doc = posting.docs[i]!;
+        let entry = scores.get(doc);
         if (entry === undefined) {
-          if (mode === 'all' && n > 0) continue;
-          entry = { turn, matched: 0, bm25: 0 };
-          scores.set(turn, entry);
+          if (mode === 'all' && p > 0) continue;
+          entry = { turn: this.#docs[doc]!, matched: 0, bm25: 0 };
+          scores.set(doc, entry);
         }
         const tf = posting.tfs[i]!;
-        const norm = 1 - B + (B * this.#lengths.get(turn)!) / avgLength;
+        const norm = 1 - B + (B * this.#lengths[doc]!) / avgLength;
         entry.matched++;
         entry.bm25 += (idf * tf * (K1 + 1)) / (tf + K1 * norm);
       }

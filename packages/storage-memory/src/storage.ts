@@ -67,25 +67,25 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
 
     applyMutation(mutation: MemoryMutation): void {
       host.open();
-      // Replay trusts its input (it was checked when first written) but still freezes it: the
-      // store takes ownership of the records it is given.
+      // Replay trusts its input (it was checked when first written) but still copies and freezes
+      // it, so the caller keeps its objects and the store holds its own.
       switch (mutation.type) {
         case 'turns.append':
           turns.applyAppend(
-            mutation.turns.filter((t) => !turns.index.byId.has(t.id)).map((t) => host.frozen.deep(t)),
+            mutation.turns.filter((t) => !turns.index.byId.has(t.id)).map((t) => host.frozen.fresh(t)),
           );
           return;
         case 'turns.deleteBefore':
           turns.applyDeleteBefore(mutation.before);
           return;
         case 'contexts.put':
-          contexts.put(host.frozen.deep(mutation.context));
+          contexts.put(host.frozen.fresh(mutation.context));
           return;
         case 'contexts.delete':
           for (const id of mutation.ids) contexts.remove(id);
           return;
         case 'audit.append':
-          audit.applyAppend(mutation.events.map((e) => host.frozen.deep(e)));
+          audit.applyAppend(mutation.events.map((e) => host.frozen.fresh(e)));
           return;
         default:
           throw new ConvokitError('VALIDATION', 'Unknown memory mutation', {

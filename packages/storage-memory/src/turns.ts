@@ -24,9 +24,7 @@ import {
   type TurnFilter,
   TurnFilterSchema,
   TurnOrderSchema,
-  TurnSchema,
   type TurnStore,
-  tokenize,
   validate,
 } from '@convokit/core';
 import { aggregateTurns } from './aggregate.js';
@@ -34,6 +32,8 @@ import { checkEpochMs, checkKey, checkObject, invalid, underPath } from './check
 import type { Host } from './host.js';
 import { SearchIndex } from './search-index.js';
 import { compareTimed } from './sorted.js';
+import { terms as tokenizeFast } from './terms.js';
+import { checkTurn } from './turn-check.js';
 import { type Candidates, forEachMatch, type KeyBounds, TurnIndex } from './turn-index.js';
 
 export class MemoryTurnStore implements TurnStore {
@@ -55,7 +55,7 @@ export class MemoryTurnStore implements TurnStore {
     const batch: Turn[] = new Array(turns.length);
     const ids = new Set<string>();
     for (let i = 0; i < turns.length; i++) {
-      const turn = underPath(() => validate(TurnSchema, turns[i], where), String(i));
+      const turn = checkTurn(turns[i], i, this.host.frozen);
       if (ids.has(turn.id)) throw invalid(where, `${i}.id`, 'repeats an id earlier in the batch');
       ids.add(turn.id);
       batch[i] = turn;
@@ -77,8 +77,6 @@ export class MemoryTurnStore implements TurnStore {
       });
     }
     if (fresh.length > 0) {
-      // Validation produced fresh objects, so freezing them in place leaves the caller's alone.
-      for (const turn of fresh) this.host.frozen.deep(turn);
       this.host.record({ type: 'turns.append', turns: fresh });
       this.applyAppend(fresh);
     }
@@ -96,7 +94,7 @@ export class MemoryTurnStore implements TurnStore {
 
   applyDeleteBefore(before: number): number {
     const removed = this.index.removeBefore(before);
-    if (removed.length > 0) this.#text.removeBefore(before, removed);
+    if (removed.length > 0) this.#text.removeBefore(before);
     return removed.length;
   }
 
@@ -242,7 +240,7 @@ function* inOrder(c: Candidates, order: 'asc' | 'desc'): Generator<Turn> {
 function snippetSource(turn: Turn, terms: ReadonlySet<string>): string {
   const held = (text: string) => {
     const seen = new Set<string>();
-    for (const term of tokenize(text)) if (terms.has(term)) seen.add(term);
+    for (const term of tokenizeFast(text)) if (terms.has(term)) seen.add(term);
     return seen.size;
   };
   return held(turn.assistantResponse) > held(turn.userInput) ? turn.assistantResponse : turn.userInput;
