@@ -40,6 +40,8 @@ export interface HistogramJSON {
 
 export class LatencyHistogram {
   readonly #counts = new Map<number, number>();
+  /** Occupied bucket indexes, ascending; rebuilt lazily after a new bucket appears. */
+  #sorted: number[] | null = [];
   #count = 0;
   #sum = 0;
   #min = Number.POSITIVE_INFINITY;
@@ -127,7 +129,7 @@ export class LatencyHistogram {
     if (this.#count === 0) return null;
     const rank = Math.max(1, Math.ceil(q * this.#count));
     let seen = 0;
-    for (const index of this.bucketIndexes()) {
+    for (const index of this.#indexes()) {
       seen += this.#counts.get(index)!;
       if (seen >= rank) return Math.min(this.#max, Math.max(this.#min, bucketValue(index)));
     }
@@ -136,11 +138,16 @@ export class LatencyHistogram {
 
   /** Occupied bucket indexes, ascending. */
   bucketIndexes(): number[] {
-    return [...this.#counts.keys()].sort((a, b) => a - b);
+    return [...this.#indexes()];
+  }
+
+  #indexes(): readonly number[] {
+    this.#sorted ??= [...this.#counts.keys()].sort((a, b) => a - b);
+    return this.#sorted;
   }
 
   entries(): Array<[index: number, count: number]> {
-    return this.bucketIndexes().map((index) => [index, this.#counts.get(index)!]);
+    return this.#indexes().map((index) => [index, this.#counts.get(index)!]);
   }
 
   toJSON(): HistogramJSON {
@@ -151,6 +158,8 @@ export class LatencyHistogram {
 
   #addToBucket(index: number, count: number): void {
     if (count <= 0) return;
-    this.#counts.set(index, (this.#counts.get(index) ?? 0) + count);
+    const current = this.#counts.get(index);
+    if (current === undefined) this.#sorted = null;
+    this.#counts.set(index, (current ?? 0) + count);
   }
 }
