@@ -1,5 +1,6 @@
 import type { ChartLink, ChartState, JsonObject, JsonValue, LinkKind, NavigationStep } from '@convokit/core';
 import { ChartStateSchema, ConvokitError, NavigationStepSchema, validate } from '@convokit/core';
+import { invalid } from './json.js';
 import { mergePatch } from './merge.js';
 
 /** A navigation step as callers pass it; `filters` left out means "current filters plus this level". */
@@ -43,12 +44,22 @@ export function effectiveFilters(chart: ChartState): JsonObject {
   return last ? last.filters : chart.filters;
 }
 
+/** The schema's bound on `navigation` and on `links`. */
+export const MAX_CHART_ITEMS = 64;
+
+// `chart` is a validated state and each new item is validated on its own, so the result needs no
+// second pass of the (slow, recursive) ChartStateSchema; only the array bounds are checked here.
+function bounded(where: string, field: 'navigation' | 'links', length: number): void {
+  if (length > MAX_CHART_ITEMS) throw invalid(where, field, `must hold at most ${MAX_CHART_ITEMS} items`);
+}
+
 export function pushStep(chart: ChartState, input: NavigationStepInput, where: string): ChartState {
   const step: NavigationStep = validate(NavigationStepSchema, input, where);
   if (input.filters === undefined) {
     step.filters = { ...effectiveFilters(chart), [step.level]: step.value };
   }
-  return checkChart({ ...chart, navigation: [...chart.navigation, step] }, where);
+  bounded(where, 'navigation', chart.navigation.length + 1);
+  return { ...chart, navigation: [...chart.navigation, step] };
 }
 
 export function popStep(chart: ChartState): { chart: ChartState; popped: NavigationStep | undefined } {
@@ -61,7 +72,8 @@ export function popStep(chart: ChartState): { chart: ChartState; popped: Navigat
 export function withLink(chart: ChartState, link: ChartLink, where: string): ChartState {
   const links = chart.links.filter((l) => l.chartId !== link.chartId);
   links.push(link);
-  return checkChart({ ...chart, links }, where);
+  bounded(where, 'links', links.length);
+  return { ...chart, links };
 }
 
 export function withoutLink(chart: ChartState, targetId: string): { chart: ChartState; removed: boolean } {

@@ -54,6 +54,8 @@ const NOOP = () => {};
 const MAX_LIST_FETCHES = 20;
 const BATCH = 1000;
 const SWEEP_BATCH = 5000;
+/** Audit events waiting to be appended before callers are made to wait for the log. */
+const AUDIT_HIGH_WATER = 10_000;
 
 const OWNER_SCOPES: ReadonlySet<string> = new Set(['session', 'conversation', 'analytics', 'navigation']);
 
@@ -203,7 +205,10 @@ export class ContextEngine {
     const start = performance.now();
     this.#inflight++;
     try {
-      return await fn();
+      const result = await fn();
+      // Backpressure: when the audit log falls behind, writers wait for it instead of queueing without bound.
+      if (this.#buffer.pending > AUDIT_HIGH_WATER) await this.#buffer.flush();
+      return result;
     } catch (error) {
       if (ConvokitError.is(error)) this.#metrics.increment(`errors.${error.code}`);
       throw error;

@@ -141,8 +141,7 @@ export class ContextHandle {
     const where = 'ContextHandle.pushNavigation';
     return this.#m.run('pushNavigation', async () => {
       const id_ = checkKey(id, where, 'id');
-      const r = await this.#chartWrite(id_, where, (chart) => pushStep(chart, step, where));
-      return view(r.context, where);
+      return this.#chartWrite(id_, where, (chart) => pushStep(chart, step, where));
     });
   }
 
@@ -157,7 +156,7 @@ export class ContextHandle {
         popped = out.popped;
         return out.popped ? out.chart : null;
       });
-      return { ...view(r.context, where), popped };
+      return { ...r, popped };
     });
   }
 
@@ -190,7 +189,7 @@ export class ContextHandle {
         const back = { chartId: source, kinds: link.kinds, fieldMap: invertFieldMap(link.fieldMap) };
         await this.#chartWrite(target, where, (chart) => withLink(chart, back, where));
       }
-      return view(r.context, where);
+      return r;
     });
   }
 
@@ -221,23 +220,29 @@ export class ContextHandle {
     return this.#m.run('updateChart', async () => {
       const id_ = checkKey(id, where, 'id');
       checkJsonObject(patch, where, 'patch');
-      const r = await this.#chartWrite(id_, where, (chart) => patchChart(chart, patch as JsonObject, where));
-      return view(r.context, where);
+      return this.#chartWrite(id_, where, (chart) => patchChart(chart, patch as JsonObject, where));
     });
   }
 
-  /** A chart read-modify-write through the manager's versioned write path; `null` from `change` writes nothing. */
-  #chartWrite(
+  /**
+   * A chart read-modify-write through the manager's versioned write path; `null` from `change`
+   * writes nothing. Returns the chart view of the result without parsing the state a second time.
+   */
+  async #chartWrite(
     id: string,
     where: string,
     change: (chart: ChartState) => ChartState | null,
-  ): Promise<WriteResult> {
-    return this.#m.write(this.principal, id, undefined, (ctx) => {
-      const next = change(readChart(ctx.data, id, where));
+  ): Promise<ChartView> {
+    let chart: ChartState | undefined;
+    const r: WriteResult = await this.#m.write(this.principal, id, undefined, (ctx) => {
+      const current = readChart(ctx.data, id, where);
+      const next = change(current);
+      chart = next ?? current;
       if (next === null) return null;
       const data = next as unknown as JsonObject;
       return { changes: { data }, changedKeys: applyUpdate(ctx.data, data, 'replace').changedKeys };
     });
+    return { context: r.context, chart: chart!, filters: effectiveFilters(chart!) };
   }
 }
 

@@ -14,6 +14,7 @@ const pkg = join(here, '..');
 const worker = join(here, 'fixtures', 'sqlite-worker.mjs');
 const sqliteDist = join(pkg, 'node_modules', '@convokit', 'storage-sqlite', 'dist', 'index.js');
 const ownDist = join(pkg, 'dist', 'index.js');
+const coreDist = join(pkg, 'node_modules', '@convokit', 'core', 'dist', 'index.js');
 
 function newestSource(dir: string): number {
   return Math.max(...readdirSync(dir).map((f) => statSync(join(dir, f)).mtimeMs));
@@ -24,6 +25,7 @@ function unavailable(): string | undefined {
   if (sqliteUnavailable) return sqliteUnavailable;
   if (!existsSync(sqliteDist))
     return '@convokit/storage-sqlite is not built (the package test script builds it via turbo)';
+  if (!existsSync(coreDist)) return '@convokit/core is not built (the package test script builds it via turbo)';
   if (!existsSync(ownDist))
     return 'this package is not built: run `pnpm test` (tsup && vitest run) or `pnpm build`';
   if (statSync(ownDist).mtimeMs < newestSource(join(pkg, 'src'))) {
