@@ -16,6 +16,8 @@ export interface Adapter {
   /** `memory`, `embedded` or `server`: rows compare with peers of the same class. */
   klass: 'memory' | 'embedded' | 'server';
   subject: string;
+  /** Serves turns (redis serves contexts and audit only). */
+  turns: boolean;
   /** A fresh, empty store. `dispose` closes it and removes its files. */
   open(options?: {
     clock?: Clock;
@@ -59,6 +61,7 @@ export async function loadAdapters(): Promise<AdapterSet> {
       name: 'memory',
       klass: 'memory',
       subject: 'convokit memory',
+      turns: true,
       async open(options = {}) {
         const storage = await memory(options.clock ? { clock: options.clock } : {});
         return { storage, dispose: () => storage.close() };
@@ -73,6 +76,7 @@ export async function loadAdapters(): Promise<AdapterSet> {
       name: 'file',
       klass: 'embedded',
       subject: 'convokit file',
+      turns: true,
       async open(options = {}) {
         const dir = tempDir('file');
         const storage = await file({
@@ -97,6 +101,7 @@ export async function loadAdapters(): Promise<AdapterSet> {
       name: 'sqlite',
       klass: 'embedded',
       subject: 'convokit sqlite',
+      turns: true,
       async open(options = {}) {
         const dir = tempDir('sqlite');
         const storage = await sqlite({
@@ -125,6 +130,7 @@ export async function loadAdapters(): Promise<AdapterSet> {
         name: 'postgres',
         klass: 'server',
         subject: 'convokit postgres',
+        turns: true,
         async open(options = {}) {
           // Each store in its own schema, dropped afterwards, so runs never see each other's rows.
           const schema = `bench_${process.pid}_${schemaCounter++}`;
@@ -158,6 +164,7 @@ export async function loadAdapters(): Promise<AdapterSet> {
         name: 'redis',
         klass: 'server',
         subject: 'convokit redis',
+        turns: false,
         async open(options = {}) {
           const keyPrefix = `bench:${process.pid}:${schemaCounter++}:`;
           const storage = await redis({
@@ -168,9 +175,8 @@ export async function loadAdapters(): Promise<AdapterSet> {
           return {
             storage,
             async dispose() {
-              const clear = (storage as unknown as { clear?: () => Promise<void> }).clear;
-              if (typeof clear === 'function') await clear.call(storage);
               await storage.close();
+              await deleteRedisPrefix(redisUrl, keyPrefix);
             },
           };
         },
@@ -204,4 +210,20 @@ async function dropPostgresSchema(url: string, schema: string): Promise<void> {
 export async function loadManager<T>(pkg: string, name: string): Promise<T | string> {
   const factory = await loadFactory(pkg, name);
   return factory as unknown as T | string;
+}
+
+/** Removes every key a benchmark store wrote under its prefix. */
+async function deleteRedisPrefix(url: string, prefix: string): Promise<void> {
+  const { Redis } = await import('ioredis');
+  const client = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 1 });
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) await client.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    client.disconnect();
+  }
 }

@@ -10,10 +10,11 @@ import { Datasets, FULL_SIZES, QUICK_SIZES } from './scenario.js';
 import { SCENARIOS } from './scenarios/index.js';
 import { type Series, scalingChart } from './svg.js';
 
-const usage = `Usage: pnpm bench [--quick] [--only id[,id]] [--runs N] [--no-write] [--list]
+const usage = `Usage: pnpm bench [--quick] [--only id[,id]] [--adapters name[,name]] [--runs N] [--no-write] [--list]
 
   --quick     reduced sizes and fewer runs (under two minutes)
   --only      run only these scenarios (ids from --list); results are not written unless --write
+  --adapters  only these of our adapters (memory, file, sqlite, postgres, redis); peers still run
   --runs      measurements per case (default 3 full, 1 quick); figures are medians
   --no-write  print only; leave results/ and RESULTS.md as they are
   --write     write results even with --only
@@ -33,6 +34,7 @@ async function main(): Promise<void> {
     options: {
       quick: { type: 'boolean', default: false },
       only: { type: 'string' },
+      adapters: { type: 'string' },
       runs: { type: 'string' },
       write: { type: 'boolean', default: false },
       'no-write': { type: 'boolean', default: false },
@@ -56,11 +58,14 @@ async function main(): Promise<void> {
   const runs = values.runs ? Number(values.runs) : quick ? 1 : 3;
   const options: RunOptions = { quick, runs, cpuTimeNs: quick ? 40e6 : 300e6, minSamples: quick ? 4 : 8 };
   const sizes = quick ? QUICK_SIZES : FULL_SIZES;
-  const write = values['no-write'] ? false : only ? (values.write ?? false) : true;
+  const write = values['no-write'] ? false : only || values.adapters ? (values.write ?? false) : true;
 
   const info = runInfo(quick ? 'quick' : 'full', runs, only?.join(',') ?? null);
   const started = performance.now();
-  const { adapters, skipped } = await loadAdapters();
+  const loaded = await loadAdapters();
+  const wanted = values.adapters?.split(',').map((s) => s.trim());
+  const adapters = wanted ? loaded.adapters.filter((a) => wanted.includes(a.name)) : loaded.adapters;
+  const skipped = loaded.skipped;
   const leftOut = skipped.map((s) => `${s.subject}: ${s.reason}`);
   console.log(`convokit benchmarks (${info.mode}, ${runs} runs per case) on ${info.cpu}, Node ${info.node}`);
   console.log(`adapters: ${adapters.map((a) => a.name).join(', ') || 'none'}`);

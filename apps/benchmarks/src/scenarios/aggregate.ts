@@ -11,7 +11,7 @@ export async function measureAggregate(
   suffix: string,
   opts = { floors: true },
 ) {
-  for (const adapter of adapters) {
+  for (const adapter of adapters.filter((a) => a.turns)) {
     const { storage } = await datasets.store(adapter, count);
     const turns = storage.turns;
     if (!turns) continue;

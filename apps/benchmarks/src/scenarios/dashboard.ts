@@ -33,7 +33,7 @@ export const dashboard: Scenario = {
     const steps = options.quick ? STEPS.quick : STEPS.full;
     const live = generateTurns(steps, { seed: 99, days: 1 }).turns;
     for (const adapter of adapters) {
-      if (adapter.name === 'redis') continue;
+      if (!adapter.turns) continue;
       const { storage } = await datasets.store(adapter, sizes.turns);
       const clock = createManualClock(DATA_END);
       const random = createRandom(11);

@@ -23,7 +23,7 @@ export async function measureHistory(
   opts = { floors: true },
 ) {
   const operation = `history last 20${suffix}`;
-  for (const adapter of adapters) {
+  for (const adapter of adapters.filter((a) => a.turns)) {
     const { storage, loadSeconds, data } = await datasets.store(adapter, count);
     if (loadSeconds)
       rec.metric(

@@ -39,7 +39,7 @@ export const query: Scenario = {
       ...ascending.filter((c) => c !== sizes.turns),
     ];
     for (const adapter of adapters) {
-      if (adapter.name === 'redis') continue;
+      if (!adapter.turns) continue;
       let lastLoaded = 0;
       for (const count of order) {
         const label = sizeLabel(count);

@@ -14,7 +14,7 @@ export async function measureSearch(
   suffix: string,
   opts = { floors: true },
 ) {
-  for (const adapter of adapters) {
+  for (const adapter of adapters.filter((a) => a.turns)) {
     const { storage } = await datasets.store(adapter, count);
     const turns = storage.turns;
     if (!turns) continue;

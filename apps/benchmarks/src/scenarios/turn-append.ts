@@ -21,7 +21,7 @@ export const turnAppend: Scenario = {
     const largest = Math.max(sizes.appendTurns.memory, sizes.appendTurns.embedded, sizes.appendTurns.server);
     const all = datasets.turns(largest).turns;
 
-    for (const adapter of adapters) {
+    for (const adapter of adapters.filter((a) => a.turns)) {
       const count = sizes.appendTurns[adapter.klass];
       const batches = Math.floor(count / 1000);
       const singles = Math.min(count, adapter.klass === 'memory' ? 10_000 : 2_000);
