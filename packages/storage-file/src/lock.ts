@@ -1,5 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, linkSync, openSync, readFileSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import {
+  closeSync,
+  linkSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { ConvokitError } from '@convokit/core';
@@ -33,7 +42,10 @@ export interface DirectoryLock {
   release(): void;
 }
 
-/** A lock file being written by a live writer is never older than this; older and empty is stale. */
+/**
+ * An empty or garbled lock file (left by another tool, or by a version that wrote the lock in
+ * place) is judged stale once older than this.
+ */
 const UNREADABLE_LOCK_GRACE_MS = 5_000;
 
 /**
@@ -85,7 +97,35 @@ export function acquireLock(directory: string, now: number): DirectoryLock {
   return makeLock(path, holder, existing === 'unreadable' ? undefined : existing);
 }
 
+/**
+ * Creates the lock file whole: the holder is written to a private temporary file first and then
+ * hard-linked to `LOCK`, which fails if `LOCK` exists (as O_EXCL would). A writer killed at any
+ * moment leaves either no lock or a complete one, never an empty one that nobody can judge.
+ */
 function tryCreate(path: string, holder: LockHolder): boolean {
+  const content = `${JSON.stringify(holder)}\n`;
+  const temporary = `${path}.${holder.pid}-${holder.token}.tmp`;
+  try {
+    writeFileSync(temporary, content, { flag: 'wx' });
+  } catch (error) {
+    throw fileError('Cannot create the lock file', path, error);
+  }
+  try {
+    linkSync(temporary, path);
+  } catch (error) {
+    // ENOENT: the holder's start-up removed our temporary file as a leftover; it holds the lock.
+    if (isCode(error, 'EEXIST', 'ENOENT')) return false;
+    if (isCode(error, 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS')) return tryCreateExclusive(path, content);
+    throw fileError('Cannot create the lock file', path, error);
+  } finally {
+    safeUnlink(temporary);
+  }
+  syncDirectoryQuietly(path);
+  return true;
+}
+
+/** For file systems without hard links: O_EXCL create, then write. */
+function tryCreateExclusive(path: string, content: string): boolean {
   let fd: number;
   try {
     fd = openSync(path, 'wx');
@@ -94,19 +134,23 @@ function tryCreate(path: string, holder: LockHolder): boolean {
     throw fileError('Cannot create the lock file', path, error);
   }
   try {
-    writeAllSync(fd, Buffer.from(`${JSON.stringify(holder)}\n`), 0);
+    writeAllSync(fd, Buffer.from(content), 0);
   } catch (error) {
     closeSync(fd);
     safeUnlink(path);
     throw fileError('Cannot write the lock file', path, error);
   }
   closeSync(fd);
+  syncDirectoryQuietly(path);
+  return true;
+}
+
+function syncDirectoryQuietly(path: string): void {
   try {
     fsyncDirectory(join(path, '..'));
   } catch {
     // The lock only has to hold while this host runs; durability of its entry does not matter.
   }
-  return true;
 }
 
 function makeLock(path: string, holder: LockHolder, takenOverFrom?: LockHolder): DirectoryLock {
@@ -150,7 +194,7 @@ function readHolder(path: string): ReadHolder {
 
 function isStale(holder: LockHolder | 'unreadable', path: string): boolean {
   if (holder === 'unreadable') {
-    // Empty or garbled: a writer died between creating and filling it, or is filling it now.
+    // Empty or garbled: not written by this version (which links a complete file into place).
     try {
       return Date.now() - statSync(path).mtimeMs > UNREADABLE_LOCK_GRACE_MS;
     } catch {

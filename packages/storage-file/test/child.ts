@@ -17,6 +17,7 @@ export interface Writer {
   /** Resolves with the first message of `type` (or rejects if the child exits first). */
   next(type: string): Promise<ChildMessage>;
   exited: Promise<number | null>;
+  send(message: unknown): void;
   kill(): Promise<void>;
 }
 
@@ -55,6 +56,9 @@ export function forkWriter(mode: string, directory: string, ...args: string[]): 
           throw new Error(`writer child exited (${code}) before sending ${type}`);
         }),
       ]);
+    },
+    send(message) {
+      child.send(message as object);
     },
     async kill() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');

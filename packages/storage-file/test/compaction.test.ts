@@ -115,10 +115,11 @@ describe('compaction', () => {
     unlinkSync(join(directory, LOG1));
     renameSync(join(directory, 'saved-log'), join(directory, LOG0));
     writeFileSync(join(directory, `${LOG1}.tmp`), '{"c":"0000');
+    writeFileSync(join(directory, 'LOCK.12345-dead.tmp'), '{"pid":1'); // a writer killed while locking
     const reopened = await createFileStorage({ directory, clock });
     expect(reopened.recovery).toMatchObject({ generation: 1, logRecreated: true });
     // The half-written temporary log was replaced by the re-created one.
-    expect(reopened.recovery.removedFiles).toEqual([LOG0]);
+    expect(reopened.recovery.removedFiles).toEqual([LOG0, 'LOCK.12345-dead.tmp']);
     expect(await dump(reopened)).toEqual(before);
     expect(dataFiles(directory)).toEqual([LOG1, SNAP1]);
     await reopened.close();

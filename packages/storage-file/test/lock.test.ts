@@ -1,5 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConvokitError } from '@convokit/core';
@@ -89,6 +97,14 @@ describe('directory lock', () => {
     );
     const lock = acquireLock(directory, 2);
     expect(lock.takenOverFrom).toMatchObject({ pid: process.pid, token: 'old' });
+    lock.release();
+  });
+
+  it('is never seen half-written: a temporary file left by a killed writer does not block', () => {
+    writeFileSync(join(directory, `${LOCK_FILE}.99999-dead.tmp`), '{"pid":99');
+    const lock = acquireLock(directory, 1);
+    expect(JSON.parse(readFileSync(join(directory, LOCK_FILE), 'utf8')).pid).toBe(process.pid);
+    expect(readdirSync(directory).sort()).toEqual([LOCK_FILE, `${LOCK_FILE}.99999-dead.tmp`]);
     lock.release();
   });
 
