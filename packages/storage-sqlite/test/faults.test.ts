@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConvokitError, type Turn } from '@convokit/core';
@@ -87,6 +87,36 @@ describe('faults surface as ConvokitError with the path and the cause', () => {
       'STORAGE',
     );
   });
+
+  const isRoot = process.getuid?.() === 0;
+  if (isRoot) console.log('faults.test: the chmod read-only file case is skipped: root may write any file');
+  it.skipIf(isRoot)(
+    'a read-only file is STORAGE naming the path, at open or at the first write',
+    async () => {
+      const path = join(dir, 'chmod.db');
+      const writer = createSqliteStorage({ path });
+      await writer.turns.append([turn('a')]);
+      await writer.close();
+      chmodSync(path, 0o444);
+      chmodSync(dir, 0o555);
+      try {
+        let storage: ReturnType<typeof createSqliteStorage> | undefined;
+        let error: ConvokitError;
+        try {
+          storage = createSqliteStorage({ path });
+          error = await rejected(storage.turns.append([turn('b')]));
+        } catch (thrown) {
+          error = thrown as ConvokitError;
+        }
+        expect(ConvokitError.is(error, 'STORAGE')).toBe(true);
+        expect(error.details.path).toBe(path);
+        await storage?.close().catch(() => undefined);
+      } finally {
+        chmodSync(dir, 0o755);
+        chmodSync(path, 0o644);
+      }
+    },
+  );
 
   it('a write lock held past busyTimeoutMs is LOCKED within the timeout, and nothing is half-written', async () => {
     const path = join(dir, 'locked.db');
