@@ -233,16 +233,11 @@ export class ContextEngine {
     const sessionId = checkOptionalKey(o.sessionId, where, 'sessionId');
     const persona = checkOptionalKey(o.persona, where, 'persona');
     const ownerId = o.ownerId === undefined ? p.id : checkKey(o.ownerId, where, 'ownerId');
-    let metadata: JsonObject = {};
-    let { bytes, depth } = measured;
-    if (o.metadata === undefined)
-      bytes += 2; // {}
-    else {
-      const m = checkJsonObject(o.metadata, where, 'metadata');
-      bytes += m.bytes;
-      depth = Math.max(depth, m.depth);
-      metadata = o.metadata;
-    }
+    const metadata: JsonObject = o.metadata === undefined ? {} : o.metadata;
+    const measuredMeta =
+      o.metadata === undefined ? { bytes: 2, depth: 0 } : checkJsonObject(metadata, where, 'metadata');
+    const bytes = measured.bytes + measuredMeta.bytes;
+    const depth = Math.max(measured.depth, measuredMeta.depth);
     if (scope === 'persona' && persona === undefined) {
       throw invalid(where, 'persona', 'is required for a persona-scope context');
     }
@@ -325,7 +320,7 @@ export class ContextEngine {
     }
   }
 
-  /** a read: counts the access and slides expiry; `undefined` when absent or expired. */
+  /** A read: counts the access and slides expiry; `undefined` when absent or expired. */
   async get(p: Principal, idIn: unknown): Promise<Context | undefined> {
     const id = checkKey(idIn, 'ContextHandle.get', 'id');
     const now = this.#clock.now();
@@ -708,8 +703,10 @@ export class ContextEngine {
     version?: number,
     attemptedAction?: AuditAction,
   ): void {
-    const keys = changedKeys.length > 1000 ? changedKeys.slice(0, 1000) : changedKeys;
-    for (let i = 0; i < keys.length; i++) if (keys[i]!.length > 256) keys[i] = keys[i]!.slice(0, 256);
+    // AuditEventSchema bounds: at most 1000 keys of at most 256 characters (a copy, never the caller's array).
+    let keys = changedKeys;
+    if (keys.length > 1000 || keys.some((k) => k.length > 256))
+      keys = keys.slice(0, 1000).map((k) => k.slice(0, 256));
     const event: AuditEvent = {
       id: this.#ids(),
       at,

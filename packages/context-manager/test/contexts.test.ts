@@ -268,6 +268,19 @@ describe.each(availableBackends())('contexts on $name', (backend) => {
     expect((await s.manager.audit({ principal: 'bob' })).items).toHaveLength(1);
   });
 
+  it('audit events keep within AuditEventSchema bounds: 1000 keys of 256 characters at most', async () => {
+    const data: Record<string, number> = {};
+    for (let i = 0; i < 1500; i++) data[`k${i}`] = i;
+    data['x'.repeat(300)] = 1;
+    const changes: ChangeEvent[] = [];
+    s.manager.on('change', (e) => changes.push(e));
+    await s.manager.as(alice).create('session', data, { id: 'wide' });
+    const [event] = (await s.manager.audit({ contextId: 'wide' })).items;
+    expect(event!.changedKeys).toHaveLength(1000);
+    expect(event!.changedKeys.every((k) => k.length <= 256)).toBe(true);
+    expect(changes[0]!.changedKeys).toHaveLength(1501); // listeners get every key, untruncated
+  });
+
   it('metrics count ops, latencies and outcomes', async () => {
     const h = s.manager.as(alice);
     await h.create('session', {}, { id: 'm' });

@@ -25,7 +25,8 @@ function unavailable(): string | undefined {
   if (sqliteUnavailable) return sqliteUnavailable;
   if (!existsSync(sqliteDist))
     return '@convokit/storage-sqlite is not built (the package test script builds it via turbo)';
-  if (!existsSync(coreDist)) return '@convokit/core is not built (the package test script builds it via turbo)';
+  if (!existsSync(coreDist))
+    return '@convokit/core is not built (the package test script builds it via turbo)';
   if (!existsSync(ownDist))
     return 'this package is not built: run `pnpm test` (tsup && vitest run) or `pnpm build`';
   if (statSync(ownDist).mtimeMs < newestSource(join(pkg, 'src'))) {
