@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadAdapters } from './adapters.js';
 import { Recorder, type RunOptions, type ScenarioResult } from './harness.js';
-import { buildReport, markdown, runInfo, tables } from './report.js';
+import { buildReport, markdown, type Report, runInfo, tables } from './report.js';
 import { Datasets, FULL_SIZES, QUICK_SIZES } from './scenario.js';
 import { SCENARIOS } from './scenarios/index.js';
 import { type Series, scalingChart } from './svg.js';
@@ -71,6 +71,7 @@ async function main(): Promise<void> {
   console.log(`adapters: ${adapters.map((a) => a.name).join(', ') || 'none'}`);
   for (const line of leftOut) console.log(`left out ${line}`);
 
+  info.notes.push(...STATIC_NOTES);
   const datasets = new Datasets();
   const results: ScenarioResult[] = [];
   try {
@@ -88,13 +89,23 @@ async function main(): Promise<void> {
       result.seconds = (performance.now() - t0) / 1000;
       results.push(result);
       console.log(`\n${tables(result)}(${result.seconds.toFixed(1)} s)`);
+      if (write) {
+        info.seconds = (performance.now() - started) / 1000;
+        const partial = {
+          ...info,
+          notes: [
+            ...info.notes,
+            `Partial: written after the \`${scenario.id}\` scenario; the run had not finished.`,
+          ],
+        };
+        writeResults(buildReport(partial, results), results, leftOut);
+      }
     }
   } finally {
     await datasets.close();
   }
   info.seconds = (performance.now() - started) / 1000;
   info.load.end = loadavg()[0] as number;
-  info.notes.push(...STATIC_NOTES);
   const report = buildReport(info, results);
 
   console.log('\n== Targets');
@@ -103,11 +114,18 @@ async function main(): Promise<void> {
     console.log(`  spec, ${adapter}:`);
     for (const v of verdicts) console.log(`    ${v.status.padEnd(12)} ${v.text}: ${v.measured}`);
   }
-
   if (!write) {
-    console.log('\n(results not written: --only or --no-write)');
+    console.log('\n(results not written: --only, --adapters or --no-write)');
     return;
   }
+  writeResults(report, results, leftOut);
+  console.log(
+    `\nwrote results/latest.json, RESULTS.md and results/query-scaling.svg (${info.seconds.toFixed(0)} s)`,
+  );
+}
+
+/** Writes the JSON, the chart and RESULTS.md; also after each scenario, so a stopped run leaves its part. */
+function writeResults(report: Report, results: ScenarioResult[], leftOut: string[]): void {
   mkdirSync(join(root, 'results'), { recursive: true });
   writeFileSync(join(root, 'results', 'latest.json'), `${JSON.stringify({ ...report, leftOut }, null, 2)}\n`);
   const series: Series = {};
@@ -127,9 +145,6 @@ async function main(): Promise<void> {
     );
   }
   writeFileSync(join(root, 'RESULTS.md'), markdown(report, leftOut));
-  console.log(
-    `\nwrote results/latest.json, RESULTS.md and results/query-scaling.svg (${info.seconds.toFixed(0)} s)`,
-  );
 }
 
 function readIfExists(path: string): string | undefined {

@@ -14,8 +14,10 @@ export interface Sizes {
   turns: number;
   /** Turns appended for the append scenario, per class. */
   appendTurns: { memory: number; embedded: number; server: number };
-  /** Contexts swept in the sweep measurement. */
-  sweep: number;
+  /** Contexts swept in the sweep measurement, per class. */
+  sweep: { memory: number; embedded: number; server: number };
+  /** Contexts stored for the get measurement on server adapters (network-bound to load). */
+  serverContexts: number;
   /** Turn counts of the scaling sweep. */
   scaling: number[];
   /** Server adapters (postgres) load at most this many turns: loading is network-bound. */
@@ -27,19 +29,21 @@ export const QUICK_SIZES: Sizes = {
   writes: { memory: 2_000, embedded: 500, server: 200 },
   turns: 5_000,
   appendTurns: { memory: 5_000, embedded: 2_000, server: 1_000 },
-  sweep: 1_000,
+  sweep: { memory: 1_000, embedded: 1_000, server: 500 },
+  serverContexts: 500,
   scaling: [5_000],
   serverMaxTurns: 5_000,
 };
 
 export const FULL_SIZES: Sizes = {
   contexts: 10_000,
-  writes: { memory: 50_000, embedded: 5_000, server: 2_000 },
+  writes: { memory: 50_000, embedded: 5_000, server: 500 },
   turns: 100_000,
-  appendTurns: { memory: 100_000, embedded: 20_000, server: 5_000 },
-  sweep: 100_000,
+  appendTurns: { memory: 100_000, embedded: 20_000, server: 3_000 },
+  sweep: { memory: 100_000, embedded: 100_000, server: 2_000 },
+  serverContexts: 1_000,
   scaling: [10_000, 100_000, 1_000_000],
-  serverMaxTurns: 100_000,
+  serverMaxTurns: 10_000,
 };
 
 export interface ScenarioContext {

@@ -6,12 +6,14 @@ import type { Scenario, ScenarioContext } from '../scenario.js';
  * every adapter; the floor is a plain GROUP BY scan over the raw table (what rollups avoid).
  */
 export async function measureAggregate(
-  { rec, adapters, datasets }: ScenarioContext,
+  { rec, adapters, datasets, sizes }: ScenarioContext,
   count: number,
   suffix: string,
   opts = { floors: true },
 ) {
-  for (const adapter of adapters.filter((a) => a.turns)) {
+  for (const adapter of adapters.filter(
+    (a) => a.turns && (a.klass !== 'server' || count <= sizes.serverMaxTurns),
+  )) {
     const { storage } = await datasets.store(adapter, count);
     const turns = storage.turns;
     if (!turns) continue;

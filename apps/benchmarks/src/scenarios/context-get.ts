@@ -10,12 +10,13 @@ export const contextGet: Scenario = {
   issues: [2, 3, 9],
   quick: true,
   async run({ rec, adapters, sizes }) {
-    const n = sizes.contexts;
-    const ids = Array.from({ length: n }, (_, i) => `ctx-${i}`);
+    const ids = Array.from({ length: sizes.contexts }, (_, i) => `ctx-${i}`);
+    let n = sizes.contexts;
     const at = Date.now();
     const pick = (i: number) => ids[i % n] as string;
 
     for (const adapter of adapters) {
+      n = adapter.klass === 'server' ? Math.min(sizes.serverContexts, sizes.contexts) : sizes.contexts;
       const { storage, dispose } = await adapter.open();
       try {
         const contexts = storage.contexts;
@@ -72,6 +73,7 @@ export const contextGet: Scenario = {
       }
     }
 
+    n = sizes.contexts;
     const { peers, skipped } = await openKvPeers({ memory: true, embedded: true });
     for (const s of skipped) rec.skip(s.subject, s.reason);
     try {

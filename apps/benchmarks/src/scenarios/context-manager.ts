@@ -52,7 +52,7 @@ export const contextManager: Scenario = {
         // Sweep: contexts that expire in one second, put straight into the store, then swept.
         const contexts = storage.contexts;
         if (contexts) {
-          const n = sizes.sweep;
+          const n = sizes.sweep[adapter.klass];
           const at = clock.now();
           for (let k = 0; k < n; k += 500) {
             await Promise.all(

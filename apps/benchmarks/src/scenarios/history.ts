@@ -17,13 +17,15 @@ export function longSessions(turns: readonly Turn[], limit = 512): string[] {
 
 /** A session's last 20 turns, newest first, on every adapter and the raw SQLite floor. */
 export async function measureHistory(
-  { rec, adapters, datasets }: ScenarioContext,
+  { rec, adapters, datasets, sizes }: ScenarioContext,
   count: number,
   suffix: string,
   opts = { floors: true },
 ) {
   const operation = `history last 20${suffix}`;
-  for (const adapter of adapters.filter((a) => a.turns)) {
+  for (const adapter of adapters.filter(
+    (a) => a.turns && (a.klass !== 'server' || count <= sizes.serverMaxTurns),
+  )) {
     const { storage, loadSeconds, data } = await datasets.store(adapter, count);
     if (loadSeconds)
       rec.metric(

@@ -118,7 +118,11 @@ export const query: Scenario = {
           await uncached.close();
           await cached.close();
         }
-        if (count === largest && largest !== sizes.turns)
+        const serverTop =
+          adapter.klass === 'server' && count === Math.max(...order.filter((c) => c <= sizes.serverMaxTurns));
+        if (serverTop && count !== sizes.turns)
+          await measureAtSize({ ...ctx, adapters: [adapter] }, count, false);
+        if (adapter.klass !== 'server' && count === largest && largest !== sizes.turns)
           await measureAtSize({ ...ctx, adapters: [adapter] }, count, false);
       }
       const storeHeap = settledHeap();

@@ -9,12 +9,14 @@ const QUERIES = [
 
 /** Full-text search, top 20, on every adapter and the raw FTS5 floor (bm25 + snippet). */
 export async function measureSearch(
-  { rec, adapters, datasets }: ScenarioContext,
+  { rec, adapters, datasets, sizes }: ScenarioContext,
   count: number,
   suffix: string,
   opts = { floors: true },
 ) {
-  for (const adapter of adapters.filter((a) => a.turns)) {
+  for (const adapter of adapters.filter(
+    (a) => a.turns && (a.klass !== 'server' || count <= sizes.serverMaxTurns),
+  )) {
     const { storage } = await datasets.store(adapter, count);
     const turns = storage.turns;
     if (!turns) continue;
