@@ -41,6 +41,7 @@ import {
 } from './checks.js';
 import { type ChangeEvent, Emitter, type EventName, type ExpireEvent } from './events.js';
 import { invalid } from './json.js';
+import { KeyedQueue } from './keyed-queue.js';
 import { checkDataLimits, measure } from './limits.js';
 import { type AppliedUpdate, applyUpdate, resolveChain, UPDATE_STRATEGIES } from './merge.js';
 import type { ChatContextManagerOptions, ResolvedSettings } from './options.js';
@@ -88,7 +89,7 @@ export class ContextEngine {
   readonly #metrics = new Metrics();
   readonly #buffer: AuditBuffer;
   readonly #events: Emitter;
-  readonly #locks = new Map<string, Promise<unknown>>();
+  readonly #queue = new KeyedQueue();
   #timer: ReturnType<typeof setInterval> | undefined;
   #sweeping: Promise<number> | null = null;
   #closed = false;
@@ -267,7 +268,7 @@ export class ContextEngine {
     const created =
       max === null
         ? await this.#contexts.create(context)
-        : await this.#serial(`owner\u0000${ownerId}`, async () => {
+        : await this.#queue.run(`owner\u0000${ownerId}`, async () => {
             const held = await this.#contexts.count({ ownerId }, { now });
             if (held >= max) {
               throw new ConvokitError(
@@ -455,7 +456,7 @@ export class ContextEngine {
     make: (ctx: Context, now: number) => { changes: ContextChanges; changedKeys: string[] } | null,
   ): Promise<WriteResult> {
     if (expectedVersion !== undefined) return this.#attempt(p, id, expectedVersion, make, 1);
-    return this.#serial(id, async () => {
+    return this.#queue.run(id, async () => {
       for (let attempt = 1; ; attempt++) {
         try {
           return await this.#attempt(p, id, undefined, make, attempt);
@@ -720,17 +721,5 @@ export class ContextEngine {
     if (version !== undefined) event.version = version;
     if (attemptedAction !== undefined) event.attemptedAction = attemptedAction;
     this.#buffer.push(event);
-  }
-
-  /** Runs `fn` after every earlier call queued under `key` in this process has settled. */
-  #serial<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.#locks.get(key);
-    const run = prev ? prev.then(fn) : fn();
-    const tail = run.then(NOOP, NOOP);
-    this.#locks.set(key, tail);
-    tail.then(() => {
-      if (this.#locks.get(key) === tail) this.#locks.delete(key);
-    });
-    return run;
   }
 }

@@ -134,6 +134,33 @@ describe.each(availableBackends())('contexts on $name', (backend) => {
     expect(mixed.items.map((c) => c.id)).toEqual(['b0']);
   });
 
+  it('a list page may come back short with a cursor; paging on reaches everything readable once', async () => {
+    const a = s.manager.as(alice);
+    for (let i = 0; i < 45; i++) {
+      await a.create('session', {}, { id: `hidden${String(i).padStart(2, '0')}` });
+      s.clock.advance(1);
+    }
+    await s.manager.as(bob).create('session', {}, { id: 'mine1' });
+    s.clock.advance(1);
+    await s.manager.as(bob).create('session', {}, { id: 'mine2' });
+    // no scope filter, so nothing narrows the query: 20 store pages of 1 are read per call
+    const b = s.manager.as(bob);
+    const first = await b.list({}, { limit: 1 });
+    expect(first.items).toEqual([]);
+    expect(first.nextCursor).not.toBeNull();
+    const seen: string[] = [];
+    let cursor: string | null = first.nextCursor;
+    let calls = 1;
+    while (cursor !== null) {
+      const page = await b.list({}, { limit: 1, cursor });
+      seen.push(...page.items.map((c) => c.id));
+      cursor = page.nextCursor;
+      calls++;
+    }
+    expect(seen).toEqual(['mine1', 'mine2']);
+    expect(calls).toBeLessThanOrEqual(4);
+  });
+
   it('children, resolve down the parent chain, and delete with and without cascade', async () => {
     const admin = s.manager.as(root);
     const a = s.manager.as(alice);
