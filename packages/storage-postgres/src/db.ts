@@ -1,6 +1,6 @@
 import { type Clock, closedError, type Logger } from '@convokit/core';
 import type { Sql } from 'postgres';
-import { isConnectionLoss, type ServerAddress, toStorageError } from './errors.js';
+import { isConnectionLoss, isDroppedConnection, type ServerAddress, toStorageError } from './errors.js';
 import { migrate } from './migrations.js';
 
 export type PgSql = Sql<Record<string, never>>;
@@ -77,9 +77,9 @@ export class Db {
 
   /**
    * Runs `fn` after migration, mapping every driver failure to STORAGE/LOCKED naming the server.
-   * A read (`retry: true`) that lost its connection is tried once more on a fresh one, so a
-   * backend killed while idle in the pool costs nothing; writes are never retried (the first
-   * attempt may have committed).
+   * A read (`retry: true`) whose open connection dropped is tried once more on a fresh one, so a
+   * backend killed while idle in the pool costs nothing; a failure to connect is not retried (the
+   * caller hears within the connect timeout), nor is a write (the first attempt may have committed).
    */
   async run<T>(op: string, fn: (sql: PgSql) => Promise<T>, options: { retry?: boolean } = {}): Promise<T> {
     if (this.#closed) throw closedError('postgres');
@@ -88,7 +88,7 @@ export class Db {
       try {
         return await this.#guard(op, fn);
       } catch (error) {
-        if (!options.retry || this.#closed || !isConnectionLoss(error)) throw error;
+        if (!options.retry || this.#closed || !isDroppedConnection(error)) throw error;
         this.log.debug({ op }, 'connection lost; retrying the read once');
         return await this.#guard(op, fn);
       }

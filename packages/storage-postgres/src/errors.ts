@@ -25,10 +25,26 @@ const CONNECTION_CODES = new Set([
   '08006',
 ]);
 
-/** The connection broke (or never opened); the statement may be retried if it was a read. */
+/** The connection broke (or never opened): the pool is replaced. */
 export function isConnectionLoss(cause: unknown): boolean {
   const code = driverCode(cause);
   return code !== undefined && CONNECTION_CODES.has(code);
+}
+
+/** An open connection went away under a call (not a failure to connect): worth one retry of a read. */
+const DROPPED_CODES = new Set([
+  'ECONNRESET',
+  'EPIPE',
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  '57P01',
+  '57P02',
+]);
+
+export function isDroppedConnection(cause: unknown): boolean {
+  const code = driverCode(cause);
+  return code !== undefined && DROPPED_CODES.has(code);
 }
 
 function driverCode(cause: unknown): string | undefined {

@@ -8,6 +8,7 @@ import {
   fingerprint,
   type ListTurnsOptions,
   latencyBucket,
+  type NormalizedTurnFilter,
   normalizeTurnFilter,
   type PageResult,
   PageSchema,
@@ -53,6 +54,12 @@ function appendMode(options: AppendOptions): 'error' | 'skip' {
   if (mode !== 'error' && mode !== 'skip')
     throw invalid('turns.append', 'ifExists', "must be 'error' or 'skip'");
   return mode;
+}
+
+function canonical(f: NormalizedTurnFilter): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(f)) out[key] = Array.isArray(value) ? [...value].sort() : value;
+  return out;
 }
 
 /** Turns are stored whole as JSON text (exact round trip) next to the columns queries use. */
@@ -182,7 +189,8 @@ export function createTurnStore(db: Db): TurnStore {
     db.assertOpen();
     const f = normalizeTurnFilter(validate(TurnFilterSchema, filter, 'turns.list'));
     const { limit, cursor, order } = validate(ListOptionsSchema, options, 'turns.list options');
-    const print = fingerprint({ f, order });
+    // Lists sorted: the same filter written in another order accepts the same cursor.
+    const print = fingerprint({ f: canonical(f), order });
     const p = new Params();
     const where = turnFilterSql(f, p, S);
     if (cursor !== undefined) {
