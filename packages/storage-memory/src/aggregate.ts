@@ -21,7 +21,7 @@ import {
 export function aggregateTurns(turns: Iterable<Turn>, spec: AggregateSpec): AggregateResult {
   const plan = planDimensions(spec.groupBy);
   const needs = measureNeeds(spec.measures);
-  const groups = new Map<string, Group>();
+  const groups = new Map<GroupValue, Group>();
   const tuple: GroupValue[] = new Array(spec.groupBy.length);
 
   for (const turn of turns) {
@@ -32,7 +32,8 @@ export function aggregateTurns(turns: Iterable<Turn>, spec: AggregateSpec): Aggr
     // Every combination of this turn's values along each dimension.
     const visit = (d: number): void => {
       if (d === plan.length) {
-        addTo(groups, JSON.stringify(tuple), tuple, turn, needs);
+        // One key is its own map key (null, numbers and strings stay distinct in a Map).
+        addTo(groups, tuple.length === 1 ? tuple[0]! : JSON.stringify(tuple), tuple, turn, needs);
         return;
       }
       const dim = plan[d]!;
@@ -161,8 +162,8 @@ function measureNeeds(measures: readonly Measure[]): Needs {
 }
 
 function addTo(
-  groups: Map<string, Group>,
-  id: string,
+  groups: Map<GroupValue, Group>,
+  id: GroupValue,
   keys: readonly GroupValue[],
   turn: Turn,
   needs: Needs,

@@ -96,9 +96,7 @@ export class MemoryContextStore implements ContextStore {
     if (unknown !== undefined) throw invalid(where, `touch.${unknown}`, 'is not a known field');
     const c = this.byId.get(id);
     if (c === undefined || (c.expiresAt !== undefined && at! >= c.expiresAt)) return;
-    const next: Context = { ...c, accessCount: c.accessCount + 1, lastAccessedAt: at! };
-    if (expiresAt !== undefined) next.expiresAt = expiresAt;
-    Object.freeze(next);
+    const next = Object.freeze(rebuild(c, {}, c.version, c.updatedAt, c.accessCount + 1, at!, expiresAt));
     this.host.record({ type: 'contexts.put', context: next });
     this.put(next);
   }
@@ -370,16 +368,32 @@ function compareCreated(a: { createdAt: number; id: string }, b: { createdAt: nu
 
 /** The next version of `c`: changed fields, `null` removing `parentId`/`expiresAt`, version + 1. */
 function withChanges(c: Context, ch: ContextChanges, now: number): Context {
+  return rebuild(c, ch, c.version + 1, now, c.accessCount, c.lastAccessedAt, undefined);
+}
+
+/**
+ * A new context object from `c` and `ch`, always built the same way so that successive
+ * versions share object shapes (cheap to read, to spread and to freeze).
+ */
+function rebuild(
+  c: Context,
+  ch: ContextChanges,
+  version: number,
+  updatedAt: number,
+  accessCount: number,
+  lastAccessedAt: number,
+  touchExpiresAt: number | undefined,
+): Context {
   const next: Context = {
     id: c.id,
     scope: c.scope,
     data: ch.data ?? c.data,
     metadata: ch.metadata ?? c.metadata,
-    version: c.version + 1,
+    version,
     createdAt: c.createdAt,
-    updatedAt: now,
-    accessCount: c.accessCount,
-    lastAccessedAt: c.lastAccessedAt,
+    updatedAt,
+    accessCount,
+    lastAccessedAt,
   };
   const ownerId = ch.ownerId ?? c.ownerId;
   if (ownerId !== undefined) next.ownerId = ownerId;
@@ -387,7 +401,7 @@ function withChanges(c: Context, ch: ContextChanges, now: number): Context {
   if (c.persona !== undefined) next.persona = c.persona;
   const parentId = ch.parentId === null ? undefined : (ch.parentId ?? c.parentId);
   if (parentId !== undefined) next.parentId = parentId;
-  const expiresAt = ch.expiresAt === null ? undefined : (ch.expiresAt ?? c.expiresAt);
+  const expiresAt = ch.expiresAt === null ? undefined : (ch.expiresAt ?? touchExpiresAt ?? c.expiresAt);
   if (expiresAt !== undefined) next.expiresAt = expiresAt;
   return next;
 }

@@ -22,11 +22,24 @@ export class Frozen {
     if (Array.isArray(value)) {
       out = value.map((item) => this.fresh(item));
     } else {
-      const record: Record<string, unknown> = Object.assign({}, value as Record<string, unknown>);
-      for (const key of Object.keys(record)) {
-        const item = record[key];
-        if (item === undefined) delete record[key];
-        else if (typeof item === 'object' && item !== null) record[key] = this.fresh(item);
+      const source = value as Record<string, unknown>;
+      const keys = Object.keys(source);
+      // Object.assign is the fast copy, but it would turn an own `__proto__` key into the copy's
+      // prototype, and keys holding `undefined` (optional fields a parser kept) must go.
+      const plain = !Object.hasOwn(source, '__proto__') && keys.every((key) => source[key] !== undefined);
+      const record: Record<string, unknown> = plain ? Object.assign({}, source) : {};
+      for (const key of keys) {
+        const item = source[key];
+        if (item === undefined) continue;
+        const copy = typeof item === 'object' && item !== null ? this.fresh(item) : item;
+        if (!plain)
+          Object.defineProperty(record, key, {
+            value: copy,
+            enumerable: true,
+            writable: true,
+            configurable: true,
+          });
+        else if (copy !== item) record[key] = copy;
       }
       out = record;
     }
@@ -63,9 +76,12 @@ export class Frozen {
       const proto = Object.getPrototypeOf(value);
       if (proto !== Object.prototype && proto !== null) return undefined;
       if (Object.getOwnPropertySymbols(value).length > 0) return undefined;
+      // Object.assign would set the copy's prototype from an own `__proto__` key.
+      if (Object.hasOwn(value, '__proto__')) return undefined;
       const record: Record<string, JsonValue> = Object.assign({}, value as Record<string, JsonValue>);
-      for (const key in record) {
-        if (key === '__proto__' || !Object.hasOwn(record, key)) return undefined;
+      const keys = Object.keys(record);
+      for (let i = 0; i < keys.length; i++) {
+        const key = keys[i]!;
         const item = record[key];
         const copy = this.#member(item);
         if (copy === undefined) return undefined;

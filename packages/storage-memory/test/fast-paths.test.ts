@@ -155,4 +155,17 @@ describe('fast validation paths agree with the core schemas', () => {
       { numRuns: 1000 },
     );
   });
+
+  it('fresh copies: frozen all the way down, undefined keys dropped, an own __proto__ key kept as data', () => {
+    const frozen = new Frozen();
+    const input = { a: { b: [1, { c: 2 }] }, gone: undefined };
+    const copy = frozen.fresh(input);
+    expect(copy).toEqual({ a: { b: [1, { c: 2 }] } });
+    expect(Object.keys(copy)).toEqual(['a']);
+    expect(Object.isFrozen(copy.a.b[1])).toBe(true);
+    expect(Object.isFrozen(input.a)).toBe(false);
+    const odd = frozen.fresh(JSON.parse('{"__proto__": {"x": 1}, "y": 2}'));
+    expect(Object.getPrototypeOf(odd)).toBe(Object.prototype);
+    expect(Object.keys(odd)).toEqual(['__proto__', 'y']);
+  });
 });
