@@ -21,6 +21,7 @@ import { checkEpochMs, checkKey, checkObject, checkPositiveInt, invalid, underPa
 import { ExpiryHeap } from './expiry-heap.js';
 import type { Host } from './host.js';
 
+const CHANGE_KEYS: ReadonlySet<string> = new Set(['data', 'metadata', 'ownerId', 'parentId', 'expiresAt']);
 const INDEXED = ['scope', 'ownerId', 'sessionId', 'persona', 'parentId'] as const;
 type IndexedField = (typeof INDEXED)[number];
 
@@ -301,7 +302,11 @@ export class MemoryContextStore implements ContextStore {
     const input = changes as Record<string, unknown>;
     for (const key in input) {
       const value = input[key];
-      if (value === undefined) continue;
+      if (value === undefined) {
+        // Zod's strict object still refuses an unknown key whose value is undefined.
+        if (!CHANGE_KEYS.has(key)) return undefined;
+        continue;
+      }
       switch (key) {
         case 'data':
         case 'metadata': {
