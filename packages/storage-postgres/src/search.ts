@@ -51,10 +51,7 @@ export async function searchTurns(
     const termSet = new Set(terms);
     return rows.map((row) => {
       const turn = parseTurn(row.body);
-      const source = tokenize(turn.userInput).some((t) => termSet.has(t))
-        ? turn.userInput
-        : turn.assistantResponse;
-      return { turn, score: row.score, snippet: makeSnippet(source, termSet) };
+      return { turn, score: row.score, snippet: makeSnippet(snippetSource(turn, termSet), termSet) };
     });
   });
 }
