@@ -9,6 +9,36 @@ reportSkip('faults.int.test.ts');
 
 const prefixes: string[] = [];
 
+/** A TCP proxy to the real server that can be taken down and brought back on the same port. */
+async function proxyTo(target: URL) {
+  const sockets = new Set<net.Socket>();
+  let server: net.Server | undefined;
+  let port = 0;
+  const start = () =>
+    new Promise<void>((resolve) => {
+      server = net.createServer((client) => {
+        const upstream = net.connect(Number(target.port || 6379), target.hostname);
+        for (const s of [client, upstream]) {
+          sockets.add(s);
+          s.on('close', () => sockets.delete(s));
+          s.on('error', () => {});
+        }
+        client.pipe(upstream).pipe(client);
+      });
+      server.listen(port, '127.0.0.1', () => {
+        port = (server!.address() as net.AddressInfo).port;
+        resolve();
+      });
+    });
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      for (const s of sockets) s.destroy();
+      server!.close(() => resolve());
+    });
+  await start();
+  return { port: () => port, start, stop };
+}
+
 describe.skipIf(!url)('faults (redis)', () => {
   afterAll(async () => {
     for (const p of prefixes) await deleteKeys(p);
@@ -77,6 +107,38 @@ describe.skipIf(!url)('faults (redis)', () => {
     } finally {
       admin.disconnect();
       await storage.close();
+    }
+  });
+
+  test('server gone: STORAGE naming it within the timeout; server back: calls work again', async () => {
+    const keyPrefix = freshPrefix();
+    prefixes.push(keyPrefix);
+    const proxy = await proxyTo(new URL(url!));
+    const storage = createRedisStorage({
+      url: `redis://127.0.0.1:${proxy.port()}`,
+      keyPrefix,
+      connectTimeoutMs: 500,
+      commandTimeoutMs: 500,
+    });
+    try {
+      expect(await storage.contexts.count()).toBe(0);
+      await proxy.stop();
+      const started = Date.now();
+      const error = await storage.contexts.count().catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'STORAGE', details: { host: '127.0.0.1', port: proxy.port() } });
+      expect(Date.now() - started).toBeLessThan(2500);
+      await proxy.start();
+      let recovered: unknown;
+      // ioredis reconnects on its own schedule (backoff up to 2 s): poll until it has.
+      for (let i = 0; i < 40; i++) {
+        recovered = await storage.contexts.count().catch((e: unknown) => e);
+        if (recovered === 0) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(recovered).toBe(0);
+    } finally {
+      await storage.close();
+      await proxy.stop().catch(() => {});
     }
   });
 });
