@@ -142,8 +142,3 @@ export function setOwn(target: JsonObject, key: string, value: JsonValue): void 
     target[key] = value;
   }
 }
-
-/** A shallow copy; spread defines properties, so an own `__proto__` key stays data. */
-export function copyObject(source: JsonObject): JsonObject {
-  return { ...source };
-}

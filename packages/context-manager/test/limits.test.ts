@@ -22,16 +22,27 @@ describe('serializedBytes', () => {
   it('the measuring walk equals Buffer.byteLength(JSON.stringify(v)) and the true depth', () => {
     const depthOf = (v: unknown): number =>
       typeof v !== 'object' || v === null ? 0 : 1 + Math.max(0, ...Object.values(v).map(depthOf));
-    const strings = fc.oneof(fc.string({ unit: 'binary' }), fc.string({ unit: 'grapheme' }), fc.string());
+    const strings = fc.oneof(
+      // any UTF-16 code units, lone surrogates included
+      fc
+        .array(fc.integer({ min: 0, max: 0xffff }), { maxLength: 12 })
+        .map((units) => String.fromCharCode(...units)),
+      fc.string({ unit: 'grapheme', maxLength: 12 }),
+      fc.string({ maxLength: 40 }),
+    );
     fc.assert(
-      fc.property(fc.jsonValue({ maxDepth: 4 }), fc.dictionary(strings, strings), (v, extra) => {
-        for (const value of [v, extra, { v, extra }]) {
-          const meter = new JsonMeter('test');
-          expect(meter.bytes(value)).toBe(Buffer.byteLength(JSON.stringify(value), 'utf8'));
-          expect(meter.depth).toBe(depthOf(value));
-        }
-      }),
-      { numRuns: 200 },
+      fc.property(
+        fc.jsonValue({ maxDepth: 3, depthSize: 'small' }),
+        fc.dictionary(strings, strings, { maxKeys: 6 }),
+        (v, extra) => {
+          for (const value of [v, extra, { v, extra }]) {
+            const meter = new JsonMeter('test');
+            expect(meter.bytes(value)).toBe(Buffer.byteLength(JSON.stringify(value), 'utf8'));
+            expect(meter.depth).toBe(depthOf(value));
+          }
+        },
+      ),
+      { numRuns: 300 },
     );
   });
 
