@@ -156,3 +156,34 @@ describe('the sweep timer', () => {
     await s.storage.close();
   });
 });
+
+describe('sweep batches', () => {
+  it('keeps asking the store for batches of 5000 until one comes back short', async () => {
+    const s = await setup();
+    const store = s.storage.contexts!;
+    const asked: number[] = [];
+    const batches = [5000, 5000, 7];
+    const original = store.deleteExpired.bind(store);
+    store.deleteExpired = async (now, options) => {
+      asked.push(options?.limit ?? -1);
+      const n = batches.shift() ?? 0;
+      const fake = Array.from({ length: n }, (_, i) => ({
+        id: `x${asked.length}-${i}`,
+        scope: 'session' as const,
+        data: {},
+        metadata: {},
+        version: 1,
+        createdAt: now,
+        updatedAt: now,
+        accessCount: 0,
+        lastAccessedAt: now,
+      }));
+      await original(now, options);
+      return fake;
+    };
+    expect(await s.manager.sweep()).toBe(10_007);
+    expect(asked).toEqual([5000, 5000, 5000]);
+    expect((await s.manager.audit({ action: 'expire' }, { limit: 10 })).items).toHaveLength(10);
+    await s.close();
+  });
+});
