@@ -33,7 +33,8 @@ export class Db {
     this.#makeSql = init.makeSql;
     this.#sql = init.makeSql();
     this.#deadlineMs = init.deadlineMs;
-    this.#graceSeconds = Math.max(1, init.deadlineMs / 1000);
+    // Short, so a retired pool never keeps the process alive for long.
+    this.#graceSeconds = Math.min(5, init.deadlineMs / 1000);
     this.schema = init.schema;
     this.S = init.S;
     this.clock = init.clock;
