@@ -2,8 +2,8 @@ import type { JsonObject, JsonValue } from '@convokit/core';
 
 /**
  * Stored values are frozen once, when written, and handed out as they are: reads cost nothing and
- * no caller can change what the store holds. `Frozen` remembers the JSON objects a store froze
- * itself (already validated, already immutable) so writes that reuse them, as a shallow merge of
+ * no caller can change what the store holds. `Frozen` remembers the objects of each created
+ * context (already validated, already immutable) so writes that reuse them, as a shallow merge of
  * a value read earlier does, need not copy or check them again.
  *
  * Copies are made with `Object.assign({}, value)`, not key by key: V8 then gives them fast
@@ -56,12 +56,14 @@ export class Frozen {
    */
   jsonObject(value: unknown): JsonObject | undefined {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
-    // The top level is not remembered: it is replaced on the next write anyway, and a WeakSet
-    // entry per write would make the collector work for nothing.
-    return this.#copy(value, false) as JsonObject | undefined;
+    return this.#copy(value) as JsonObject | undefined;
   }
 
-  #copy(value: object, remember = true): JsonValue | undefined {
+  /**
+   * Copies made here are not remembered: a WeakSet entry per write costs more (in the collector
+   * above all) than copying again the few objects a later write might hand back.
+   */
+  #copy(value: object): JsonValue | undefined {
     if (this.#ours.has(value)) return value as JsonValue;
     let out: JsonValue[] | Record<string, JsonValue>;
     if (Array.isArray(value)) {
@@ -90,7 +92,6 @@ export class Frozen {
       out = record;
     }
     Object.freeze(out);
-    if (remember) this.#ours.add(out);
     return out;
   }
 

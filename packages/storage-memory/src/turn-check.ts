@@ -20,8 +20,12 @@ function isKey(value: unknown): value is string {
   return typeof value === 'string' && value.length > 0 && value.length <= 256 && !CONTROL.test(value);
 }
 
+/** Shared by every turn with an empty list, to spare an allocation per turn. */
+const NONE: string[] = Object.freeze([]) as unknown as string[];
+
 function names(value: unknown): string[] | undefined {
   if (!Array.isArray(value) || value.length > 100) return undefined;
+  if (value.length === 0) return NONE;
   const out: string[] = new Array(value.length);
   for (let i = 0; i < value.length; i++) {
     const name = value[i];
