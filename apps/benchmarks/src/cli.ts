@@ -18,6 +18,10 @@ const usage = `Usage: pnpm bench [--quick] [--only id[,id]] [--adapters name[,na
   --runs      measurements per case (default 3 full, 1 quick); figures are medians
   --no-write  print only; leave results/ and RESULTS.md as they are
   --write     write results even with --only
+  --out FILE  write only this JSON file (the report and chart stay as they are)
+  --combine a.json,b.json
+              rebuild results/latest.json, RESULTS.md and the chart from these JSON files
+              (a scenario in a later file replaces the same scenario in an earlier one); no run
   --list      list the scenarios and exit`;
 
 /** Left out whatever the run finds, with the reason. */
@@ -37,6 +41,8 @@ async function main(): Promise<void> {
       adapters: { type: 'string' },
       runs: { type: 'string' },
       write: { type: 'boolean', default: false },
+      out: { type: 'string' },
+      combine: { type: 'string' },
       'no-write': { type: 'boolean', default: false },
       list: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -51,6 +57,10 @@ async function main(): Promise<void> {
     for (const s of SCENARIOS) console.log(`${s.id.padEnd(22)} ${s.quick ? 'quick ' : 'full  '} ${s.title}`);
     return;
   }
+  if (values.combine) {
+    combine(values.combine.split(',').map((s) => s.trim()));
+    return;
+  }
   const quick = values.quick ?? false;
   const only = values.only ? values.only.split(',').map((s) => s.trim()) : null;
   const unknown = only?.filter((id) => !SCENARIOS.some((s) => s.id === id)) ?? [];
@@ -58,7 +68,8 @@ async function main(): Promise<void> {
   const runs = values.runs ? Number(values.runs) : quick ? 1 : 3;
   const options: RunOptions = { quick, runs, cpuTimeNs: quick ? 40e6 : 300e6, minSamples: quick ? 4 : 8 };
   const sizes = quick ? QUICK_SIZES : FULL_SIZES;
-  const write = values['no-write'] ? false : only || values.adapters ? (values.write ?? false) : true;
+  const write = values['no-write'] ? false : only || values.adapters ? (values.write ?? !!values.out) : true;
+  const out = values.out;
 
   const info = runInfo(quick ? 'quick' : 'full', runs, only?.join(',') ?? null);
   const started = performance.now();
@@ -93,12 +104,13 @@ async function main(): Promise<void> {
         info.seconds = (performance.now() - started) / 1000;
         const partial = {
           ...info,
+          load: { start: info.load.start, end: loadavg()[0] as number },
           notes: [
             ...info.notes,
             `Partial: written after the \`${scenario.id}\` scenario; the run had not finished.`,
           ],
         };
-        writeResults(buildReport(partial, results), results, leftOut);
+        writeResults(buildReport(partial, results), results, leftOut, out);
       }
     }
   } finally {
@@ -125,7 +137,11 @@ async function main(): Promise<void> {
 }
 
 /** Writes the JSON, the chart and RESULTS.md; also after each scenario, so a stopped run leaves its part. */
-function writeResults(report: Report, results: ScenarioResult[], leftOut: string[]): void {
+function writeResults(report: Report, results: ScenarioResult[], leftOut: string[], out?: string): void {
+  if (out) {
+    writeFileSync(out, `${JSON.stringify({ ...report, leftOut }, null, 2)}\n`);
+    return;
+  }
   mkdirSync(join(root, 'results'), { recursive: true });
   writeFileSync(join(root, 'results', 'latest.json'), `${JSON.stringify({ ...report, leftOut }, null, 2)}\n`);
   const series: Series = {};
@@ -146,6 +162,36 @@ function writeResults(report: Report, results: ScenarioResult[], leftOut: string
   }
   writeFileSync(join(root, 'RESULTS.md'), markdown(report, leftOut));
 }
+
+/**
+ * Several partial runs (for instance the long query sweep run on its own) into one report. Run
+ * information comes from the first file; the seconds add up; notes and left-out lines are merged.
+ */
+function combine(files: string[]): void {
+  const parts = files.map((file) => JSON.parse(readFileSync(file, 'utf8')) as Report & { leftOut: string[] });
+  const first = parts[0];
+  if (!first) throw new Error('--combine needs at least one file');
+  const byId = new Map<string, ScenarioResult>();
+  for (const part of parts) for (const result of part.results) byId.set(result.id, result);
+  const order = SCENARIOS.map((s) => s.id);
+  const results = [...byId.values()].sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
+  const info = {
+    ...first.info,
+    seconds: parts.reduce((sum, p) => sum + p.info.seconds, 0),
+    notes: [
+      ...new Set(parts.flatMap((p) => p.info.notes).filter((n) => !n.startsWith('Partial:'))),
+      `Combined from ${parts.length} runs (${parts.map((p) => `${p.info.mode} ${p.info.only ?? 'all'}, started ${p.info.startedAt}, load ${fmtLoad(p.info.load.start)}-${fmtLoad(p.info.load.end)}`).join('; ')}).`,
+    ],
+  };
+  info.load = { start: first.info.load.start, end: parts[parts.length - 1]?.info.load.end ?? Number.NaN };
+  const leftOut = [...new Set(parts.flatMap((p) => p.leftOut))];
+  writeResults(buildReport(info, results), results, leftOut);
+  console.log(
+    `combined ${files.join(', ')} into results/latest.json, RESULTS.md and results/query-scaling.svg`,
+  );
+}
+
+const fmtLoad = (value: number | null) => (typeof value === 'number' ? value.toFixed(1) : '?');
 
 function readIfExists(path: string): string | undefined {
   try {
