@@ -51,20 +51,22 @@ export class MemoryContextStore implements ContextStore {
 
   async get(id: string, options?: GetContextOptions): Promise<Context | undefined> {
     this.host.open();
-    const c = this.byId.get(checkKey(id, 'contexts.get', 'id'));
-    const now = this.#now(options, 'contexts.get');
-    if (c === undefined || (c.expiresAt !== undefined && now >= c.expiresAt)) return undefined;
-    return c;
+    // Only valid ids are stored, so a hit needs no check of `id`; a miss does.
+    const c = this.byId.get(id);
+    if (c === undefined) checkKey(id, 'contexts.get', 'id');
+    const given = options === undefined ? undefined : this.#givenNow(options, 'contexts.get');
+    if (c === undefined || c.expiresAt === undefined) return c;
+    return (given ?? this.host.clock.now()) >= c.expiresAt ? undefined : c;
   }
 
   async update(id: string, expectedVersion: number, changes: ContextChanges, now: number): Promise<Context> {
     this.host.open();
     const where = 'contexts.update';
-    checkKey(id, where, 'id');
+    const c = this.byId.get(id);
+    if (c === undefined) checkKey(id, where, 'id');
     checkPositiveInt(expectedVersion, where, 'expectedVersion');
     const ch = this.#changes(changes);
     checkEpochMs(now, where, 'now');
-    const c = this.byId.get(id);
     if (c === undefined || (c.expiresAt !== undefined && now >= c.expiresAt)) {
       throw new ConvokitError('NOT_FOUND', `Context ${id} does not exist`, { where, id });
     }
@@ -89,13 +91,13 @@ export class MemoryContextStore implements ContextStore {
   async touch(id: string, touch: ContextTouch): Promise<void> {
     this.host.open();
     const where = 'contexts.touch';
-    checkKey(id, where, 'id');
+    const c = this.byId.get(id);
+    if (c === undefined) checkKey(id, where, 'id');
     const { at, expiresAt, ...rest } = checkObject(touch, where, 'touch') as Partial<ContextTouch>;
     checkEpochMs(at, where, 'touch.at');
     if (expiresAt !== undefined) checkEpochMs(expiresAt, where, 'touch.expiresAt');
     const unknown = Object.keys(rest)[0];
     if (unknown !== undefined) throw invalid(where, `touch.${unknown}`, 'is not a known field');
-    const c = this.byId.get(id);
     if (c === undefined || (c.expiresAt !== undefined && at! >= c.expiresAt)) return;
     const next = Object.freeze(rebuild(c, {}, c.version, c.updatedAt, c.accessCount + 1, at!, expiresAt));
     this.host.record({ type: 'contexts.put', context: next });
@@ -335,11 +337,14 @@ export class MemoryContextStore implements ContextStore {
   }
 
   #now(options: GetContextOptions | undefined, where: string): number {
-    if (options === undefined || options.now === undefined) {
-      if (options !== undefined) checkObject(options, where, 'options');
-      return this.host.clock.now();
-    }
-    return checkEpochMs(options.now, where, 'options.now');
+    return (options === undefined ? undefined : this.#givenNow(options, where)) ?? this.host.clock.now();
+  }
+
+  /** The checked `options.now`, or undefined when the caller gave none. */
+  #givenNow(options: GetContextOptions, where: string): number | undefined {
+    if (options.now !== undefined) return checkEpochMs(options.now, where, 'options.now');
+    checkObject(options, where, 'options');
+    return undefined;
   }
 }
 

@@ -105,7 +105,10 @@ export class MemoryTurnStore implements TurnStore {
 
   async get(id: string): Promise<Turn | undefined> {
     this.host.open();
-    return this.index.byId.get(checkKey(id, 'turns.get', 'id'));
+    // Only valid ids are stored, so a hit needs no check of `id`; a miss does.
+    const turn = this.index.byId.get(id);
+    if (turn === undefined) checkKey(id, 'turns.get', 'id');
+    return turn;
   }
 
   async list(filter?: TurnFilter, options?: ListTurnsOptions): Promise<PageResult<Turn>> {
