@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
-  ConvokitError,
   ConversationalQuerySchema,
+  ConvokitError,
   TurnFilterSchema,
   TurnInputSchema,
   TurnSchema,
@@ -108,8 +108,8 @@ describe('validate', () => {
     expect(q.aggregation).toBe('daily');
     expect(q.pagination.limit).toBe(50);
     expect(q.options.topN).toBe(5);
-    expect(caught(() => validate(ConversationalQuerySchema, { type: 'nope' }, 'query')).details.issues).toEqual([
-      expect.objectContaining({ path: 'type' }),
-    ]);
+    expect(
+      caught(() => validate(ConversationalQuerySchema, { type: 'nope' }, 'query')).details.issues,
+    ).toEqual([expect.objectContaining({ path: 'type' })]);
   });
 });

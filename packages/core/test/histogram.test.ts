@@ -1,6 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { bucketValue, HISTOGRAM_RELATIVE_ERROR, LatencyHistogram, latencyBucket, ZERO_BUCKET } from '../src/index.js';
+import {
+  bucketValue,
+  HISTOGRAM_RELATIVE_ERROR,
+  LatencyHistogram,
+  latencyBucket,
+  ZERO_BUCKET,
+} from '../src/index.js';
 
 function exactNearestRank(values: number[], q: number): number {
   const sorted = [...values].sort((a, b) => a - b);

@@ -7,8 +7,8 @@ import {
   createManualClock,
   decodeCursor,
   encodeCursor,
-  makeSnippet,
   Metrics,
+  makeSnippet,
   stableStringify,
   tokenize,
 } from '../src/index.js';
@@ -35,7 +35,9 @@ describe('cursors', () => {
   });
 
   it('fingerprints ignore key order', () => {
-    expect(stableStringify({ b: 1, a: [1, { d: 2, c: 3 }] })).toBe(stableStringify({ a: [1, { c: 3, d: 2 }], b: 1 }));
+    expect(stableStringify({ b: 1, a: [1, { d: 2, c: 3 }] })).toBe(
+      stableStringify({ a: [1, { c: 3, d: 2 }], b: 1 }),
+    );
   });
 });
 
@@ -61,7 +63,10 @@ describe('logger', () => {
       },
     });
     const log = createLogger('test', pino({ level: 'info' }, sink));
-    log.info({ turn: { userInput: 'secret question', assistantResponse: 'secret answer' }, data: { k: 'v' } }, 'hi');
+    log.info(
+      { turn: { userInput: 'secret question', assistantResponse: 'secret answer' }, data: { k: 'v' } },
+      'hi',
+    );
     const out = lines.join('');
     expect(out).toContain('"component":"test"');
     expect(out).not.toContain('secret');
