@@ -229,9 +229,11 @@ function rollupGroupsSql(
   spec: AggregateSpec,
   plan: RollupPlan,
   range: Range,
+  level: 'hour' | 'day',
 ): { sql: string; params: unknown[] } {
-  const keys = rollupKeys(spec, 'r.hour');
-  const where = rollupWhere(plan, range, 'r.hour');
+  const time = level === 'hour' ? 'r.hour' : 'r.day';
+  const keys = rollupKeys(spec, time);
+  const where = rollupWhere(plan, range, time);
   const cols = keys.map((k, i) => `${k} AS k${i}`);
   const groupBy = keys.map((_, i) => `k${i}`);
   const measures = [
@@ -250,7 +252,7 @@ function rollupGroupsSql(
   ];
   const groupSql = groupBy.length ? `GROUP BY ${groupBy.join(', ')}` : '';
   return {
-    sql: `SELECT ${[...cols, ...measures].join(', ')} FROM rollups r ${where.sql} ${groupSql}`,
+    sql: `SELECT ${[...cols, ...measures].join(', ')} FROM ${level === 'hour' ? 'rollups' : 'rollups_day'} r ${where.sql} ${groupSql}`,
     params: where.params,
   };
 }
@@ -481,17 +483,17 @@ export async function aggregateTurns(
       const { interior, edges } = splitRange(f, HOUR_MS);
       for (const edge of edges) addBase({ ...f, from: edge.from, to: edge.to });
       if (interior) {
-        const totals = rollupGroupsSql(spec, plan, interior);
-        addGroups(totals.sql, totals.params);
-        if (wantsPercentiles) {
-          const hourly = spec.groupBy.includes('hour') || spec.groupBy.includes('hourOfDay');
-          const byDay = hourly ? { edges: [interior] } : splitRange(interior, DAY_MS);
-          for (const part of byDay.edges) {
-            const sql = rollupHistogramSql(spec, plan, part, 'hour');
-            addHistogram(sql.sql, sql.params);
-          }
-          if (byDay.interior) {
-            const sql = rollupHistogramSql(spec, plan, byDay.interior, 'day');
+        // Whole days come from the daily rollups (unless grouping needs the hour), the hours
+        // around them from the hourly ones.
+        const hourly = spec.groupBy.includes('hour') || spec.groupBy.includes('hourOfDay');
+        const byDay = hourly ? { edges: [interior] } : splitRange(interior, DAY_MS);
+        const parts: Array<[Range, 'hour' | 'day']> = byDay.edges.map((part) => [part, 'hour']);
+        if (byDay.interior) parts.push([byDay.interior, 'day']);
+        for (const [part, level] of parts) {
+          const totals = rollupGroupsSql(spec, plan, part, level);
+          addGroups(totals.sql, totals.params);
+          if (wantsPercentiles) {
+            const sql = rollupHistogramSql(spec, plan, part, level);
             addHistogram(sql.sql, sql.params);
           }
         }

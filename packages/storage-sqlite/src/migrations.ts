@@ -105,7 +105,7 @@ CREATE INDEX audit_principal ON audit (principal, at, id);
 `;
 
 /**
- * Hourly rollups per dimension value (latency histograms also per day): `dim` is '' (all turns), 'persona', 'outcome', 'framework',
+ * Rollups per dimension value, per hour and per UTC day: `dim` is '' (all turns), 'persona', 'outcome', 'framework',
  * 'tool' or 'mcpServer'; `key` is the value ('' for all turns and for turns without a persona).
  */
 const V2_ROLLUPS = `
@@ -126,6 +126,24 @@ CREATE TABLE rollups (
   first_at INTEGER NOT NULL,
   last_at INTEGER NOT NULL,
   PRIMARY KEY (dim, hour, key)
+) WITHOUT ROWID;
+CREATE TABLE rollups_day (
+  dim TEXT NOT NULL,
+  day INTEGER NOT NULL,
+  key TEXT NOT NULL,
+  count INTEGER NOT NULL,
+  errors INTEGER NOT NULL,
+  tokens_in INTEGER NOT NULL,
+  tokens_out INTEGER NOT NULL,
+  feedback_sum REAL NOT NULL,
+  feedback_count INTEGER NOT NULL,
+  latency_count INTEGER NOT NULL,
+  latency_sum REAL NOT NULL,
+  latency_min REAL,
+  latency_max REAL,
+  first_at INTEGER NOT NULL,
+  last_at INTEGER NOT NULL,
+  PRIMARY KEY (dim, day, key)
 ) WITHOUT ROWID;
 CREATE TABLE rollup_latency (
   dim TEXT NOT NULL,

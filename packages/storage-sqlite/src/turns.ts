@@ -227,6 +227,7 @@ export function createTurnStore(conn: Connection): TurnStore {
         const day = before - (before % DAY_MS);
         conn.prepare('DELETE FROM rollups WHERE hour < ?').run(day);
         conn.prepare('DELETE FROM rollup_latency WHERE hour < ?').run(day);
+        conn.prepare('DELETE FROM rollups_day WHERE day < ?').run(day);
         conn.prepare('DELETE FROM rollup_latency_day WHERE day < ?').run(day);
         if (day !== before && deleted > 0) rebuildRollups(conn.db, day, day + DAY_MS);
         return deleted;
