@@ -7,6 +7,7 @@ import {
   type GroupValue,
   LatencyHistogram,
   type Measure,
+  type NormalizedTurnFilter,
   normalizeTurnFilter,
   validate,
 } from '@convokit/core';
@@ -44,11 +45,19 @@ interface GroupRow {
  * finished in JS: percentiles from the stored per-turn histogram bucket through the core
  * LatencyHistogram, means as sum / count, and row order with JS string comparison.
  */
+function timeBounds(alias: string, f: NormalizedTurnFilter, p: Params): string {
+  let sql = '';
+  if (f.from !== undefined) sql += ` AND ${alias}.at >= ${p.add(f.from, 'bigint')}`;
+  if (f.to !== undefined) sql += ` AND ${alias}.at < ${p.add(f.to, 'bigint')}`;
+  return sql;
+}
+
 export async function aggregateTurns(db: Db, input: AggregateSpecInput): Promise<AggregateResult> {
   db.assertOpen();
   const spec = validate(AggregateSpecSchema, input, 'turns.aggregate');
   const { S } = db;
   const p = new Params();
+  const filter = normalizeTurnFilter(spec.filter);
   const joins: string[] = [];
   const keyExprs: string[] = [];
   const firstAlias = new Map<GroupKey, string>();
@@ -61,13 +70,16 @@ export async function aggregateTurns(db: Db, input: AggregateSpecInput): Promise
     const alias = `g${i}`;
     const first = firstAlias.get(key);
     // Second mention of a multi-valued key: distinct pairs, smaller name (byte order) first.
+    // The name rows carry the turn's `at`: bounding them too lets a time window use their index.
+    const window = timeBounds(alias, filter, p);
     joins.push(
-      `JOIN ${S}.${table} ${alias} ON ${alias}.turn_id = t.id${first ? ` AND ${alias}.name > ${first}.name` : ''}`,
+      `JOIN ${S}.${table} ${alias} ON ${alias}.turn_id = t.id${first ? ` AND ${alias}.name > ${first}.name` : ''}${window}`,
     );
     if (!first) firstAlias.set(key, alias);
     keyExprs.push(`${alias}.name`);
   });
-  const where = turnFilterSql(normalizeTurnFilter(spec.filter), p, S);
+
+  const where = turnFilterSql(filter, p, S);
   const m = new Set(spec.measures);
   const wants = (...names: Measure[]) => names.some((n) => m.has(n));
   const selects = keyExprs.map((e, i) => `${e} AS k${i}`);

@@ -30,11 +30,18 @@ export function turnFilterSql(f: NormalizedTurnFilter, p: Params, S: string): st
         : `t.${column} = ANY(${p.add(values, 'text[]')})`,
     );
   }
+  // Name rows carry their turn's `at`, so the window bounds them too (their (name, at) index).
+  let window: string | undefined;
   for (const [field, table] of Object.entries(NAME_TABLES) as [keyof typeof NAME_TABLES, string][]) {
     const values = f[field];
     if (!values) continue;
+    if (window === undefined) {
+      window = '';
+      if (f.from !== undefined) window += ` AND x.at >= ${p.add(f.from, 'bigint')}`;
+      if (f.to !== undefined) window += ` AND x.at < ${p.add(f.to, 'bigint')}`;
+    }
     where.push(
-      `EXISTS (SELECT 1 FROM ${S}.${table} x WHERE x.turn_id = t.id AND x.name = ANY(${p.add(values, 'text[]')}))`,
+      `EXISTS (SELECT 1 FROM ${S}.${table} x WHERE x.turn_id = t.id AND x.name = ANY(${p.add(values, 'text[]')})${window})`,
     );
   }
   if (where.length === 0) where.push('TRUE');
