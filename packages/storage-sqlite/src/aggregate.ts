@@ -19,7 +19,7 @@ import { ALL_DIM } from './rollups.js';
 import { turnFilterSql, whereSql } from './turn-filter-sql.js';
 
 /**
- * `aggregate` in SQL. Two plans give the same numbers: the rollup plan sums hourly rollups when
+ * `aggregate` in SQL. Two plans give the same numbers: the rollup plan sums hourly and daily rollups when
  * the spec only needs additive measures over an hour-aligned range and at most one rollup
  * dimension; the base plan is a GROUP BY over the turns table (child tables joined for
  * multi-valued keys). Percentiles come from the core LatencyHistogram built from per-group
@@ -224,7 +224,7 @@ function rollupWhere(plan: RollupPlan, range: Range, time: string): { sql: strin
   return { sql: `WHERE ${clauses.join(' AND ')}`, params };
 }
 
-/** Totals from the hourly rollups over an hour-aligned range. */
+/** Totals from the hourly or daily rollups over a range aligned to that level. */
 function rollupGroupsSql(
   spec: AggregateSpec,
   plan: RollupPlan,

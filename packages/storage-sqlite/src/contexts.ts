@@ -29,16 +29,23 @@ const LIVE = '(expires_at IS NULL OR expires_at > ?)';
 // Built once: statement lookups are by SQL text, and a fresh template string would be re-hashed on every call.
 const SELECT_ONE = `SELECT ${COLUMNS} FROM contexts WHERE id = ?`;
 const INSERT = `INSERT INTO contexts (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`;
+// A pending touch of the context (@touches, @touchAt, @touchExpires) is written by the same
+// statement, and its sliding expiry counts for the liveness check: one commit, not two.
 const UPDATE = `UPDATE contexts SET
   data = COALESCE(@data, data),
   metadata = COALESCE(@metadata, metadata),
   owner_id = COALESCE(@ownerId, owner_id),
   parent_id = CASE WHEN @setParent THEN @parentId ELSE parent_id END,
-  expires_at = CASE WHEN @setExpires THEN @expiresAt ELSE expires_at END,
+  expires_at = CASE WHEN @setExpires THEN @expiresAt ELSE COALESCE(@touchExpires, expires_at) END,
+  access_count = access_count + @touches,
+  last_accessed_at = COALESCE(@touchAt, last_accessed_at),
   version = version + 1,
   updated_at = @now
-WHERE id = @id AND version = @expected AND (expires_at IS NULL OR expires_at > @now)
+WHERE id = @id AND version = @expected
+  AND (COALESCE(@touchExpires, expires_at) IS NULL OR COALESCE(@touchExpires, expires_at) > @now)
 RETURNING ${COLUMNS}`;
+const DELETE_LIVE =
+  'DELETE FROM contexts WHERE id = ? AND (COALESCE(?, expires_at) IS NULL OR COALESCE(?, expires_at) > ?)';
 const DELETE_EXPIRED = `DELETE FROM contexts WHERE id IN (
   SELECT id FROM contexts WHERE expires_at IS NOT NULL AND expires_at <= ? ORDER BY expires_at, id LIMIT ?
 ) RETURNING ${COLUMNS}`;
@@ -192,8 +199,11 @@ export function createContextStore(conn: Connection, options: ContextStoreOption
       const ch = validate(ContextChangesSchema, changes, 'contexts.update');
       validate(EpochMsSchema, now, 'contexts.update');
       return conn.run('contexts.update', () => {
-        flush(id);
+        const pending = touches.get(id);
         const row = conn.prepare(UPDATE).get({
+          touches: pending?.count ?? 0,
+          touchAt: pending?.at ?? null,
+          touchExpires: pending?.expiresAt ?? null,
           data: ch.data === undefined ? null : JSON.stringify(ch.data),
           metadata: ch.metadata === undefined ? null : JSON.stringify(ch.metadata),
           ownerId: ch.ownerId ?? null,
@@ -205,9 +215,13 @@ export function createContextStore(conn: Connection, options: ContextStoreOption
           id,
           expected: expectedVersion,
         }) as ContextRow | undefined;
-        if (row) return contextOfRow(row);
+        if (row) {
+          touches.take(id);
+          return contextOfRow(row);
+        }
         const current = readRow(id);
-        if (!current || (current.expires_at !== null && now >= current.expires_at)) {
+        const expiresAt = pending?.expiresAt ?? current?.expires_at ?? null;
+        if (!current || (expiresAt !== null && now >= expiresAt)) {
           throw new ConvokitError('NOT_FOUND', `No context with id ${id}`, { where: 'contexts.update', id });
         }
         throw new ConvokitError(
@@ -241,15 +255,20 @@ export function createContextStore(conn: Connection, options: ContextStoreOption
         positiveInt(opts.expectedVersion, 'expectedVersion', 'contexts.delete');
       const now = nowOf(opts.now, 'contexts.delete');
       return conn.run('contexts.delete', () => {
-        flush(id);
+        // A pending sliding expiry decides liveness; the touch itself goes with the context.
+        const touchExpires = touches.get(id)?.expiresAt ?? null;
         const versioned = opts.expectedVersion !== undefined;
         const info = conn
-          .prepare(`DELETE FROM contexts WHERE id = ? AND ${LIVE}${versioned ? ' AND version = ?' : ''}`)
-          .run(id, now, ...(versioned ? [opts.expectedVersion] : []));
-        if (info.changes > 0) return true;
+          .prepare(versioned ? `${DELETE_LIVE} AND version = ?` : DELETE_LIVE)
+          .run(id, touchExpires, touchExpires, now, ...(versioned ? [opts.expectedVersion] : []));
+        if (info.changes > 0) {
+          touches.take(id);
+          return true;
+        }
         if (versioned) {
           const current = readRow(id);
-          if (current && (current.expires_at === null || now < current.expires_at)) {
+          const expiresAt = touchExpires ?? current?.expires_at ?? null;
+          if (current && (expiresAt === null || now < expiresAt)) {
             throw new ConvokitError(
               'CONFLICT',
               `Context ${id} is at version ${current.version}, not ${opts.expectedVersion}`,

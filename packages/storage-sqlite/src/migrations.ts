@@ -166,7 +166,7 @@ CREATE TABLE rollup_latency_day (
 export const MIGRATIONS: readonly Migration[] = [
   { description: 'turns, child name tables, FTS5, contexts, audit', up: (db) => db.exec(V1_TURNS) },
   {
-    description: 'hourly rollups, built from the turns already stored',
+    description: 'hourly and daily rollups, built from the turns already stored',
     up: (db) => {
       db.exec(V2_ROLLUPS);
       rebuildRollups(db, 0, END_OF_TIME);

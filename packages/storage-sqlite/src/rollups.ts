@@ -2,7 +2,7 @@ import { DAY_MS, HOUR_MS, latencyBucket, type Turn } from '@convokit/core';
 import type Database from 'better-sqlite3';
 
 /**
- * Hourly pre-aggregates per dimension value, written in the same transaction as the turns they
+ * Hourly and daily pre-aggregates per dimension value, written in the same transaction as the turns they
  * count. Every stored measure is additive across hours (sums, counts, min/max, histogram bucket
  * counts), so any hour-aligned range merges exactly to what a scan of the base table gives.
  */

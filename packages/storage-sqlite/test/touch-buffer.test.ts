@@ -112,6 +112,25 @@ describe('context touches are written behind', () => {
     await storage.close();
   });
 
+  it('an update writes the pending touch in its own commit, once', async () => {
+    const path = join(dir, 't.db');
+    const storage = createSqliteStorage({ path, touchFlushMs: 60_000 });
+    await storage.contexts.create(context('a', 1_000));
+    await storage.contexts.touch('a', { at: 500, expiresAt: 5_000 });
+    // Live only thanks to the pending sliding expiry.
+    const updated = await storage.contexts.update('a', 1, { data: { v: 'y' } }, 2_000);
+    expect(updated).toMatchObject({ version: 2, accessCount: 1, lastAccessedAt: 500, expiresAt: 5_000 });
+    expect(onDisk(path, 'a')).toMatchObject({ access_count: 1, last_accessed_at: 500, expires_at: 5_000 });
+    await storage.flush();
+    expect((await storage.contexts.get('a', { now: 2_000 }))?.accessCount).toBe(1);
+    // A failed update leaves the touch pending.
+    await storage.contexts.touch('a', { at: 600 });
+    await expect(storage.contexts.update('a', 1, {}, 2_000)).rejects.toMatchObject({ code: 'CONFLICT' });
+    expect((await storage.contexts.get('a', { now: 2_000 }))?.accessCount).toBe(2);
+    expect(await storage.contexts.delete('a', { now: 2_000 })).toBe(true);
+    await storage.close();
+  });
+
   it('touches of a context deleted meanwhile are dropped quietly', async () => {
     const path = join(dir, 't.db');
     const storage = createSqliteStorage({ path, touchFlushMs: 60_000 });
