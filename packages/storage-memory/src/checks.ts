@@ -7,6 +7,14 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
  * Fast paths for the hottest arguments. Each accepts exactly what its core schema accepts; on
  * anything else the schema runs through `validate` and its error names `field`.
  */
+export function isKey(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0 && value.length <= 256 && !CONTROL.test(value);
+}
+
+export function isEpochMs(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 8.64e15;
+}
+
 export function checkKey(value: unknown, where: string, field: string): string {
   if (typeof value === 'string' && value.length > 0 && value.length <= 256 && !CONTROL.test(value)) {
     return value;

@@ -4,7 +4,6 @@ import {
   ContextChangesSchema,
   type ContextFilter,
   ContextFilterSchema,
-  ContextSchema,
   type ContextStore,
   type ContextTouch,
   ConvokitError,
@@ -17,7 +16,17 @@ import {
   PageSchema,
   validate,
 } from '@convokit/core';
-import { checkEpochMs, checkKey, checkObject, checkPositiveInt, invalid, underPath } from './checks.js';
+import {
+  checkEpochMs,
+  checkKey,
+  checkObject,
+  checkPositiveInt,
+  invalid,
+  isEpochMs,
+  isKey,
+  underPath,
+} from './checks.js';
+import { checkContext } from './context-check.js';
 import { ExpiryHeap } from './expiry-heap.js';
 import type { Host } from './host.js';
 
@@ -35,9 +44,7 @@ export class MemoryContextStore implements ContextStore {
 
   async create(context: Context): Promise<Context> {
     this.host.open();
-    const c = this.host.frozen.fresh(
-      underPath(() => validate(ContextSchema, context, 'contexts.create'), 'context'),
-    );
+    const c = checkContext(context, this.host.frozen);
     if (this.byId.has(c.id)) {
       throw new ConvokitError('CONFLICT', `Context ${c.id} already exists`, {
         where: 'contexts.create',
@@ -346,15 +353,6 @@ export class MemoryContextStore implements ContextStore {
     checkObject(options, where, 'options');
     return undefined;
   }
-}
-
-// biome-ignore lint/suspicious/noControlCharactersInRegex: the same rule as KeySchema
-const CONTROL = /[\u0000-\u001f\u007f]/;
-function isKey(value: unknown): value is string {
-  return typeof value === 'string' && value.length > 0 && value.length <= 256 && !CONTROL.test(value);
-}
-function isEpochMs(value: unknown): value is number {
-  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 8.64e15;
 }
 
 function live(c: Context, now: number): boolean {

@@ -54,22 +54,22 @@ export class Frozen {
    * Conservative on purpose: anything unusual (symbol keys, `__proto__`, sparse arrays, class
    * instances) goes the schema's way.
    */
-  jsonObject(value: unknown): JsonObject | undefined {
+  jsonObject(value: unknown, remember = false): JsonObject | undefined {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
-    return this.#copy(value) as JsonObject | undefined;
+    return this.#copy(value, remember) as JsonObject | undefined;
   }
 
   /**
-   * Copies made here are not remembered: a WeakSet entry per write costs more (in the collector
-   * above all) than copying again the few objects a later write might hand back.
+   * Copies are remembered only when asked (on create): a WeakSet entry per update costs more, in
+   * the collector above all, than copying again the few objects a later write might hand back.
    */
-  #copy(value: object): JsonValue | undefined {
+  #copy(value: object, remember: boolean): JsonValue | undefined {
     if (this.#ours.has(value)) return value as JsonValue;
     let out: JsonValue[] | Record<string, JsonValue>;
     if (Array.isArray(value)) {
       const list: JsonValue[] = new Array(value.length);
       for (let i = 0; i < value.length; i++) {
-        const item = this.#member(value[i]);
+        const item = this.#member(value[i], remember);
         if (item === undefined) return undefined;
         list[i] = item;
       }
@@ -85,17 +85,18 @@ export class Frozen {
       for (let i = 0; i < keys.length; i++) {
         const key = keys[i]!;
         const item = record[key];
-        const copy = this.#member(item);
+        const copy = this.#member(item, remember);
         if (copy === undefined) return undefined;
         if (copy !== item) record[key] = copy;
       }
       out = record;
     }
     Object.freeze(out);
+    if (remember) this.#ours.add(out);
     return out;
   }
 
-  #member(value: unknown): JsonValue | undefined {
+  #member(value: unknown, remember: boolean): JsonValue | undefined {
     switch (typeof value) {
       case 'string':
       case 'boolean':
@@ -103,7 +104,7 @@ export class Frozen {
       case 'number':
         return Number.isFinite(value) ? value : undefined;
       case 'object':
-        return value === null ? null : this.#copy(value);
+        return value === null ? null : this.#copy(value, remember);
       default:
         return undefined;
     }

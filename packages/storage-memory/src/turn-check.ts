@@ -1,9 +1,6 @@
 import { type Turn, TurnSchema, validate } from '@convokit/core';
-import { underPath } from './checks.js';
+import { isKey, underPath } from './checks.js';
 import type { Frozen } from './json.js';
-
-// biome-ignore lint/suspicious/noControlCharactersInRegex: the same rule as KeySchema
-const CONTROL = /[\u0000-\u001f\u007f]/;
 
 const OPTIONAL: ReadonlySet<string> = new Set([
   'conversationId',
@@ -15,10 +12,6 @@ const OPTIONAL: ReadonlySet<string> = new Set([
   'tokens',
   'metadata',
 ]);
-
-function isKey(value: unknown): value is string {
-  return typeof value === 'string' && value.length > 0 && value.length <= 256 && !CONTROL.test(value);
-}
 
 /** Shared by every turn with an empty list, to spare an allocation per turn. */
 const NONE: string[] = Object.freeze([]) as unknown as string[];

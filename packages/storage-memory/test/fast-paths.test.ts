@@ -1,6 +1,13 @@
-import { ContextChangesSchema, ConvokitError, JsonObjectSchema, TurnSchema } from '@convokit/core';
+import {
+  ContextChangesSchema,
+  ContextSchema,
+  ConvokitError,
+  JsonObjectSchema,
+  TurnSchema,
+} from '@convokit/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { checkContext } from '../src/context-check.js';
 import { createMemoryStorage } from '../src/index.js';
 import { Frozen } from '../src/json.js';
 import { checkTurn } from '../src/turn-check.js';
@@ -131,6 +138,7 @@ describe('fast validation paths agree with the core schemas', () => {
     // The unusual shapes go to the schema.
     expect(frozen.jsonObject({ [Symbol('s')]: 1 })).toBeUndefined();
     expect(frozen.jsonObject(JSON.parse('{"__proto__": {"x": 1}}'))).toBeUndefined();
+    // biome-ignore lint/suspicious/noSparseArray: a hole is the case under test
     expect(frozen.jsonObject({ a: [1, , 2] })).toBeUndefined();
     expect(frozen.jsonObject({ a: new Date(0) })).toBeUndefined();
   });
@@ -167,5 +175,40 @@ describe('fast validation paths agree with the core schemas', () => {
     const odd = frozen.fresh(JSON.parse('{"__proto__": {"x": 1}, "y": 2}'));
     expect(Object.getPrototypeOf(odd)).toBe(Object.prototype);
     expect(Object.keys(odd)).toEqual(['__proto__', 'y']);
+  });
+
+  it('a context to create is accepted exactly when ContextSchema accepts it, and stored as parsed', () => {
+    const frozen = new Frozen();
+    const fields = [...Object.keys(ContextSchema.shape), 'unknownField'];
+    const arb = fc.record({
+      changes: fc.array(
+        fc.tuple(fc.constantFrom(...fields), fc.oneof(edgy, fc.constantFrom('global', 'analytics'))),
+        {
+          maxLength: 3,
+        },
+      ),
+      removed: fc.option(fc.constantFrom(...fields), { nil: undefined }),
+    });
+    fc.assert(
+      fc.property(arb, ({ changes, removed }) => {
+        const input: Record<string, unknown> = {
+          ...context({ id: 'c1', ownerId: 'o', expiresAt: 5, data: { a: [1] } }),
+        };
+        for (const [field, value] of changes) input[field] = value;
+        if (removed) delete input[removed];
+        const expected = ContextSchema.safeParse(input);
+        let stored: unknown;
+        let error: unknown;
+        try {
+          stored = checkContext(input, frozen);
+        } catch (e) {
+          error = e;
+        }
+        expect(error === undefined, JSON.stringify(input)).toBe(expected.success);
+        if (expected.success) expect(stored).toEqual(defined(expected.data as Record<string, unknown>));
+        else expect(ConvokitError.is(error, 'VALIDATION')).toBe(true);
+      }),
+      { numRuns: 1000 },
+    );
   });
 });
