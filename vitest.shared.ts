@@ -35,7 +35,8 @@ export function workspaceTestConfig(overrides: ViteUserConfig['test'] = {}): Vit
     resolve: { alias: workspaceAliases() },
     test: {
       include: ['test/**/*.test.ts'],
-      testTimeout: 20_000,
+      // Generous: CI shares two cores between packages' suites, and property tests scale with load.
+      testTimeout: 60_000,
       hookTimeout: 60_000,
       ...overrides,
     },
