@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadAdapters } from './adapters.js';
-import { Recorder, type RunOptions, type ScenarioResult } from './harness.js';
+import { addRatios, Recorder, type RunOptions, type ScenarioResult } from './harness.js';
 import { buildReport, markdown, type Report, runInfo, tables } from './report.js';
 import { Datasets, FULL_SIZES, QUICK_SIZES } from './scenario.js';
 import { SCENARIOS } from './scenarios/index.js';
@@ -18,6 +18,8 @@ const usage = `Usage: pnpm bench [--quick] [--only id[,id]] [--adapters name[,na
   --runs      measurements per case (default 3 full, 1 quick); figures are medians
   --no-write  print only; leave results/ and RESULTS.md as they are
   --write     write results even with --only
+  --max-turns N
+              leave sizes above N out of the query sweep
   --out FILE  write only this JSON file (the report and chart stay as they are)
   --combine a.json,b.json
               rebuild results/latest.json, RESULTS.md and the chart from these JSON files
@@ -42,6 +44,7 @@ async function main(): Promise<void> {
       runs: { type: 'string' },
       write: { type: 'boolean', default: false },
       out: { type: 'string' },
+      'max-turns': { type: 'string' },
       combine: { type: 'string' },
       'no-write': { type: 'boolean', default: false },
       list: { type: 'boolean', default: false },
@@ -67,7 +70,9 @@ async function main(): Promise<void> {
   if (unknown.length) throw new Error(`Unknown scenario ${unknown.join(', ')}; see --list`);
   const runs = values.runs ? Number(values.runs) : quick ? 1 : 3;
   const options: RunOptions = { quick, runs, cpuTimeNs: quick ? 40e6 : 300e6, minSamples: quick ? 4 : 8 };
-  const sizes = quick ? QUICK_SIZES : FULL_SIZES;
+  const maxTurns = values['max-turns'] ? Number(values['max-turns']) : Number.POSITIVE_INFINITY;
+  const base = quick ? QUICK_SIZES : FULL_SIZES;
+  const sizes = { ...base, scaling: base.scaling.filter((n) => n <= maxTurns) };
   const write = values['no-write'] ? false : only || values.adapters ? (values.write ?? !!values.out) : true;
   const out = values.out;
 
@@ -172,7 +177,26 @@ function combine(files: string[]): void {
   const first = parts[0];
   if (!first) throw new Error('--combine needs at least one file');
   const byId = new Map<string, ScenarioResult>();
-  for (const part of parts) for (const result of part.results) byId.set(result.id, result);
+  for (const part of parts) {
+    for (const result of part.results) {
+      const held = byId.get(result.id);
+      if (!held) {
+        byId.set(result.id, result);
+        continue;
+      }
+      // The same scenario run for other adapters: rows, figures and points join; a later row wins.
+      const rows = new Map(held.rows.map((r) => [r.key, r]));
+      for (const row of result.rows) rows.set(row.key, row);
+      const metrics = new Map(held.metrics.map((m) => [m.key, m]));
+      for (const m of result.metrics) metrics.set(m.key, m);
+      held.rows = [...rows.values()];
+      held.metrics = [...metrics.values()];
+      held.skipped = [...held.skipped, ...result.skipped];
+      held.series = { ...held.series, ...result.series };
+      held.seconds = (held.seconds ?? 0) + (result.seconds ?? 0);
+    }
+  }
+  for (const result of byId.values()) addRatios(result.rows);
   const order = SCENARIOS.map((s) => s.id);
   const results = [...byId.values()].sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
   const info = {
