@@ -37,6 +37,8 @@ export class SearchIndex {
   #lengths: number[] = [];
   #live = 0;
   #totalLength = 0;
+  #bm25 = new Float64Array(0);
+  #matched = new Uint32Array(0);
 
   add(turn: Turn): void {
     const doc = this.#docs.length;
@@ -145,32 +147,87 @@ export class SearchIndex {
     // Rarest first: in `all` mode the first list bounds the candidates.
     postings.sort((a, b) => a.docs.length - b.docs.length);
     const avgLength = this.#totalLength / n;
-    const scores = new Map<number, RankedTurn>();
-    postings.forEach((posting, p) => {
-      const df = posting.docs.length;
-      const idf = Math.log(1 + (n - df + 0.5) / (df + 0.5));
-      for (let i = 0; i < df; i++) {
-        const doc = posting.docs[i]!;
-        let entry = scores.get(doc);
-        if (entry === undefined) {
-          if (mode === 'all' && p > 0) continue;
-          entry = { turn: this.#docs[doc]!, matched: 0, bm25: 0 };
-          scores.set(doc, entry);
+    const { bm25, matched } = this.#scratch();
+    const touched: number[] = [];
+    try {
+      postings.forEach((posting, p) => {
+        const df = posting.docs.length;
+        const idf = Math.log(1 + (n - df + 0.5) / (df + 0.5));
+        for (let i = 0; i < df; i++) {
+          const doc = posting.docs[i]!;
+          if (matched[doc] === 0) {
+            if (mode === 'all' && p > 0) continue;
+            touched.push(doc);
+          }
+          const tf = posting.tfs[i]!;
+          const norm = 1 - B + (B * this.#lengths[doc]!) / avgLength;
+          matched[doc]!++;
+          bm25[doc]! += (idf * tf * (K1 + 1)) / (tf + K1 * norm);
         }
-        const tf = posting.tfs[i]!;
-        const norm = 1 - B + (B * this.#lengths[doc]!) / avgLength;
-        entry.matched++;
-        entry.bm25 += (idf * tf * (K1 + 1)) / (tf + K1 * norm);
+      });
+      const best = new TopK(limit);
+      for (const doc of touched) {
+        if (mode === 'all' && matched[doc]! < postings.length) continue;
+        const turn = this.#docs[doc]!;
+        if (accept(turn)) best.offer({ turn, matched: matched[doc]!, bm25: bm25[doc]! });
       }
-    });
-    const ranked: RankedTurn[] = [];
-    for (const entry of scores.values()) {
-      if (mode === 'all' && entry.matched < postings.length) continue;
-      if (accept(entry.turn)) ranked.push(entry);
+      return best.sorted();
+    } finally {
+      for (const doc of touched) {
+        matched[doc] = 0;
+        bm25[doc] = 0;
+      }
     }
-    ranked.sort(byRank);
-    if (ranked.length > limit) ranked.length = limit;
-    return ranked;
+  }
+
+  /** Per-document accumulators reused across searches (reset after each), grown with the index. */
+  #scratch(): { bm25: Float64Array; matched: Uint32Array } {
+    const size = this.#docs.length;
+    if (this.#bm25.length < size) {
+      const capacity = Math.max(1024, size * 2);
+      this.#bm25 = new Float64Array(capacity);
+      this.#matched = new Uint32Array(capacity);
+    }
+    return { bm25: this.#bm25, matched: this.#matched };
+  }
+}
+
+/** The best `k` of what it is offered (a binary heap with the worst at the top). */
+class TopK {
+  readonly #heap: RankedTurn[] = [];
+
+  constructor(private readonly k: number) {}
+
+  offer(item: RankedTurn): void {
+    const heap = this.#heap;
+    if (heap.length < this.k) {
+      heap.push(item);
+      let i = heap.length - 1;
+      while (i > 0) {
+        const parent = (i - 1) >> 1;
+        if (byRank(heap[i]!, heap[parent]!) <= 0) break; // not worse than its parent
+        [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
+        i = parent;
+      }
+      return;
+    }
+    if (byRank(item, heap[0]!) >= 0) return; // no better than the worst kept
+    heap[0] = item;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let worst = i;
+      if (l < heap.length && byRank(heap[l]!, heap[worst]!) > 0) worst = l;
+      if (r < heap.length && byRank(heap[r]!, heap[worst]!) > 0) worst = r;
+      if (worst === i) break;
+      [heap[i], heap[worst]] = [heap[worst]!, heap[i]!];
+      i = worst;
+    }
+  }
+
+  sorted(): RankedTurn[] {
+    return this.#heap.slice().sort(byRank);
   }
 }
 

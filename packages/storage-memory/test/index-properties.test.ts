@@ -172,6 +172,11 @@ describe('indexed reads equal a full scan with matchesTurnFilter', () => {
             expect(hits[i - 1]!.score).toBeGreaterThanOrEqual(hits[i]!.score);
           }
           for (const hit of hits) expect(hit.snippet).toMatch(/<mark>/);
+          // A smaller limit keeps exactly the best of the full ranking, in the same order
+          // (unfiltered, so that there is usually more to choose from than the limit).
+          const full = await store.turns.search(words.join(' '), { mode, limit: 1000 });
+          const top = await store.turns.search(words.join(' '), { mode, limit: 3 });
+          expect(top.map((h) => h.turn.id)).toEqual(full.slice(0, 3).map((h) => h.turn.id));
         },
       ),
       { numRuns: 150 },
