@@ -184,7 +184,7 @@ export class SearchIndex {
   #scratch(): { bm25: Float64Array; matched: Uint32Array } {
     const size = this.#docs.length;
     if (this.#bm25.length < size) {
-      const capacity = Math.max(1024, size * 2);
+      const capacity = Math.max(1024, Math.ceil(size * 1.25));
       this.#bm25 = new Float64Array(capacity);
       this.#matched = new Uint32Array(capacity);
     }
