@@ -73,7 +73,7 @@ async function main(): Promise<void> {
   const maxTurns = values['max-turns'] ? Number(values['max-turns']) : Number.POSITIVE_INFINITY;
   const base = quick ? QUICK_SIZES : FULL_SIZES;
   const sizes = { ...base, scaling: base.scaling.filter((n) => n <= maxTurns) };
-  const write = values['no-write'] ? false : only || values.adapters ? (values.write ?? !!values.out) : true;
+  const write = values['no-write'] ? false : only || values.adapters ? values.write || !!values.out : true;
   const out = values.out;
 
   const info = runInfo(quick ? 'quick' : 'full', runs, only?.join(',') ?? null);
