@@ -268,8 +268,16 @@ function rollupHistogramSql(
   const keys = rollupKeys(spec, time);
   const where = rollupWhere(plan, range, time);
   const cols = keys.map((k, i) => `${k} AS k${i}`);
-  const groupBy = [...keys.map((_, i) => `k${i}`), 'b'];
   const table = level === 'hour' ? 'rollup_latency' : 'rollup_latency_day';
+  if (spec.groupBy.includes(level)) {
+    // Grouping at the table's own granularity: GROUP BY would not merge any rows, only sort
+    // them, so hand them over as they are and let the caller add them up.
+    return {
+      sql: `SELECT ${[...cols, 'r.bucket AS b', 'r.count AS n'].join(', ')} FROM ${table} r ${where.sql}`,
+      params: where.params,
+    };
+  }
+  const groupBy = [...keys.map((_, i) => `k${i}`), 'b'];
   return {
     sql: `SELECT ${[...cols, 'r.bucket AS b', 'SUM(r.count) AS n'].join(', ')} FROM ${table} r ${where.sql}
       GROUP BY ${groupBy.join(', ')}`,
@@ -466,10 +474,31 @@ export async function aggregateTurns(
         else groups.set(id, { keys, g, buckets: new Map() });
       }
     };
-    const histogramRows: Array<Record<string, unknown>> = [];
+    // Rows are [k0 .. kn-1, bucket, count], added into their group's buckets. With one key the
+    // group is found by the key itself, saving a JSON.stringify per row.
+    const groupOf = (row: unknown[]): Accumulated | undefined => {
+      if (n === 0) return groups.get('[]');
+      if (n === 1) {
+        if (!byKey) {
+          byKey = new Map();
+          for (const acc of groups.values()) byKey.set(acc.keys[0] ?? null, acc);
+        }
+        return byKey.get((row[0] ?? null) as GroupValue);
+      }
+      return groups.get(JSON.stringify(row.slice(0, n)));
+    };
+    let byKey: Map<GroupValue, Accumulated> | undefined;
     const addHistogram = (sql: string, params: unknown[]) => {
-      for (const row of conn.prepare(sql).all(...params) as Array<Record<string, unknown>>)
-        histogramRows.push(row);
+      byKey = undefined; // groups may have grown since the last histogram query
+      for (const row of conn
+        .prepare(sql)
+        .raw(true)
+        .all(...params) as unknown[][]) {
+        const acc = groupOf(row);
+        if (!acc) continue;
+        const b = row[n] as number;
+        acc.buckets.set(b, (acc.buckets.get(b) ?? 0) + (row[n + 1] as number));
+      }
     };
     const addBase = (filter: NormalizedTurnFilter) => {
       const sql = baseSql(spec, filter);
@@ -500,12 +529,6 @@ export async function aggregateTurns(
       }
     }
 
-    for (const row of histogramRows) {
-      const acc = groups.get(JSON.stringify(keysOf(row, n)));
-      if (!acc) continue;
-      const b = row.b as number;
-      acc.buckets.set(b, (acc.buckets.get(b) ?? 0) + (row.n as number));
-    }
     const rows: AggregateRow[] = [];
     for (const { keys, g, buckets } of groups.values()) {
       let histogram: LatencyHistogram | undefined;
