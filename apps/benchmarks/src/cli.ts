@@ -135,9 +135,11 @@ async function main(): Promise<void> {
     console.log('\n(results not written: --only, --adapters or --no-write)');
     return;
   }
-  writeResults(report, results, leftOut);
+  writeResults(report, results, leftOut, out);
   console.log(
-    `\nwrote results/latest.json, RESULTS.md and results/query-scaling.svg (${info.seconds.toFixed(0)} s)`,
+    out
+      ? `\nwrote ${out} (${info.seconds.toFixed(0)} s)`
+      : `\nwrote results/latest.json, RESULTS.md and results/query-scaling.svg (${info.seconds.toFixed(0)} s)`,
   );
 }
 

@@ -331,7 +331,7 @@ export function specTargets(adapter: AdapterName): Target[] {
 
 export const SPEC_ADAPTERS: AdapterName[] = ['memory', 'file', 'sqlite', 'postgres', 'redis'];
 
-export function evaluate(target: Target, results: ScenarioResult[]): Verdict {
+export function evaluate(target: Target, results: ScenarioResult[], fallbackLabel = 'smaller size'): Verdict {
   const rows = new Map(results.flatMap((r) => r.rows.map((row) => [row.key, row] as const)));
   const metrics = new Map(results.flatMap((r) => r.metrics.map((m) => [m.key, m] as const)));
   for (const key of target.keys) {
@@ -361,7 +361,7 @@ export function evaluate(target: Target, results: ScenarioResult[]): Verdict {
     const at = key.includes(' @')
       ? ` (${key.split(' @')[1]?.split('/')[0]} turns)`
       : key !== target.keys[0]
-        ? ` (smaller run: ${key.split('/')[0]})`
+        ? ` (${fallbackLabel})`
         : '';
     return {
       issue: target.issue,
