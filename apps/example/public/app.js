@@ -8,6 +8,11 @@ function chart(id) {
   return charts[id];
 }
 
+// No entry animation: a click lands on the bar where it is drawn, at once.
+function draw(id, option) {
+  chart(id).setOption({ animation: false, ...option }, true);
+}
+
 const esc = (s) =>
   String(s).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]);
 const day = (at) => new Date(at).toISOString().slice(0, 10);
@@ -39,25 +44,22 @@ function render(d) {
     : 'all personas';
 
   const personas = d.personas.data?.personas ?? [];
-  chart('personas').setOption(
-    {
-      grid: { left: 44, right: 10, top: 10, bottom: 28 },
-      tooltip: {},
-      xAxis: { type: 'category', data: personas.map((p) => p.persona ?? '(none)') },
-      yAxis: { type: 'value' },
-      series: [
-        {
-          type: 'bar',
-          name: 'turns',
-          data: personas.map((p) => ({
-            value: p.turns,
-            itemStyle: { color: state.persona && state.persona !== p.persona ? '#c9d3e6' : '#3b6fd8' },
-          })),
-        },
-      ],
-    },
-    true,
-  );
+  draw('personas', {
+    grid: { left: 44, right: 10, top: 10, bottom: 28 },
+    tooltip: {},
+    xAxis: { type: 'category', data: personas.map((p) => p.persona ?? '(none)') },
+    yAxis: { type: 'value' },
+    series: [
+      {
+        type: 'bar',
+        name: 'turns',
+        data: personas.map((p) => ({
+          value: p.turns,
+          itemStyle: { color: state.persona && state.persona !== p.persona ? '#c9d3e6' : '#3b6fd8' },
+        })),
+      },
+    ],
+  });
 
   const series = d.timeline.data?.series ?? [];
   const label = (p) =>
@@ -70,47 +72,38 @@ function render(d) {
     state.aggregation === 'session'
       ? `Sessions on ${state.path[1]}`
       : `Turns and p95 latency, ${state.aggregation}`;
-  chart('timeline').setOption(
-    {
-      grid: { left: 48, right: 48, top: 24, bottom: 28 },
-      tooltip: { trigger: 'axis' },
-      legend: { top: 0 },
-      xAxis: { type: 'category', data: series.map(label) },
-      yAxis: [
-        { type: 'value', name: 'turns' },
-        { type: 'value', name: 'p95 ms' },
-      ],
-      series: [
-        { type: 'bar', name: 'turns', data: series.map((p) => p.values.turns) },
-        { type: 'line', name: 'p95', yAxisIndex: 1, data: series.map((p) => p.values.latencyP95) },
-      ],
-    },
-    true,
-  );
+  draw('timeline', {
+    grid: { left: 48, right: 48, top: 24, bottom: 28 },
+    tooltip: { trigger: 'axis' },
+    legend: { top: 0 },
+    xAxis: { type: 'category', data: series.map(label) },
+    yAxis: [
+      { type: 'value', name: 'turns' },
+      { type: 'value', name: 'p95 ms' },
+    ],
+    series: [
+      { type: 'bar', name: 'turns', data: series.map((p) => p.values.turns) },
+      { type: 'line', name: 'p95', yAxisIndex: 1, data: series.map((p) => p.values.latencyP95) },
+    ],
+  });
 
   const frameworks = d.frameworks.data?.frameworks ?? [];
-  chart('frameworks').setOption(
-    {
-      grid: { left: 130, right: 16, top: 6, bottom: 24 },
-      tooltip: {},
-      xAxis: { type: 'value' },
-      yAxis: { type: 'category', data: frameworks.map((f) => f.framework).reverse() },
-      series: [{ type: 'bar', name: 'detections', data: frameworks.map((f) => f.detections).reverse() }],
-    },
-    true,
-  );
+  draw('frameworks', {
+    grid: { left: 130, right: 16, top: 6, bottom: 24 },
+    tooltip: {},
+    xAxis: { type: 'value' },
+    yAxis: { type: 'category', data: frameworks.map((f) => f.framework).reverse() },
+    series: [{ type: 'bar', name: 'detections', data: frameworks.map((f) => f.detections).reverse() }],
+  });
 
   const hours = d.engagement.data?.hourOfDay ?? [];
-  chart('hours').setOption(
-    {
-      grid: { left: 44, right: 10, top: 10, bottom: 28 },
-      tooltip: {},
-      xAxis: { type: 'category', data: hours.map((_, h) => String(h).padStart(2, '0')) },
-      yAxis: { type: 'value' },
-      series: [{ type: 'bar', name: 'turns', data: hours }],
-    },
-    true,
-  );
+  draw('hours', {
+    grid: { left: 44, right: 10, top: 10, bottom: 28 },
+    tooltip: {},
+    xAxis: { type: 'category', data: hours.map((_, h) => String(h).padStart(2, '0')) },
+    yAxis: { type: 'value' },
+    series: [{ type: 'bar', name: 'turns', data: hours }],
+  });
 
   const insights = d.insights.data;
   document.getElementById('insights').innerHTML = insights?.insights.length

@@ -51,7 +51,15 @@ describe('the convokit CLI (built), on a sqlite file', () => {
   });
 
   it('query --json prints the envelope, computed from the stored turns', async () => {
-    const { stdout } = await convokit('query', 'persona_usage', '--from', '0', '--json');
+    const { stdout } = await convokit(
+      'query',
+      'persona_usage',
+      '--from',
+      '0',
+      '--aggregation',
+      'monthly',
+      '--json',
+    );
     const response = JSON.parse(stdout);
     expect(response.success).toBe(true);
     const sum = response.data.personas.reduce((s: number, p: { turns: number }) => s + p.turns, 0);
