@@ -81,7 +81,7 @@ function verdictTable(verdicts: Verdict[], withIssue: boolean): string {
     ? ['| issue | target | measured | status |', '|---|---|---:|---|']
     : ['| target | measured | status |', '|---|---:|---|'];
   for (const v of verdicts) {
-    const status = v.status === 'pass' ? 'PASS' : v.status === 'fail' ? 'FAIL' : 'not measured';
+    const status = v.status === 'pass' ? 'PASS' : v.status === 'fail' ? 'FAIL' : v.status;
     out.push(
       withIssue
         ? `| ${v.issue} | ${v.text} | ${v.measured} | ${status} |`

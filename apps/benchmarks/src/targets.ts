@@ -23,7 +23,8 @@ export interface Target {
 export interface Verdict {
   issue: string;
   text: string;
-  status: 'pass' | 'fail' | 'not measured';
+  /** `pass at a smaller size`: met, but on fewer turns than the target names, so not settled. */
+  status: 'pass' | 'fail' | 'pass at a smaller size' | 'not measured';
   measured: string;
   key?: string;
 }
@@ -366,7 +367,7 @@ export function evaluate(target: Target, results: ScenarioResult[], fallbackLabe
     return {
       issue: target.issue,
       text: target.text,
-      status: ok ? 'pass' : 'fail',
+      status: !ok ? 'fail' : key === target.keys[0] ? 'pass' : 'pass at a smaller size',
       measured: shown + at,
       key,
     };
