@@ -125,7 +125,7 @@ program
       } finally {
         await services.close();
       }
-    }).catch(fail);
+    });
   });
 
 program
