@@ -1,17 +1,13 @@
 import type { ContextScope } from '@convokit/core';
-import { CONTEXT_SCOPES } from '@convokit/core';
+import { CONTEXT_SCOPES, isKey } from '@convokit/core';
 import { invalid, isPlainObject, JsonMeter } from './json.js';
 import type { Measured } from './limits.js';
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: the same rule as KeySchema
-const CONTROL = /[\u0000-\u001f\u007f]/;
 const SCOPES: ReadonlySet<string> = new Set(CONTEXT_SCOPES);
 
 /** An id or other key, by the rules of KeySchema, checked by hand because it runs on every call. */
 export function checkKey(value: unknown, where: string, field: string): string {
-  if (typeof value === 'string' && value.length > 0 && value.length <= 256 && !CONTROL.test(value)) {
-    return value;
-  }
+  if (isKey(value)) return value;
   const reason =
     typeof value !== 'string'
       ? 'must be a string'

@@ -167,7 +167,7 @@ describe('sweep batches', () => {
     store.deleteExpired = async (now, options) => {
       asked.push(options?.limit ?? -1);
       const n = batches.shift() ?? 0;
-      const fake = Array.from({ length: n }, (_, i) => ({
+      const reported = Array.from({ length: n }, (_, i) => ({
         id: `x${asked.length}-${i}`,
         scope: 'session' as const,
         data: {},
@@ -179,7 +179,7 @@ describe('sweep batches', () => {
         lastAccessedAt: now,
       }));
       await original(now, options);
-      return fake;
+      return reported;
     };
     expect(await s.manager.sweep()).toBe(10_007);
     expect(asked).toEqual([5000, 5000, 5000]);

@@ -1,29 +1,18 @@
-import { ConvokitError, EpochMsSchema, KeySchema, validate } from '@convokit/core';
-
-// biome-ignore lint/suspicious/noControlCharactersInRegex: the same rule as KeySchema
-const CONTROL = /[\u0000-\u001f\u007f]/;
+import { ConvokitError, EpochMsSchema, isEpochMs, isKey, KeySchema, validate } from '@convokit/core';
 
 /**
  * Fast paths for the hottest arguments. Each accepts exactly what its core schema accepts; on
  * anything else the schema runs through `validate` and its error names `field`.
  */
-export function isKey(value: unknown): value is string {
-  return typeof value === 'string' && value.length > 0 && value.length <= 256 && !CONTROL.test(value);
-}
-
-export function isEpochMs(value: unknown): value is number {
-  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 8.64e15;
-}
+export { isEpochMs, isKey };
 
 export function checkKey(value: unknown, where: string, field: string): string {
-  if (typeof value === 'string' && value.length > 0 && value.length <= 256 && !CONTROL.test(value)) {
-    return value;
-  }
+  if (isKey(value)) return value;
   return named(() => validate(KeySchema, value, where), field);
 }
 
 export function checkEpochMs(value: unknown, where: string, field: string): number {
-  if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 8.64e15) return value;
+  if (isEpochMs(value)) return value;
   return named(() => validate(EpochMsSchema, value, where), field);
 }
 
