@@ -57,10 +57,32 @@ export type CreateContextManager = (options: {
   ttl?: { default?: number | null };
 }) => ContextManager;
 
+/** The chat analytics workflow (issue 6), typed by the little this app uses. */
+export interface ChatWorkflow {
+  processChatQuery(
+    text: string,
+    context: { principal: PrincipalInput; sessionId: string },
+  ): Promise<{
+    understood: boolean;
+    response?: DataResponse;
+    chart: object | null;
+    search?: object;
+    summary: string;
+  }>;
+}
+
+export type CreateChatWorkflow = (options: {
+  dataManager: DataManager;
+  contexts: ContextManager;
+  clock?: Clock;
+}) => ChatWorkflow;
+
 export const loadDataManager = () =>
   loadManager<CreateDataManager>('@convokit/data-manager', 'createConversationalDataManager');
 export const loadContextManager = () =>
   loadManager<CreateContextManager>('@convokit/context-manager', 'createChatContextManager');
+export const loadChatWorkflow = () =>
+  loadManager<CreateChatWorkflow>('@convokit/integrations/chat', 'createChatAnalyticsWorkflow');
 
 /** Heap in use after a full collection (needs `node --expose-gc`), bytes. */
 export function settledHeap(): { heap: number; rss: number } {

@@ -238,6 +238,24 @@ export const OUR_TARGETS: Target[] = [
     '<=',
     400,
   ),
+  ...(['uncached', 'cached'] as const).map((mode) =>
+    ours(
+      '#6',
+      `sqlite: chat workflow end to end p50 <= 20 ms, 100k turns (slowest phrasing, ${mode})`,
+      [`chat slowest ${mode} p50 @100k/convokit sqlite`, `chat slowest ${mode} p50 @5k/convokit sqlite`],
+      'value',
+      '<=',
+      20,
+    ),
+  ),
+  ours(
+    '#6',
+    'MCP context_get round trip over stdio p50 <= 2 ms',
+    ['mcp context_get round trip/convokit-mcp (sqlite, stdio)'],
+    'p50Ms',
+    '<=',
+    2,
+  ),
   ours(
     '#9',
     'postgres: context get >= 5,000/s (one connection)',

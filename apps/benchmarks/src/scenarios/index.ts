@@ -1,11 +1,13 @@
 import type { Scenario } from '../scenario.js';
 import { aggregate } from './aggregate.js';
+import { chat } from './chat.js';
 import { contextGet } from './context-get.js';
 import { contextManager } from './context-manager.js';
 import { contextWrite } from './context-write.js';
 import { dashboard } from './dashboard.js';
 import { fileReopen } from './file-reopen.js';
 import { history } from './history.js';
+import { mcp } from './mcp.js';
 import { query } from './query.js';
 import { search } from './search.js';
 import { turnAppend } from './turn-append.js';
@@ -18,6 +20,8 @@ export const SCENARIOS: Scenario[] = [
   history,
   search,
   aggregate,
+  chat,
+  mcp,
   dashboard,
   contextManager,
   fileReopen,
