@@ -19,6 +19,7 @@ import {
   validate,
 } from '@convokit/core';
 import type { Db } from './db.js';
+import { GetBatcher } from './get-batch.js';
 import { Params } from './params.js';
 
 interface ContextRow {
@@ -94,6 +95,14 @@ function filterSql(filter: ContextFilter, p: Params): string[] {
 
 export function createContextStore(db: Db): ContextStore {
   const { S } = db;
+  const getter = new GetBatcher<ContextRow, Context>(
+    db,
+    'contexts.get',
+    `SELECT ${COLUMNS} FROM ${S}.contexts WHERE id = $1::text AND ${LIVE('$2::bigint')}`,
+    `SELECT u.i::int AS i, c.* FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS u(id, now, i)
+     JOIN ${S}.contexts c ON c.id = u.id AND (c.expires_at IS NULL OR c.expires_at > u.now)`,
+    rowToContext,
+  );
 
   async function create(context: Context): Promise<Context> {
     db.assertOpen();
@@ -134,16 +143,9 @@ export function createContextStore(db: Db): ContextStore {
 
   async function get(id: string, options?: GetContextOptions): Promise<Context | undefined> {
     db.assertOpen();
-    const { now: given } = validate(NowOptionsSchema, options ?? {}, 'contexts.get options');
-    const now = given ?? db.clock.now();
-    return db.read('contexts.get', async (sql) => {
-      const rows = await sql.unsafe<ContextRow[]>(
-        `SELECT ${COLUMNS} FROM ${S}.contexts WHERE id = $1::text AND ${LIVE('$2::bigint')}`,
-        [String(id), now] as never[],
-        { prepare: true },
-      );
-      return rows[0] ? rowToContext(rows[0]) : undefined;
-    });
+    const given =
+      options === undefined ? undefined : validate(NowOptionsSchema, options, 'contexts.get options').now;
+    return getter.get(String(id), given ?? db.clock.now());
   }
 
   async function update(

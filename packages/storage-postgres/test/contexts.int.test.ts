@@ -141,4 +141,39 @@ describe.skipIf(!url)('contexts and audit (postgres)', () => {
     expect(next).toEqual({ items: [ev('e1', T0)], nextCursor: null });
     expect((await audit.list({ action: 'create', from: T0 + 1 })).items.map((e) => e.id)).toEqual(['e3']);
   });
+  test('gets issued together are answered by one statement, each as if alone', async () => {
+    const { contexts } = ctx.storage;
+    await contexts.create(ctxOf('g1'));
+    await contexts.create(ctxOf('g2', { expiresAt: T0 + 100 }));
+    await contexts.create(ctxOf('g3', { ownerId: 'o3', data: { n: 3 } }));
+    // Same tick: one batch. g2 is live at T0 but expired at T0 + 100; g1 asked twice.
+    const got = await Promise.all([
+      contexts.get('g1'),
+      contexts.get('missing'),
+      contexts.get('g2'),
+      contexts.get('g2', { now: T0 + 100 }),
+      contexts.get('g3'),
+      contexts.get('g1'),
+    ]);
+    expect(got).toEqual([
+      ctxOf('g1'),
+      undefined,
+      ctxOf('g2', { expiresAt: T0 + 100 }),
+      undefined,
+      ctxOf('g3', { ownerId: 'o3', data: { n: 3 } }),
+      ctxOf('g1'),
+    ]);
+    // Two calls for one id get their own objects.
+    expect(got[0]).not.toBe(got[5]);
+    // A read issued after a write sees it, batched or not.
+    const [, after] = await Promise.all([
+      contexts.update('g1', 1, { data: { v: 2 } }, T0 + 1),
+      contexts.get('g1').then(() => contexts.get('g1')),
+    ]);
+    expect(after?.version).toBe(2);
+    // A bad option fails that call alone, before anything is sent.
+    const mixed = await Promise.allSettled([contexts.get('g3'), contexts.get('g3', { now: -1 } as never)]);
+    expect(mixed[0]).toMatchObject({ status: 'fulfilled', value: { id: 'g3' } });
+    expect(mixed[1]).toMatchObject({ status: 'rejected', reason: { code: 'VALIDATION' } });
+  });
 });
