@@ -8,6 +8,7 @@ import { addRatios, Recorder, type RunOptions, type ScenarioResult } from './har
 import { buildReport, markdown, type Report, runInfo, tables } from './report.js';
 import { Datasets, FULL_SIZES, QUICK_SIZES } from './scenario.js';
 import { SCENARIOS } from './scenarios/index.js';
+import { handleStrayErrors, reasonOf } from './stray.js';
 import { type Series, scalingChart } from './svg.js';
 
 const usage = `Usage: pnpm bench [--quick] [--only id[,id]] [--adapters name[,name]] [--runs N] [--no-write] [--list]
@@ -28,9 +29,8 @@ const usage = `Usage: pnpm bench [--quick] [--only id[,id]] [--adapters name[,na
 
 /** Left out whatever the run finds, with the reason. */
 const STATIC_NOTES = [
-  'Chat workflow and MCP round trip (issue 6): @convokit/integrations and @convokit/mcp-server do not exist yet, so neither is measured.',
   '@mastra/memory with @mastra/libsql: 1.x requires Node >= 22.13 (engines); the last 0.x line (@mastra/core 0.24.9, @mastra/memory 0.15.13, @mastra/libsql 0.16.4) pulls pino-pretty -> strip-json-comments 5.1.0, which requires Node >= 22, and pnpm refuses it on Node 20. Not measured.',
-  '@keyv/sqlite runs on the sqlite3 native addon, whose build pnpm only runs when sqlite3 is in onlyBuiltDependencies (root pnpm-workspace.yaml). Without it the peer is skipped with the load error; where its rows appear, sqlite3 was built by hand on that machine.',
+  '@keyv/sqlite runs on the sqlite3 native addon, which pnpm builds at install (sqlite3 is in onlyBuiltDependencies, root pnpm-workspace.yaml). Where that build is missing or fails to load, the peer is left out with the load error and the run goes on.',
 ];
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -90,17 +90,26 @@ async function main(): Promise<void> {
   info.notes.push(...STATIC_NOTES);
   const datasets = new Datasets();
   const results: ScenarioResult[] = [];
+  // An error that escapes every try (a peer's callback, an unawaited rejection) is recorded
+  // against the scenario running, never ends the run (see stray.ts).
+  let current: Recorder | undefined;
+  handleStrayErrors((error) => {
+    if (current) current.skip('background error', `escaped while the scenario ran: ${reasonOf(error)}`);
+    else console.error(`stray error between scenarios: ${reasonOf(error)}`);
+  });
   try {
     for (const scenario of SCENARIOS) {
       if (only ? !only.includes(scenario.id) : quick && !scenario.quick) continue;
       console.log(`\n== ${scenario.title} (${scenario.id})`);
       const rec = new Recorder(scenario.id, scenario.title, options);
+      current = rec;
       const t0 = performance.now();
       try {
         await scenario.run({ options, sizes, rec, adapters, datasets });
       } catch (error) {
         rec.skip('scenario', `failed: ${(error as Error).stack ?? error}`);
       }
+      current = undefined;
       const result = rec.result();
       result.seconds = (performance.now() - t0) / 1000;
       results.push(result);

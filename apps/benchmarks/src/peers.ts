@@ -1,11 +1,13 @@
 import { join } from 'node:path';
 import { tempDir } from './adapters.js';
+import { reasonOf, trapped } from './stray.js';
 
 /**
  * Other libraries' stores, measured in the same run on the same operations and data. Each is
- * driven the way its documentation shows; a peer that does not load here is skipped with the
- * reason (for instance @keyv/sqlite needs the sqlite3 native build, which pnpm only runs when
- * sqlite3 is listed in onlyBuiltDependencies).
+ * driven the way its documentation shows; a peer that does not load here, or fails while it is
+ * measured, is skipped with the reason (for instance @keyv/sqlite needs the sqlite3 native build,
+ * which pnpm runs because sqlite3 is listed in onlyBuiltDependencies; where that build is missing
+ * or broken, the peer is left out and the rest of the run goes on).
  */
 
 export interface KvPeer {
@@ -23,14 +25,20 @@ export interface PeerSet<T> {
   skipped: { subject: string; reason: string }[];
 }
 
-async function attempt<T>(subject: string, make: () => Promise<NoInfer<T>>, out: PeerSet<T>): Promise<void> {
+/**
+ * Opens one peer, or records why it cannot run here. The setup is trapped (see stray.ts): a peer
+ * whose native addon fails to load in a callback, or that emits an unheard error, is skipped with
+ * that reason instead of ending the run.
+ */
+async function attempt<T extends { close(): Promise<void> }>(
+  subject: string,
+  make: () => Promise<NoInfer<T>>,
+  out: PeerSet<T>,
+): Promise<void> {
   try {
-    out.peers.push(await make());
+    out.peers.push(await trapped(make, { discard: (peer) => peer.close() }));
   } catch (error) {
-    out.skipped.push({
-      subject,
-      reason: `does not load or run here: ${(error as Error).message.split('\n')[0]}`,
-    });
+    out.skipped.push({ subject, reason: `does not load or run here: ${reasonOf(error)}` });
   }
 }
 
@@ -98,9 +106,12 @@ export async function openKvPeers(options: { embedded: boolean; memory: boolean 
         const { default: KeyvSqlite } = await import('@keyv/sqlite');
         const dir = tempDir('keyv');
         const store = new KeyvSqlite({ uri: `sqlite://${join(dir.path, 'keyv.db')}` });
+        // Its errors also come as 'error' events; heard here, they reach us as rejected calls.
+        store.on('error', () => {});
         await store.query('PRAGMA journal_mode=WAL');
         await store.query('PRAGMA synchronous=NORMAL');
-        const keyv = new Keyv({ store });
+        const keyv = new Keyv({ store, throwOnErrors: true });
+        keyv.on('error', () => {});
         await keyv.set('warm', 1);
         return {
           subject: 'keyv + @keyv/sqlite (WAL)',
