@@ -1,6 +1,5 @@
 import {
   type AuditEvent,
-  AuditEventSchema,
   type AuditFilter,
   AuditFilterSchema,
   type AuditLog,
@@ -13,18 +12,28 @@ import {
   PageSchema,
   validate,
 } from '@convokit/core';
+import { AuditChecker } from './audit-check.js';
 import { invalid, underPath } from './checks.js';
 import type { Host } from './host.js';
 import { compareTimed, insertOne, insertSorted, lowerBound } from './sorted.js';
+
+/**
+ * A posting list: most contexts have only a few events (often one, their create), so a single
+ * event is kept as itself and becomes a list only when a second arrives.
+ */
+type Posting = AuditEvent | AuditEvent[];
 
 /** Audit events in (`at`, `id`) order, with posting lists by context and by principal. */
 export class MemoryAuditLog implements AuditLog {
   readonly sorted: AuditEvent[] = [];
   readonly #ids = new Set<string>();
-  readonly #byContext = new Map<string, AuditEvent[]>();
-  readonly #byPrincipal = new Map<string, AuditEvent[]>();
+  readonly #byContext = new Map<string, Posting>();
+  readonly #byPrincipal = new Map<string, Posting>();
+  readonly #checker: AuditChecker;
 
-  constructor(private readonly host: Host) {}
+  constructor(private readonly host: Host) {
+    this.#checker = new AuditChecker(host.frozen);
+  }
 
   async append(events: readonly AuditEvent[]): Promise<void> {
     this.host.open();
@@ -33,10 +42,10 @@ export class MemoryAuditLog implements AuditLog {
     const batch: AuditEvent[] = new Array(events.length);
     const ids = new Set<string>();
     for (let i = 0; i < events.length; i++) {
-      const event = underPath(() => validate(AuditEventSchema, events[i], where), String(i));
+      const event = this.#checker.check(events[i], i);
       if (ids.has(event.id)) throw invalid(where, `${i}.id`, 'repeats an id earlier in the batch');
       ids.add(event.id);
-      batch[i] = this.host.frozen.fresh(event);
+      batch[i] = event;
     }
     const existing = batch.filter((e) => this.#ids.has(e.id)).map((e) => e.id);
     if (existing.length > 0) {
@@ -76,8 +85,8 @@ export class MemoryAuditLog implements AuditLog {
     const print = fingerprint({ filter: f });
     let list: readonly AuditEvent[] = this.sorted;
     for (const candidate of [
-      f.contextId === undefined ? undefined : (this.#byContext.get(f.contextId) ?? []),
-      f.principal === undefined ? undefined : (this.#byPrincipal.get(f.principal) ?? []),
+      f.contextId === undefined ? undefined : postings(this.#byContext, f.contextId),
+      f.principal === undefined ? undefined : postings(this.#byPrincipal, f.principal),
     ]) {
       if (candidate !== undefined && candidate.length < list.length) list = candidate;
     }
@@ -111,8 +120,14 @@ export class MemoryAuditLog implements AuditLog {
   }
 }
 
-function post(index: Map<string, AuditEvent[]>, key: string, event: AuditEvent): void {
+function post(index: Map<string, Posting>, key: string, event: AuditEvent): void {
   const list = index.get(key);
-  if (list === undefined) index.set(key, [event]);
-  else insertOne(list, event);
+  if (list === undefined) index.set(key, event);
+  else if (Array.isArray(list)) insertOne(list, event);
+  else index.set(key, compareTimed(list, event) < 0 ? [list, event] : [event, list]);
+}
+
+function postings(index: Map<string, Posting>, key: string): readonly AuditEvent[] {
+  const list = index.get(key);
+  return list === undefined ? [] : Array.isArray(list) ? list : [list];
 }

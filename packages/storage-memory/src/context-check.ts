@@ -1,4 +1,4 @@
-import { type Context, ContextSchema, validate } from '@convokit/core';
+import { type Context, ContextSchema, type JsonObject, validate } from '@convokit/core';
 import { isEpochMs, isKey, underPath } from './checks.js';
 import type { Frozen } from './json.js';
 
@@ -29,15 +29,16 @@ function fastContext(value: unknown, frozen: Frozen): Context | undefined {
   if (!isEpochMs(createdAt) || !isEpochMs(updatedAt) || !isEpochMs(lastAccessedAt)) return undefined;
   if (expiresAt !== undefined && !isEpochMs(expiresAt)) return undefined;
   for (const key of OPTIONAL_KEYS) if (v[key] !== undefined && !isKey(v[key])) return undefined;
-  // Remembered, so later shallow merges of what `get` hands out reuse these objects as they are.
-  const data = frozen.jsonObject(v.data, true);
-  const metadata = frozen.jsonObject(v.metadata, true);
+  // Not remembered in the Frozen set: an entry per object there costs more memory (about 200
+  // bytes per 1 KB context) than copying again the few nested objects a later shallow merge reuses.
+  const data = frozen.jsonObject(v.data, false);
+  const metadata = frozen.jsonObject(v.metadata, false);
   if (data === undefined || metadata === undefined) return undefined;
   const context: Context = {
     id,
     scope: scope as Context['scope'],
     data,
-    metadata,
+    metadata: shareEmpty(metadata),
     version: version as number,
     createdAt,
     updatedAt,
@@ -47,4 +48,15 @@ function fastContext(value: unknown, frozen: Frozen): Context | undefined {
   for (const key of OPTIONAL_KEYS) if (v[key] !== undefined) context[key] = v[key] as string;
   if (expiresAt !== undefined) context.expiresAt = expiresAt;
   return Object.freeze(context);
+}
+
+const EMPTY: JsonObject = Object.freeze({});
+
+/**
+ * Most contexts carry no metadata: one shared frozen `{}` serves them all (it cannot change, so
+ * sharing it is invisible) instead of an empty object each.
+ */
+export function shareEmpty(value: JsonObject): JsonObject {
+  for (const _ in value) return value;
+  return EMPTY;
 }

@@ -26,7 +26,7 @@ import {
   isKey,
   underPath,
 } from './checks.js';
-import { checkContext } from './context-check.js';
+import { checkContext, shareEmpty } from './context-check.js';
 import { ExpiryHeap } from './expiry-heap.js';
 import type { Host } from './host.js';
 
@@ -194,16 +194,12 @@ export class MemoryContextStore implements ContextStore {
 
     const expired: Context[] = [];
     const taken = new Set<string>();
-    for (
-      let top = this.#expiry.peek();
-      top !== undefined && top.expiresAt <= now;
-      top = this.#expiry.peek()
-    ) {
+    for (let at = this.#expiry.peekAt(); at !== undefined && at <= now; at = this.#expiry.peekAt()) {
       if (expired.length >= limit) break;
+      const c = this.byId.get(this.#expiry.peekId()!);
       this.#expiry.pop();
-      const c = this.byId.get(top.id);
       // Stale entries (context gone or its expiry moved) are dropped as they surface.
-      if (c === undefined || c.expiresAt !== top.expiresAt || taken.has(c.id)) continue;
+      if (c === undefined || c.expiresAt !== at || taken.has(c.id)) continue;
       taken.add(c.id);
       expired.push(c);
     }
@@ -211,7 +207,7 @@ export class MemoryContextStore implements ContextStore {
     try {
       this.host.record({ type: 'contexts.delete', ids: expired.map((c) => c.id) });
     } catch (error) {
-      for (const c of expired) this.#expiry.push({ expiresAt: c.expiresAt!, id: c.id });
+      for (const c of expired) this.#expiry.push(c.expiresAt!, c.id);
       throw error;
     }
     for (const c of expired) this.remove(c.id);
@@ -232,7 +228,7 @@ export class MemoryContextStore implements ContextStore {
     if (prev?.expiresAt !== undefined) this.#expiring--;
     if (next.expiresAt !== undefined) {
       this.#expiring++;
-      if (next.expiresAt !== prev?.expiresAt) this.#expiry.push({ expiresAt: next.expiresAt, id: next.id });
+      if (next.expiresAt !== prev?.expiresAt) this.#expiry.push(next.expiresAt, next.id);
     }
     this.#compactExpiry();
   }
@@ -273,10 +269,9 @@ export class MemoryContextStore implements ContextStore {
   /** Sliding expiry pushes an entry per touch; rebuild once stale entries outnumber live ones. */
   #compactExpiry(): void {
     if (this.#expiry.size <= 1024 || this.#expiry.size <= 2 * this.#expiring) return;
-    const live: Array<{ expiresAt: number; id: string }> = [];
-    for (const c of this.byId.values())
-      if (c.expiresAt !== undefined) live.push({ expiresAt: c.expiresAt, id: c.id });
-    this.#expiry.reset(live);
+    const live: Context[] = [];
+    for (const c of this.byId.values()) if (c.expiresAt !== undefined) live.push(c);
+    this.#expiry.reset(live as Array<{ expiresAt: number; id: string }>);
   }
 
   /** The smallest index set serving `f`, or every context. */
@@ -321,7 +316,7 @@ export class MemoryContextStore implements ContextStore {
         case 'metadata': {
           const json = this.host.frozen.jsonObject(value);
           if (json === undefined) return undefined;
-          out[key] = json;
+          out[key] = key === 'metadata' ? shareEmpty(json) : json;
           break;
         }
         case 'ownerId':

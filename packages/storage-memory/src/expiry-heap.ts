@@ -1,62 +1,79 @@
-export interface ExpiryEntry {
-  expiresAt: number;
-  id: string;
-}
-
-function before(a: ExpiryEntry, b: ExpiryEntry): boolean {
-  return a.expiresAt < b.expiresAt || (a.expiresAt === b.expiresAt && a.id < b.id);
-}
-
 /**
  * A binary min-heap of (`expiresAt`, `id`). Entries are never removed in place: when a context's
  * expiry changes a new entry is pushed, and the owner drops stale ones as they surface.
+ *
+ * Kept as two parallel arrays (times unboxed in a double array, ids beside them) rather than an
+ * object per entry: an entry then costs two array slots instead of an object and a boxed number,
+ * which matters with a heap entry for every expiring context.
  */
 export class ExpiryHeap {
-  #items: ExpiryEntry[] = [];
+  #at: number[] = [];
+  #ids: string[] = [];
 
   get size(): number {
-    return this.#items.length;
+    return this.#at.length;
   }
 
-  peek(): ExpiryEntry | undefined {
-    return this.#items[0];
+  /** `expiresAt` of the earliest entry; `undefined` when empty. */
+  peekAt(): number | undefined {
+    return this.#at[0];
   }
 
-  push(entry: ExpiryEntry): void {
-    const items = this.#items;
-    items.push(entry);
-    let i = items.length - 1;
+  /** `id` of the earliest entry; `undefined` when empty. */
+  peekId(): string | undefined {
+    return this.#ids[0];
+  }
+
+  push(expiresAt: number, id: string): void {
+    const at = this.#at;
+    const ids = this.#ids;
+    let i = at.length;
+    at.push(expiresAt);
+    ids.push(id);
+    // Sift up: move parents down until the new entry's place is found.
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (!before(items[i]!, items[parent]!)) break;
-      [items[i], items[parent]] = [items[parent]!, items[i]!];
+      if (!before(expiresAt, id, at[parent]!, ids[parent]!)) break;
+      at[i] = at[parent]!;
+      ids[i] = ids[parent]!;
       i = parent;
     }
+    at[i] = expiresAt;
+    ids[i] = id;
   }
 
-  pop(): ExpiryEntry | undefined {
-    const items = this.#items;
-    const top = items[0];
-    const last = items.pop();
-    if (top === undefined || last === undefined || items.length === 0) return top;
-    items[0] = last;
+  /** Removes the earliest entry. */
+  pop(): void {
+    const at = this.#at;
+    const ids = this.#ids;
+    const lastAt = at.pop();
+    const lastId = ids.pop();
+    const n = at.length;
+    if (lastAt === undefined || lastId === undefined || n === 0) return;
+    // Sift down the last entry from the root.
     let i = 0;
     for (;;) {
       const l = 2 * i + 1;
+      if (l >= n) break;
       const r = l + 1;
-      let m = i;
-      if (l < items.length && before(items[l]!, items[m]!)) m = l;
-      if (r < items.length && before(items[r]!, items[m]!)) m = r;
-      if (m === i) break;
-      [items[i], items[m]] = [items[m]!, items[i]!];
+      const m = r < n && before(at[r]!, ids[r]!, at[l]!, ids[l]!) ? r : l;
+      if (!before(at[m]!, ids[m]!, lastAt, lastId)) break;
+      at[i] = at[m]!;
+      ids[i] = ids[m]!;
       i = m;
     }
-    return top;
+    at[i] = lastAt;
+    ids[i] = lastId;
   }
 
   /** Rebuilds from the live entries only (when stale ones pile up). */
-  reset(entries: ExpiryEntry[]): void {
-    this.#items = [];
-    for (const entry of entries) this.push(entry);
+  reset(entries: Iterable<{ expiresAt: number; id: string }>): void {
+    this.#at = [];
+    this.#ids = [];
+    for (const entry of entries) this.push(entry.expiresAt, entry.id);
   }
+}
+
+function before(aAt: number, aId: string, bAt: number, bId: string): boolean {
+  return aAt < bAt || (aAt === bAt && aId < bId);
 }

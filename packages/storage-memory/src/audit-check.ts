@@ -1,0 +1,126 @@
+import { type AuditEvent, AuditEventSchema, validate } from '@convokit/core';
+import { isEpochMs, isKey, underPath } from './checks.js';
+import type { Frozen } from './json.js';
+
+const ACTIONS: ReadonlySet<unknown> = new Set(AuditEventSchema.shape.action.options);
+const SCOPES: ReadonlySet<unknown> = new Set(AuditEventSchema.shape.scope.options);
+const OUTCOMES: ReadonlySet<unknown> = new Set(AuditEventSchema.shape.outcome.options);
+const KNOWN: ReadonlySet<string> = new Set(Object.keys(AuditEventSchema.shape));
+const NO_KEYS: readonly string[] = Object.freeze([]);
+/** Distinct key lists remembered; past this the table starts over (it is only a saving). */
+const MAX_SHARED_KEY_LISTS = 4096;
+/** Longer key lists are copied per event rather than shared. */
+const MAX_SHARED_KEYS = 64;
+
+/**
+ * Validates audit events and builds the frozen records the log keeps. Well-formed input is checked
+ * by hand against AuditEventSchema (an audit event is written for every context write, so this
+ * runs as often as the writes do); anything the fast check is unsure of goes through the schema
+ * itself, so acceptance and errors are the schema's.
+ *
+ * Equal `changedKeys` lists are shared: a frozen array is immutable, and thousands of events
+ * naming the same keys (every create of one kind of context) then cost one list, not one each.
+ */
+export class AuditChecker {
+  readonly #frozen: Frozen;
+  #keyLists = new Map<string, readonly string[]>();
+
+  constructor(frozen: Frozen) {
+    this.#frozen = frozen;
+  }
+
+  /** A frozen copy of event `i` of a batch, or the schema's VALIDATION error. */
+  check(value: unknown, i: number): AuditEvent {
+    const fast = this.#fast(value);
+    if (fast !== undefined) return fast;
+    const parsed = underPath(() => validate(AuditEventSchema, value, 'audit.append'), String(i));
+    return this.#frozen.fresh(parsed);
+  }
+
+  #fast(value: unknown): AuditEvent | undefined {
+    if (typeof value !== 'object' || value === null || Object.getPrototypeOf(value) !== Object.prototype)
+      return undefined;
+    const v = value as Record<string, unknown>;
+    for (const key in v) if (!KNOWN.has(key)) return undefined;
+    const { id, at, principal, action, contextId, scope, outcome, attemptedAction, version } = v;
+    if (!isKey(id) || !isEpochMs(at) || !isKey(principal) || !isKey(contextId)) return undefined;
+    if (!ACTIONS.has(action) || !SCOPES.has(scope) || !OUTCOMES.has(outcome)) return undefined;
+    if (attemptedAction !== undefined && !ACTIONS.has(attemptedAction)) return undefined;
+    if (version !== undefined && !(Number.isSafeInteger(version) && (version as number) >= 1))
+      return undefined;
+    const changedKeys = this.#keys(v.changedKeys);
+    if (changedKeys === undefined) return undefined;
+    const a = action as AuditEvent['action'];
+    const s = scope as AuditEvent['scope'];
+    const o = outcome as AuditEvent['outcome'];
+    // One literal per combination of the optional fields, so every event gets its fields in the
+    // object itself (a field added afterwards costs a separate property array per event).
+    let event: AuditEvent;
+    if (attemptedAction === undefined) {
+      event =
+        version === undefined
+          ? { id, at, principal, action: a, contextId, scope: s, outcome: o, changedKeys }
+          : {
+              id,
+              at,
+              principal,
+              action: a,
+              contextId,
+              scope: s,
+              outcome: o,
+              changedKeys,
+              version: version as number,
+            };
+    } else {
+      const attempted = attemptedAction as AuditEvent['action'];
+      event =
+        version === undefined
+          ? {
+              id,
+              at,
+              principal,
+              action: a,
+              contextId,
+              scope: s,
+              outcome: o,
+              changedKeys,
+              attemptedAction: attempted,
+            }
+          : {
+              id,
+              at,
+              principal,
+              action: a,
+              contextId,
+              scope: s,
+              outcome: o,
+              changedKeys,
+              attemptedAction: attempted,
+              version: version as number,
+            };
+    }
+    return Object.freeze(event);
+  }
+
+  /** The frozen (possibly shared) copy of a valid `changedKeys`, or undefined when in doubt. */
+  #keys(value: unknown): string[] | undefined {
+    if (!Array.isArray(value) || Object.getPrototypeOf(value) !== Array.prototype) return undefined;
+    const n = value.length;
+    if (n > 1000) return undefined;
+    if (n === 0) return NO_KEYS as string[];
+    for (let i = 0; i < n; i++) {
+      const key = value[i];
+      if (typeof key !== 'string' || key.length > 256) return undefined;
+    }
+    if (n > MAX_SHARED_KEYS) return Object.freeze(value.slice()) as string[];
+    // JSON text names a list unambiguously (no separator a key could contain).
+    const name = JSON.stringify(value);
+    let shared = this.#keyLists.get(name);
+    if (shared === undefined) {
+      if (this.#keyLists.size >= MAX_SHARED_KEY_LISTS) this.#keyLists = new Map();
+      shared = Object.freeze(value.slice()) as string[];
+      this.#keyLists.set(name, shared);
+    }
+    return shared as string[];
+  }
+}
