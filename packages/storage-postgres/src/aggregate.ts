@@ -1,6 +1,7 @@
 import {
   type AggregateResult,
   type AggregateRow,
+  type AggregateSpec,
   type AggregateSpecInput,
   AggregateSpecSchema,
   type GroupKey,
@@ -11,6 +12,7 @@ import {
   normalizeTurnFilter,
   validate,
 } from '@convokit/core';
+import { type Part, rollupParts, rollupPlan, scanParts, topRows } from './aggregate-rollup.js';
 import type { Db } from './db.js';
 import { Params } from './params.js';
 import { NAME_TABLES, turnFilterSql } from './turn-filter.js';
@@ -52,14 +54,13 @@ function timeBounds(alias: string, f: NormalizedTurnFilter, p: Params): string {
   return sql;
 }
 
-export async function aggregateTurns(db: Db, input: AggregateSpecInput): Promise<AggregateResult> {
-  db.assertOpen();
-  const spec = validate(AggregateSpecSchema, input, 'turns.aggregate');
-  const { S } = db;
-  const p = new Params();
-  const filter = normalizeTurnFilter(spec.filter);
-  const joins: string[] = [];
+/** Group key expressions over `turns t`, and the joins of multi-valued keys bounded to `filter`'s window. */
+function groupSql(
+  spec: { groupBy: readonly GroupKey[] },
+  S: string,
+): { keyExprs: string[]; joins: (p: Params, filter: NormalizedTurnFilter) => string } {
   const keyExprs: string[] = [];
+  const joinOf: Array<(p: Params, filter: NormalizedTurnFilter) => string> = [];
   const firstAlias = new Map<GroupKey, string>();
   spec.groupBy.forEach((key, i) => {
     const table = NAME_TABLES[key as keyof typeof NAME_TABLES];
@@ -71,14 +72,26 @@ export async function aggregateTurns(db: Db, input: AggregateSpecInput): Promise
     const first = firstAlias.get(key);
     // Second mention of a multi-valued key: distinct pairs, smaller name (byte order) first.
     // The name rows carry the turn's `at`: bounding them too lets a time window use their index.
-    const window = timeBounds(alias, filter, p);
-    joins.push(
-      `JOIN ${S}.${table} ${alias} ON ${alias}.turn_id = t.id${first ? ` AND ${alias}.name > ${first}.name` : ''}${window}`,
+    joinOf.push(
+      (p, filter) =>
+        `JOIN ${S}.${table} ${alias} ON ${alias}.turn_id = t.id${first ? ` AND ${alias}.name > ${first}.name` : ''}${timeBounds(alias, filter, p)}`,
     );
     if (!first) firstAlias.set(key, alias);
     keyExprs.push(`${alias}.name`);
   });
+  return { keyExprs, joins: (p, filter) => joinOf.map((j) => j(p, filter)).join(' ') };
+}
 
+/** The scan of the turns: every measure, distinct counts included, in one GROUP BY. */
+function baseParts(
+  spec: AggregateSpec,
+  filter: NormalizedTurnFilter,
+  S: string,
+  keyExprs: string[],
+  joins: (p: Params, filter: NormalizedTurnFilter) => string,
+): Part[] {
+  const p = new Params();
+  const join = joins(p, filter);
   const where = turnFilterSql(filter, p, S);
   const m = new Set(spec.measures);
   const wants = (...names: Measure[]) => names.some((n) => m.has(n));
@@ -88,8 +101,7 @@ export async function aggregateTurns(db: Db, input: AggregateSpecInput): Promise
     selects.push(`(count(*) FILTER (WHERE t.outcome = 'error'))::float8 AS errors`);
   if (wants('sessions')) selects.push('count(DISTINCT t.session_id)::float8 AS sessions');
   if (wants('users')) selects.push('count(DISTINCT t.user_id)::float8 AS users');
-  const latency = wants('latencyAvg', 'latencyP50', 'latencyP95', 'latencyP99', 'latencyCount');
-  if (latency) {
+  if (wants('latencyAvg', 'latencyP50', 'latencyP95', 'latencyP99', 'latencyCount')) {
     selects.push(
       'count(t.latency_ms)::float8 AS lat_n',
       'sum(t.latency_ms)::float8 AS lat_sum',
@@ -104,62 +116,127 @@ export async function aggregateTurns(db: Db, input: AggregateSpecInput): Promise
   }
   if (wants('firstAt')) selects.push('min(t.at)::float8 AS first_at');
   if (wants('lastAt')) selects.push('max(t.at)::float8 AS last_at');
-  const from = `FROM ${S}.turns t ${joins.join(' ')} WHERE ${where.join(' AND ')}`;
+  const from = `FROM ${S}.turns t ${join} WHERE ${where.join(' AND ')}`;
   const groupBy = keyExprs.length > 0 ? `GROUP BY ${keyExprs.map((_, i) => i + 1).join(', ')}` : '';
-  const percentiles = wants('latencyP50', 'latencyP95', 'latencyP99');
+  const parts: Part[] = [
+    { kind: 'totals', sql: `SELECT ${selects.join(', ')} ${from} ${groupBy}`, params: p.values },
+  ];
+  if (wants('latencyP50', 'latencyP95', 'latencyP99')) {
+    parts.push({
+      kind: 'buckets',
+      sql: `SELECT ${[...keyExprs.map((e, i) => `${e} AS k${i}`), 't.latency_bucket AS b', 'count(*)::float8 AS c'].join(', ')}
+        ${from} AND t.latency_ms IS NOT NULL
+        GROUP BY ${[...keyExprs.map((_, i) => i + 1), keyExprs.length + 1].join(', ')}`,
+      params: p.values,
+    });
+  }
+  return parts;
+}
+
+export interface AggregateOptions {
+  /** Force the scan of the turns (tests compare both plans); default the cheapest that serves. */
+  plan?: 'auto' | 'base';
+}
+
+const ADDED = ['n', 'errors', 'lat_n', 'lat_sum', 'tok_in', 'tok_out', 'fb_n', 'fb_sum'] as const;
+const LOWEST = ['lat_min', 'first_at'] as const;
+const HIGHEST = ['lat_max', 'last_at'] as const;
+
+/** Adds one part's totals into a group (parts cover disjoint time ranges). */
+function mergeTotals(into: GroupRow, row: GroupRow): void {
+  for (const c of ADDED) {
+    if (row[c] === undefined) continue;
+    into[c] = ((into[c] as number | null) ?? 0) + ((row[c] as number | null) ?? 0);
+  }
+  for (const c of LOWEST) {
+    const v = row[c] as number | null | undefined;
+    if (v === undefined || v === null) continue;
+    const cur = into[c] as number | null | undefined;
+    if (cur === undefined || cur === null || v < cur) into[c] = v;
+  }
+  for (const c of HIGHEST) {
+    const v = row[c] as number | null | undefined;
+    if (v === undefined || v === null) continue;
+    const cur = into[c] as number | null | undefined;
+    if (cur === undefined || cur === null || v > cur) into[c] = v;
+  }
+}
+
+export async function aggregateTurns(
+  db: Db,
+  input: AggregateSpecInput,
+  options: AggregateOptions = {},
+): Promise<AggregateResult> {
+  db.assertOpen();
+  const spec = validate(AggregateSpecSchema, input, 'turns.aggregate');
+  const { S } = db;
+  const filter = normalizeTurnFilter(spec.filter);
+  const { keyExprs, joins } = groupSql(spec, S);
+  const plan = options.plan === 'base' ? undefined : rollupPlan(spec, filter);
+  let parts = plan
+    ? rollupParts(spec, filter, plan, S, (edge) => scanParts(spec, edge, S, keyExprs, joins))
+    : baseParts(spec, filter, S, keyExprs, joins);
+  // One row per session: let SQL cut the page when it can.
+  const top = plan?.dim === 'session' && parts.length === 1 ? topRows(spec, parts[0]!) : undefined;
+  if (top) parts = [top];
+  const n = keyExprs.length;
+  const percentiles = spec.measures.some((m) => m in PERCENTILES);
 
   return db.read('turns.aggregate', async (sql) => {
-    const [groups, buckets] = await Promise.all([
-      sql.unsafe<GroupRow[]>(`SELECT ${selects.join(', ')} ${from} ${groupBy}`, p.values as never[], {
-        prepare: true,
-      }),
-      percentiles
-        ? sql.unsafe<GroupRow[]>(
-            `SELECT ${[...keyExprs.map((e, i) => `${e} AS k${i}`), 't.latency_bucket AS b', 'count(*)::float8 AS c'].join(', ')}
-             ${from} AND t.latency_ms IS NOT NULL
-             GROUP BY ${[...keyExprs.map((_, i) => i + 1), keyExprs.length + 1].join(', ')}`,
-            p.values as never[],
-            { prepare: true },
-          )
-        : Promise.resolve([] as GroupRow[]),
-    ]);
-    const keyOf = (row: GroupRow) => keyExprs.map((_, i) => row[`k${i}`] ?? null);
-    const histogramBuckets = new Map<string, [number, number][]>();
-    for (const row of buckets) {
-      const id = JSON.stringify(keyOf(row));
-      let list = histogramBuckets.get(id);
-      if (!list) {
-        list = [];
-        histogramBuckets.set(id, list);
+    const results = await Promise.all(
+      parts.map((part) => sql.unsafe<GroupRow[]>(part.sql, part.params as never[], { prepare: true })),
+    );
+    const keyOf = (row: GroupRow) => {
+      const keys: GroupValue[] = [];
+      for (let i = 0; i < n; i++) keys.push(row[`k${i}`] ?? null);
+      return keys;
+    };
+    const groups = new Map<string, { keys: GroupValue[]; row: GroupRow; buckets: Map<number, number> }>();
+    let totalGroups: number | undefined;
+    parts.forEach((part, i) => {
+      if (part.kind !== 'totals') return;
+      for (const row of results[i]!) {
+        if (top) totalGroups = row.total_groups as number;
+        const keys = keyOf(row);
+        const id = n === 0 ? '' : JSON.stringify(keys);
+        const group = groups.get(id);
+        if (group) mergeTotals(group.row, row);
+        else groups.set(id, { keys, row: { ...row }, buckets: new Map() });
       }
-      list.push([row.b as number, row.c as number]);
-    }
-    const rows: AggregateRow[] = groups.map((row) => {
-      const keys = keyOf(row);
-      const num = (name: string) => row[name] as number | null;
-      const count = num('n')!;
-      const values: Partial<Record<Measure, number | null>> = {};
+    });
+    parts.forEach((part, i) => {
+      if (part.kind === 'totals') return;
+      for (const row of results[i]!) {
+        const group = groups.get(n === 0 ? '' : JSON.stringify(keyOf(row)));
+        if (!group) continue;
+        if (part.kind === 'buckets') {
+          const b = row.b as number;
+          group.buckets.set(b, (group.buckets.get(b) ?? 0) + (row.c as number));
+        } else group.row[part.kind] = row.c as number;
+      }
+    });
+    const rows: AggregateRow[] = [];
+    for (const { keys, row, buckets } of groups.values()) {
+      const count = row.n as number;
       let histogram: LatencyHistogram | undefined;
       if (percentiles) {
         histogram = new LatencyHistogram();
-        const latN = num('lat_n') ?? 0;
+        const latN = (row.lat_n as number | null) ?? 0;
         if (latN > 0) {
-          histogram.addBuckets(histogramBuckets.get(JSON.stringify(keys)) ?? [], {
-            sum: num('lat_sum')!,
-            min: num('lat_min')!,
-            max: num('lat_max')!,
+          histogram.addBuckets([...buckets], {
+            sum: row.lat_sum as number,
+            min: row.lat_min as number,
+            max: row.lat_max as number,
           });
         }
       }
-      for (const measure of spec.measures) {
-        values[measure] = measureValue(measure, row, count, histogram);
-      }
-      return { keys, values };
-    });
+      const values: Partial<Record<Measure, number | null>> = {};
+      for (const measure of spec.measures) values[measure] = measureValue(measure, row, count, histogram);
+      rows.push({ keys, values });
+    }
     sortRows(rows, spec.orderBy);
-    const totalGroups = rows.length;
     const end = spec.limit === undefined ? undefined : spec.offset + spec.limit;
-    return { rows: rows.slice(spec.offset, end), totalGroups };
+    return { rows: rows.slice(spec.offset, end), totalGroups: totalGroups ?? rows.length };
   });
 }
 
@@ -178,9 +255,9 @@ function measureValue(
     case 'errorRate':
       return count === 0 ? null : num('errors')! / count;
     case 'sessions':
-      return num('sessions');
+      return num('sessions') ?? 0;
     case 'users':
-      return num('users');
+      return num('users') ?? 0;
     case 'latencyCount':
       return num('lat_n');
     case 'latencyAvg': {

@@ -1,11 +1,44 @@
 import type { Sql } from 'postgres';
+import { DAY, rebuildStatements } from './rollups.js';
 
 export interface Migration {
   version: number;
   name: string;
   /** Statements run in order inside the migration transaction (`S` stands for the quoted schema). */
   statements(S: string): string[];
+  /** Data work after the DDL, in the same transaction. */
+  after?(tx: Sql<Record<string, never>>, S: string): Promise<void>;
 }
+
+const TOTALS_TABLE = (S: string, table: string) => `
+  CREATE TABLE ${S}.${table} (
+    dim text COLLATE "C" NOT NULL,
+    bucket bigint NOT NULL,
+    key text COLLATE "C" NOT NULL,
+    count bigint NOT NULL,
+    errors bigint NOT NULL,
+    tokens_in bigint NOT NULL,
+    tokens_out bigint NOT NULL,
+    feedback_sum double precision NOT NULL,
+    feedback_count bigint NOT NULL,
+    latency_count bigint NOT NULL,
+    latency_sum double precision NOT NULL,
+    latency_min double precision,
+    latency_max double precision,
+    first_at bigint NOT NULL,
+    last_at bigint NOT NULL,
+    PRIMARY KEY (dim, bucket, key)
+  )`;
+
+const LATENCY_TABLE = (S: string, table: string) => `
+  CREATE TABLE ${S}.${table} (
+    dim text COLLATE "C" NOT NULL,
+    bucket bigint NOT NULL,
+    key text COLLATE "C" NOT NULL,
+    lb integer NOT NULL,
+    count bigint NOT NULL,
+    PRIMARY KEY (dim, bucket, key, lb)
+  )`;
 
 const NAME_TABLE = (S: string, table: string) => `
   CREATE TABLE ${S}.${table} (
@@ -99,6 +132,31 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX audit_principal ON ${S}.audit_events (principal, at, id)`,
     ],
   },
+  {
+    version: 3,
+    name: 'rollups',
+    statements: (S) => [
+      TOTALS_TABLE(S, 'rollup_hour'),
+      TOTALS_TABLE(S, 'rollup_day'),
+      LATENCY_TABLE(S, 'rollup_latency_hour'),
+      LATENCY_TABLE(S, 'rollup_latency_day'),
+      // Key order serves DISTINCT (key, member) over a day range by an index-only scan.
+      `CREATE TABLE ${S}.rollup_members (
+        dim text COLLATE "C" NOT NULL,
+        kind "char" NOT NULL,
+        key text COLLATE "C" NOT NULL,
+        member text COLLATE "C" NOT NULL,
+        day bigint NOT NULL,
+        PRIMARY KEY (dim, kind, key, member, day)
+      )`,
+      `CREATE INDEX rollup_members_day ON ${S}.rollup_members (day)`,
+      // Appends from a process still on schema 2 would not add to the rollups: wait them out.
+      `LOCK TABLE ${S}.turns IN SHARE ROW EXCLUSIVE MODE`,
+    ],
+    async after(tx, S) {
+      for (const statement of rebuildStatements(S)) await tx.unsafe(statement, [0, 8.64e15 + DAY]);
+    },
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
@@ -123,6 +181,7 @@ export async function migrate(sql: Sql<Record<string, never>>, schema: string, S
       if (done.has(m.version)) continue;
       // One round trip per migration: the simple protocol takes several statements at once.
       await tx.unsafe(m.statements(S).join(';\n')).simple();
+      if (m.after) await m.after(tx as unknown as Sql<Record<string, never>>, S);
       await tx.unsafe(`INSERT INTO ${S}.schema_migrations (version, name) VALUES ($1, $2)`, [
         m.version,
         m.name,

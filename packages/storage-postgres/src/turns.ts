@@ -23,6 +23,7 @@ import {
 import { aggregateTurns } from './aggregate.js';
 import type { Db } from './db.js';
 import { Params } from './params.js';
+import { DAY, ROLLUP_TABLES, rebuildStatements, rollupStatements } from './rollups.js';
 import { searchTurns } from './search.js';
 import { turnVector } from './search-vector.js';
 import { NAME_TABLES, turnFilterSql } from './turn-filter.js';
@@ -67,8 +68,44 @@ export function parseTurn(body: string): Turn {
   return JSON.parse(body) as Turn;
 }
 
+/**
+ * The whole append in one statement (one round trip): the turns, their name rows, and every
+ * rollup, each fed by the RETURNING of the turn insert, so ids that already existed count nowhere.
+ */
+function appendStatement(S: string): string {
+  const nameRows = (a: number, b: number) =>
+    `SELECT n.turn_id, n.name, i.at FROM unnest($${a}::text[], $${b}::text[]) AS n(turn_id, name) JOIN ins i ON i.id = n.turn_id`;
+  const rollups = rollupStatements(S, {
+    turns: 'ins',
+    frameworks: 'nf',
+    tools: 'nt',
+    mcpServers: 'nm',
+  });
+  return `WITH ins AS (
+      INSERT INTO ${S}.turns (id, session_id, conversation_id, user_id, persona, at, outcome, latency_ms,
+        latency_bucket, tokens_in, tokens_out, feedback, body, search)
+      SELECT id, session_id, conversation_id, user_id, persona, at, outcome, latency_ms,
+        latency_bucket, tokens_in, tokens_out, feedback, body, search::tsvector
+      FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[],
+        $8::float8[], $9::int[], $10::bigint[], $11::bigint[], $12::float8[], $13::text[], $14::text[])
+        AS u(id, session_id, conversation_id, user_id, persona, at, outcome, latency_ms, latency_bucket,
+             tokens_in, tokens_out, feedback, body, search)
+      ON CONFLICT (id) DO NOTHING
+      RETURNING id, session_id, user_id, at, persona, outcome, latency_ms, latency_bucket, tokens_in,
+        tokens_out, feedback),
+    nf AS (${nameRows(15, 16)}),
+    nt AS (${nameRows(17, 18)}),
+    nm AS (${nameRows(19, 20)}),
+    wf AS (INSERT INTO ${S}.${NAME_TABLES.framework} (turn_id, name, at) SELECT * FROM nf),
+    wt AS (INSERT INTO ${S}.${NAME_TABLES.tool} (turn_id, name, at) SELECT * FROM nt),
+    wm AS (INSERT INTO ${S}.${NAME_TABLES.mcpServer} (turn_id, name, at) SELECT * FROM nm),
+    ${rollups.map((body, i) => `r${i} AS (${body})`).join(',\n    ')}
+    SELECT id FROM ins`;
+}
+
 export function createTurnStore(db: Db): TurnStore {
   const { S } = db;
+  const appendSql = appendStatement(S);
 
   async function append(turns: readonly Turn[], options: AppendOptions = {}): Promise<AppendResult> {
     db.assertOpen();
@@ -107,18 +144,21 @@ export function createTurnStore(db: Db): TurnStore {
       cols.body.push(JSON.stringify(t));
       cols.search.push(turnVector(t.userInput, t.assistantResponse));
     }
+    const names = { frameworks: [[], []], tools: [[], []], mcpServers: [[], []] } as Record<
+      'frameworks' | 'tools' | 'mcpServers',
+      [string[], string[]]
+    >;
+    for (const t of batch) {
+      for (const field of ['frameworks', 'tools', 'mcpServers'] as const) {
+        for (const name of t[field]) {
+          names[field][0].push(t.id);
+          names[field][1].push(name);
+        }
+      }
+    }
     return db.tx('turns.append', async (sql) => {
       const inserted = await sql.unsafe<{ id: string }[]>(
-        `INSERT INTO ${S}.turns (id, session_id, conversation_id, user_id, persona, at, outcome, latency_ms,
-           latency_bucket, tokens_in, tokens_out, feedback, body, search)
-         SELECT id, session_id, conversation_id, user_id, persona, at, outcome, latency_ms,
-           latency_bucket, tokens_in, tokens_out, feedback, body, search::tsvector
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[],
-           $8::float8[], $9::int[], $10::bigint[], $11::bigint[], $12::float8[], $13::text[], $14::text[])
-           AS u(id, session_id, conversation_id, user_id, persona, at, outcome, latency_ms, latency_bucket,
-                tokens_in, tokens_out, feedback, body, search)
-         ON CONFLICT (id) DO NOTHING
-         RETURNING id`,
+        appendSql,
         [
           cols.id,
           cols.session,
@@ -134,41 +174,22 @@ export function createTurnStore(db: Db): TurnStore {
           cols.feedback,
           cols.body,
           cols.search,
+          ...names.frameworks,
+          ...names.tools,
+          ...names.mcpServers,
         ] as never[],
         { prepare: true },
       );
       const written = new Set(inserted.map((r) => r.id));
       const skippedIds = batch.filter((t) => !written.has(t.id)).map((t) => t.id);
       if (skippedIds.length > 0 && ifExists === 'error') {
+        // Thrown inside the transaction: the turns and rollups written above roll back.
         throw new ConvokitError('CONFLICT', `turns.append: ${skippedIds.length} turn id(s) already stored`, {
           where: 'turns.append',
           ids: skippedIds.slice(0, 100),
         });
       }
-      const fresh = batch.filter((t) => written.has(t.id));
-      for (const [field, table] of [
-        ['frameworks', NAME_TABLES.framework],
-        ['tools', NAME_TABLES.tool],
-        ['mcpServers', NAME_TABLES.mcpServer],
-      ] as const) {
-        const ids: string[] = [];
-        const names: string[] = [];
-        const ats: number[] = [];
-        for (const t of fresh) {
-          for (const name of t[field]) {
-            ids.push(t.id);
-            names.push(name);
-            ats.push(t.at);
-          }
-        }
-        if (ids.length === 0) continue;
-        await sql.unsafe(
-          `INSERT INTO ${S}.${table} (turn_id, name, at) SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])`,
-          [ids, names, ats] as never[],
-          { prepare: true },
-        );
-      }
-      return { appended: fresh.length, skippedIds };
+      return { appended: written.size, skippedIds };
     });
   }
 
@@ -238,12 +259,27 @@ export function createTurnStore(db: Db): TurnStore {
     db.assertOpen();
     validate(EpochMsSchema, before, 'turns.deleteBefore');
     return db.tx('turns.deleteBefore', async (sql) => {
+      // Appends wait until the rollups agree with the turns again (they take ROW EXCLUSIVE).
+      await sql.unsafe(`LOCK TABLE ${S}.turns IN SHARE ROW EXCLUSIVE MODE`);
       for (const table of Object.values(NAME_TABLES)) {
         await sql.unsafe(`DELETE FROM ${S}.${table} WHERE at < $1::bigint`, [before], { prepare: true });
       }
       const result = await sql.unsafe(`DELETE FROM ${S}.turns WHERE at < $1::bigint`, [before], {
         prepare: true,
       });
+      // Whole days before the cut go; the day it cuts through is recomputed from what is left.
+      const cutDay = before - (before % DAY);
+      for (const table of ROLLUP_TABLES) {
+        const column = table === 'rollup_members' ? 'day' : 'bucket';
+        await sql.unsafe(`DELETE FROM ${S}.${table} WHERE ${column} < $1::bigint`, [cutDay], {
+          prepare: true,
+        });
+      }
+      if (before !== cutDay) {
+        for (const statement of rebuildStatements(S)) {
+          await sql.unsafe(statement, [cutDay, cutDay + DAY], { prepare: true });
+        }
+      }
       return result.count;
     });
   }

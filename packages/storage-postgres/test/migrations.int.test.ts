@@ -1,6 +1,12 @@
+import type { AggregateSpecInput, Turn } from '@convokit/core';
+import { latencyBucket } from '@convokit/core';
 import postgres from 'postgres';
 import { afterAll, describe, expect, test } from 'vitest';
 import { createPostgresStorage, POSTGRES_SCHEMA_VERSION } from '../src/index.js';
+import { MIGRATIONS } from '../src/migrations.js';
+import { turnVector } from '../src/search-vector.js';
+import { turn } from './fixtures.js';
+import { referenceAggregate } from './reference-aggregate.js';
 import { dropSchema, freshSchema, reportSkip, url } from './support.js';
 
 reportSkip('migrations.int.test.ts');
@@ -68,8 +74,8 @@ describe.skipIf(!url)('migrations (postgres)', () => {
         const versions = await admin.unsafe(
           `SELECT version FROM "${schema}".schema_migrations ORDER BY version`,
         );
-        expect(versions.map((r) => r.version)).toEqual([1, 2]);
-        expect(POSTGRES_SCHEMA_VERSION).toBe(2);
+        expect(versions.map((r) => r.version)).toEqual([1, 2, 3]);
+        expect(POSTGRES_SCHEMA_VERSION).toBe(3);
         const indexes = await admin.unsafe(`SELECT indexname FROM pg_indexes WHERE schemaname = $1`, [
           schema,
         ]);
@@ -104,9 +110,97 @@ describe.skipIf(!url)('migrations (postgres)', () => {
       const admin = postgres(url!, { max: 1, onnotice: () => {} });
       const rows = await admin.unsafe(`SELECT version FROM "${schema}".schema_migrations ORDER BY version`);
       await admin.end({ timeout: 5 });
-      expect(rows.map((r) => r.version)).toEqual([1, 2]);
+      expect(rows.map((r) => r.version)).toEqual([1, 2, 3]);
     } finally {
       await Promise.all(stores.map((s) => s.close()));
+    }
+  });
+  test('upgrading a schema-2 database builds the rollups from the turns already stored', async () => {
+    const schema = freshSchema();
+    schemas.push(schema);
+    const S = `"${schema}"`;
+    const admin = postgres(url!, { max: 1, onnotice: () => {} });
+    const DAY = 86_400_000;
+    const D0 = Date.UTC(2026, 2, 2);
+    // Turns as the schema-2 adapter stored them: rows and name rows, no rollups.
+    const turns: Turn[] = [
+      turn({ at: D0 + 5, persona: 'p', sessionId: 'a', userId: 'u1', latencyMs: 12, frameworks: ['x', 'y'] }),
+      turn({ at: D0 + 3_600_000, sessionId: 'a', userId: 'u1', latencyMs: 40, outcome: 'error' }),
+      turn({ at: D0 + DAY + 7, persona: 'p', sessionId: 'b', userId: 'u2', tokens: { input: 5, output: 6 } }),
+      turn({ at: D0 + 2 * DAY - 1, persona: 'q', sessionId: 'a', feedback: 1, frameworks: ['y'] }),
+    ];
+    try {
+      await admin.unsafe(`CREATE SCHEMA ${S}`);
+      await admin.unsafe(
+        `CREATE TABLE ${S}.schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+      );
+      for (const m of MIGRATIONS.filter((x) => x.version <= 2)) {
+        await admin.unsafe(m.statements(S).join(';\n')).simple();
+        await admin.unsafe(`INSERT INTO ${S}.schema_migrations (version, name) VALUES ($1, $2)`, [
+          m.version,
+          m.name,
+        ]);
+      }
+      for (const t of turns) {
+        await admin.unsafe(
+          `INSERT INTO ${S}.turns (id, session_id, user_id, persona, at, outcome, latency_ms, latency_bucket,
+             tokens_in, tokens_out, feedback, body, search)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::tsvector)`,
+          [
+            t.id,
+            t.sessionId,
+            t.userId ?? null,
+            t.persona ?? null,
+            t.at,
+            t.outcome,
+            t.latencyMs ?? null,
+            t.latencyMs === undefined ? null : latencyBucket(t.latencyMs),
+            t.tokens?.input ?? null,
+            t.tokens?.output ?? null,
+            t.feedback ?? null,
+            JSON.stringify(t),
+            turnVector(t.userInput, t.assistantResponse),
+          ] as never[],
+        );
+        for (const name of t.frameworks)
+          await admin.unsafe(`INSERT INTO ${S}.turn_frameworks VALUES ($1, $2, $3)`, [t.id, name, t.at]);
+      }
+      const storage = createPostgresStorage({ url, schema });
+      try {
+        await storage.migrate();
+        const [{ n }] = await admin.unsafe(`SELECT count(*)::int AS n FROM ${S}.rollup_day WHERE dim = ''`);
+        expect(n).toBe(2);
+        // Whole-day windows are answered from the rollups; they must agree with a reading of the turns.
+        const window = { from: D0, to: D0 + 2 * DAY };
+        const specs: AggregateSpecInput[] = [
+          { filter: window, groupBy: ['day'], measures: ['count', 'errors', 'latencyP50', 'tokensIn'] },
+          { filter: window, groupBy: ['persona'], measures: ['count', 'sessions', 'users', 'lastAt'] },
+          { filter: window, groupBy: ['framework'], measures: ['count', 'sessions', 'latencyAvg'] },
+          { filter: window, groupBy: ['hourOfDay'], measures: ['count', 'sessions', 'users'] },
+          {
+            filter: window,
+            groupBy: ['session'],
+            measures: ['count', 'firstAt', 'lastAt'],
+            orderBy: { measure: 'lastAt', direction: 'desc' },
+            limit: 1,
+          },
+        ];
+        for (const spec of specs) {
+          expect(await storage.turns.aggregate(spec)).toEqual(referenceAggregate(turns, spec as never));
+        }
+        // New appends add to the backfilled rows.
+        const more = turn({ at: D0 + 9, persona: 'p', sessionId: 'c', userId: 'u1', latencyMs: 3 });
+        await storage.turns.append([more]);
+        for (const spec of specs) {
+          expect(await storage.turns.aggregate(spec)).toEqual(
+            referenceAggregate([...turns, more], spec as never),
+          );
+        }
+      } finally {
+        await storage.close();
+      }
+    } finally {
+      await admin.end({ timeout: 5 });
     }
   });
 });
