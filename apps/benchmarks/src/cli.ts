@@ -25,6 +25,7 @@ const usage = `Usage: pnpm bench [--quick] [--only id[,id]] [--adapters name[,na
   --combine a.json,b.json
               rebuild results/latest.json, RESULTS.md and the chart from these JSON files
               (a scenario in a later file replaces the same scenario in an earlier one); no run
+  --verbose   print each case's wall time and each dataset's generation and load time
   --list      list the scenarios and exit`;
 
 /** Left out whatever the run finds, with the reason. */
@@ -48,6 +49,7 @@ async function main(): Promise<void> {
       combine: { type: 'string' },
       'no-write': { type: 'boolean', default: false },
       list: { type: 'boolean', default: false },
+      verbose: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
     allowPositionals: true,
@@ -69,7 +71,13 @@ async function main(): Promise<void> {
   const unknown = only?.filter((id) => !SCENARIOS.some((s) => s.id === id)) ?? [];
   if (unknown.length) throw new Error(`Unknown scenario ${unknown.join(', ')}; see --list`);
   const runs = values.runs ? Number(values.runs) : quick ? 1 : 3;
-  const options: RunOptions = { quick, runs, cpuTimeNs: quick ? 40e6 : 300e6, minSamples: quick ? 4 : 8 };
+  const options: RunOptions = {
+    quick,
+    runs,
+    cpuTimeNs: quick ? 40e6 : 200e6,
+    minSamples: quick ? 4 : 8,
+    verbose: values.verbose ?? false,
+  };
   const maxTurns = values['max-turns'] ? Number(values['max-turns']) : Number.POSITIVE_INFINITY;
   const base = quick ? QUICK_SIZES : FULL_SIZES;
   const sizes = { ...base, scaling: base.scaling.filter((n) => n <= maxTurns) };
@@ -88,7 +96,7 @@ async function main(): Promise<void> {
   for (const line of leftOut) console.log(`left out ${line}`);
 
   info.notes.push(...STATIC_NOTES);
-  const datasets = new Datasets();
+  const datasets = new Datasets(options.verbose);
   const results: ScenarioResult[] = [];
   // An error that escapes every try (a peer's callback, an unawaited rejection) is recorded
   // against the scenario running, never ends the run (see stray.ts).

@@ -64,6 +64,8 @@ export interface RunOptions {
   cpuTimeNs: number;
   /** Minimum samples per mitata measurement. */
   minSamples: number;
+  /** Print each case's wall time (and each dataset load). */
+  verbose?: boolean;
 }
 
 export interface CaseSpec {
@@ -109,32 +111,51 @@ function toRow(spec: CaseSpec, perRun: { opsPerSec: number; p50Ms: number; p99Ms
   return row;
 }
 
+/** Calls faster than this are timed in batches by mitata, ns (mitata's default is 65 us). */
+const BATCH_THRESHOLD_NS = 10_000;
+/** Calls per batch (mitata's default is 4,096, which makes a 60 us call cost 2 s a run). */
+const BATCH_SAMPLES = 1024;
+/** A slow call (over this, ms) is timed one by one within a time budget instead of by mitata. */
+const SLOW_MS = 100;
+const SLOW_BUDGET_MS = 3_000;
+
 /** A repeatable operation, measured by mitata `runs` times. */
 export async function bench(spec: CaseSpec, fn: () => unknown, options: RunOptions): Promise<Row> {
   const items = spec.itemsPerOp ?? 1;
-  // A slow call (an uncached query over a million turns) gets fewer samples, so one case cannot
-  // take minutes; its percentiles then rest on those few samples.
   const t0 = performance.now();
   await fn();
   const first = performance.now() - t0;
-  const perRun: { opsPerSec: number; p50Ms: number; p99Ms: number }[] = [];
-  if (first > 1000) {
-    // Over a second: the first call was the warm-up; two more, timed one by one, in one run.
+  if (first > SLOW_MS) {
+    // A slow call (an uncached query over a million turns): the first call was the warm-up; then
+    // 2 to 9 calls timed one by one, as many as fit in about 3 s, so one case cannot take minutes.
+    // Its percentiles rest on those few calls, and it counts as one run.
+    const calls = Math.max(2, Math.min(9, Math.floor(SLOW_BUDGET_MS / first)));
     const times: number[] = [];
-    for (let i = 0; i < 2; i++) {
+    for (let i = 0; i < calls; i++) {
       const t1 = performance.now();
       await fn();
       times.push(performance.now() - t1);
     }
     times.sort((a, b) => a - b);
     const mean = times.reduce((a, b) => a + b, 0) / times.length;
-    perRun.push({ opsPerSec: (1000 / mean) * items, p50Ms: times[0] as number, p99Ms: times[1] as number });
-    return toRow({ ...spec, note: [spec.note, '2 calls over 1 s each'].filter(Boolean).join('; ') }, perRun);
+    const perRun = [
+      { opsPerSec: (1000 / mean) * items, p50Ms: percentile(times, 0.5), p99Ms: percentile(times, 0.99) },
+    ];
+    return toRow(
+      {
+        ...spec,
+        note: [spec.note, `${calls} calls over ${SLOW_MS} ms, timed one by one`].filter(Boolean).join('; '),
+      },
+      perRun,
+    );
   }
-  const settings =
-    first > 100
-      ? { min_cpu_time: 0, min_samples: 3 }
-      : { min_cpu_time: options.cpuTimeNs, min_samples: options.minSamples };
+  const settings = {
+    min_cpu_time: options.cpuTimeNs,
+    min_samples: options.minSamples,
+    batch_threshold: BATCH_THRESHOLD_NS,
+    batch_samples: BATCH_SAMPLES,
+  };
+  const perRun: { opsPerSec: number; p50Ms: number; p99Ms: number }[] = [];
   for (let run = 0; run < options.runs; run++) {
     const stats = await measure(fn, settings);
     perRun.push({ opsPerSec: (1e9 / stats.avg) * items, p50Ms: stats.p50 / 1e6, p99Ms: stats.p99 / 1e6 });
@@ -223,10 +244,12 @@ export class Recorder {
     work: () => Promise<Row>,
   ): Promise<Row | undefined> {
     try {
+      const t0 = performance.now();
       const row = await work();
       this.rows.push(row);
+      const took = this.options.verbose ? `  [${((performance.now() - t0) / 1000).toFixed(1)} s]` : '';
       console.log(
-        `  ${row.operation.padEnd(28)} ${row.subject.padEnd(34)} ${formatOps(row.opsPerSec).padStart(10)}/s  p50 ${formatMs(row.p50Ms)}  p99 ${formatMs(row.p99Ms)}`,
+        `  ${row.operation.padEnd(28)} ${row.subject.padEnd(34)} ${formatOps(row.opsPerSec).padStart(10)}/s  p50 ${formatMs(row.p50Ms)}  p99 ${formatMs(row.p99Ms)}${took}`,
       );
       return row;
     } catch (error) {

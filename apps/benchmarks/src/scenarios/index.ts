@@ -22,8 +22,10 @@ export const SCENARIOS: Scenario[] = [
   aggregate,
   chat,
   mcp,
+  // The query sweep before the dashboard: the dashboard records turns, so it is the last to use
+  // each adapter's 100k store, which every scenario before it shares.
+  query,
   dashboard,
   contextManager,
   fileReopen,
-  query,
 ];

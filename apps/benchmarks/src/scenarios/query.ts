@@ -3,7 +3,7 @@ import { createManualClock } from '@convokit/core';
 import { DATA_END } from '../data.js';
 import { loadDataManager, settledHeap } from '../managers.js';
 import { managerQuery, QUERY_TYPES_LIST } from '../query-specs.js';
-import type { Scenario } from '../scenario.js';
+import { type Scenario, sweepFor } from '../scenario.js';
 import { measureAggregate } from './aggregate.js';
 import { measureHistory, sizeLabel } from './history.js';
 import { measureSearch } from './search.js';
@@ -31,28 +31,23 @@ export const query: Scenario = {
       rec.skip('data manager', create);
       return;
     }
-    const ascending = [...sizes.scaling].sort((a, b) => a - b);
-    const largest = ascending[ascending.length - 1] as number;
-    // The size the earlier scenarios loaded goes first, so it is not loaded twice.
-    const order = [
-      ...ascending.filter((c) => c === sizes.turns),
-      ...ascending.filter((c) => c !== sizes.turns),
-    ];
+    const largest = Math.max(...sizes.scaling);
     for (const adapter of adapters) {
       if (!adapter.turns) continue;
-      let lastLoaded = 0;
+      const sweep = sweepFor(adapter, sizes);
+      for (const count of sizes.scaling.filter((n) => n > sweep.cap)) {
+        rec.skip(`${adapter.subject} @${sizeLabel(count)}`, sweep.why);
+      }
+      // The size the earlier scenarios loaded goes first: it is already there (and stays for the
+      // dashboard); each other size is loaded once, measured, and released.
+      const order = [...sweep.counts].sort((a, b) =>
+        a === sizes.turns ? -1 : b === sizes.turns ? 1 : a - b,
+      );
+      const top = Math.max(...sweep.counts);
       for (const count of order) {
         const label = sizeLabel(count);
-        if (adapter.klass === 'server' && count > sizes.serverMaxTurns) {
-          rec.skip(
-            `${adapter.subject} @${label}`,
-            `server adapters are swept up to ${sizeLabel(sizes.serverMaxTurns)} turns to keep the run bounded`,
-          );
-          continue;
-        }
         const clock = createManualClock(DATA_END);
         const { storage, loadSeconds } = await datasets.store(adapter, count);
-        lastLoaded = count;
         if (loadSeconds) {
           rec.metric(
             `load ${label}/${adapter.subject}`,
@@ -83,9 +78,10 @@ export const query: Scenario = {
               const name = `${adapter.name} ${type}`;
               const series = rec.series[name] ?? [];
               series.push({ turns: count, p50Ms: row.p50Ms });
+              series.sort((a, b) => a.turns - b.turns);
               rec.series[name] = series;
             }
-            if (count === ascending[0]) {
+            if (count === sizes.turns) {
               check(await cached.query(q), `${type} cached`);
               await rec.bench(
                 {
@@ -118,24 +114,24 @@ export const query: Scenario = {
           await uncached.close();
           await cached.close();
         }
-        const serverTop =
-          adapter.klass === 'server' && count === Math.max(...order.filter((c) => c <= sizes.serverMaxTurns));
-        if (serverTop && count !== sizes.turns)
-          await measureAtSize({ ...ctx, adapters: [adapter] }, count, false);
-        if (adapter.klass !== 'server' && count === largest && largest !== sizes.turns)
-          await measureAtSize({ ...ctx, adapters: [adapter] }, count, false);
+        if (count === sizes.turns) continue;
+        // History, search and aggregate at this adapter's largest size (issue 3's 1M figures).
+        if (count === top) await measureAtSize({ ...ctx, adapters: [adapter] }, count, false);
+        const storeHeap = settledHeap();
+        await datasets.release(adapter, count);
+        const released = settledHeap();
+        rec.metric(
+          `store heap @${label}/${adapter.subject}`,
+          `${adapter.subject}: heap held by the store with ${label} turns`,
+          (storeHeap.heap - released.heap) / 2 ** 20,
+          'MB',
+        );
       }
-      const storeHeap = settledHeap();
-      await datasets.release(adapter);
-      const released = settledHeap();
-      rec.metric(
-        `store heap @${sizeLabel(lastLoaded)}/${adapter.subject}`,
-        `${adapter.subject}: heap held by the store with ${sizeLabel(lastLoaded)} turns`,
-        (storeHeap.heap - released.heap) / 2 ** 20,
-        'MB',
-      );
     }
-    if (largest !== sizes.turns) await measureAtSize({ ...ctx, adapters: [] }, largest, true);
+    if (largest !== sizes.turns) {
+      await measureAtSize({ ...ctx, adapters: [] }, largest, true);
+      datasets.dropTurns([sizes.turns]);
+    }
   },
 };
 
