@@ -43,6 +43,7 @@ import type { ManagerPerformance } from './queries/performance-metrics.js';
 import { QUERY_RUNNERS } from './queries/run.js';
 import { QueryCache } from './query-cache.js';
 import { ratio } from './ratio.js';
+import { type ReadSet, recordReads, turnKeys } from './read-set.js';
 import { type SessionContext, sessionContext } from './session-context.js';
 
 export interface DataManagerMetrics {
@@ -99,6 +100,14 @@ interface Answer {
   response: DataResponse;
 }
 
+/** What a computation hands back: the answer's parts and what it read to get them. */
+interface Computed {
+  data: unknown;
+  totalRecords: number;
+  metadata: ResponseMetadata;
+  reads: ReadSet;
+}
+
 /** Creates a manager over a storage that serves turns; `UNSUPPORTED` when it does not. */
 export function createConversationalDataManager(options: DataManagerOptions): ConversationalDataManager {
   const resolved = resolveOptions(options);
@@ -119,7 +128,7 @@ class DataManager implements ConversationalDataManager {
   readonly #parsed = new Map<string, { query: ConversationalQuery; key: string }>();
   readonly #breaker: CircuitBreaker;
   /** Computations running now, by cache generation and key. */
-  readonly #inFlight = new Map<string, Promise<Answer>>();
+  readonly #inFlight = new Map<string, Promise<Answer & { reads: ReadSet }>>();
   #closed = false;
   #latencyMemo: { at: number; value: LatencySummary } | undefined;
 
@@ -205,7 +214,7 @@ class DataManager implements ConversationalDataManager {
       throw failure;
     } finally {
       // Even a failed append may have reached the store (a driver can fail after committing).
-      this.#cache?.invalidate();
+      this.#cache?.invalidate(prepared.map(turnKeys));
     }
     this.#metrics.increment('turns.recorded', prepared.length);
     return prepared;
@@ -230,13 +239,14 @@ class DataManager implements ConversationalDataManager {
       type,
       started,
       async () => {
+        const recorder = recordReads(this.#turns);
         const period = resolvePeriod(
           query.timeRange,
           this.#clock.now(),
           type === 'strategic_insights' ? DEFAULT_INSIGHTS_PERIOD_MS : DEFAULT_PERIOD_MS,
         );
         const out = await QUERY_RUNNERS[type]({
-          turns: this.#turns,
+          turns: recorder.store,
           query,
           period,
           filter: periodFilter(query.filters, period),
@@ -251,7 +261,12 @@ class DataManager implements ConversationalDataManager {
           degraded: false,
         };
         if (out.nextCursor !== undefined) metadata.nextCursor = out.nextCursor;
-        return { data: out.data, totalRecords: out.totalRecords, metadata };
+        // Without `to` the period ends at "now": a later computation reads later turns.
+        const reads = recorder.reads({
+          openEnd: query.timeRange.to === undefined,
+          movingStart: query.timeRange.from !== undefined,
+        });
+        return { data: out.data, totalRecords: out.totalRecords, metadata, reads };
       },
       (error) => this.#failure(error, query, started, type),
     ) as Promise<DataResponse<T>>;
@@ -286,7 +301,8 @@ class DataManager implements ConversationalDataManager {
       started,
       async () => {
         const hits = await this.#turns.search(text, options);
-        return { data: hits, totalRecords: hits.length, metadata };
+        // Ranking reads corpus-wide statistics: any write can change it.
+        return { data: hits, totalRecords: hits.length, metadata, reads: 'all' as const };
       },
       (error) => ({ ...this.#failure(error, null, started, 'search'), metadata: { ...metadata } }),
     ) as Promise<DataResponse<SearchHit[]>>;
@@ -324,7 +340,8 @@ class DataManager implements ConversationalDataManager {
       'session_context',
       started,
       async () => {
-        const summary = await sessionContext(this.#turns, sessionId, this.#options.recentTurns);
+        const recorder = recordReads(this.#turns);
+        const summary = await sessionContext(recorder.store, sessionId, this.#options.recentTurns);
         if (!summary) {
           throw new ConvokitError(
             'NOT_FOUND',
@@ -334,7 +351,8 @@ class DataManager implements ConversationalDataManager {
             },
           );
         }
-        return { data: summary, totalRecords: summary.turns, metadata };
+        const reads = recorder.reads({ openEnd: false, movingStart: false });
+        return { data: summary, totalRecords: summary.turns, metadata, reads };
       },
       (error) => ({ ...this.#failure(error, null, started, 'session_context'), metadata: { ...metadata } }),
     ) as Promise<DataResponse<SessionContext>>;
@@ -359,7 +377,7 @@ class DataManager implements ConversationalDataManager {
   }
 
   clearCache(): void {
-    this.#cache?.invalidate();
+    this.#cache?.clear();
     this.#parsed.clear();
   }
 
@@ -377,13 +395,14 @@ class DataManager implements ConversationalDataManager {
    * The one path of every read: cache, then a computation already running for the same key (two
    * dashboards asking the same thing at once share one), then the store through the breaker.
    * A computation is shared only within one cache generation, so a call that starts after a
-   * write never joins one that started before it.
+   * write never joins one that started before it. The answer is stored with what it read, so
+   * later writes drop it only when they can change it.
    */
   async #cached(
     key: string,
     kind: string,
     started: number,
-    compute: () => Promise<{ data: unknown; totalRecords: number; metadata: ResponseMetadata }>,
+    compute: () => Promise<Computed>,
     fail: (error: unknown) => DataResponse,
   ): Promise<DataResponse> {
     const cache = this.#cache;
@@ -394,7 +413,9 @@ class DataManager implements ConversationalDataManager {
     }
     const generation = cache?.generation ?? 0;
     const flightKey = `${generation}\u0000${key}`;
-    let flight = cache ? this.#inFlight.get(flightKey) : undefined;
+    let flight: Promise<Answer & { reads: ReadSet }> | undefined = cache
+      ? this.#inFlight.get(flightKey)
+      : undefined;
     const joined = flight !== undefined;
     if (cache) this.#metrics.increment(joined ? 'cache.hits' : 'cache.misses');
     if (!flight) {
@@ -406,6 +427,7 @@ class DataManager implements ConversationalDataManager {
           totalRecords: out.totalRecords,
           processingTimeMs: 0,
         }),
+        reads: out.reads,
       }));
       if (cache) {
         this.#inFlight.set(flightKey, flight);
@@ -416,7 +438,7 @@ class DataManager implements ConversationalDataManager {
     try {
       const answer = await flight;
       if (joined) return this.#fromCache(answer, kind, started, false);
-      cache?.set(key, answer, generation);
+      cache?.set(key, { response: answer.response }, answer.reads, generation);
       return this.#finish(answer.response, kind, started);
     } catch (error) {
       const stale = this.#staleAnswer(key, error);

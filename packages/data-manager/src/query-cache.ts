@@ -1,19 +1,41 @@
 import type { Clock } from '@convokit/core';
 import { LRUCache } from 'lru-cache';
+import { type ReadSet, type TurnKeys, touches } from './read-set.js';
+
+/** A batch larger than this clears the whole cache instead of being checked entry by entry. */
+export const MAX_CHECKED_BATCH = 256;
+/** Turns kept in the write log for computations still running; older writes raise the floor. */
+const MAX_LOGGED_TURNS = 4096;
+
+interface Entry<V> {
+  value: V;
+  reads: ReadSet;
+}
 
 /**
- * Answers keyed by the canonical form of the validated query. A write through the manager clears
- * it and bumps `generation`; an answer computed while a write happened is not stored, so no
- * query that starts after a write can see an answer from before it. An answer is served until it
- * is more than `ttlMs` old (lru-cache's rule).
+ * Answers keyed by the canonical form of the validated query, each with the filters it read
+ * (its read set). A write through the manager removes exactly the answers whose read set one of
+ * its turns matches: those, and only those, it can change.
+ *
+ * A computation that was running while a write happened may have read the store before or after
+ * the write. `generation` counts writes; each write is logged with its generation, and `set`
+ * refuses an answer when a write since the computation began touches its read set. The log is
+ * bounded: when older writes fall out of it, `floor` rises and a computation that began before
+ * the floor is not stored at all (conservative, never stale).
+ *
+ * An answer is served until it is more than `ttlMs` old (lru-cache's rule).
  */
 export class QueryCache<V extends object> {
-  readonly #lru: LRUCache<string, V>;
+  readonly #lru: LRUCache<string, Entry<V>>;
   #generation = 0;
+  /** Computations that began at or before this generation are not stored. */
+  #floor = 0;
+  #log: Array<{ generation: number; turns: readonly TurnKeys[] }> = [];
+  #loggedTurns = 0;
 
   constructor(options: { ttlMs: number; maxEntries: number }, clock: Clock) {
     const origin = clock.now();
-    this.#lru = new LRUCache<string, V>({
+    this.#lru = new LRUCache<string, Entry<V>>({
       max: options.maxEntries,
       ttl: options.ttlMs,
       // Expiry follows the injected clock; no timer (ttlResolution 0 reads the clock on each get).
@@ -26,6 +48,7 @@ export class QueryCache<V extends object> {
     });
   }
 
+  /** Read before a computation begins; hand it back to `set`. */
   get generation(): number {
     return this.#generation;
   }
@@ -35,21 +58,55 @@ export class QueryCache<V extends object> {
   }
 
   get(key: string): V | undefined {
-    return this.#lru.get(key);
+    return this.#lru.get(key)?.value;
   }
 
   /** An entry even past its TTL (never one a write invalidated). */
   getStale(key: string): V | undefined {
-    return this.#lru.get(key, { allowStale: true });
+    return this.#lru.get(key, { allowStale: true })?.value;
   }
 
-  /** Stores `value` unless a write happened since `generation` was read. */
-  set(key: string, value: V, generation: number): void {
-    if (generation === this.#generation) this.#lru.set(key, value);
+  /**
+   * Stores `value`, computed from `reads` by a computation that began at `generation`, unless a
+   * write since then could have changed it.
+   */
+  set(key: string, value: V, reads: ReadSet, generation: number): void {
+    if (generation < this.#floor) return;
+    // The log is in generation order: only the writes after this computation began matter.
+    for (let i = this.#log.length - 1; i >= 0 && this.#log[i]!.generation > generation; i--) {
+      if (touches(reads, this.#log[i]!.turns)) return;
+    }
+    this.#lru.set(key, { value, reads });
   }
 
-  invalidate(): void {
+  /** A write of `turns` (stored or maybe stored): drops every answer they can change. */
+  invalidate(turns: readonly TurnKeys[]): void {
     this.#generation += 1;
+    if (turns.length > MAX_CHECKED_BATCH) {
+      this.clear();
+      return;
+    }
+    this.#log.push({ generation: this.#generation, turns });
+    this.#loggedTurns += turns.length;
+    while (this.#loggedTurns > MAX_LOGGED_TURNS) {
+      const dropped = this.#log.shift()!;
+      this.#loggedTurns -= dropped.turns.length;
+      this.#floor = dropped.generation;
+    }
+    // Expired entries too: they may still be served, degraded, when the store fails.
+    const doomed: string[] = [];
+    for (const [key, entry] of this.#lru.dump()) {
+      if (touches(entry.value.reads, turns)) doomed.push(key);
+    }
+    for (const key of doomed) this.#lru.delete(key);
+  }
+
+  /** Drops every answer; computations running now will not be stored. */
+  clear(): void {
+    this.#generation += 1;
+    this.#floor = this.#generation;
+    this.#log = [];
+    this.#loggedTurns = 0;
     this.#lru.clear();
   }
 }

@@ -85,9 +85,14 @@ describe('storage failures and the circuit breaker', () => {
     expect(stale).toMatchObject({ success: true, metadata: { cacheHit: true, degraded: true } });
     expect(stale.error?.code).toBe('STORAGE');
     expect(stale.data).toMatchObject({ overall: (fresh.data as { overall: unknown }).overall });
-    // A write through the manager drops every answer: nothing stale is left to serve.
+    // A write outside the answer's period cannot change it: the expired answer may still serve.
     storage.failing = false;
-    await manager.recordTurn({ sessionId: 'x', userInput: 'a', assistantResponse: 'b' });
+    await manager.recordTurn({ sessionId: 'x', at: FULL.to, userInput: 'a', assistantResponse: 'b' });
+    storage.failing = true;
+    expect((await manager.query(Q)).metadata.degraded).toBe(true);
+    // A write inside it drops the answer, expired or not: nothing from before it is left to serve.
+    storage.failing = false;
+    await manager.recordTurn({ sessionId: 'x', at: FULL.to - 1, userInput: 'a', assistantResponse: 'b' });
     storage.failing = true;
     const after = await manager.query(Q);
     expect(after.success).toBe(false);
