@@ -39,7 +39,7 @@ export const mcp: Scenario = {
       command: string;
       args: string[];
       stderr: 'pipe' | 'inherit' | 'ignore';
-    }) => unknown;
+    }) => { stderr: NodeJS.ReadableStream | null };
     let createSqliteStorage: (options: { path: string }) => Storage;
     try {
       const require = createRequire(import.meta.url);
@@ -70,16 +70,26 @@ export const mcp: Scenario = {
       await storage.close();
 
       const client = new Client({ name: 'convokit-bench', version: '0.0.0' });
-      await client.connect(
-        new StdioClientTransport({
-          command: process.execPath,
-          args: [bin, '--db', path, '--principal', 'bench'],
-          stderr: 'ignore',
-        }),
-      );
+      const transport = new StdioClientTransport({
+        command: process.execPath,
+        args: [bin, '--db', path, '--principal', 'bench'],
+        stderr: 'pipe',
+      });
+      // What the server says on stderr goes into the skip reason if it dies.
+      let stderr = '';
+      transport.stderr?.on('data', (chunk: Buffer) => {
+        stderr = (stderr + chunk.toString()).slice(-500);
+      });
+      const withStderr = (error: unknown) =>
+        new Error(`${(error as Error).message}${stderr ? ` (server stderr: ${stderr.trim()})` : ''}`);
+      await client.connect(transport).catch((error: unknown) => {
+        throw withStderr(error);
+      });
       try {
         const call = async (name: string, args: Record<string, unknown>) => {
-          const result = await client.callTool({ name, arguments: args });
+          const result = await client.callTool({ name, arguments: args }).catch((error: unknown) => {
+            throw withStderr(error);
+          });
           if (result.isError) throw new Error(`${name}: ${JSON.stringify(result.content).slice(0, 200)}`);
           return result;
         };
