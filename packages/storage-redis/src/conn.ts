@@ -12,8 +12,12 @@ export interface ScriptingRedis extends Redis {
   ckTouch(...args: string[]): Promise<number>;
   ckDelete(...args: string[]): Promise<(number | string)[]>;
   ckSweep(...args: string[]): Promise<string[][]>;
+  ckList(...args: string[]): Promise<[string, string, string, ...string[][]]>;
   ckAuditAppend(...args: string[]): Promise<string[]>;
 }
+
+/** Unanswered write-behind commands allowed before a caller waits for its own. */
+const MAX_BEHIND = 1024;
 
 /** What the stores of one Redis storage share: the client, the key prefix, the clock, the call wrapper. */
 export class Conn {
@@ -24,6 +28,8 @@ export class Conn {
   readonly server: ServerAddress;
   readonly #deadlineMs: number;
   #closed = false;
+  /** Writes sent but not yet answered (see `behind`). */
+  readonly #behind = new Set<Promise<void>>();
 
   constructor(init: {
     redis: ScriptingRedis;
@@ -51,6 +57,30 @@ export class Conn {
 
   assertOpen(): void {
     if (this.#closed) throw closedError('redis');
+  }
+
+  /**
+   * Sends a write without waiting for its answer (touches, which the contract lets an adapter
+   * write behind). The command goes onto the one connection at once, so every later command of
+   * this client runs after it in Redis: this client's next read sees it. A failure is logged,
+   * not thrown. Past MAX_BEHIND unanswered writes the caller waits, so a burst cannot queue
+   * without bound.
+   */
+  async behind(op: string, fn: (redis: ScriptingRedis) => Promise<unknown>): Promise<void> {
+    const sent = this.run(op, fn).then(
+      () => undefined,
+      (error: unknown) => {
+        this.log.warn({ op, err: (error as Error).message }, 'write-behind failed');
+      },
+    );
+    if (this.#behind.size >= MAX_BEHIND) return sent;
+    this.#behind.add(sent);
+    void sent.then(() => this.#behind.delete(sent));
+  }
+
+  /** Waits for the answers of every write sent behind (each bounded by the call deadline). */
+  async settle(): Promise<void> {
+    while (this.#behind.size > 0) await Promise.all([...this.#behind]);
   }
 
   /**

@@ -191,3 +191,70 @@ for i = 2, #ARGV, 5 do
 end
 return {}
 `;
+
+/**
+ * One page of contexts in one round trip. ARGV: prefix, index key (after the prefix), the
+ * cursor's createdAt or '-inf', the cursor's id or '', now, how many to return (limit + 1, so the
+ * caller knows whether there is a next page), then filter pairs (hash field, value).
+ *
+ * Walks the index in (createdAt, id) order from the cursor, skipping ids at the cursor's
+ * createdAt up to and including the cursor's id (Redis orders equal scores by member bytes;
+ * `bytesLE` compares the same way, where Lua's `<` would follow the server's locale). Returns
+ * live, matching contexts as flat field lists; index entries whose key Redis already expired are
+ * pruned here, atomically. To keep Redis responsive, one call examines at most MAX_SCAN index
+ * entries: it then returns {'more', score, id} of the last entry examined, and the caller goes on
+ * from there; otherwise {'done', '', ''}. Items follow from the fourth element.
+ */
+export const LIST = `
+local P = ARGV[1]
+local index = P .. ARGV[2]
+local afterScore, afterId, now, want = ARGV[3], ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6])
+local MAX_SCAN = 1000
+local function bytesLE(a, b)
+  for i = 1, math.min(#a, #b) do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x < y end
+  end
+  return #a <= #b
+end
+local wantFields = {}
+for i = 7, #ARGV, 2 do wantFields[#wantFields + 1] = { ARGV[i], ARGV[i + 1] } end
+local out = { 'done', '', '' }
+local found, scanned, offset = 0, 0, 0
+local tieScore = afterId ~= '' and tonumber(afterScore) or nil
+local batch = math.max(want, 16)
+while true do
+  local rows = redis.call('ZRANGEBYSCORE', index, afterScore, '+inf', 'WITHSCORES', 'LIMIT', offset, batch)
+  offset = offset + #rows / 2
+  for i = 1, #rows, 2 do
+    local id, score = rows[i], rows[i + 1]
+    scanned = scanned + 1
+    if not (tieScore and tonumber(score) == tieScore and bytesLE(id, afterId)) then
+      local key = P .. 'ctx:' .. id
+      local flat = redis.call('HGETALL', key)
+      if #flat == 0 then
+        redis.call('ZREM', index, id)
+        offset = offset - 1
+      else
+        local h = {}
+        for j = 1, #flat, 2 do h[flat[j]] = flat[j + 1] end
+        local ok = h.exp == nil or now < tonumber(h.exp)
+        for _, fw in ipairs(wantFields) do
+          if h[fw[1]] ~= fw[2] then ok = false end
+        end
+        if ok then
+          out[#out + 1] = flat
+          found = found + 1
+          if found >= want then return out end
+        end
+      end
+    end
+    if scanned >= MAX_SCAN then
+      out[1], out[2], out[3] = 'more', score, id
+      return out
+    end
+  end
+  if #rows < batch * 2 then return out end
+  batch = math.min(batch * 2, 500)
+end
+`;

@@ -13,7 +13,7 @@ import { createAuditLog } from './audit.js';
 import { Conn, type ScriptingRedis } from './conn.js';
 import { createContextStore } from './contexts.js';
 import type { RedisStorageOptions } from './options.js';
-import { AUDIT_APPEND, CREATE, DELETE, SWEEP, TOUCH, UPDATE } from './scripts.js';
+import { AUDIT_APPEND, CREATE, DELETE, LIST, SWEEP, TOUCH, UPDATE } from './scripts.js';
 
 export interface RedisStorage extends Storage {
   readonly contexts: ContextStore;
@@ -75,6 +75,7 @@ export function createRedisStorage(options: RedisStorageOptions = {}): RedisStor
   redis.defineCommand('ckTouch', { numberOfKeys: 0, lua: TOUCH });
   redis.defineCommand('ckDelete', { numberOfKeys: 0, lua: DELETE });
   redis.defineCommand('ckSweep', { numberOfKeys: 0, lua: SWEEP });
+  redis.defineCommand('ckList', { numberOfKeys: 0, lua: LIST });
   redis.defineCommand('ckAuditAppend', { numberOfKeys: 0, lua: AUDIT_APPEND });
   const conn = new Conn({
     redis,
@@ -89,6 +90,8 @@ export function createRedisStorage(options: RedisStorageOptions = {}): RedisStor
     if (!closing) {
       conn.markClosed();
       closing = (async () => {
+        // Touches written behind get their answers first (each bounded by the call deadline).
+        await conn.settle();
         if (redis.status !== 'ready') {
           redis.disconnect();
           return;
