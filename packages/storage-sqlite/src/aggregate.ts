@@ -15,7 +15,9 @@ import {
   validate,
 } from '@convokit/core';
 import type { Connection } from './connection.js';
-import { ALL_DIM } from './rollups.js';
+import { DISTINCT_DIMS, KIND_SESSION, KIND_USER } from './distinct.js';
+import { ALL_DIM, PAIR_DIM } from './rollups.js';
+import { sessionAggregate, sessionPlanServes } from './session-plan.js';
 import { turnFilterSql, whereSql } from './turn-filter-sql.js';
 
 /**
@@ -58,7 +60,15 @@ export interface RollupPlan {
   dim: string;
   /** Restrict to these rollup keys (a filter on the same dimension). */
   keys?: string[];
+  /** The `distinct_days` dimension that answers `sessions` and `users` (see distinct.ts). */
+  distinct?: string;
 }
+
+/** Time keys a distinct count can be grouped by: buckets of whole days, and the hour of day (its own dimension). */
+const DISTINCT_TIME_KEYS = new Set<string>(['day', 'week', 'month', 'hourOfDay']);
+const DISTINCT_DIM_SET = new Set<string>(DISTINCT_DIMS);
+
+const dayAligned = (x: number | undefined) => x === undefined || x % DAY_MS === 0;
 
 /** SQL for a time key, from an epoch-ms integer expression (UTC, as core time-buckets.ts). */
 function timeKeySql(key: string, x: string): string {
@@ -82,14 +92,20 @@ function timeKeySql(key: string, x: string): string {
 
 /** Which plan serves the spec: a rollup plan, or undefined for the base table. */
 export function rollupPlan(spec: AggregateSpec, f: NormalizedTurnFilter): RollupPlan | undefined {
-  if (spec.measures.includes('sessions') || spec.measures.includes('users')) return undefined;
   if (f.sessionId || f.userId || f.conversationId) return undefined;
-  const groupDims: string[] = [];
-  for (const key of spec.groupBy) {
-    if (ROLLUP_DIM_KEYS.has(key)) groupDims.push(key);
-    else if (!TIME_KEYS.has(key)) return undefined;
+  const plan = additivePlan(spec, f);
+  if (!plan || !(spec.measures.includes('sessions') || spec.measures.includes('users'))) return plan;
+  // Distinct counts add up over nothing: they need their own rollups, which count whole days.
+  if (plan.dim === PAIR_DIM || !DISTINCT_DIM_SET.has(plan.dim)) return undefined;
+  if (!dayAligned(f.from) || !dayAligned(f.to)) return undefined;
+  if (spec.groupBy.some((key) => TIME_KEYS.has(key) && !DISTINCT_TIME_KEYS.has(key))) return undefined;
+  if (spec.groupBy.includes('hourOfDay')) {
+    return plan.dim === ALL_DIM ? { ...plan, distinct: 'hourOfDay' } : undefined;
   }
-  if (groupDims.length > 1) return undefined;
+  return { ...plan, distinct: plan.dim };
+}
+
+function additivePlan(spec: AggregateSpec, f: NormalizedTurnFilter): RollupPlan | undefined {
   const filterDims: Array<[string, string[]]> = [];
   if (f.outcome !== undefined) filterDims.push(['outcome', [f.outcome]]);
   for (const dim of ['persona', 'framework', 'tool', 'mcpServer'] as const) {
@@ -97,6 +113,17 @@ export function rollupPlan(spec: AggregateSpec, f: NormalizedTurnFilter): Rollup
     if (values) filterDims.push([dim, values]);
   }
   if (filterDims.length > 1) return undefined;
+  const groupDims: string[] = [];
+  for (const key of spec.groupBy) {
+    if (ROLLUP_DIM_KEYS.has(key)) groupDims.push(key);
+    else if (!TIME_KEYS.has(key)) return undefined;
+  }
+  if (groupDims.length === 2 && groupDims[0] === 'framework' && groupDims[1] === 'framework') {
+    // Framework pairs have rollups of their own, over all turns, without latency histograms.
+    const percentiles = spec.measures.some((m) => m in PERCENTILES);
+    return filterDims.length === 0 && !percentiles ? { dim: PAIR_DIM } : undefined;
+  }
+  if (groupDims.length > 1) return undefined;
   const group = groupDims[0];
   const filtered = filterDims[0];
   if (group && filtered) {
@@ -194,11 +221,65 @@ interface Range {
   to?: number | undefined;
 }
 
-function rollupKeys(spec: AggregateSpec, time: string): string[] {
+function rollupKeys(spec: AggregateSpec, plan: RollupPlan, time: string): string[] {
+  let framework = 0;
   return spec.groupBy.map((key) => {
     if (TIME_KEYS.has(key)) return timeKeySql(key, time);
+    if (plan.dim === PAIR_DIM) {
+      // `first SOH second`: the first mention of framework is the first name.
+      return framework++ === 0
+        ? 'substr(r.key, 1, instr(r.key, char(1)) - 1)'
+        : 'substr(r.key, instr(r.key, char(1)) + 1)';
+    }
     return key === 'persona' ? "NULLIF(r.key, '')" : 'r.key';
   });
+}
+
+/**
+ * Distinct sessions (`s`) and users (`u`) per group from `distinct_days` over a day-aligned
+ * range: each entity counts on its first active day in the range or in its group's day bucket,
+ * whichever starts later (the row whose `prev` lies before that).
+ */
+function distinctSql(
+  spec: AggregateSpec,
+  plan: RollupPlan,
+  range: Range,
+): { sql: string; params: unknown[] } {
+  const buckets: string[] = [];
+  const keys = spec.groupBy.map((key) => {
+    if (key === 'hourOfDay') return 'CAST(n.key AS INTEGER)';
+    if (TIME_KEYS.has(key)) {
+      buckets.push(timeKeySql(key, 'n.day'));
+      return timeKeySql(key, 'n.day');
+    }
+    return key === 'persona' ? "NULLIF(n.key, '')" : 'n.key';
+  });
+  const from = range.from ?? 0;
+  const floor = buckets.length ? `max(${buckets.join(', ')}, ?)` : '?';
+  const kinds = [
+    ...(spec.measures.includes('sessions') ? [KIND_SESSION] : []),
+    ...(spec.measures.includes('users') ? [KIND_USER] : []),
+  ];
+  const clauses = ['n.dim = ?', `n.kind IN (${kinds.join(', ')})`, 'n.day >= ?'];
+  const params: unknown[] = [from, from, plan.distinct, from];
+  if (range.to !== undefined) {
+    clauses.push('n.day < ?');
+    params.push(range.to);
+  }
+  if (plan.keys) {
+    clauses.push('n.key IN (SELECT value FROM json_each(?))');
+    params.push(JSON.stringify(plan.keys));
+  }
+  const cols = keys.map((k, i) => `${k} AS k${i}`);
+  const measures = [
+    `COALESCE(SUM(CASE WHEN n.kind = ${KIND_SESSION} AND n.prev < ${floor} THEN n.n END), 0) AS s`,
+    `COALESCE(SUM(CASE WHEN n.kind = ${KIND_USER} AND n.prev < ${floor} THEN n.n END), 0) AS u`,
+  ];
+  const groupSql = keys.length ? `GROUP BY ${keys.map((_, i) => `k${i}`).join(', ')}` : '';
+  return {
+    sql: `SELECT ${[...cols, ...measures].join(', ')} FROM distinct_days n WHERE ${clauses.join(' AND ')} ${groupSql}`,
+    params,
+  };
 }
 
 function rollupWhere(plan: RollupPlan, range: Range, time: string): { sql: string; params: unknown[] } {
@@ -232,7 +313,7 @@ function rollupGroupsSql(
   level: 'hour' | 'day',
 ): { sql: string; params: unknown[] } {
   const time = level === 'hour' ? 'r.hour' : 'r.day';
-  const keys = rollupKeys(spec, time);
+  const keys = rollupKeys(spec, plan, time);
   const where = rollupWhere(plan, range, time);
   const cols = keys.map((k, i) => `${k} AS k${i}`);
   const groupBy = keys.map((_, i) => `k${i}`);
@@ -265,7 +346,7 @@ function rollupHistogramSql(
   level: 'hour' | 'day',
 ): { sql: string; params: unknown[] } {
   const time = level === 'hour' ? 'r.hour' : 'r.day';
-  const keys = rollupKeys(spec, time);
+  const keys = rollupKeys(spec, plan, time);
   const where = rollupWhere(plan, range, time);
   const cols = keys.map((k, i) => `${k} AS k${i}`);
   const table = level === 'hour' ? 'rollup_latency' : 'rollup_latency_day';
@@ -462,6 +543,17 @@ export async function aggregateTurns(
   const plan = options.plan === 'base' ? undefined : rollupPlan(spec, f);
   const wantsPercentiles = spec.measures.some((m) => m in PERCENTILES);
   const n = spec.groupBy.length;
+  const page = (rows: AggregateRow[], totalGroups: number): AggregateResult => {
+    orderRows(spec, rows);
+    const end = spec.limit === undefined ? undefined : spec.offset + spec.limit;
+    return { rows: rows.slice(spec.offset, end), totalGroups };
+  };
+  if (options.plan !== 'base' && sessionPlanServes(spec, f)) {
+    return conn.run(where, () => {
+      const { rows, totalGroups } = sessionAggregate(conn, spec, f);
+      return page(rows, totalGroups);
+    });
+  }
   return conn.run(where, () => {
     const groups = new Map<string, Accumulated>();
     const addGroups = (sql: string, params: unknown[]) => {
@@ -527,6 +619,16 @@ export async function aggregateTurns(
           }
         }
       }
+      if (plan.distinct !== undefined) {
+        // Fills in the groups the totals found; an entity is only ever active where turns are.
+        const sql = distinctSql(spec, plan, f);
+        for (const row of conn.prepare(sql.sql).all(...sql.params) as Array<Record<string, unknown>>) {
+          const acc = groups.get(JSON.stringify(keysOf(row, n)));
+          if (!acc) continue;
+          acc.g.s = row.s as number;
+          acc.g.u = row.u as number;
+        }
+      }
     }
 
     const rows: AggregateRow[] = [];
@@ -541,9 +643,6 @@ export async function aggregateTurns(
       }
       rows.push({ keys, values: measureValues(spec.measures, g, histogram) });
     }
-    orderRows(spec, rows);
-    const totalGroups = rows.length;
-    const end = spec.limit === undefined ? undefined : spec.offset + spec.limit;
-    return { rows: rows.slice(spec.offset, end), totalGroups };
+    return page(rows, rows.length);
   });
 }

@@ -1,6 +1,8 @@
 import { ConvokitError } from '@convokit/core';
 import type Database from 'better-sqlite3';
+import { buildDistinct } from './distinct.js';
 import { END_OF_TIME, rebuildRollups } from './rollups.js';
+import { buildSessions } from './sessions.js';
 
 /**
  * Schema history, kept in `PRAGMA user_version`. Each step moves a database from version
@@ -163,12 +165,56 @@ CREATE TABLE rollup_latency_day (
 ) WITHOUT ROWID;
 `;
 
+/**
+ * Distinct session and user counts (see distinct.ts) and per-session totals (see sessions.ts),
+ * so that counting sessions or listing them never scans the turns.
+ */
+const V3_DISTINCT = `
+CREATE TABLE distinct_members (
+  dim TEXT NOT NULL,
+  key TEXT NOT NULL,
+  kind INTEGER NOT NULL,
+  entity TEXT NOT NULL,
+  day INTEGER NOT NULL,
+  PRIMARY KEY (dim, key, kind, entity, day)
+) WITHOUT ROWID;
+CREATE INDEX distinct_members_day ON distinct_members (day);
+CREATE TABLE distinct_days (
+  dim TEXT NOT NULL,
+  key TEXT NOT NULL,
+  kind INTEGER NOT NULL,
+  day INTEGER NOT NULL,
+  prev INTEGER NOT NULL,
+  n INTEGER NOT NULL,
+  PRIMARY KEY (dim, kind, day, key, prev)
+) WITHOUT ROWID;
+CREATE TABLE session_totals (
+  session_id TEXT PRIMARY KEY,
+  count INTEGER NOT NULL,
+  first_at INTEGER NOT NULL,
+  last_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX session_totals_last ON session_totals (last_at DESC, session_id);
+CREATE INDEX session_totals_first ON session_totals (first_at);
+CREATE TABLE rollup_meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { description: 'turns, child name tables, FTS5, contexts, audit', up: (db) => db.exec(V1_TURNS) },
   {
     description: 'hourly and daily rollups, built from the turns already stored',
     up: (db) => {
       db.exec(V2_ROLLUPS);
+      rebuildRollups(db, 0, END_OF_TIME);
+    },
+  },
+  {
+    description:
+      'distinct-count and session rollups, and framework-pair rollups, built from the turns stored',
+    up: (db) => {
+      db.exec(V3_DISTINCT);
+      buildDistinct(db);
+      buildSessions(db);
       rebuildRollups(db, 0, END_OF_TIME);
     },
   },

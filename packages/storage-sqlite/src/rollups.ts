@@ -10,6 +10,8 @@ export const ROLLUP_DIMS = ['persona', 'outcome', 'framework', 'tool', 'mcpServe
 export type RollupDim = (typeof ROLLUP_DIMS)[number];
 /** The `dim` of the rollup over all turns. */
 export const ALL_DIM = '';
+/** The `dim` of framework pairs (groupBy framework twice). */
+export const PAIR_DIM = 'frameworkPair';
 /** Past every valid `at` (EpochMsSchema stops at 8.64e15), day-aligned. */
 export const END_OF_TIME = 8.64e15 + 86_400_000;
 
@@ -61,6 +63,14 @@ export class RollupBatch {
     for (const name of turn.frameworks) add('framework', name);
     for (const name of turn.tools) add('tool', name);
     for (const name of turn.mcpServers) add('mcpServer', name);
+    if (turn.frameworks.length > 1) {
+      // Co-occurrence: each pair of the turn's frameworks once, in the order core's reference
+      // adapter puts them (the smaller name first), as `first SOH second` (U+0001: names hold no control characters; SQLite string functions stop at NUL).
+      const names = [...turn.frameworks].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      for (let i = 0; i < names.length; i++) {
+        for (let j = i + 1; j < names.length; j++) add(PAIR_DIM, `${names[i]}\u0001${names[j]}`);
+      }
+    }
   }
 
   /** Adds the batch into the rollup tables (call inside the appending transaction). */
@@ -112,8 +122,11 @@ function bump(deltas: Map<string, Delta>, dim: string, key: string, start: numbe
     d.latencySum += v;
     if (d.latencyMin === null || v < d.latencyMin) d.latencyMin = v;
     if (d.latencyMax === null || v > d.latencyMax) d.latencyMax = v;
-    const b = latencyBucket(v);
-    d.buckets.set(b, (d.buckets.get(b) ?? 0) + 1);
+    // Pairs keep no histogram (their rollups serve no percentile), which keeps appends cheap.
+    if (dim !== PAIR_DIM) {
+      const b = latencyBucket(v);
+      d.buckets.set(b, (d.buckets.get(b) ?? 0) + 1);
+    }
   }
   if (turn.at < d.firstAt) d.firstAt = turn.at;
   if (turn.at > d.lastAt) d.lastAt = turn.at;

@@ -30,9 +30,18 @@ import {
 } from '@convokit/core';
 import { aggregateTurns } from './aggregate.js';
 import type { Connection } from './connection.js';
+import {
+  addMembers,
+  type DistinctStatements,
+  type Member,
+  membersOf,
+  prepareDistinctStatements,
+  trimDistinct,
+} from './distinct.js';
 import { prepareRollupStatements, RollupBatch, type RollupStatements, rebuildRollups } from './rollups.js';
 import { TURN_SELECT, type TurnRow, turnOfRow } from './rows.js';
 import { searchScore, searchSql, searchTerms, snippetOf } from './search.js';
+import { prepareSessionStatements, SessionBatch, type SessionStatements, trimSessions } from './sessions.js';
 import { turnFilterSql, whereSql } from './turn-filter-sql.js';
 import { underPath } from './validate-field.js';
 
@@ -45,6 +54,8 @@ export function createTurnStore(conn: Connection): TurnStore {
     rollupStatements ??= prepareRollupStatements(conn.db);
     return rollupStatements;
   };
+  let distinctStatements: DistinctStatements | undefined;
+  let sessionStatements: SessionStatements | undefined;
 
   function insertTurns(turns: readonly Turn[], ifExists: 'error' | 'skip'): AppendResult {
     const insert = conn.prepare(`
@@ -60,6 +71,8 @@ export function createTurnStore(conn: Connection): TurnStore {
     const insertTool = conn.prepare('INSERT INTO turn_tools (seq, name) VALUES (?, ?)');
     const insertMcp = conn.prepare('INSERT INTO turn_mcp_servers (seq, name) VALUES (?, ?)');
     const batch = new RollupBatch();
+    const sessions = new SessionBatch();
+    const members = new Map<string, Member>();
     const skippedIds: string[] = [];
     let appended = 0;
     for (const t of turns) {
@@ -103,9 +116,15 @@ export function createTurnStore(conn: Connection): TurnStore {
       for (const name of t.tools) insertTool.run(seq, name);
       for (const name of t.mcpServers) insertMcp.run(seq, name);
       batch.add(t);
+      sessions.add(t);
+      membersOf(t, members);
       appended++;
     }
     batch.write(rollups());
+    sessionStatements ??= prepareSessionStatements(conn.db);
+    sessions.write(sessionStatements);
+    distinctStatements ??= prepareDistinctStatements(conn.db);
+    addMembers(distinctStatements, members.values());
     return { appended, skippedIds };
   }
 
@@ -230,6 +249,8 @@ export function createTurnStore(conn: Connection): TurnStore {
         conn.prepare('DELETE FROM rollups_day WHERE day < ?').run(day);
         conn.prepare('DELETE FROM rollup_latency_day WHERE day < ?').run(day);
         if (day !== before && deleted > 0) rebuildRollups(conn.db, day, day + DAY_MS);
+        trimDistinct(conn.db, before);
+        trimSessions(conn.db, before);
         return deleted;
       });
     },

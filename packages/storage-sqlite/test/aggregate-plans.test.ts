@@ -12,6 +12,7 @@ import { createMemoryStorage } from '@convokit/storage-memory';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { aggregateTurns, rollupPlan, splitRange } from '../src/aggregate.js';
+import { sessionPlanServes } from '../src/session-plan.js';
 import { openConnection } from '../src/storage.js';
 import { createTurnStore } from '../src/turns.js';
 
@@ -175,11 +176,37 @@ describe('aggregate: rollup plan, base plan and the memory adapter agree', () =>
       dim: 'persona',
       keys: ['a', 'b'],
     });
+    // Distinct counts from their own rollups, over whole days only.
+    expect(plan({ groupBy: ['persona'], measures: ['sessions'] })).toEqual({
+      dim: 'persona',
+      distinct: 'persona',
+    });
+    expect(
+      plan({ groupBy: ['hourOfDay'], measures: ['users'], filter: { from: DAY_MS, to: 9 * DAY_MS } }),
+    ).toEqual({ dim: '', distinct: 'hourOfDay' });
+    expect(plan({ groupBy: ['week'], measures: ['sessions'], filter: { framework: 'okr' } })).toEqual({
+      dim: 'framework',
+      keys: ['okr'],
+      distinct: 'framework',
+    });
+    expect(
+      plan({ groupBy: ['persona'], measures: ['sessions'], filter: { from: DAY_MS + HOUR_MS } }),
+    ).toBeUndefined();
+    expect(plan({ groupBy: ['hour'], measures: ['sessions'] })).toBeUndefined();
+    expect(plan({ groupBy: ['dayOfWeek'], measures: ['users'] })).toBeUndefined();
+    expect(plan({ groupBy: ['tool'], measures: ['sessions'] })).toBeUndefined();
+    expect(plan({ groupBy: ['hourOfDay', 'persona'], measures: ['sessions'] })).toBeUndefined();
+    // Framework pairs have rollups of their own.
+    expect(plan({ groupBy: ['framework', 'framework', 'day'], measures: ['count'] })).toEqual({
+      dim: 'frameworkPair',
+    });
+    expect(
+      plan({ groupBy: ['framework', 'framework'], measures: ['count'], filter: { persona: 'a' } }),
+    ).toBeUndefined();
+    expect(plan({ groupBy: ['framework', 'framework'], measures: ['sessions'] })).toBeUndefined();
     // Not additive, or not a rollup dimension, or two dimensions at once: the base table.
-    expect(plan({ groupBy: ['persona'], measures: ['sessions'] })).toBeUndefined();
     expect(plan({ groupBy: ['session'], measures: ['count'] })).toBeUndefined();
     expect(plan({ groupBy: ['persona', 'framework'], measures: ['count'] })).toBeUndefined();
-    expect(plan({ groupBy: ['framework', 'framework'], measures: ['count'] })).toBeUndefined();
     expect(plan({ filter: { framework: ['okr', 'swot'] }, measures: ['count'] })).toBeUndefined();
     expect(
       plan({ filter: { framework: 'okr' }, groupBy: ['framework'], measures: ['count'] }),
@@ -224,6 +251,154 @@ describe('aggregate: rollup plan, base plan and the memory adapter agree', () =>
         },
       ),
       { numRuns: 100 },
+    );
+  });
+});
+
+/**
+ * The distinct-count and session rollups, on data built to stress them: sessions and users that
+ * come back after days away, batches appended out of time order (a new active day lands between
+ * two known ones), retention cuts through a day, and ranges of whole days (what the distinct plan
+ * serves) or not (what the session plan must still get right).
+ */
+describe('aggregate: distinct and session rollups agree with the memory adapter', () => {
+  const DAY0 = Date.UTC(2026, 1, 23); // a Monday: weeks and a month boundary fall inside 20 days
+  const DAYS = 20;
+  const wideTurnArb = fc.record({
+    day: fc.integer({ min: 0, max: DAYS - 1 }),
+    ms: fc.oneof(fc.integer({ min: 0, max: DAY_MS - 1 }), fc.constantFrom(0, DAY_MS - 1, 13 * HOUR_MS)),
+    session: fc.integer({ min: 0, max: 6 }),
+    user: maybe(fc.constantFrom('u1', 'u2', 'u3', 'u4')),
+    persona: maybe(fc.constantFrom('analyst', 'coach')),
+    frameworks: names(['swot', 'okr', 'lean']),
+    latencyMs: maybe(fc.integer({ min: 1, max: 5000 })),
+  });
+  const dayInstant = fc.oneof(
+    fc.integer({ min: 0, max: DAYS + 1 }).map((d) => DAY0 + d * DAY_MS),
+    fc.integer({ min: 0, max: DAYS * 24 }).map((h) => DAY0 + h * HOUR_MS + 7),
+  );
+  const distinctGroupBys: GroupKey[][] = [
+    [],
+    ['persona'],
+    ['framework'],
+    ['hourOfDay'],
+    ['day'],
+    ['week'],
+    ['month'],
+    ['persona', 'week'],
+    ['day', 'hourOfDay'],
+    ['framework', 'month'],
+  ];
+  const distinctSpecArb: fc.Arbitrary<AggregateSpecInput> = fc
+    .record({
+      groupBy: fc.constantFrom(...distinctGroupBys),
+      measures: fc.subarray(['sessions', 'users', 'count', 'latencyP95'] as Measure[], { minLength: 1 }),
+      distinct: fc.constantFrom('sessions', 'users') as fc.Arbitrary<Measure>,
+      range: fc.tuple(maybe(dayInstant), maybe(dayInstant)),
+      filter: fc.constantFrom(undefined, 'persona', 'framework'),
+    })
+    .map((r) => {
+      const filter: Record<string, unknown> = {};
+      const [a, b] = r.range;
+      if (a !== undefined) filter.from = b === undefined ? a : Math.min(a, b);
+      if (b !== undefined) filter.to = a === undefined ? b : Math.max(a, b);
+      // Only filters the distinct plan serves: on the grouped dimension, or one framework alone.
+      const dims = r.groupBy.filter((k) => k === 'persona' || k === 'framework' || k === 'hourOfDay');
+      if (r.filter === 'persona' && (dims.length === 0 || dims[0] === 'persona')) {
+        filter.persona = ['analyst', 'coach'];
+      }
+      if (r.filter === 'framework' && dims.length === 0) filter.framework = 'okr';
+      const measures = [...new Set([r.distinct, ...r.measures])];
+      return { filter, groupBy: r.groupBy, measures };
+    });
+  const sessionSpecArb: fc.Arbitrary<AggregateSpecInput> = fc
+    .record({
+      measures: fc.subarray(['count', 'firstAt', 'lastAt'] as Measure[], { minLength: 1 }),
+      range: fc.tuple(maybe(dayInstant), maybe(dayInstant)),
+      order: fc.constantFrom(undefined, 'lastAt-desc', 'count-desc', 'lastAt-asc'),
+      offset: fc.integer({ min: 0, max: 3 }),
+      limit: maybe(fc.integer({ min: 1, max: 4 })),
+    })
+    .map((r) => {
+      const filter: Record<string, unknown> = {};
+      const [a, b] = r.range;
+      if (a !== undefined) filter.from = b === undefined ? a : Math.min(a, b);
+      if (b !== undefined) filter.to = a === undefined ? b : Math.max(a, b);
+      const spec: AggregateSpecInput = {
+        filter,
+        groupBy: ['session'],
+        measures: r.measures,
+        offset: r.offset,
+      };
+      if (r.order) {
+        const [measure, direction] = r.order.split('-') as [Measure, 'asc' | 'desc'];
+        spec.orderBy = { measure, direction };
+        if (!r.measures.includes(measure)) spec.measures = [...r.measures, measure];
+      }
+      if (r.limit !== undefined) spec.limit = r.limit;
+      return spec;
+    });
+
+  it('on random turns in out-of-order batches, with retention cuts', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(wideTurnArb, { maxLength: 80 }),
+        fc.array(fc.oneof(distinctSpecArb, sessionSpecArb), { minLength: 1, maxLength: 8 }),
+        maybe(
+          fc.oneof(
+            dayInstant,
+            fc.integer({ min: 0, max: DAYS * DAY_MS }).map((x) => DAY0 + x),
+          ),
+        ),
+        async (raw, specs, cut) => {
+          const turns: Turn[] = raw.map((r, i) => {
+            const t: Turn = {
+              id: `t${String(i).padStart(4, '0')}`,
+              sessionId: `s${r.session}`,
+              at: DAY0 + r.day * DAY_MS + r.ms,
+              userInput: 'question',
+              assistantResponse: 'answer',
+              frameworks: r.frameworks,
+              tools: [],
+              mcpServers: [],
+              outcome: 'ok',
+            };
+            if (r.user) t.userId = r.user;
+            if (r.persona) t.persona = r.persona;
+            if (r.latencyMs !== undefined) t.latencyMs = r.latencyMs;
+            return t;
+          });
+          const conn = openConnection({ path: ':memory:' });
+          const store = createTurnStore(conn);
+          const memory = createMemoryStorage();
+          try {
+            // Three batches in generated (not time) order: later batches fill gaps between days.
+            const third = Math.ceil(turns.length / 3);
+            for (let i = 0; i < turns.length; i += third) {
+              const part = turns.slice(i, i + third);
+              await store.append(part);
+              await memory.turns.append(part);
+            }
+            if (cut !== undefined) {
+              expect(await store.deleteBefore(cut)).toBe(await memory.turns.deleteBefore(cut));
+            }
+            for (const spec of specs) {
+              const s = AggregateSpecSchema.parse(spec);
+              const f = normalizeTurnFilter(s.filter);
+              const aligned = [f.from, f.to].every((x) => x === undefined || x % DAY_MS === 0);
+              if (s.groupBy[0] === 'session') expect(sessionPlanServes(s, f)).toBe(true);
+              else expect(rollupPlan(s, f)?.distinct !== undefined, JSON.stringify(spec)).toBe(aligned);
+              expect(await aggregateTurns(conn, spec), JSON.stringify(spec)).toEqual(
+                await memory.turns.aggregate(spec),
+              );
+            }
+          } finally {
+            conn.db.close();
+            await memory.close();
+          }
+        },
+      ),
+      { numRuns: 150 },
     );
   });
 });
