@@ -65,8 +65,9 @@ export async function engagementPatterns(ctx: QueryContext): Promise<QueryOutput
   const { turns, filter, period, query } = ctx;
   const daily = query.aggregation === 'daily';
   const days = bucketsOf('day', period);
-  // One scan gives both the sessions and the users: a row per (session, user) pair.
-  const [perDay, levelPoints, sessionUser, perHour, perWeekday, userPersona] = await Promise.all([
+  // One scan gives both the sessions and the users: a row per (session, user) pair. The
+  // day-of-week histogram needs no call of its own: it is the per-day counts summed by weekday.
+  const [perDay, levelPoints, sessionUser, perHour, userPersona] = await Promise.all([
     turns.aggregate({ filter, groupBy: ['day'], measures: SERIES_MEASURES }),
     daily
       ? Promise.resolve(null)
@@ -76,7 +77,6 @@ export async function engagementPatterns(ctx: QueryContext): Promise<QueryOutput
         ),
     turns.aggregate({ filter, groupBy: ['session', 'user'], measures: ['count', 'firstAt', 'lastAt'] }),
     turns.aggregate({ filter, groupBy: ['hourOfDay'], measures: ['count'] }),
-    turns.aggregate({ filter, groupBy: ['dayOfWeek'], measures: ['count'] }),
     turns.aggregate({
       filter,
       groupBy: ['user', 'persona'],
@@ -156,7 +156,7 @@ export async function engagementPatterns(ctx: QueryContext): Promise<QueryOutput
       turnsPerSession: distribution(turnCounts, TURN_BINS),
       sessionLengthMs: distribution(lengths, LENGTH_BINS),
       hourOfDay: dense(perHour.rows, 24),
-      dayOfWeek: dense(perWeekday.rows, 7),
+      dayOfWeek: byWeekday(dayPoints),
       users: { active, returning, returningRate: ratio(returning, active) },
       personaPreference,
     },
@@ -183,6 +183,13 @@ export function distribution(values: number[], edges: readonly number[]): Distri
     max: sorted.length === 0 ? null : sorted[sorted.length - 1]!,
     bins,
   };
+}
+
+/** Turns per ISO day of week (0 = Monday) from turns per UTC day. */
+function byWeekday(days: ReadonlyArray<SeriesPoint<MeasureValues>>): number[] {
+  const out = new Array<number>(7).fill(0);
+  for (const d of days) out[(new Date(d.start).getUTCDay() + 6) % 7]! += d.values.count ?? 0;
+  return out;
 }
 
 function dense(
