@@ -103,6 +103,48 @@ function buildV1(path: string): void {
   db.close();
 }
 
+/** What schema version 2 added: hourly and daily rollups (kept verbatim, as v2 databases hold them). */
+const V2_DDL = `
+CREATE TABLE rollups (
+  dim TEXT NOT NULL, hour INTEGER NOT NULL, key TEXT NOT NULL, count INTEGER NOT NULL, errors INTEGER NOT NULL,
+  tokens_in INTEGER NOT NULL, tokens_out INTEGER NOT NULL, feedback_sum REAL NOT NULL, feedback_count INTEGER NOT NULL,
+  latency_count INTEGER NOT NULL, latency_sum REAL NOT NULL, latency_min REAL, latency_max REAL,
+  first_at INTEGER NOT NULL, last_at INTEGER NOT NULL, PRIMARY KEY (dim, hour, key)
+) WITHOUT ROWID;
+CREATE TABLE rollups_day (
+  dim TEXT NOT NULL, day INTEGER NOT NULL, key TEXT NOT NULL, count INTEGER NOT NULL, errors INTEGER NOT NULL,
+  tokens_in INTEGER NOT NULL, tokens_out INTEGER NOT NULL, feedback_sum REAL NOT NULL, feedback_count INTEGER NOT NULL,
+  latency_count INTEGER NOT NULL, latency_sum REAL NOT NULL, latency_min REAL, latency_max REAL,
+  first_at INTEGER NOT NULL, last_at INTEGER NOT NULL, PRIMARY KEY (dim, day, key)
+) WITHOUT ROWID;
+CREATE TABLE rollup_latency (
+  dim TEXT NOT NULL, hour INTEGER NOT NULL, key TEXT NOT NULL, bucket INTEGER NOT NULL, count INTEGER NOT NULL,
+  PRIMARY KEY (dim, hour, key, bucket)
+) WITHOUT ROWID;
+CREATE TABLE rollup_latency_day (
+  dim TEXT NOT NULL, day INTEGER NOT NULL, key TEXT NOT NULL, bucket INTEGER NOT NULL, count INTEGER NOT NULL,
+  PRIMARY KEY (dim, day, key, bucket)
+) WITHOUT ROWID;
+PRAGMA user_version = 2;
+`;
+
+/**
+ * A version-2 database: the version-1 data plus v2's rollup tables. Their rows are left out (v3
+ * rebuilds every rollup, so what v2 had written there cannot change the outcome), except one
+ * deliberately wrong row that the rebuild must replace.
+ */
+function buildV2(path: string): void {
+  buildV1(path);
+  const db = new Database(path);
+  db.exec(V2_DDL);
+  db.prepare(`INSERT INTO rollups_day VALUES ('', ?, '', 99, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, ?, ?)`).run(
+    T0 - (T0 % (24 * HOUR_MS)),
+    T0,
+    T0,
+  );
+  db.close();
+}
+
 let dir = '';
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'convokit-sqlite-migrate-'));
@@ -175,6 +217,85 @@ describe('schema migrations', () => {
         groupBy: ['framework' as const, 'hour' as const],
         measures: ['count' as const, 'latencyP95' as const],
       };
+      expect(await aggregateTurns(conn, spec)).toEqual(
+        await aggregateTurns(conn, spec, 'test', { plan: 'base' }),
+      );
+    } finally {
+      conn.db.close();
+    }
+  });
+
+  it('opens a version-2 database: distinct, session and pair rollups built from the turns, schema current', async () => {
+    const path = join(dir, 'v2.db');
+    buildV2(path);
+    const storage = createSqliteStorage({ path });
+    try {
+      expect(await storage.turns.count()).toBe(3);
+      // Hand-computed from buildV1's turns: all in session s1, none with a user.
+      const byPersona = await storage.turns.aggregate({
+        groupBy: ['persona'],
+        measures: ['count', 'sessions', 'users'],
+      });
+      expect(byPersona.rows).toEqual([
+        { keys: [null], values: { count: 1, sessions: 1, users: 0 } },
+        { keys: ['analyst'], values: { count: 2, sessions: 1, users: 0 } },
+      ]);
+      const sessions = await storage.turns.aggregate({
+        groupBy: ['session'],
+        measures: ['count', 'firstAt', 'lastAt'],
+        orderBy: { measure: 'lastAt', direction: 'desc' },
+        limit: 5,
+      });
+      expect(sessions).toEqual({
+        rows: [{ keys: ['s1'], values: { count: 3, firstAt: T0, lastAt: T0 + HOUR_MS } }],
+        totalGroups: 1,
+      });
+      const pairs = await storage.turns.aggregate({
+        groupBy: ['framework', 'framework'],
+        measures: ['count'],
+      });
+      expect(pairs.rows).toEqual([{ keys: ['okr', 'swot'], values: { count: 1 } }]);
+      // New writes keep them: a second session, by a user, two days later.
+      await storage.turns.append([
+        {
+          id: 'd',
+          sessionId: 's2',
+          userId: 'u1',
+          at: T0 + 48 * HOUR_MS,
+          userInput: 'new',
+          assistantResponse: 'turn',
+          frameworks: ['swot', 'okr'],
+          tools: [],
+          mcpServers: [],
+          outcome: 'ok',
+        },
+      ]);
+      const all = await storage.turns.aggregate({ measures: ['count', 'sessions', 'users'] });
+      expect(all.rows).toEqual([{ keys: [], values: { count: 4, sessions: 2, users: 1 } }]);
+      const pairs2 = await storage.turns.aggregate({
+        groupBy: ['framework', 'framework'],
+        measures: ['count'],
+      });
+      expect(pairs2.rows).toEqual([{ keys: ['okr', 'swot'], values: { count: 2 } }]);
+    } finally {
+      await storage.close();
+    }
+    const db = new Database(path, { readonly: true });
+    try {
+      expect(db.pragma('user_version', { simple: true })).toBe(3);
+      const tables = (
+        db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]
+      ).map((t) => t.name);
+      expect(tables).toEqual(
+        expect.arrayContaining(['distinct_members', 'distinct_days', 'session_totals', 'rollup_meta']),
+      );
+    } finally {
+      db.close();
+    }
+    const conn = openConnection({ path });
+    try {
+      // The wrong v2 row is gone: rollups and a scan agree.
+      const spec = { groupBy: ['day' as const], measures: ['count' as const, 'latencyP95' as const] };
       expect(await aggregateTurns(conn, spec)).toEqual(
         await aggregateTurns(conn, spec, 'test', { plan: 'base' }),
       );
