@@ -1,4 +1,9 @@
-import { createManualClock, type Storage, type TurnStore } from '@convokit/core';
+import {
+  type ConversationalQueryInput,
+  createManualClock,
+  type Storage,
+  type TurnStore,
+} from '@convokit/core';
 import { createMemoryStorage } from '@convokit/storage-memory';
 import { describe, expect, it } from 'vitest';
 import { createConversationalDataManager } from '../src/index.js';
@@ -44,7 +49,7 @@ async function setup() {
 }
 
 /** The storage calls of one uncached query of each type and level: the README's cost table. */
-const CASES: Array<[string, Record<string, unknown>, Record<string, number>]> = [
+const CASES: Array<[string, ConversationalQueryInput, Record<string, number>]> = [
   ['history, sessions view', { type: 'conversation_history' }, { aggregate: 3 }],
   [
     'history, turns view',
