@@ -110,3 +110,19 @@ export class Frozen {
     }
   }
 }
+
+/**
+ * Freezes `value` in place, all the way down, and returns it. Only for values nobody else holds
+ * (a decoder's fresh output): it spares the copy `Frozen.fresh` makes to keep a caller's objects
+ * apart from the store's.
+ */
+export function freezeInPlace<T>(value: T): T {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) freezeInPlace(value[i]);
+  } else {
+    const record = value as Record<string, unknown>;
+    for (const key of Object.keys(record)) freezeInPlace(record[key]);
+  }
+  return Object.freeze(value);
+}

@@ -9,6 +9,8 @@ import { terms as tokenize } from './terms.js';
 interface Posting {
   /** One number per document holding the term: `doc * TF_SPAN + tf`, in document order. */
   entries: number[];
+  /** Document of the last entry: a repeat of the term in it bumps that entry's tf. */
+  lastDoc: number;
 }
 
 /**
@@ -35,9 +37,16 @@ const B = 0.75;
  * core `tokenize`). Ranking: turns holding more of the distinct query terms first, then BM25,
  * then newest `at`, then `id` descending. Matching more terms decides first so that, in `any`
  * mode, a turn with every term always ranks above one with only some, whatever their lengths.
+ *
+ * Turns are tokenized at the next search, not when they are added: appends and replays then cost
+ * no text work, and a search first indexes what arrived since the previous one, so it answers
+ * exactly as if every turn had been indexed on add (document numbers play no part in the ranking).
+ * The work is the same; it moves from the writer to the first reader after a run of writes.
  */
 export class SearchIndex {
   readonly #postings = new Map<string, Posting>();
+  /** Added turns not tokenized yet, in arrival order. */
+  #pending: Turn[] = [];
   /** Turn by document number; `undefined` once removed. */
   #docs: Array<Turn | undefined> = [];
   /** Terms in each document, by document number. */
@@ -47,31 +56,52 @@ export class SearchIndex {
   #bm25 = new Float64Array(0);
   #matched = new Uint32Array(0);
 
+  /** Queues `turn` for indexing (see the class comment). */
   add(turn: Turn): void {
+    this.#pending.push(turn);
+  }
+
+  /** Turns added and not yet in the postings (indexed at the next search). */
+  get pending(): number {
+    return this.#pending.length;
+  }
+
+  /** Indexes every queued turn. */
+  catchUp(): void {
+    const pending = this.#pending;
+    if (pending.length === 0) return;
+    this.#pending = [];
+    for (const turn of pending) this.#index(turn);
+  }
+
+  #index(turn: Turn): void {
     const doc = this.#docs.length;
     const terms = tokenize(`${turn.userInput}\n${turn.assistantResponse}`);
     this.#docs.push(turn);
     this.#lengths.push(terms.length);
     this.#live++;
     this.#totalLength += terms.length;
+    const first = doc * TF_SPAN + 1;
     for (const term of terms) {
       const posting = this.#postings.get(term);
       if (posting === undefined) {
-        this.#postings.set(term, { entries: [doc * TF_SPAN + 1] });
+        this.#postings.set(term, { entries: [first], lastDoc: doc });
+      } else if (posting.lastDoc !== doc) {
+        posting.entries.push(first);
+        posting.lastDoc = doc;
       } else {
+        // Terms of one document arrive together, so a repeat is always the last entry.
         const entries = posting.entries;
         const last = entries.length - 1;
-        const entry = entries[last]!;
-        // Terms of one document arrive together, so a repeat is always the last entry.
-        if (entry - (entry % TF_SPAN) === doc * TF_SPAN) {
-          if (entry % TF_SPAN < TF_MAX) entries[last] = entry + 1;
-        } else entries.push(doc * TF_SPAN + 1);
+        if (entries[last]! % TF_SPAN < TF_MAX) entries[last]!++;
       }
     }
   }
 
-  /** Forgets every indexed turn with `at < before`. */
+  /** Forgets every turn with `at < before`. */
   removeBefore(before: number): void {
+    // Queued turns were never tokenized: dropping them from the queue is all they need.
+    if (this.#pending.length > 0) this.#pending = this.#pending.filter((turn) => turn.at >= before);
     const touched = new Set<string>();
     const docs = this.#docs;
     for (let doc = 0; doc < docs.length; doc++) {
@@ -89,11 +119,9 @@ export class SearchIndex {
     for (const term of touched) {
       const posting = this.#postings.get(term);
       if (posting === undefined) continue;
-      const kept: Posting = {
-        entries: posting.entries.filter((entry) => docs[Math.floor(entry / TF_SPAN)] !== undefined),
-      };
-      if (kept.entries.length === 0) this.#postings.delete(term);
-      else this.#postings.set(term, kept);
+      const entries = posting.entries.filter((entry) => docs[Math.floor(entry / TF_SPAN)] !== undefined);
+      if (entries.length === 0) this.#postings.delete(term);
+      else this.#postings.set(term, { entries, lastDoc: Math.floor(entries.at(-1)! / TF_SPAN) });
     }
   }
 
@@ -109,19 +137,20 @@ export class SearchIndex {
       lengths.push(this.#lengths[doc]!);
     });
     for (const [term, posting] of this.#postings) {
-      const kept: Posting = { entries: [] };
+      const entries: number[] = [];
       for (const entry of posting.entries) {
         const doc = remap[Math.floor(entry / TF_SPAN)]!;
-        if (doc >= 0) kept.entries.push(doc * TF_SPAN + (entry % TF_SPAN));
+        if (doc >= 0) entries.push(doc * TF_SPAN + (entry % TF_SPAN));
       }
-      if (kept.entries.length === 0) this.#postings.delete(term);
-      else this.#postings.set(term, kept);
+      if (entries.length === 0) this.#postings.delete(term);
+      else this.#postings.set(term, { entries, lastDoc: Math.floor(entries.at(-1)! / TF_SPAN) });
     }
     this.#docs = docs;
     this.#lengths = lengths;
   }
 
   clear(): void {
+    this.#pending = [];
     this.#postings.clear();
     this.#docs = [];
     this.#lengths = [];
@@ -136,6 +165,7 @@ export class SearchIndex {
     accept: (t: Turn) => boolean,
     limit: number,
   ): RankedTurn[] {
+    this.catchUp();
     const n = this.#live;
     if (n === 0) return [];
     const postings: Posting[] = [];

@@ -3,10 +3,12 @@ import {
   STORAGE_CONTRACT_VERSION,
   type StorageCapabilities,
   systemClock,
+  type Turn,
 } from '@convokit/core';
 import { MemoryAuditLog } from './audit.js';
 import { MemoryContextStore } from './contexts.js';
 import { Host } from './host.js';
+import { adoptTurn } from './turn-check.js';
 import { MemoryTurnStore } from './turns.js';
 import type { MemoryMutation, MemoryStorage, MemoryStorageOptions } from './types.js';
 
@@ -57,7 +59,7 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
     audit.clear();
   };
 
-  return {
+  const storage: MemoryStorage = {
     name: 'memory',
     contractVersion: STORAGE_CONTRACT_VERSION,
     capabilities: CAPABILITIES,
@@ -97,6 +99,17 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
       }
     },
 
+    adoptMutation(mutation: MemoryMutation): void {
+      host.open();
+      if (mutation.type !== 'turns.append') {
+        storage.applyMutation(mutation);
+        return;
+      }
+      const fresh: Turn[] = [];
+      for (const turn of mutation.turns) if (!turns.index.byId.has(turn.id)) fresh.push(adoptTurn(turn));
+      turns.applyAppend(fresh);
+    },
+
     snapshotMutations(): Iterable<MemoryMutation> {
       host.open();
       // Taken now, so later writes do not leak into a snapshot being written.
@@ -117,4 +130,5 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
     close,
     [Symbol.asyncDispose]: close,
   };
+  return storage;
 }

@@ -1,6 +1,6 @@
 import { type Turn, TurnSchema, validate } from '@convokit/core';
 import { isKey, underPath } from './checks.js';
-import type { Frozen } from './json.js';
+import { type Frozen, freezeInPlace } from './json.js';
 
 const OPTIONAL: ReadonlySet<string> = new Set([
   'conversationId',
@@ -126,4 +126,23 @@ function fastTurn(value: unknown, frozen: Frozen): Turn | undefined {
   // A required field that is not an own enumerable property (inherited, say): ask the schema.
   if (fields !== 0) return undefined;
   return Object.freeze(turn);
+}
+
+/**
+ * Freezes, in place, a turn that was valid when first written and that nobody else holds (see
+ * `MemoryStorage.adoptMutation`). Empty name lists become the shared empty list, as `checkTurn`
+ * makes them, which spares an object per list.
+ */
+export function adoptTurn(turn: Turn): Turn {
+  const t = turn as { -readonly [K in keyof Turn]: Turn[K] };
+  t.frameworks = adoptNames(t.frameworks);
+  t.tools = adoptNames(t.tools);
+  t.mcpServers = adoptNames(t.mcpServers);
+  if (t.tokens !== undefined) Object.freeze(t.tokens);
+  if (t.metadata !== undefined) freezeInPlace(t.metadata);
+  return Object.freeze(turn);
+}
+
+function adoptNames(list: string[]): string[] {
+  return Array.isArray(list) && list.length === 0 ? NONE : Object.freeze(list);
 }

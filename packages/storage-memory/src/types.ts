@@ -40,6 +40,12 @@ export interface MemoryStorage extends Storage {
   readonly audit: AuditLog;
   /** Applies a journaled mutation without validating or calling the journal (for replay). */
   applyMutation(mutation: MemoryMutation): void;
+  /**
+   * As `applyMutation`, but the store takes the mutation's records as they are and freezes them in
+   * place instead of copying them. For a caller that holds no other reference to them, such as a
+   * replay handing over what it just decoded; the caller must not use them afterwards.
+   */
+  adoptMutation(mutation: MemoryMutation): void;
   /** Every stored record as mutations that rebuild the same state (for snapshots/compaction). */
   snapshotMutations(): Iterable<MemoryMutation>;
 }

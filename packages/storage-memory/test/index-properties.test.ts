@@ -183,3 +183,50 @@ describe('indexed reads equal a full scan with matchesTurnFilter', () => {
     );
   });
 });
+
+describe('search indexes turns at the next search', () => {
+  it('answers alike whatever searches, appends and deletions came before', async () => {
+    const stepArb = fc.oneof(
+      fc.record({ kind: fc.constant('append' as const), size: fc.integer({ min: 1, max: 15 }) }),
+      fc.record({ kind: fc.constant('search' as const) }),
+      fc.record({ kind: fc.constant('delete' as const), cut: cutArb }),
+    );
+    const queryArb = fc.uniqueArray(fc.constantFrom('alpha', 'beta', 'gamma', 'épée'), {
+      minLength: 1,
+      maxLength: 3,
+    });
+    await fc.assert(
+      fc.asyncProperty(
+        turnsArb,
+        fc.array(stepArb, { maxLength: 12 }),
+        queryArb,
+        fc.constantFrom('all' as const, 'any' as const),
+        async (turns, steps, words, mode) => {
+          // Store A interleaves appends, searches (each indexes what is queued) and deletions.
+          const a = createMemoryStorage();
+          let next = 0;
+          for (const step of [...steps, { kind: 'append' as const, size: turns.length }]) {
+            if (step.kind === 'append') {
+              await a.turns.append(turns.slice(next, next + step.size));
+              next = Math.min(turns.length, next + step.size);
+            } else if (step.kind === 'search') {
+              await a.turns.search(words.join(' '), { mode });
+            } else {
+              await a.turns.deleteBefore(step.cut);
+            }
+          }
+          // Turns appended after a deletion are kept even when older than its cut.
+          const kept = new Set((await a.turns.list({}, { limit: 1000 })).items.map((t) => t.id));
+          // Store B holds the same turns, appended at once and indexed by one search.
+          const b = createMemoryStorage();
+          await b.turns.append(turns.filter((t) => kept.has(t.id)));
+          const query = words.join(' ');
+          const hitsA = await a.turns.search(query, { mode, limit: 1000 });
+          const hitsB = await b.turns.search(query, { mode, limit: 1000 });
+          expect(hitsA).toEqual(hitsB);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+});
