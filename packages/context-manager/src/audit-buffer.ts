@@ -22,6 +22,13 @@ export class AuditBuffer {
     if (this.#running === null) this.#running = this.#drain();
   }
 
+  /** Queues several events at once: they go out in one append (with anything else pending). */
+  pushAll(events: readonly AuditEvent[]): void {
+    if (events.length === 0) return;
+    for (const event of events) this.#pending.push(event);
+    if (this.#running === null) this.#running = this.#drain();
+  }
+
   get pending(): number {
     return this.#pending.length;
   }

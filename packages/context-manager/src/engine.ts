@@ -51,6 +51,7 @@ import type { CreateOptions, DeleteOptions, ResolvedContext, UpdateOptions, Writ
 
 const SYSTEM = 'system';
 const NOOP = () => {};
+const NO_KEYS: readonly string[] = Object.freeze([]);
 /** Storage pages fetched per `list` call before returning a short page with a cursor. */
 const MAX_LIST_FETCHES = 20;
 const BATCH = 1000;
@@ -66,6 +67,15 @@ function closedError(): ConvokitError {
 
 function notFound(id: string): ConvokitError {
   return new ConvokitError('NOT_FOUND', `No live context ${id}`, { contextId: id });
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
+}
+
+function withinKeyLength(keys: readonly string[]): boolean {
+  for (let i = 0; i < keys.length; i++) if (keys[i]!.length > 256) return false;
+  return true;
 }
 
 /** A backoff pause. Not unref'd: a caller is waiting on it, so it must keep the process alive. */
@@ -151,17 +161,28 @@ export class ContextEngine {
   async #sweep(): Promise<number> {
     const start = performance.now();
     let total = 0;
-    for (;;) {
-      const now = this.#clock.now();
-      const expired = await this.#contexts.deleteExpired(now, { limit: SWEEP_BATCH });
-      const notify = this.#events.has('expire');
-      for (const context of expired) {
-        this.#record(SYSTEM, 'expire', context.id, context.scope, 'ok', [], now, context.version);
-        if (notify) this.#events.emit('expire', { context, at: now });
+    // The sweep's `expire` events go to the audit log as one batch once the deletes are done
+    // (or fail: what was deleted is audited either way), and the sweep resolves only after that
+    // append, so a finished sweep is an audited one.
+    const events: AuditEvent[] = [];
+    try {
+      for (;;) {
+        const now = this.#clock.now();
+        const expired = await this.#contexts.deleteExpired(now, { limit: SWEEP_BATCH });
+        const notify = this.#events.has('expire');
+        for (const context of expired) {
+          events.push(
+            this.#event(SYSTEM, 'expire', context.id, context.scope, 'ok', NO_KEYS, now, context.version),
+          );
+          if (notify) this.#events.emit('expire', { context, at: now });
+        }
+        total += expired.length;
+        if (expired.length < SWEEP_BATCH) break;
       }
-      total += expired.length;
-      if (expired.length < SWEEP_BATCH) break;
+    } finally {
+      this.#buffer.pushAll(events);
     }
+    await this.#buffer.flush();
     this.#metrics.increment('expired', total);
     this.#metrics.observe('sweep', performance.now() - start);
     if (total > 0) this.#log.info({ expired: total }, 'sweep deleted expired contexts');
@@ -260,7 +281,8 @@ export class ContextEngine {
     if (parentId !== undefined) context.parentId = parentId;
     if (ttl !== null) context.expiresAt = now + ttl;
 
-    await this.#authorize(p, 'create', context);
+    const gate = this.#authorize(p, 'create', context);
+    if (gate) await gate;
     checkDataLimits({ bytes, depth }, this.#settings.limits, id);
     if (parentId !== undefined) await this.#checkParent(p, parentId, now);
 
@@ -295,7 +317,8 @@ export class ContextEngine {
         at: now,
       });
     }
-    this.#log.debug({ op: 'create', contextId: id, scope, principal: p.id }, 'context created');
+    if (this.#log.isLevelEnabled('debug'))
+      this.#log.debug({ op: 'create', contextId: id, scope, principal: p.id }, 'context created');
     return created;
   }
 
@@ -327,7 +350,8 @@ export class ContextEngine {
     const now = this.#clock.now();
     const ctx = await this.#contexts.get(id, { now });
     if (!ctx) return undefined;
-    await this.#authorize(p, 'read', ctx);
+    const gate = this.#authorize(p, 'read', ctx);
+    if (gate) await gate;
     const expiresAt = this.#slide(ctx, now);
     if (expiresAt === undefined) {
       await this.#contexts.touch(id, { at: now });
@@ -489,7 +513,8 @@ export class ContextEngine {
     const now = this.#clock.now();
     const ctx = await this.#contexts.get(id, { now });
     if (!ctx) throw notFound(id);
-    await this.#authorize(p, 'update', ctx);
+    const gate = this.#authorize(p, 'update', ctx);
+    if (gate) await gate;
     if (expectedVersion !== undefined && ctx.version !== expectedVersion)
       throw this.#conflict(id, expectedVersion, ctx.version);
     const made = make(ctx, now);
@@ -528,10 +553,11 @@ export class ContextEngine {
         at: now,
       });
     }
-    this.#log.debug(
-      { op: 'update', contextId: id, scope: ctx.scope, changedKeys, version: updated.version },
-      'context updated',
-    );
+    if (this.#log.isLevelEnabled('debug'))
+      this.#log.debug(
+        { op: 'update', contextId: id, scope: ctx.scope, changedKeys, version: updated.version },
+        'context updated',
+      );
     return { context: updated, changedKeys };
   }
 
@@ -614,7 +640,8 @@ export class ContextEngine {
         at: now,
       });
     }
-    this.#log.debug({ op: 'delete', contextId: ctx.id, scope: ctx.scope }, 'context deleted');
+    if (this.#log.isLevelEnabled('debug'))
+      this.#log.debug({ op: 'delete', contextId: ctx.id, scope: ctx.scope }, 'context deleted');
     return true;
   }
 
@@ -672,16 +699,29 @@ export class ContextEngine {
     return typeof verdict === 'boolean' ? verdict : (await verdict) === true;
   }
 
-  /** Throws `ACCESS_DENIED` (audited as `deny`) unless the policy allows. */
-  async #authorize(p: Principal, action: PolicyAction, ctx: Context): Promise<void> {
-    const verdict = this.#policy(p, action, ctx);
-    if (verdict === true) return;
-    if (verdict !== false && (await verdict) === true) return;
+  /**
+   * Throws `ACCESS_DENIED` (audited as `deny`) unless the policy allows. Synchronous for a
+   * synchronous policy (the default), so a read does not pay for an extra await; an async policy's
+   * verdict comes back as a promise the caller awaits.
+   */
+  #authorize(p: Principal, action: PolicyAction, ctx: Context): Promise<void> | undefined {
+    const verdict: unknown = this.#policy(p, action, ctx);
+    if (verdict === true) return undefined;
+    if (isThenable(verdict)) {
+      return Promise.resolve(verdict).then((v) => {
+        if (v !== true) throw this.#deny(p, action, ctx);
+      });
+    }
+    throw this.#deny(p, action, ctx);
+  }
+
+  /** Audits and logs a denial; returns the error to throw. */
+  #deny(p: Principal, action: PolicyAction, ctx: Context): ConvokitError {
     const now = this.#clock.now();
     this.#metrics.increment('denied');
     this.#record(p.id, 'deny', ctx.id, ctx.scope, 'denied', [], now, undefined, action);
     this.#log.warn({ principal: p.id, action, contextId: ctx.id, scope: ctx.scope }, 'access denied');
-    throw new ConvokitError(
+    return new ConvokitError(
       'ACCESS_DENIED',
       `${p.id} may not ${action} context ${ctx.id} (${ctx.scope} scope)`,
       {
@@ -699,15 +739,30 @@ export class ContextEngine {
     contextId: string,
     scope: ContextScope,
     outcome: AuditEvent['outcome'],
-    changedKeys: string[],
+    changedKeys: readonly string[],
     at: number,
     version?: number,
     attemptedAction?: AuditAction,
   ): void {
+    this.#buffer.push(
+      this.#event(principal, action, contextId, scope, outcome, changedKeys, at, version, attemptedAction),
+    );
+  }
+
+  #event(
+    principal: string,
+    action: AuditAction,
+    contextId: string,
+    scope: ContextScope,
+    outcome: AuditEvent['outcome'],
+    changedKeys: readonly string[],
+    at: number,
+    version?: number,
+    attemptedAction?: AuditAction,
+  ): AuditEvent {
     // AuditEventSchema bounds: at most 1000 keys of at most 256 characters (a copy, never the caller's array).
-    let keys = changedKeys;
-    if (keys.length > 1000 || keys.some((k) => k.length > 256))
-      keys = keys.slice(0, 1000).map((k) => k.slice(0, 256));
+    let keys = changedKeys as string[];
+    if (keys.length > 1000 || !withinKeyLength(keys)) keys = keys.slice(0, 1000).map((k) => k.slice(0, 256));
     const event: AuditEvent = {
       id: this.#ids(),
       at,
@@ -720,6 +775,6 @@ export class ContextEngine {
     };
     if (version !== undefined) event.version = version;
     if (attemptedAction !== undefined) event.attemptedAction = attemptedAction;
-    this.#buffer.push(event);
+    return event;
   }
 }

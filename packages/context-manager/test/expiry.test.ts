@@ -186,4 +186,68 @@ describe('sweep batches', () => {
     expect((await s.manager.audit({ action: 'expire' }, { limit: 10 })).items).toHaveLength(10);
     await s.close();
   });
+
+  it('appends the expire events of a whole sweep in one batch, before the sweep resolves', async () => {
+    const s = await setup();
+    const h = s.manager.as(alice);
+    for (let i = 0; i < 7; i++) await h.create('session', { i }, { id: `c${i}`, ttlMs: 1000 });
+    await s.manager.audit(); // flushes the create events
+    const audit = s.storage.audit!;
+    const appends: string[][] = [];
+    const original = audit.append.bind(audit);
+    audit.append = async (events) => {
+      appends.push(events.map((e) => `${e.action}:${e.contextId}`));
+      await original(events);
+    };
+    const store = s.storage.contexts!;
+    const deleteExpired = store.deleteExpired.bind(store);
+    // Three batches from the store (3 real contexts padded to full batches, 3 likewise, then the
+    // last one): the events still go out together.
+    let calls = 0;
+    store.deleteExpired = async (now) => {
+      const real = await deleteExpired(now, { limit: 3 });
+      if (++calls > 2) return real;
+      const pad = Array.from({ length: 5000 - real.length }, (_, i) => ({
+        ...real[0]!,
+        id: `p${calls}-${i}`,
+      }));
+      return [...real, ...pad];
+    };
+    s.clock.advance(2000);
+    expect(await s.manager.sweep()).toBe(10_001);
+    expect(appends).toHaveLength(1);
+    expect(appends[0]).toHaveLength(10_001);
+    const real = appends[0]!.filter((e) => /^expire:c\d$/.test(e));
+    expect(real).toEqual([0, 1, 2, 3, 4, 5, 6].map((i) => `expire:c${i}`));
+    await s.close();
+  });
+
+  it('audits what was deleted even when a later batch fails', async () => {
+    const s = await setup();
+    const h = s.manager.as(alice);
+    for (let i = 0; i < 4; i++) await h.create('session', { i }, { id: `c${i}`, ttlMs: 1000 });
+    const store = s.storage.contexts!;
+    const deleteExpired = store.deleteExpired.bind(store);
+    let calls = 0;
+    store.deleteExpired = async (now) => {
+      calls++;
+      if (calls === 1) {
+        const first = await deleteExpired(now, { limit: 5000 });
+        // Report a full batch so the sweep asks again, then fail.
+        const padding = Array.from({ length: 5000 - first.length }, (_, i) => ({
+          ...first[0]!,
+          id: `pad${i}`,
+        }));
+        return [...first, ...padding];
+      }
+      throw new Error('disk gone');
+    };
+    s.clock.advance(2000);
+    await expect(s.manager.sweep()).rejects.toThrow('disk gone');
+    for (const id of ['c0', 'c1', 'c2', 'c3']) {
+      const events = await s.manager.audit({ action: 'expire', contextId: id });
+      expect(events.items.map((e) => e.principal)).toEqual(['system']);
+    }
+    await s.close();
+  });
 });

@@ -40,14 +40,18 @@ export class MemoryAuditLog implements AuditLog {
     const where = 'audit.append';
     if (!Array.isArray(events)) throw invalid(where, 'events', 'must be an array of audit events');
     const batch: AuditEvent[] = new Array(events.length);
-    const ids = new Set<string>();
+    // Most batches hold one event (the manager appends as writes come): no id set for those.
+    const ids = events.length > 1 ? new Set<string>() : undefined;
     for (let i = 0; i < events.length; i++) {
       const event = this.#checker.check(events[i], i);
-      if (ids.has(event.id)) throw invalid(where, `${i}.id`, 'repeats an id earlier in the batch');
-      ids.add(event.id);
+      if (ids !== undefined) {
+        if (ids.has(event.id)) throw invalid(where, `${i}.id`, 'repeats an id earlier in the batch');
+        ids.add(event.id);
+      }
       batch[i] = event;
     }
-    const existing = batch.filter((e) => this.#ids.has(e.id)).map((e) => e.id);
+    const existing: string[] = [];
+    for (const e of batch) if (this.#ids.has(e.id)) existing.push(e.id);
     if (existing.length > 0) {
       throw new ConvokitError('CONFLICT', `Audit events already stored: ${existing.slice(0, 5).join(', ')}`, {
         where,
@@ -61,7 +65,10 @@ export class MemoryAuditLog implements AuditLog {
 
   /** Adds frozen events; ids already stored are ignored (replay may repeat them). */
   applyAppend(events: readonly AuditEvent[]): void {
-    const fresh = events.filter((e) => !this.#ids.has(e.id)).sort(compareTimed);
+    const fresh =
+      events.length === 1 && !this.#ids.has(events[0]!.id)
+        ? events
+        : events.filter((e) => !this.#ids.has(e.id)).sort(compareTimed);
     for (const event of fresh) {
       this.#ids.add(event.id);
       post(this.#byContext, event.contextId, event);

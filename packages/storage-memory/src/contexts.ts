@@ -31,6 +31,7 @@ import { ExpiryHeap } from './expiry-heap.js';
 import type { Host } from './host.js';
 
 const CHANGE_KEYS: ReadonlySet<string> = new Set(['data', 'metadata', 'ownerId', 'parentId', 'expiresAt']);
+const TOUCH_KEYS: ReadonlySet<string> = new Set(['at', 'expiresAt']);
 const INDEXED = ['scope', 'ownerId', 'sessionId', 'persona', 'parentId'] as const;
 type IndexedField = (typeof INDEXED)[number];
 
@@ -100,10 +101,11 @@ export class MemoryContextStore implements ContextStore {
     const where = 'contexts.touch';
     const c = this.byId.get(id);
     if (c === undefined) checkKey(id, where, 'id');
-    const { at, expiresAt, ...rest } = checkObject(touch, where, 'touch') as Partial<ContextTouch>;
+    const t = checkObject(touch, where, 'touch') as Partial<ContextTouch>;
+    const { at, expiresAt } = t;
     checkEpochMs(at, where, 'touch.at');
     if (expiresAt !== undefined) checkEpochMs(expiresAt, where, 'touch.expiresAt');
-    const unknown = Object.keys(rest)[0];
+    const unknown = unknownKey(t, TOUCH_KEYS);
     if (unknown !== undefined) throw invalid(where, `touch.${unknown}`, 'is not a known field');
     if (c === undefined || (c.expiresAt !== undefined && at! >= c.expiresAt)) return;
     const next = Object.freeze(rebuild(c, {}, c.version, c.updatedAt, c.accessCount + 1, at!, expiresAt));
@@ -348,6 +350,12 @@ export class MemoryContextStore implements ContextStore {
     checkObject(options, where, 'options');
     return undefined;
   }
+}
+
+/** The first own key of `value` not in `known` (a check without the copy a rest pattern makes). */
+function unknownKey(value: object, known: ReadonlySet<string>): string | undefined {
+  for (const key in value) if (!known.has(key) && Object.hasOwn(value, key)) return key;
+  return undefined;
 }
 
 function live(c: Context, now: number): boolean {
