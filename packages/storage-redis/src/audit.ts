@@ -42,7 +42,7 @@ export function createAuditLog(conn: Conn): AuditLog {
     if (batch.length === 0) return conn.run('audit.append', async () => undefined);
     const args = [P];
     for (const e of batch) args.push(e.id, String(e.at), e.contextId, e.principal, JSON.stringify(e));
-    await conn.run('audit.append', async (redis) => {
+    await conn.one('audit.append', async (redis) => {
       const taken = await redis.ckAuditAppend(...args);
       if (taken.length > 0) {
         throw new ConvokitError(

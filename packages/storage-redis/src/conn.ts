@@ -27,6 +27,7 @@ export class Conn {
   readonly log: Logger;
   readonly server: ServerAddress;
   readonly #deadlineMs: number;
+  readonly #commandBounded: boolean;
   #closed = false;
   /** Writes sent but not yet answered (see `behind`). */
   readonly #behind = new Set<Promise<void>>();
@@ -45,6 +46,8 @@ export class Conn {
     this.log = init.log;
     this.server = init.server;
     this.#deadlineMs = init.deadlineMs;
+    const { commandTimeout } = this.redis.options;
+    this.#commandBounded = typeof commandTimeout === 'number' && commandTimeout > 0;
   }
 
   get closed(): boolean {
@@ -67,7 +70,7 @@ export class Conn {
    * without bound.
    */
   async behind(op: string, fn: (redis: ScriptingRedis) => Promise<unknown>): Promise<void> {
-    const sent = this.run(op, fn).then(
+    const sent = this.one(op, fn).then(
       () => undefined,
       (error: unknown) => {
         this.log.warn({ op, err: (error as Error).message }, 'write-behind failed');
@@ -100,18 +103,37 @@ export class Conn {
     try {
       return await Promise.race([fn(this.redis), deadline]);
     } catch (error) {
-      if (ConvokitError.is(error)) throw error;
-      const where = `${this.server.host}:${this.server.port}`;
-      const reason = error instanceof Error ? error.message : String(error);
-      this.log.warn({ op, err: reason }, 'storage call failed');
-      throw new ConvokitError(
-        'STORAGE',
-        `Redis at ${where}: ${op} failed: ${reason}`,
-        { adapter: 'redis', op, host: this.server.host, port: this.server.port },
-        { cause: error },
-      );
+      throw this.#failure(op, error);
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * `run` for a call that sends exactly one command: ioredis's own commandTimeout, which starts
+   * when the command is queued (also while reconnecting), already bounds it, so the hot paths
+   * skip a second timer. Without a commandTimeout (overridden in the ioredis options) it is `run`.
+   */
+  async one<T>(op: string, fn: (redis: ScriptingRedis) => Promise<T>): Promise<T> {
+    if (!this.#commandBounded) return this.run(op, fn);
+    this.assertOpen();
+    try {
+      return await fn(this.redis);
+    } catch (error) {
+      throw this.#failure(op, error);
+    }
+  }
+
+  #failure(op: string, error: unknown): Error {
+    if (ConvokitError.is(error)) return error;
+    const where = `${this.server.host}:${this.server.port}`;
+    const reason = error instanceof Error ? error.message : String(error);
+    this.log.warn({ op, err: reason }, 'storage call failed');
+    return new ConvokitError(
+      'STORAGE',
+      `Redis at ${where}: ${op} failed: ${reason}`,
+      { adapter: 'redis', op, host: this.server.host, port: this.server.port },
+      { cause: error },
+    );
   }
 }

@@ -136,7 +136,7 @@ export function createContextStore(conn: Conn): ContextStore {
   async function create(context: Context): Promise<Context> {
     conn.assertOpen();
     const c = validate(ContextSchema, context, 'contexts.create');
-    return conn.run('contexts.create', async (redis) => {
+    return conn.one('contexts.create', async (redis) => {
       const created = await redis.ckCreate(P, ...toHash(c));
       if (created !== 1) {
         throw new ConvokitError('CONFLICT', `Context ${c.id} already exists`, {
@@ -157,7 +157,7 @@ export function createContextStore(conn: Conn): ContextStore {
         : isEpochMs(options.now) && Object.keys(options).length === 1
           ? options.now
           : validate(NowOptionsSchema, options, 'contexts.get options').now;
-    return conn.run('contexts.get', async (redis) => {
+    return conn.one('contexts.get', async (redis) => {
       const h = (await redis.hgetall(ckey(String(id)))) as Hash;
       if (h.id === undefined || !live(h, nowOf(now))) return undefined;
       return fromHash(h);
@@ -180,7 +180,7 @@ export function createContextStore(conn: Conn): ContextStore {
     if (ch.ownerId !== undefined) args.push('owner', ch.ownerId);
     if (ch.parentId !== undefined) args.push('parent', ch.parentId ?? '');
     if (ch.expiresAt !== undefined) args.push('exp', ch.expiresAt === null ? '' : String(ch.expiresAt));
-    return conn.run('contexts.update', async (redis) => {
+    return conn.one('contexts.update', async (redis) => {
       const r = await redis.ckUpdate(...args);
       if (r[0] === 'ok') return fromHash(pairsToHash(r, 1));
       if (r[0] === 'nf') {
@@ -216,7 +216,7 @@ export function createContextStore(conn: Conn): ContextStore {
     conn.assertOpen();
     const opts = validate(DeleteOptionsSchema, options ?? {}, 'contexts.delete options');
     const expected = opts.expectedVersion === undefined ? '' : String(opts.expectedVersion);
-    return conn.run('contexts.delete', async (redis) => {
+    return conn.one('contexts.delete', async (redis) => {
       const r = await redis.ckDelete(P, id, String(nowOf(opts.now)), expected);
       if (Number(r[0]) === -1) {
         const actualVersion = Number(r[1]);
@@ -320,7 +320,7 @@ export function createContextStore(conn: Conn): ContextStore {
     conn.assertOpen();
     validate(EpochMsSchema, now, 'contexts.deleteExpired');
     const { limit } = validate(SweepOptionsSchema, options, 'contexts.deleteExpired options');
-    return conn.run('contexts.deleteExpired', async (redis) => {
+    return conn.one('contexts.deleteExpired', async (redis) => {
       const rows = await redis.ckSweep(P, String(now), String(limit ?? 0));
       return rows.map((flat) => fromHash(pairsToHash(flat)));
     });

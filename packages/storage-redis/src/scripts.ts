@@ -80,6 +80,10 @@ local key = ckey(id)
 local h = scalars(key)
 if not h or expired(h, now) then return { 'nf' } end
 if h.ver ~= expected then return { 'conflict', h.ver } end
+local hadExp = h.exp ~= nil
+h.ver = tostring(tonumber(h.ver) + 1)
+h.updated = ARGV[4]
+local set = { 'ver', h.ver, 'updated', h.updated }
 for i = 5, #ARGV, 2 do
   local f, v = ARGV[i], ARGV[i + 1]
   if f == 'owner' or f == 'parent' then
@@ -92,14 +96,14 @@ for i = 5, #ARGV, 2 do
     redis.call('HDEL', key, f)
     if h[f] then h[f] = nil end
   else
-    redis.call('HSET', key, f, v)
+    set[#set + 1] = f
+    set[#set + 1] = v
     if f ~= 'data' and f ~= 'metadata' then h[f] = v end
   end
 end
-h.ver = tostring(tonumber(h.ver) + 1)
-h.updated = ARGV[4]
-redis.call('HSET', key, 'ver', h.ver, 'updated', h.updated)
-syncExpiry(h)
+redis.call('HSET', key, unpack(set))
+-- A context that had no expiry and gets none has nothing to sync (no TTL, not in the expiry set).
+if hadExp or h.exp then syncExpiry(h) end
 local all = redis.call('HGETALL', key)
 table.insert(all, 1, 'ok')
 return all
