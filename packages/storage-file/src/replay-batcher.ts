@@ -8,6 +8,10 @@ const BATCH = 1000;
  * Replays mutations into the memory engine, joining runs of consecutive appends into one call:
  * the engine indexes a batch faster than the same turns one call at a time. Adjacent appends never
  * share an id (the journal records only turns actually appended), so joining them is exact.
+ *
+ * Turns are handed over with `adoptMutation`: they come straight from `JSON.parse` of a record
+ * whose checksum matched, so nobody else holds them and they were validated when first written;
+ * the engine freezes them where they are instead of copying them.
  */
 export class ReplayBatcher {
   #turns: Turn[] = [];
@@ -39,7 +43,7 @@ export class ReplayBatcher {
   #flushTurns(): void {
     const turns = this.#turns;
     this.#turns = [];
-    this.memory.applyMutation({ type: 'turns.append', turns });
+    this.memory.adoptMutation({ type: 'turns.append', turns });
   }
 
   #flushEvents(): void {
