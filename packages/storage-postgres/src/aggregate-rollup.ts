@@ -62,6 +62,10 @@ const aligned = (x: number | undefined, unit: number) => x === undefined || x % 
 export function rollupPlan(spec: AggregateSpec, f: NormalizedTurnFilter): RollupPlan | undefined {
   if (f.sessionId || f.userId || f.conversationId) return undefined;
   const wantsDistinct = spec.measures.includes('sessions') || spec.measures.includes('users');
+  const wantsPercentiles = spec.measures.some((m) => PERCENTILE_MEASURES.has(m));
+  // Latency histograms are kept per day: nothing finer to group by.
+  if (wantsPercentiles && (spec.groupBy.includes('hour') || spec.groupBy.includes('hourOfDay')))
+    return undefined;
   const wholeDays = aligned(f.from, DAY) && aligned(f.to, DAY);
   if (spec.groupBy.includes('session')) {
     // Per-session totals are kept per day only, without latency histograms.
@@ -69,7 +73,7 @@ export function rollupPlan(spec: AggregateSpec, f: NormalizedTurnFilter): Rollup
       spec.groupBy.length === 1 &&
       wholeDays &&
       !wantsDistinct &&
-      !spec.measures.some((m) => PERCENTILE_MEASURES.has(m)) &&
+      !wantsPercentiles &&
       f.outcome === undefined &&
       !f.persona &&
       !f.framework &&
@@ -208,7 +212,8 @@ export function rollupParts(
 ): Part[] {
   const parts: Part[] = [];
   const wantsPercentiles = spec.measures.some((m) => PERCENTILE_MEASURES.has(m));
-  const { interior, edges } = splitRange(f, HOUR);
+  // Percentiles need the daily histograms: partial days are scanned. Otherwise partial hours are.
+  const { interior, edges } = splitRange(f, wantsPercentiles ? DAY : HOUR);
   for (const edge of edges) parts.push(...scanEdge({ ...f, from: edge.from, to: edge.to }));
   if (interior) {
     // Whole days from the daily rollups unless grouping needs the hour; the hours around them
@@ -228,13 +233,13 @@ export function rollupParts(
         sql: `SELECT ${[...cols, ...TOTALS('r')].join(', ')} FROM ${S}.rollup_${level} r WHERE ${where} ${group}`,
         params: p.values,
       });
-      if (wantsPercentiles) {
+      if (wantsPercentiles && level === 'day') {
         const q = new Params();
         const w = `r.dim = ${q.add(plan.dim, 'text')}${rangeWhere('r.bucket', range, q)}${keyWhere('r.key', plan.keys, q)}`;
         parts.push({
           kind: 'buckets',
           sql: `SELECT ${[...cols, 'r.lb AS b', 'sum(r.count)::float8 AS c'].join(', ')}
-            FROM ${S}.rollup_latency_${level} r WHERE ${w}
+            FROM ${S}.rollup_latency_day r WHERE ${w}
             GROUP BY ${[...keys.map((_, i) => i + 1), keys.length + 1].join(', ')}`,
           params: q.values,
         });

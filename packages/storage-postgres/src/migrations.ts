@@ -138,7 +138,6 @@ export const MIGRATIONS: readonly Migration[] = [
     statements: (S) => [
       TOTALS_TABLE(S, 'rollup_hour'),
       TOTALS_TABLE(S, 'rollup_day'),
-      LATENCY_TABLE(S, 'rollup_latency_hour'),
       LATENCY_TABLE(S, 'rollup_latency_day'),
       // Key order serves DISTINCT (key, member) over a day range by an index-only scan.
       `CREATE TABLE ${S}.rollup_members (

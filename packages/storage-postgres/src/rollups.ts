@@ -5,8 +5,8 @@
  * - `rollup_hour` / `rollup_day`: additive totals (counts, sums, min/max, first/last) per
  *   dimension value and UTC hour or day. Any hour-aligned range merges exactly to what a scan of
  *   the turns gives. The `session` dimension is kept per day only (one row per session and day).
- * - `rollup_latency_hour` / `rollup_latency_day`: the core latency histogram's bucket counts, so
- *   percentiles are the memory adapter's to the bit.
+ * - `rollup_latency_day`: the core latency histogram's bucket counts per day, so percentiles are
+ *   the memory adapter's to the bit.
  * - `rollup_members`: which sessions (`s`) and users (`u`) had a turn per dimension value and
  *   day, so distinct counts over whole days are exact (a DISTINCT over member rows, never a sum).
  *
@@ -23,13 +23,7 @@ export const ALL_DIM = '';
 /** Dimensions with hourly and daily totals and latency histograms. */
 export const ROLLUP_DIMS = ['persona', 'outcome', 'framework', 'tool', 'mcpServer'] as const;
 
-export const ROLLUP_TABLES = [
-  'rollup_hour',
-  'rollup_day',
-  'rollup_latency_hour',
-  'rollup_latency_day',
-  'rollup_members',
-] as const;
+export const ROLLUP_TABLES = ['rollup_hour', 'rollup_day', 'rollup_latency_day', 'rollup_members'] as const;
 
 /** Relations a rollup statement reads: turns (`id, session_id, user_id, at, persona, outcome,
  * latency_ms, latency_bucket, tokens_in, tokens_out, feedback`) and `(turn_id, name)` per list. */
@@ -43,28 +37,32 @@ export interface RollupSource {
 const TURN_COLS =
   'x.at, x.session_id, x.user_id, x.outcome, x.latency_ms, x.latency_bucket, x.tokens_in, x.tokens_out, x.feedback';
 
-/** Each turn once per dimension value it counts under (`dim, key` plus the turn's columns). */
-function expanded(s: RollupSource, withSession: boolean): string {
-  const parts = [
+/**
+ * Each turn once per dimension value it counts under (`dim, key` plus the turn's columns): the
+ * body of the `e` CTE every rollup statement reads. `session` feeds the daily totals only,
+ * `hourOfDay` the membership rows only.
+ */
+export function expandedTurns(s: RollupSource): string {
+  return [
     `SELECT '' AS dim, '' AS key, ${TURN_COLS} FROM ${s.turns} x`,
     `SELECT 'persona', coalesce(x.persona, ''), ${TURN_COLS} FROM ${s.turns} x`,
     `SELECT 'outcome', x.outcome, ${TURN_COLS} FROM ${s.turns} x`,
     `SELECT 'framework', n.name, ${TURN_COLS} FROM ${s.frameworks} n JOIN ${s.turns} x ON x.id = n.turn_id`,
     `SELECT 'tool', n.name, ${TURN_COLS} FROM ${s.tools} n JOIN ${s.turns} x ON x.id = n.turn_id`,
     `SELECT 'mcpServer', n.name, ${TURN_COLS} FROM ${s.mcpServers} n JOIN ${s.turns} x ON x.id = n.turn_id`,
-  ];
-  if (withSession) parts.push(`SELECT 'session', x.session_id, ${TURN_COLS} FROM ${s.turns} x`);
-  return parts.join('\n UNION ALL ');
+    `SELECT 'session', x.session_id, ${TURN_COLS} FROM ${s.turns} x`,
+    `SELECT 'hourOfDay', (mod(x.at, ${DAY}) / ${HOUR})::text, ${TURN_COLS} FROM ${s.turns} x`,
+  ].join('\n UNION ALL ');
 }
 
 /** Adds totals into `table`; rows go in key order so concurrent appends lock in one order. */
-function totalsUpsert(S: string, table: string, unit: number, s: RollupSource, withSession: boolean): string {
+function totalsUpsert(S: string, table: string, unit: number, dims: string): string {
   return `INSERT INTO ${S}.${table} AS r (dim, bucket, key, count, errors, tokens_in, tokens_out, feedback_sum,
       feedback_count, latency_count, latency_sum, latency_min, latency_max, first_at, last_at)
     SELECT dim, at - mod(at, ${unit}), key, count(*), count(*) FILTER (WHERE outcome = 'error'),
       coalesce(sum(tokens_in), 0), coalesce(sum(tokens_out), 0), coalesce(sum(feedback), 0), count(feedback),
       count(latency_ms), coalesce(sum(latency_ms), 0), min(latency_ms), max(latency_ms), min(at), max(at)
-    FROM (${expanded(s, withSession)}) e
+    FROM e WHERE ${dims}
     GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
     ON CONFLICT (dim, bucket, key) DO UPDATE SET
       count = r.count + excluded.count,
@@ -81,35 +79,32 @@ function totalsUpsert(S: string, table: string, unit: number, s: RollupSource, w
       last_at = greatest(r.last_at, excluded.last_at)`;
 }
 
-function latencyUpsert(S: string, table: string, unit: number, s: RollupSource): string {
-  return `INSERT INTO ${S}.${table} AS r (dim, bucket, key, lb, count)
-    SELECT dim, at - mod(at, ${unit}), key, latency_bucket, count(*)
-    FROM (${expanded(s, false)}) e WHERE latency_bucket IS NOT NULL
-    GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
-    ON CONFLICT (dim, bucket, key, lb) DO UPDATE SET count = r.count + excluded.count`;
-}
+/** The rollup dimensions proper (no per-session or hour-of-day rows). */
+const PLAIN = `dim NOT IN ('session', 'hourOfDay')`;
 
-/** Session and user membership per dimension value and day; `hourOfDay` is a dimension here. */
-function membersInsert(S: string, s: RollupSource): string {
-  const e = `SELECT dim, key, at, session_id, user_id FROM (${expanded(s, false)}) d
-    UNION ALL SELECT 'hourOfDay', (mod(x.at, ${DAY}) / ${HOUR})::text, x.at, x.session_id, x.user_id FROM ${s.turns} x`;
-  return `INSERT INTO ${S}.rollup_members (dim, kind, key, member, day)
-    SELECT DISTINCT dim, kind, key, member, day FROM (
-      SELECT dim, 's' AS kind, key, session_id AS member, at - mod(at, ${DAY}) AS day FROM (${e}) a
-      UNION ALL
-      SELECT dim, 'u', key, user_id, at - mod(at, ${DAY}) FROM (${e}) b WHERE user_id IS NOT NULL
-    ) m ORDER BY 1, 2, 3, 4, 5
-    ON CONFLICT DO NOTHING`;
-}
-
-/** The statements adding `s` into every rollup (as CTE bodies or run one by one). */
-export function rollupStatements(S: string, s: RollupSource): string[] {
+/**
+ * The statements adding the turns of CTE `e` (see `expandedTurns`) into every rollup. The latency
+ * histogram is kept per day only: it has a row per bucket, so hourly rows would outnumber turns.
+ */
+export function rollupStatements(S: string): string[] {
   return [
-    totalsUpsert(S, 'rollup_hour', HOUR, s, false),
-    totalsUpsert(S, 'rollup_day', DAY, s, true),
-    latencyUpsert(S, 'rollup_latency_hour', HOUR, s),
-    latencyUpsert(S, 'rollup_latency_day', DAY, s),
-    membersInsert(S, s),
+    totalsUpsert(S, 'rollup_hour', HOUR, PLAIN),
+    totalsUpsert(S, 'rollup_day', DAY, `dim <> 'hourOfDay'`),
+    `INSERT INTO ${S}.rollup_latency_day AS r (dim, bucket, key, lb, count)
+      SELECT dim, at - mod(at, ${DAY}), key, latency_bucket, count(*)
+      FROM e WHERE ${PLAIN} AND latency_bucket IS NOT NULL
+      GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+      ON CONFLICT (dim, bucket, key, lb) DO UPDATE SET count = r.count + excluded.count`,
+    // Sessions and users per dimension value and day (outcome filters with distinct counts scan).
+    `INSERT INTO ${S}.rollup_members (dim, kind, key, member, day)
+      SELECT DISTINCT dim, kind, key, member, day FROM (
+        SELECT dim, 's'::"char" AS kind, key, session_id AS member, at - mod(at, ${DAY}) AS day
+        FROM e WHERE dim NOT IN ('session', 'outcome')
+        UNION ALL
+        SELECT dim, 'u'::"char", key, user_id, at - mod(at, ${DAY})
+        FROM e WHERE dim NOT IN ('session', 'outcome') AND user_id IS NOT NULL
+      ) m ORDER BY 1, 2, 3, 4, 5
+      ON CONFLICT DO NOTHING`,
   ];
 }
 
@@ -136,13 +131,14 @@ export function storedSource(S: string): { ctes: string; source: RollupSource } 
  */
 export function rebuildStatements(S: string): string[] {
   const { ctes, source } = storedSource(S);
+  const with_ = `WITH ${ctes}, e AS MATERIALIZED (${expandedTurns(source)})`;
   return [
     ...ROLLUP_TABLES.map((t) =>
       t === 'rollup_members'
         ? `DELETE FROM ${S}.${t} WHERE day >= $1::bigint AND day < $2::bigint`
         : `DELETE FROM ${S}.${t} WHERE bucket >= $1::bigint AND bucket < $2::bigint`,
     ),
-    ...rollupStatements(S, source).map((body) => `WITH ${ctes} ${body}`),
+    ...rollupStatements(S).map((body) => `${with_} ${body}`),
   ];
 }
 

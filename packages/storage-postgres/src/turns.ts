@@ -23,7 +23,7 @@ import {
 import { aggregateTurns } from './aggregate.js';
 import type { Db } from './db.js';
 import { Params } from './params.js';
-import { DAY, ROLLUP_TABLES, rebuildStatements, rollupStatements } from './rollups.js';
+import { DAY, expandedTurns, ROLLUP_TABLES, rebuildStatements, rollupStatements } from './rollups.js';
 import { searchTurns } from './search.js';
 import { turnVector } from './search-vector.js';
 import { NAME_TABLES, turnFilterSql } from './turn-filter.js';
@@ -72,15 +72,11 @@ export function parseTurn(body: string): Turn {
  * The whole append in one statement (one round trip): the turns, their name rows, and every
  * rollup, each fed by the RETURNING of the turn insert, so ids that already existed count nowhere.
  */
-function appendStatement(S: string): string {
+export function appendStatement(S: string): string {
   const nameRows = (a: number, b: number) =>
     `SELECT n.turn_id, n.name, i.at FROM unnest($${a}::text[], $${b}::text[]) AS n(turn_id, name) JOIN ins i ON i.id = n.turn_id`;
-  const rollups = rollupStatements(S, {
-    turns: 'ins',
-    frameworks: 'nf',
-    tools: 'nt',
-    mcpServers: 'nm',
-  });
+  const expanded = expandedTurns({ turns: 'ins', frameworks: 'nf', tools: 'nt', mcpServers: 'nm' });
+  const rollups = rollupStatements(S);
   return `WITH ins AS (
       INSERT INTO ${S}.turns (id, session_id, conversation_id, user_id, persona, at, outcome, latency_ms,
         latency_bucket, tokens_in, tokens_out, feedback, body, search)
@@ -99,6 +95,7 @@ function appendStatement(S: string): string {
     wf AS (INSERT INTO ${S}.${NAME_TABLES.framework} (turn_id, name, at) SELECT * FROM nf),
     wt AS (INSERT INTO ${S}.${NAME_TABLES.tool} (turn_id, name, at) SELECT * FROM nt),
     wm AS (INSERT INTO ${S}.${NAME_TABLES.mcpServer} (turn_id, name, at) SELECT * FROM nm),
+    e AS MATERIALIZED (${expanded}),
     ${rollups.map((body, i) => `r${i} AS (${body})`).join(',\n    ')}
     SELECT id FROM ins`;
 }

@@ -236,4 +236,133 @@ describe.skipIf(!url)('aggregate (postgres)', () => {
       { numRuns: 30 },
     );
   });
+  test('rollup plans (whole hours and days, edges scanned) match a reading of the turns, after deleteBefore too', async () => {
+    const HOUR = 3_600_000;
+    const DAY = 86_400_000;
+    const turnArb = fc.record({
+      at: fc.integer({ min: MON - 3 * DAY, max: MON + 3 * DAY }),
+      persona: fc.option(fc.constantFrom('p', 'Q'), { nil: undefined }),
+      userId: fc.option(fc.constantFrom('u1', 'u2', 'u3'), { nil: undefined }),
+      sessionId: fc.constantFrom('s1', 's2', 's3', 's4'),
+      frameworks: fc.uniqueArray(fc.constantFrom('a', 'B', 'c'), { maxLength: 3 }),
+      tools: fc.uniqueArray(fc.constantFrom('t1', 't2'), { maxLength: 2 }),
+      latencyMs: fc.option(fc.integer({ min: 0, max: 5000 }), { nil: undefined }),
+      tokens: fc.option(fc.record({ input: fc.nat(100), output: fc.nat(100) }), { nil: undefined }),
+      outcome: fc.constantFrom('ok' as const, 'error' as const),
+      feedback: fc.option(fc.constantFrom(-1, 0, 0.5, 1), { nil: undefined }),
+    });
+    // Mostly whole days and hours, which the rollups serve; sometimes any millisecond.
+    const bound = fc.oneof(
+      { weight: 4, arbitrary: fc.integer({ min: -3, max: 3 }).map((d) => MON + d * DAY) },
+      { weight: 2, arbitrary: fc.integer({ min: -72, max: 72 }).map((h) => MON + h * HOUR) },
+      { weight: 1, arbitrary: fc.integer({ min: MON - 3 * DAY, max: MON + 3 * DAY }) },
+    );
+    const groupBy = fc.constantFrom(
+      [],
+      ['persona'],
+      ['framework'],
+      ['tool'],
+      ['outcome', 'day'],
+      ['day'],
+      ['hour'],
+      ['hourOfDay'],
+      ['week', 'persona'],
+      ['month', 'dayOfWeek'],
+      ['session'],
+    ) as fc.Arbitrary<never[]>;
+    const filterDim = fc.oneof(
+      { weight: 4, arbitrary: fc.constant({}) },
+      {
+        weight: 3,
+        arbitrary: fc.constantFrom(
+          { persona: 'p' },
+          { framework: 'B' },
+          { outcome: 'error' as const },
+          { tool: ['t1', 't2'] },
+        ),
+      },
+    );
+    const additive = fc.subarray(
+      [
+        'count',
+        'errors',
+        'errorRate',
+        'latencyAvg',
+        'latencyP50',
+        'latencyP95',
+        'latencyCount',
+        'tokensIn',
+        'tokensOut',
+        'feedbackAvg',
+        'feedbackCount',
+        'firstAt',
+        'lastAt',
+      ] as const,
+      { minLength: 1 },
+    );
+    const measures = fc
+      .tuple(additive, fc.subarray(['sessions', 'users'] as const), fc.boolean())
+      .map(([a, d, withDistinct]) => (withDistinct ? [...a, ...d] : a));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(turnArb, { maxLength: 30 }),
+        fc.array(turnArb, { maxLength: 10 }),
+        fc.option(bound, { nil: undefined }),
+        fc.option(bound, { nil: undefined }),
+        groupBy,
+        filterDim,
+        measures,
+        fc.option(bound, { nil: undefined }),
+        fc.boolean(),
+        async (first, second, a, b, keys, dim, ms, cut, page) => {
+          // A window needs from <= to.
+          const [from, to] = a !== undefined && b !== undefined && a > b ? [b, a] : [a, b];
+          await ctx.storage.turns.deleteBefore(END);
+          let turns: Turn[] = first.map((t) => turn(t));
+          const more: Turn[] = second.map((t) => turn(t));
+          await ctx.storage.turns.append(turns);
+          await ctx.storage.turns.append(more);
+          turns = [...turns, ...more];
+          if (cut !== undefined) {
+            await ctx.storage.turns.deleteBefore(cut);
+            turns = turns.filter((t) => t.at >= cut);
+          }
+          const spec = {
+            groupBy: keys,
+            filter: { ...dim, ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) },
+            measures: [...ms] as never[],
+            ...(page
+              ? { orderBy: { measure: ms[0]!, direction: 'desc' as const }, limit: 2, offset: 1 }
+              : {}),
+          };
+          // Per-session totals over whole days (the session rollup), a page cut by SQL.
+          const days = {
+            ...(from !== undefined ? { from: from - (from % DAY) } : {}),
+            ...(to !== undefined ? { to: to - (to % DAY) } : {}),
+          };
+          const bySession = {
+            groupBy: ['session'] as never[],
+            filter: days,
+            measures: ['count', 'errors', 'tokensIn', 'firstAt', 'lastAt'] as never[],
+            orderBy: { measure: page ? ('lastAt' as const) : ('count' as const), direction: 'desc' as const },
+            limit: 2,
+            offset: page ? 1 : 0,
+          };
+          for (const s of [spec, bySession]) {
+            const got = await ctx.storage.turns.aggregate(s);
+            const want = referenceAggregate(turns, s);
+            expect(got.totalGroups).toBe(want.totalGroups);
+            expect(got.rows.map((r) => r.keys)).toEqual(want.rows.map((r) => r.keys));
+            got.rows.forEach((row, i) => {
+              for (const [m, v] of Object.entries(want.rows[i]!.values)) {
+                if (v === null) expect(row.values[m as never], m).toBeNull();
+                else expect(row.values[m as never], m).toBeCloseTo(v, 9);
+              }
+            });
+          }
+        },
+      ),
+      { numRuns: 80 },
+    );
+  });
 });

@@ -168,8 +168,8 @@ describe.skipIf(!url)('migrations (postgres)', () => {
       const storage = createPostgresStorage({ url, schema });
       try {
         await storage.migrate();
-        const [{ n }] = await admin.unsafe(`SELECT count(*)::int AS n FROM ${S}.rollup_day WHERE dim = ''`);
-        expect(n).toBe(2);
+        const days = await admin.unsafe(`SELECT count(*)::int AS n FROM ${S}.rollup_day WHERE dim = ''`);
+        expect(days[0]!.n).toBe(2);
         // Whole-day windows are answered from the rollups; they must agree with a reading of the turns.
         const window = { from: D0, to: D0 + 2 * DAY };
         const specs: AggregateSpecInput[] = [
