@@ -278,7 +278,7 @@ describe.skipIf(!url)('aggregate (postgres)', () => {
           { persona: 'p' },
           { framework: 'B' },
           { outcome: 'error' as const },
-          { tool: ['t1', 't2'] },
+          { tool: ['t1', 't2'] as string[] },
         ),
       },
     );
