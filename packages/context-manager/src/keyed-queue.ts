@@ -1,5 +1,3 @@
-const NOOP = () => {};
-
 /**
  * Runs tasks one at a time per key, in call order; different keys run concurrently. Used so that
  * writers in one process queue for a context instead of racing each other through
@@ -11,11 +9,13 @@ export class KeyedQueue {
   run<T>(key: string, task: () => Promise<T>): Promise<T> {
     const prev = this.#tails.get(key);
     const result = prev ? prev.then(task) : task();
-    const tail = result.then(NOOP, NOOP);
-    this.#tails.set(key, tail);
-    tail.then(() => {
+    // The tail settles once the task has, whatever its outcome, and then lets go of the key
+    // unless a later task has queued behind it.
+    const release = () => {
       if (this.#tails.get(key) === tail) this.#tails.delete(key);
-    });
+    };
+    const tail: Promise<void> = result.then(release, release);
+    this.#tails.set(key, tail);
     return result;
   }
 

@@ -23,7 +23,8 @@ const MAX_SHARED_KEYS = 64;
  */
 export class AuditChecker {
   readonly #frozen: Frozen;
-  #keyLists = new Map<string, readonly string[]>();
+  readonly #keyLists = new Map<string, readonly string[]>();
+  readonly #singleKeys = new Map<string, readonly string[]>();
 
   constructor(frozen: Frozen) {
     this.#frozen = frozen;
@@ -113,13 +114,15 @@ export class AuditChecker {
       if (typeof key !== 'string' || key.length > 256) return undefined;
     }
     if (n > MAX_SHARED_KEYS) return Object.freeze(value.slice()) as string[];
-    // JSON text names a list unambiguously (no separator a key could contain).
-    const name = JSON.stringify(value);
-    let shared = this.#keyLists.get(name);
+    // A one-key list is named by its key; longer ones by their JSON text, which names a list
+    // unambiguously (no separator a key could contain). The two never meet: one map each.
+    const lists = n === 1 ? this.#singleKeys : this.#keyLists;
+    const name = n === 1 ? (value[0] as string) : JSON.stringify(value);
+    let shared = lists.get(name);
     if (shared === undefined) {
-      if (this.#keyLists.size >= MAX_SHARED_KEY_LISTS) this.#keyLists = new Map();
+      if (lists.size >= MAX_SHARED_KEY_LISTS) lists.clear();
       shared = Object.freeze(value.slice()) as string[];
-      this.#keyLists.set(name, shared);
+      lists.set(name, shared);
     }
     return shared as string[];
   }

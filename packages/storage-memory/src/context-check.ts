@@ -3,7 +3,6 @@ import { isEpochMs, isKey, underPath } from './checks.js';
 import type { Frozen } from './json.js';
 
 const SCOPES: ReadonlySet<unknown> = new Set(ContextSchema.shape.scope.options);
-const OPTIONAL_KEYS = ['ownerId', 'sessionId', 'persona', 'parentId'] as const;
 const KNOWN: ReadonlySet<string> = new Set(Object.keys(ContextSchema.shape));
 
 /**
@@ -23,12 +22,16 @@ function fastContext(value: unknown, frozen: Frozen): Context | undefined {
   const v = value as Record<string, unknown>;
   for (const key in v) if (!KNOWN.has(key)) return undefined;
   const { id, scope, version, createdAt, updatedAt, accessCount, lastAccessedAt, expiresAt } = v;
+  const { ownerId, sessionId, persona, parentId } = v;
   if (!isKey(id) || !SCOPES.has(scope)) return undefined;
   if (!Number.isSafeInteger(version) || (version as number) < 1) return undefined;
   if (!Number.isSafeInteger(accessCount) || (accessCount as number) < 0) return undefined;
   if (!isEpochMs(createdAt) || !isEpochMs(updatedAt) || !isEpochMs(lastAccessedAt)) return undefined;
   if (expiresAt !== undefined && !isEpochMs(expiresAt)) return undefined;
-  for (const key of OPTIONAL_KEYS) if (v[key] !== undefined && !isKey(v[key])) return undefined;
+  if (ownerId !== undefined && !isKey(ownerId)) return undefined;
+  if (sessionId !== undefined && !isKey(sessionId)) return undefined;
+  if (persona !== undefined && !isKey(persona)) return undefined;
+  if (parentId !== undefined && !isKey(parentId)) return undefined;
   // Not remembered in the Frozen set: an entry per object there costs more memory (about 200
   // bytes per 1 KB context) than copying again the few nested objects a later shallow merge reuses.
   const data = frozen.jsonObject(v.data, false);
@@ -45,7 +48,10 @@ function fastContext(value: unknown, frozen: Frozen): Context | undefined {
     accessCount: accessCount as number,
     lastAccessedAt,
   };
-  for (const key of OPTIONAL_KEYS) if (v[key] !== undefined) context[key] = v[key] as string;
+  if (ownerId !== undefined) context.ownerId = ownerId;
+  if (sessionId !== undefined) context.sessionId = sessionId;
+  if (persona !== undefined) context.persona = persona;
+  if (parentId !== undefined) context.parentId = parentId;
   if (expiresAt !== undefined) context.expiresAt = expiresAt;
   return Object.freeze(context);
 }

@@ -11,6 +11,7 @@ import {
   encodeCursor,
   fingerprint,
   type GetContextOptions,
+  type JsonObject,
   type PageInput,
   type PageResult,
   PageSchema,
@@ -73,7 +74,7 @@ export class MemoryContextStore implements ContextStore {
     const c = this.byId.get(id);
     if (c === undefined) checkKey(id, where, 'id');
     checkPositiveInt(expectedVersion, where, 'expectedVersion');
-    const ch = this.#changes(changes);
+    const ch = this.#changes(changes, c?.data);
     checkEpochMs(now, where, 'now');
     if (c === undefined || (c.expiresAt !== undefined && now >= c.expiresAt)) {
       throw new ConvokitError('NOT_FOUND', `Context ${id} does not exist`, { where, id });
@@ -293,15 +294,15 @@ export class MemoryContextStore implements ContextStore {
     for (const id of best) yield this.byId.get(id)!;
   }
 
-  #changes(changes: unknown): ContextChanges {
-    const fast = this.#fastChanges(changes);
+  #changes(changes: unknown, stored: JsonObject | undefined): ContextChanges {
+    const fast = this.#fastChanges(changes, stored);
     if (fast !== undefined) return fast;
     const parsed = underPath(() => validate(ContextChangesSchema, changes, 'contexts.update'), 'changes');
     return this.host.frozen.fresh(parsed);
   }
 
   /** The changes as ContextChangesSchema would give them, frozen, or undefined when in doubt. */
-  #fastChanges(changes: unknown): ContextChanges | undefined {
+  #fastChanges(changes: unknown, stored: JsonObject | undefined): ContextChanges | undefined {
     if (typeof changes !== 'object' || changes === null || Array.isArray(changes)) return undefined;
     if (Object.getPrototypeOf(changes) !== Object.prototype) return undefined;
     const out: ContextChanges = {};
@@ -314,11 +315,16 @@ export class MemoryContextStore implements ContextStore {
         continue;
       }
       switch (key) {
-        case 'data':
+        case 'data': {
+          const json = this.#newData(value, stored);
+          if (json === undefined) return undefined;
+          out.data = json;
+          break;
+        }
         case 'metadata': {
           const json = this.host.frozen.jsonObject(value);
           if (json === undefined) return undefined;
-          out[key] = key === 'metadata' ? shareEmpty(json) : json;
+          out.metadata = shareEmpty(json);
           break;
         }
         case 'ownerId':
@@ -338,6 +344,36 @@ export class MemoryContextStore implements ContextStore {
       }
     }
     return out;
+  }
+
+  /**
+   * A frozen copy of new data that keeps, as they are, the top-level values it shares with the
+   * stored data (`===`): those were checked and frozen when stored, so a shallow or deep merge of
+   * a value read earlier costs a copy of what changed only. Undefined when in doubt (the schema
+   * then decides), as `Frozen.jsonObject`.
+   */
+  #newData(value: unknown, stored: JsonObject | undefined): JsonObject | undefined {
+    const frozen = this.host.frozen;
+    if (stored === undefined || typeof value !== 'object' || value === null) return frozen.jsonObject(value);
+    if (Object.getPrototypeOf(value) !== Object.prototype || Object.hasOwn(value, '__proto__'))
+      return frozen.jsonObject(value);
+    if (Object.getOwnPropertySymbols(value).length > 0) return undefined;
+    // One read of every property (a getter runs once), into an object with fast properties (see
+    // Frozen); the values that differ from the stored ones are then checked, copied and put in.
+    const out = Object.assign({}, value) as Record<string, unknown>;
+    let changed: Record<string, unknown> | undefined;
+    for (const key in out) {
+      const item = out[key];
+      if (item === stored[key] && Object.hasOwn(stored, key)) continue;
+      changed ??= {};
+      changed[key] = item;
+    }
+    if (changed !== undefined) {
+      const copied = frozen.jsonObject(changed);
+      if (copied === undefined) return undefined;
+      for (const key in copied) out[key] = copied[key];
+    }
+    return Object.freeze(out) as JsonObject;
   }
 
   #now(options: GetContextOptions | undefined, where: string): number {

@@ -1,4 +1,4 @@
-import { type AuditEvent, AuditEventSchema, ConvokitError } from '@convokit/core';
+import { type AuditEvent, AuditEventSchema, ContextChangesSchema, ConvokitError } from '@convokit/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AuditChecker } from '../src/audit-check.js';
@@ -170,5 +170,68 @@ describe('expiry heap', () => {
     expect(a.metadata).toEqual({});
     expect(Object.isFrozen(a.metadata)).toBe(true);
     expect(c.metadata).toEqual({ k: 1 });
+  });
+});
+
+describe('update data sharing values with the stored data', () => {
+  it('is accepted exactly when ContextChangesSchema accepts it, stored deep-frozen and equal', async () => {
+    const value = fc.oneof(edgy, fc.jsonValue({ maxDepth: 2 }));
+    const arb = fc.record({
+      kept: fc.subarray(['a', 'b', 'c']),
+      added: fc.dictionary(fc.constantFrom('a', 'd', 'e', '__proto__', 'toString'), value, { maxKeys: 2 }),
+    });
+    await fc.assert(
+      fc.asyncProperty(arb, async ({ kept, added }) => {
+        const s = createMemoryStorage();
+        const stored = (
+          await s.contexts.create(context({ id: 'c1', data: { a: [1, { x: 2 }], b: { y: [3] }, c: 'z' } }))
+        ).data;
+        // What a merge of a value read earlier looks like: some stored values as they are.
+        const data: Record<string, unknown> = {};
+        for (const key of kept) data[key] = stored[key];
+        for (const [key, v] of Object.entries(added)) {
+          Object.defineProperty(data, key, {
+            value: v,
+            enumerable: true,
+            writable: true,
+            configurable: true,
+          });
+        }
+        const expected = ContextChangesSchema.safeParse({ data });
+        const result = await s.contexts.update('c1', 1, { data } as never, 2_000).then(
+          (c) => ({ ok: true as const, c }),
+          (e: unknown) => ({ ok: false as const, e }),
+        );
+        expect(result.ok, JSON.stringify(data)).toBe(expected.success);
+        if (!result.ok) {
+          expect(ConvokitError.is(result.e, 'VALIDATION')).toBe(true);
+          return;
+        }
+        expect(result.c.data).toEqual(expected.data!.data);
+        const frozenAll = (v: unknown): boolean =>
+          typeof v !== 'object' || v === null || (Object.isFrozen(v) && Object.values(v).every(frozenAll));
+        expect(frozenAll(result.c.data)).toBe(true);
+        // Kept values are reused as they are (an own `__proto__` key sends the whole value the schema's way).
+        if (!Object.hasOwn(added, '__proto__')) {
+          for (const key of kept)
+            if (!Object.hasOwn(added, key)) expect(result.c.data[key]).toBe(stored[key]);
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('a getter is read once: the value checked is the value stored', async () => {
+    const s = createMemoryStorage();
+    const stored = (await s.contexts.create(context({ id: 'c1', data: { a: [1] } }))).data;
+    let reads = 0;
+    const data = {};
+    Object.defineProperty(data, 'a', {
+      enumerable: true,
+      get: () => (++reads === 1 ? stored.a : () => 1),
+    });
+    const c = await s.contexts.update('c1', 1, { data } as never, 2_000);
+    expect(reads).toBe(1);
+    expect(c.data).toEqual({ a: [1] });
   });
 });
