@@ -51,9 +51,15 @@ async function setup() {
 /** The storage calls of one uncached query of each type and level: the README's cost table. */
 const CASES: Array<[string, ConversationalQueryInput, Record<string, number>]> = [
   ['history, sessions view', { type: 'conversation_history' }, { aggregate: 3 }],
+  // All 20 fixture turns fit the first page: the page is the count.
   [
-    'history, turns view',
+    'history, turns view, one page',
     { type: 'conversation_history', options: { view: 'turns' } },
+    { list: 1 },
+  ],
+  [
+    'history, turns view, more pages',
+    { type: 'conversation_history', options: { view: 'turns' }, pagination: { limit: 5 } },
     { list: 1, count: 1 },
   ],
   ['persona_usage daily', { type: 'persona_usage' }, { aggregate: 3 }],
@@ -77,6 +83,28 @@ describe('storage calls per query', () => {
       await inner.close();
     });
   }
+
+  it('history, turns view: a later page lists and counts, and the total stays exact', async () => {
+    const { manager, counted, inner } = await setup();
+    const q = {
+      type: 'conversation_history',
+      timeRange: FULL,
+      options: { view: 'turns' },
+      pagination: { limit: 15 },
+    } as const;
+    const first = await manager.query(q);
+    expect(first.totalRecords).toBe(20);
+    counted.take();
+    const second = await manager.query({
+      ...q,
+      pagination: { limit: 15, cursor: first.metadata.nextCursor! },
+    });
+    expect(counted.take()).toEqual({ list: 1, count: 1 });
+    expect(second.totalRecords).toBe(20);
+    expect((second.data as { turns: unknown[] }).turns).toHaveLength(5);
+    await manager.close();
+    await inner.close();
+  });
 
   it('getSessionContext: five aggregates and one list', async () => {
     const { manager, counted, inner } = await setup();

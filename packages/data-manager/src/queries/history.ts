@@ -50,10 +50,18 @@ export async function conversationHistory(
 
   if (query.options.view === 'turns') {
     const storeCursor = typeof cursor?.position === 'string' ? cursor.position : undefined;
-    const [page, total] = await Promise.all([
-      ctx.turns.list(filter, { limit, order: 'desc', ...(storeCursor ? { cursor: storeCursor } : {}) }),
-      ctx.turns.count(filter),
-    ]);
+    const list = () =>
+      ctx.turns.list(filter, { limit, order: 'desc', ...(storeCursor ? { cursor: storeCursor } : {}) });
+    let page: Awaited<ReturnType<typeof list>>;
+    let total: number;
+    if (storeCursor) {
+      [page, total] = await Promise.all([list(), ctx.turns.count(filter)]);
+    } else {
+      // A first page with no next page holds every matching turn: no count call needed (a
+      // session's history usually fits one page). Otherwise count after the page.
+      page = await list();
+      total = page.nextCursor ? await ctx.turns.count(filter) : page.items.length;
+    }
     const turns = query.options.includeText ? page.items : page.items.map(withoutText);
     return {
       data: { view: 'turns', turns },
