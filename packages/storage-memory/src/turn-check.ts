@@ -144,5 +144,5 @@ export function adoptTurn(turn: Turn): Turn {
 }
 
 function adoptNames(list: string[]): string[] {
-  return Array.isArray(list) && list.length === 0 ? NONE : Object.freeze(list);
+  return Array.isArray(list) && list.length === 0 ? NONE : (Object.freeze(list) as string[]);
 }
