@@ -16,7 +16,7 @@ import {
 } from '@convokit/core';
 import type { Connection } from './connection.js';
 import { DISTINCT_DIMS, KIND_SESSION, KIND_USER } from './distinct.js';
-import { ALL_DIM, PAIR_DIM } from './rollups.js';
+import { ALL_DIM, addHist, PAIR_DIM } from './rollups.js';
 import { sessionAggregate, sessionPlanServes } from './session-plan.js';
 import { turnFilterSql, whereSql } from './turn-filter-sql.js';
 
@@ -98,6 +98,8 @@ export function rollupPlan(spec: AggregateSpec, f: NormalizedTurnFilter): Rollup
   // Distinct counts add up over nothing: they need their own rollups, which count whole days.
   if (plan.dim === PAIR_DIM || !DISTINCT_DIM_SET.has(plan.dim)) return undefined;
   if (!dayAligned(f.from) || !dayAligned(f.to)) return undefined;
+  // An entity under two of the filter's keys would count once per key if they were summed.
+  if (plan.keys && plan.keys.length > 1 && !spec.groupBy.includes(plan.dim as GroupKey)) return undefined;
   if (spec.groupBy.some((key) => TIME_KEYS.has(key) && !DISTINCT_TIME_KEYS.has(key))) return undefined;
   if (spec.groupBy.includes('hourOfDay')) {
     return plan.dim === ALL_DIM ? { ...plan, distinct: 'hourOfDay' } : undefined;
@@ -338,7 +340,7 @@ function rollupGroupsSql(
   };
 }
 
-/** Histogram buckets from the hourly or daily latency rollups over a range aligned to that level. */
+/** Histogram blobs from the hourly or daily rollups over a range aligned to that level: rows [k0 .. kn-1, hist]. */
 function rollupHistogramSql(
   spec: AggregateSpec,
   plan: RollupPlan,
@@ -349,19 +351,9 @@ function rollupHistogramSql(
   const keys = rollupKeys(spec, plan, time);
   const where = rollupWhere(plan, range, time);
   const cols = keys.map((k, i) => `${k} AS k${i}`);
-  const table = level === 'hour' ? 'rollup_latency' : 'rollup_latency_day';
-  if (spec.groupBy.includes(level)) {
-    // Grouping at the table's own granularity: GROUP BY would not merge any rows, only sort
-    // them, so hand them over as they are and let the caller add them up.
-    return {
-      sql: `SELECT ${[...cols, 'r.bucket AS b', 'r.count AS n'].join(', ')} FROM ${table} r ${where.sql}`,
-      params: where.params,
-    };
-  }
-  const groupBy = [...keys.map((_, i) => `k${i}`), 'b'];
   return {
-    sql: `SELECT ${[...cols, 'r.bucket AS b', 'SUM(r.count) AS n'].join(', ')} FROM ${table} r ${where.sql}
-      GROUP BY ${groupBy.join(', ')}`,
+    sql: `SELECT ${[...cols, 'r.hist'].join(', ')} FROM ${level === 'hour' ? 'rollups' : 'rollups_day'} r
+      ${where.sql} AND r.hist IS NOT NULL`,
     params: where.params,
   };
 }
@@ -592,6 +584,17 @@ export async function aggregateTurns(
         acc.buckets.set(b, (acc.buckets.get(b) ?? 0) + (row[n + 1] as number));
       }
     };
+    // Rows are [k0 .. kn-1, hist blob], added into their group's buckets.
+    const addHistogramBlobs = (sql: string, params: unknown[]) => {
+      byKey = undefined;
+      for (const row of conn
+        .prepare(sql)
+        .raw(true)
+        .all(...params) as unknown[][]) {
+        const acc = groupOf(row);
+        if (acc) addHist(row[n] as Uint8Array, acc.buckets);
+      }
+    };
     const addBase = (filter: NormalizedTurnFilter) => {
       const sql = baseSql(spec, filter);
       addGroups(sql.groups, sql.params);
@@ -615,7 +618,7 @@ export async function aggregateTurns(
           addGroups(totals.sql, totals.params);
           if (wantsPercentiles) {
             const sql = rollupHistogramSql(spec, plan, part, level);
-            addHistogram(sql.sql, sql.params);
+            addHistogramBlobs(sql.sql, sql.params);
           }
         }
       }

@@ -167,7 +167,8 @@ CREATE TABLE rollup_latency_day (
 
 /**
  * Distinct session and user counts (see distinct.ts) and per-session totals (see sessions.ts),
- * so that counting sessions or listing them never scans the turns.
+ * so that counting sessions or listing them never scans the turns; latency histograms move
+ * into their rollup row as one blob (see rollups.ts encodeHist) instead of a row per bucket.
  */
 const V3_DISTINCT = `
 CREATE TABLE distinct_members (
@@ -197,16 +198,19 @@ CREATE TABLE session_totals (
 CREATE INDEX session_totals_last ON session_totals (last_at DESC, session_id);
 CREATE INDEX session_totals_first ON session_totals (first_at);
 CREATE TABLE rollup_meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+DROP TABLE rollup_latency;
+DROP TABLE rollup_latency_day;
+ALTER TABLE rollups ADD COLUMN hist BLOB;
+ALTER TABLE rollups_day ADD COLUMN hist BLOB;
 `;
 
 export const MIGRATIONS: readonly Migration[] = [
   { description: 'turns, child name tables, FTS5, contexts, audit', up: (db) => db.exec(V1_TURNS) },
   {
-    description: 'hourly and daily rollups, built from the turns already stored',
-    up: (db) => {
-      db.exec(V2_ROLLUPS);
-      rebuildRollups(db, 0, END_OF_TIME);
-    },
+    // Version 3 rebuilds every rollup from the turns (in the shape that version writes), so a
+    // database passing through here only needs the tables.
+    description: 'hourly and daily rollups (built by version 3)',
+    up: (db) => db.exec(V2_ROLLUPS),
   },
   {
     description:

@@ -75,8 +75,8 @@ export class RollupBatch {
 
   /** Adds the batch into the rollup tables (call inside the appending transaction). */
   write(statements: RollupStatements): void {
-    writeDeltas(this.#hourly, statements.upsertHour, statements.upsertHourBucket);
-    writeDeltas(this.#daily, statements.upsertDay, statements.upsertDayBucket);
+    writeDeltas(this.#hourly, statements.upsertHour);
+    writeDeltas(this.#daily, statements.upsertDay);
     this.#hourly.clear();
     this.#daily.clear();
   }
@@ -132,11 +132,42 @@ function bump(deltas: Map<string, Delta>, dim: string, key: string, start: numbe
   if (turn.at > d.lastAt) d.lastAt = turn.at;
 }
 
-function writeDeltas(
-  deltas: Map<string, Delta>,
-  upsert: Database.Statement,
-  upsertBucket: Database.Statement,
-): void {
+/**
+ * A latency histogram as stored in a rollup row: (bucket, count) pairs in bucket order, as
+ * float64s (exact for any count a table can reach). One blob per row instead of a row per
+ * bucket: an append writes one row per group, and a 90-day query reads 90 rows per key.
+ */
+export function encodeHist(buckets: ReadonlyMap<number, number>): Buffer | null {
+  if (buckets.size === 0) return null;
+  const keys = [...buckets.keys()].sort((a, b) => a - b);
+  const out = new Float64Array(keys.length * 2);
+  keys.forEach((b, i) => {
+    out[2 * i] = b;
+    out[2 * i + 1] = buckets.get(b)!;
+  });
+  return Buffer.from(out.buffer);
+}
+
+/** Adds a stored histogram's counts into `into`. */
+export function addHist(blob: Uint8Array, into: Map<number, number>): void {
+  const view = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
+  for (let i = 0; i + 16 <= blob.byteLength; i += 16) {
+    const b = view.getFloat64(i, true);
+    into.set(b, (into.get(b) ?? 0) + view.getFloat64(i + 8, true));
+  }
+}
+
+/** The SQL function `cvk_hist_merge(a, b)` that upserts use: the sum of two stored histograms. */
+export function mergeHist(a: unknown, b: unknown): Buffer | null {
+  if (!(a instanceof Uint8Array)) return b instanceof Uint8Array ? Buffer.from(b) : null;
+  if (!(b instanceof Uint8Array)) return Buffer.from(a);
+  const sum = new Map<number, number>();
+  addHist(a, sum);
+  addHist(b, sum);
+  return encodeHist(sum);
+}
+
+function writeDeltas(deltas: Map<string, Delta>, upsert: Database.Statement): void {
   for (const d of deltas.values()) {
     upsert.run(
       d.dim,
@@ -154,23 +185,21 @@ function writeDeltas(
       d.latencyMax,
       d.firstAt,
       d.lastAt,
+      encodeHist(d.buckets),
     );
-    for (const [bucket, count] of d.buckets) upsertBucket.run(d.dim, d.start, d.key, bucket, count);
   }
 }
 
 export interface RollupStatements {
   upsertHour: Database.Statement;
-  upsertHourBucket: Database.Statement;
   upsertDay: Database.Statement;
-  upsertDayBucket: Database.Statement;
 }
 
 function upsertSql(table: string, time: string): string {
   return `
     INSERT INTO ${table} (dim, ${time}, key, count, errors, tokens_in, tokens_out, feedback_sum, feedback_count,
-      latency_count, latency_sum, latency_min, latency_max, first_at, last_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      latency_count, latency_sum, latency_min, latency_max, first_at, last_at, hist)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (dim, ${time}, key) DO UPDATE SET
       count = count + excluded.count,
       errors = errors + excluded.errors,
@@ -185,21 +214,14 @@ function upsertSql(table: string, time: string): string {
       latency_max = CASE WHEN latency_max IS NULL THEN excluded.latency_max
         WHEN excluded.latency_max IS NULL THEN latency_max ELSE max(latency_max, excluded.latency_max) END,
       first_at = min(first_at, excluded.first_at),
-      last_at = max(last_at, excluded.last_at)`;
-}
-
-function upsertBucketSql(table: string, time: string): string {
-  return `
-    INSERT INTO ${table} (dim, ${time}, key, bucket, count) VALUES (?, ?, ?, ?, ?)
-    ON CONFLICT (dim, ${time}, key, bucket) DO UPDATE SET count = count + excluded.count`;
+      last_at = max(last_at, excluded.last_at),
+      hist = cvk_hist_merge(hist, excluded.hist)`;
 }
 
 export function prepareRollupStatements(db: Database.Database): RollupStatements {
   return {
     upsertHour: db.prepare(upsertSql('rollups', 'hour')),
-    upsertHourBucket: db.prepare(upsertBucketSql('rollup_latency', 'hour')),
     upsertDay: db.prepare(upsertSql('rollups_day', 'day')),
-    upsertDayBucket: db.prepare(upsertBucketSql('rollup_latency_day', 'day')),
   };
 }
 
@@ -225,9 +247,7 @@ export function rebuildRollups(db: Database.Database, from: number, to: number):
   const hourFrom = from - (from % DAY_MS);
   const hourTo = to % DAY_MS === 0 ? to : to - (to % DAY_MS) + DAY_MS;
   db.prepare('DELETE FROM rollups WHERE hour >= ? AND hour < ?').run(hourFrom, hourTo);
-  db.prepare('DELETE FROM rollup_latency WHERE hour >= ? AND hour < ?').run(hourFrom, hourTo);
   db.prepare('DELETE FROM rollups_day WHERE day >= ? AND day < ?').run(hourFrom, hourTo);
-  db.prepare('DELETE FROM rollup_latency_day WHERE day >= ? AND day < ?').run(hourFrom, hourTo);
   const statements = prepareRollupStatements(db);
   // Keyset chunks: better-sqlite3 cannot write while a read iterator is open on the connection,
   // and a whole-table `all()` would hold every row in memory at once.

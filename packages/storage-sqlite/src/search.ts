@@ -29,14 +29,25 @@ export function searchSql(
   const columns = TURN_SELECT.slice('SELECT '.length, TURN_SELECT.indexOf(' FROM '));
   const filters = where.clauses.map((c) => ` AND ${c}`).join('');
   if (mode === 'all' || terms.length === 1) {
+    // Rank first, join last: FTS5 scores every match (rowid and bm25 only, kept once in `m`),
+    // the filters see only the narrow turns row, and the texts are read for the page alone. The
+    // page is every hit ranked no worse than the limit-th best (`cut`), so the tie-break on
+    // (at, id) among equal scores still sees every tied hit.
+    const filtered = where.clauses.length
+      ? `SELECT m.seq, m.rank FROM m JOIN turns t ON t.seq = m.seq WHERE ${where.clauses.join(' AND ')}`
+      : 'SELECT seq, rank FROM m';
     return {
       sql: `
-        SELECT ${columns}, bm25(turns_fts) AS rank, ${terms.length} AS matched
-        FROM turns_fts JOIN turns t ON t.seq = turns_fts.rowid JOIN turn_texts x ON x.seq = t.seq
-        WHERE turns_fts MATCH ?${filters}
-        ORDER BY rank, t.at DESC, t.id DESC
+        WITH m AS MATERIALIZED (
+          SELECT rowid AS seq, bm25(turns_fts) AS rank FROM turns_fts WHERE turns_fts MATCH ?),
+        f AS MATERIALIZED (${filtered}),
+        cut AS (SELECT rank FROM f ORDER BY rank LIMIT 1 OFFSET ?)
+        SELECT ${columns}, f.rank AS rank, ${terms.length} AS matched
+        FROM f JOIN turns t ON t.seq = f.seq JOIN turn_texts x ON x.seq = t.seq
+        WHERE f.rank <= coalesce((SELECT rank FROM cut), f.rank)
+        ORDER BY f.rank, t.at DESC, t.id DESC
         LIMIT ?`,
-      params: [ftsQuery(terms, mode), ...where.params, limit],
+      params: [ftsQuery(terms, mode), ...where.params, limit - 1, limit],
     };
   }
   const perTerm = terms.map(() => 'SELECT rowid FROM turns_fts WHERE turns_fts MATCH ?').join(' UNION ALL ');

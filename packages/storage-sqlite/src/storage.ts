@@ -16,6 +16,7 @@ import { createContextStore } from './contexts.js';
 import { sqliteError } from './errors.js';
 import { checkSchema, migrate, SCHEMA_VERSION } from './migrations.js';
 import type { SqliteStorageOptions, SqliteSynchronous } from './options.js';
+import { mergeHist } from './rollups.js';
 import { createTurnStore } from './turns.js';
 
 export interface SqliteStorage extends Storage {
@@ -67,6 +68,7 @@ export function openConnection(options: SqliteStorageOptions): Connection {
     db.pragma('temp_store = MEMORY');
     db.pragma('cache_size = -32000');
     db.function('cvk_month', { deterministic: true }, (ms) => bucketStart('month', Number(ms)));
+    db.function('cvk_hist_merge', { deterministic: true }, mergeHist);
     const version = readonly ? checkSchema(db, path) : migrate(db, path);
     // Lets the planner gather the statistics it lacks (bounded work), so range filters that cover
     // most of the table scan it instead of walking an index row by row.

@@ -245,9 +245,7 @@ export function createTurnStore(conn: Connection): TurnStore {
         // Whole days before `before` lose every rollup; the day it cuts through is recounted from what is left.
         const day = before - (before % DAY_MS);
         conn.prepare('DELETE FROM rollups WHERE hour < ?').run(day);
-        conn.prepare('DELETE FROM rollup_latency WHERE hour < ?').run(day);
         conn.prepare('DELETE FROM rollups_day WHERE day < ?').run(day);
-        conn.prepare('DELETE FROM rollup_latency_day WHERE day < ?').run(day);
         if (day !== before && deleted > 0) rebuildRollups(conn.db, day, day + DAY_MS);
         trimDistinct(conn.db, before);
         trimSessions(conn.db, before);

@@ -193,6 +193,9 @@ describe('aggregate: rollup plan, base plan and the memory adapter agree', () =>
       plan({ groupBy: ['persona'], measures: ['sessions'], filter: { from: DAY_MS + HOUR_MS } }),
     ).toBeUndefined();
     expect(plan({ groupBy: ['hour'], measures: ['sessions'] })).toBeUndefined();
+    // A session under both personas must count once.
+    expect(plan({ measures: ['sessions'], filter: { persona: ['a', 'b'] } })).toBeUndefined();
+    expect(plan({ groupBy: ['framework', 'framework'], measures: ['latencyP95'] })).toBeUndefined();
     expect(plan({ groupBy: ['dayOfWeek'], measures: ['users'] })).toBeUndefined();
     expect(plan({ groupBy: ['tool'], measures: ['sessions'] })).toBeUndefined();
     expect(plan({ groupBy: ['hourOfDay', 'persona'], measures: ['sessions'] })).toBeUndefined();
@@ -304,9 +307,8 @@ describe('aggregate: distinct and session rollups agree with the memory adapter'
       if (b !== undefined) filter.to = a === undefined ? b : Math.max(a, b);
       // Only filters the distinct plan serves: on the grouped dimension, or one framework alone.
       const dims = r.groupBy.filter((k) => k === 'persona' || k === 'framework' || k === 'hourOfDay');
-      if (r.filter === 'persona' && (dims.length === 0 || dims[0] === 'persona')) {
-        filter.persona = ['analyst', 'coach'];
-      }
+      if (r.filter === 'persona' && dims[0] === 'persona') filter.persona = ['analyst', 'coach'];
+      if (r.filter === 'persona' && dims.length === 0) filter.persona = 'coach';
       if (r.filter === 'framework' && dims.length === 0) filter.framework = 'okr';
       const measures = [...new Set([r.distinct, ...r.measures])];
       return { filter, groupBy: r.groupBy, measures };
