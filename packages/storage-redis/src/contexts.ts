@@ -175,14 +175,22 @@ export function createContextStore(conn: Conn): ContextStore {
     validate(ContextSchema.shape.version, expectedVersion, 'contexts.update expectedVersion');
     validate(EpochMsSchema, now, 'contexts.update now');
     const args = [P, id, String(expectedVersion), String(now)];
-    if (ch.data !== undefined) args.push('data', JSON.stringify(ch.data));
-    if (ch.metadata !== undefined) args.push('metadata', JSON.stringify(ch.metadata));
+    const data = ch.data === undefined ? undefined : JSON.stringify(ch.data);
+    const metadata = ch.metadata === undefined ? undefined : JSON.stringify(ch.metadata);
+    if (data !== undefined) args.push('data', data);
+    if (metadata !== undefined) args.push('metadata', metadata);
     if (ch.ownerId !== undefined) args.push('owner', ch.ownerId);
     if (ch.parentId !== undefined) args.push('parent', ch.parentId ?? '');
     if (ch.expiresAt !== undefined) args.push('exp', ch.expiresAt === null ? '' : String(ch.expiresAt));
     return conn.one('contexts.update', async (redis) => {
       const r = await redis.ckUpdate(...args);
-      if (r[0] === 'ok') return fromHash(pairsToHash(r, 1));
+      if (r[0] === 'ok') {
+        // The script stores what it was sent verbatim, so the text sent is the text stored.
+        const h = pairsToHash(r, 1);
+        if (data !== undefined) h.data = data;
+        if (metadata !== undefined) h.metadata = metadata;
+        return fromHash(h);
+      }
       if (r[0] === 'nf') {
         throw new ConvokitError('NOT_FOUND', `Context ${id} does not exist or has expired`, {
           where: 'contexts.update',

@@ -72,7 +72,8 @@ return 1
 
 /**
  * ARGV: prefix, id, expected version, now, then change pairs (data, metadata, owner, parent, exp;
- * an empty value removes parent or exp). Returns {'ok', field, value, ...}, {'nf'} or {'conflict', version}.
+ * an empty value removes parent or exp). Returns {'ok', field, value, ...} with every field but the
+ * data or metadata the call sent, {'nf'} or {'conflict', version}.
  */
 export const UPDATE = `${COMMON}
 local id, expected, now = ARGV[2], ARGV[3], tonumber(ARGV[4])
@@ -84,8 +85,10 @@ local hadExp = h.exp ~= nil
 h.ver = tostring(tonumber(h.ver) + 1)
 h.updated = ARGV[4]
 local set = { 'ver', h.ver, 'updated', h.updated }
+local sent = {}
 for i = 5, #ARGV, 2 do
   local f, v = ARGV[i], ARGV[i + 1]
+  sent[f] = true
   if f == 'owner' or f == 'parent' then
     if h[f] ~= v then
       idxRem(f, h[f], id)
@@ -104,9 +107,19 @@ end
 redis.call('HSET', key, unpack(set))
 -- A context that had no expiry and gets none has nothing to sync (no TTL, not in the expiry set).
 if hadExp or h.exp then syncExpiry(h) end
-local all = redis.call('HGETALL', key)
-table.insert(all, 1, 'ok')
-return all
+-- The caller has the data and metadata it sent: only the ones it did not send come back.
+local out = { 'ok' }
+for f, v in pairs(h) do
+  out[#out + 1] = f
+  out[#out + 1] = v
+end
+for _, f in ipairs({ 'data', 'metadata' }) do
+  if not sent[f] then
+    out[#out + 1] = f
+    out[#out + 1] = redis.call('HGET', key, f)
+  end
+end
+return out
 `;
 
 /** ARGV: prefix, id, at, [expiresAt]. Returns 1 when a live context was touched. */

@@ -131,6 +131,41 @@ describe.skipIf(!url)('hot paths (redis)', () => {
     );
   }, 120_000);
 
+  test('what update returns is what a read then finds, whichever fields change', async () => {
+    const { contexts } = ctx.storage;
+    const json = fc.dictionary(
+      fc.string({ maxLength: 4 }),
+      fc.oneof(fc.string({ maxLength: 6 }), fc.integer(), fc.boolean(), fc.constant(null)),
+      { maxKeys: 4 },
+    );
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record(
+          {
+            data: json,
+            metadata: json,
+            ownerId: fc.constantFrom('o1', 'o2'),
+            parentId: fc.constantFrom(null, 'p1'),
+            expiresAt: fc.constantFrom(null, T + 5_000_000),
+          },
+          { requiredKeys: [] },
+        ),
+        async (changes) => {
+          const id = `u${n++}`;
+          await contexts.create(ctxOf(id, { metadata: { keep: 1 }, expiresAt: T + 1_000_000 }));
+          const updated = await contexts.update(id, 1, changes, T + 7);
+          expect(updated).toEqual(await contexts.get(id, { now: T + 8 }));
+          expect(updated.version).toBe(2);
+          expect(updated.updatedAt).toBe(T + 7);
+          expect(updated.data).toEqual(changes.data ?? { id });
+          expect(updated.metadata).toEqual(changes.metadata ?? { keep: 1 });
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
   test('touches are written behind yet seen by this client at once and kept across close', async () => {
     const keyPrefix = freshPrefix();
     const first = createRedisStorage({ url: url!, keyPrefix });
