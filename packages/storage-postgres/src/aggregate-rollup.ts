@@ -110,6 +110,8 @@ export function rollupPlan(spec: AggregateSpec, f: NormalizedTurnFilter): Rollup
   if (wantsDistinct) {
     // Membership is per day: whole days only, and the hour is not known (hour of day is a dimension).
     if (!wholeDays || spec.groupBy.includes('hour')) return undefined;
+    // No membership rows per outcome (few specs ask; they would cost every append).
+    if (plan.dim === 'outcome') return undefined;
     if (spec.groupBy.includes('hourOfDay')) {
       if (plan.dim !== ALL_DIM) return undefined;
       plan.members = { dim: 'hourOfDay' };
