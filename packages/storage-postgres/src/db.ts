@@ -5,6 +5,9 @@ import { migrate } from './migrations.js';
 
 export type PgSql = Sql<Record<string, never>>;
 
+/** Longest a migration may run (a backfill over many stored turns), whatever the statement timeout. */
+const MIGRATE_DEADLINE_MS = 60 * 60_000;
+
 /** What every store of one storage shares: the pool, the schema, the clock, and the run wrapper. */
 export class Db {
   #sql: PgSql;
@@ -63,7 +66,10 @@ export class Db {
   /** Migrates once; a failed attempt (server down) is retried by the next call. */
   ready(): Promise<void> {
     if (!this.#ready) {
-      this.#ready = this.#guard('migrate', (sql) => migrate(sql, this.schema, this.S)).then(
+      // A migration that backfills (schema 3's rollups) runs for minutes per million stored turns:
+      // it gets a deadline of its own, once per process.
+      const deadline = Math.max(this.#deadlineMs, MIGRATE_DEADLINE_MS);
+      this.#ready = this.#guard('migrate', (sql) => migrate(sql, this.schema, this.S), deadline).then(
         (applied) => {
           if (applied.length > 0) this.log.info({ schema: this.schema, applied }, 'migrated');
         },
@@ -106,16 +112,16 @@ export class Db {
    * replaces the pool: postgres.js 3.4 can leave a connection that saw ECONNRESET marked busy
    * forever (porsager/postgres#1130), and every later query queued on it would hang.
    */
-  async #guard<T>(op: string, fn: (sql: PgSql) => Promise<T>): Promise<T> {
+  async #guard<T>(op: string, fn: (sql: PgSql) => Promise<T>, deadlineMs = this.#deadlineMs): Promise<T> {
     const sql = this.#sql;
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        const error = Object.assign(new Error(`no answer within ${this.#deadlineMs} ms`), {
+        const error = Object.assign(new Error(`no answer within ${deadlineMs} ms`), {
           code: 'CONNECT_TIMEOUT',
         });
         reject(error);
-      }, this.#deadlineMs);
+      }, deadlineMs);
       timer.unref();
     });
     try {

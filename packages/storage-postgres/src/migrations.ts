@@ -153,6 +153,8 @@ export const MIGRATIONS: readonly Migration[] = [
       `LOCK TABLE ${S}.turns IN SHARE ROW EXCLUSIVE MODE`,
     ],
     async after(tx, S) {
+      // The backfill reads every stored turn: no statement timeout for it (this transaction only).
+      await tx.unsafe('SET LOCAL statement_timeout = 0');
       for (const statement of rebuildStatements(S)) await tx.unsafe(statement, [0, 8.64e15 + DAY]);
     },
   },
