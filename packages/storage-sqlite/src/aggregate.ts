@@ -238,9 +238,9 @@ function rollupKeys(spec: AggregateSpec, plan: RollupPlan, time: string): string
 }
 
 /**
- * Distinct sessions (`s`) and users (`u`) per group from `distinct_days` over a day-aligned
- * range: each entity counts on its first active day in the range or in its group's day bucket,
- * whichever starts later (the row whose `prev` lies before that).
+ * Distinct sessions and users per group from `distinct_days` over a day-aligned range: rows
+ * [k0 .. kn-1, kind, floor, prevs]. An entity counts on its first active day in the range or in
+ * its group's day bucket, whichever starts later (`floor`): the `prevs` entries before `floor`.
  */
 function distinctSql(
   spec: AggregateSpec,
@@ -262,8 +262,8 @@ function distinctSql(
     ...(spec.measures.includes('sessions') ? [KIND_SESSION] : []),
     ...(spec.measures.includes('users') ? [KIND_USER] : []),
   ];
-  const clauses = ['n.dim = ?', `n.kind IN (${kinds.join(', ')})`, 'n.day >= ?'];
-  const params: unknown[] = [from, from, plan.distinct, from];
+  const clauses = ['n.dim = ?', `n.kind IN (${kinds.join(', ')})`, 'n.day >= ?', 'n.prevs IS NOT NULL'];
+  const params: unknown[] = [from, plan.distinct, from];
   if (range.to !== undefined) {
     clauses.push('n.day < ?');
     params.push(range.to);
@@ -272,16 +272,8 @@ function distinctSql(
     clauses.push('n.key IN (SELECT value FROM json_each(?))');
     params.push(JSON.stringify(plan.keys));
   }
-  const cols = keys.map((k, i) => `${k} AS k${i}`);
-  const measures = [
-    `COALESCE(SUM(CASE WHEN n.kind = ${KIND_SESSION} AND n.prev < ${floor} THEN n.n END), 0) AS s`,
-    `COALESCE(SUM(CASE WHEN n.kind = ${KIND_USER} AND n.prev < ${floor} THEN n.n END), 0) AS u`,
-  ];
-  const groupSql = keys.length ? `GROUP BY ${keys.map((_, i) => `k${i}`).join(', ')}` : '';
-  return {
-    sql: `SELECT ${[...cols, ...measures].join(', ')} FROM distinct_days n WHERE ${clauses.join(' AND ')} ${groupSql}`,
-    params,
-  };
+  const cols = [...keys.map((k, i) => `${k} AS k${i}`), 'n.kind', `${floor} AS floor`, 'n.prevs'];
+  return { sql: `SELECT ${cols.join(', ')} FROM distinct_days n WHERE ${clauses.join(' AND ')}`, params };
 }
 
 function rollupWhere(plan: RollupPlan, range: Range, time: string): { sql: string; params: unknown[] } {
@@ -625,11 +617,20 @@ export async function aggregateTurns(
       if (plan.distinct !== undefined) {
         // Fills in the groups the totals found; an entity is only ever active where turns are.
         const sql = distinctSql(spec, plan, f);
-        for (const row of conn.prepare(sql.sql).all(...sql.params) as Array<Record<string, unknown>>) {
-          const acc = groups.get(JSON.stringify(keysOf(row, n)));
+        byKey = undefined;
+        for (const row of conn
+          .prepare(sql.sql)
+          .raw(true)
+          .all(...sql.params) as unknown[][]) {
+          const acc = groupOf(row);
           if (!acc) continue;
-          acc.g.s = row.s as number;
-          acc.g.u = row.u as number;
+          const floor = row[n + 1] as number;
+          let count = 0;
+          const prevs = new Map<number, number>();
+          addHist(row[n + 2] as Uint8Array, prevs);
+          for (const [prev, k] of prevs) if (prev < floor) count += k;
+          if (row[n] === KIND_SESSION) acc.g.s = (acc.g.s ?? 0) + count;
+          else acc.g.u = (acc.g.u ?? 0) + count;
         }
       }
     }

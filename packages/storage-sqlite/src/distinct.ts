@@ -1,13 +1,16 @@
 import { DAY_MS, HOUR_MS, type Turn } from '@convokit/core';
 import type Database from 'better-sqlite3';
+import { addHist, encodeHist } from './rollups.js';
 
 /**
  * Distinct session and user counts without scanning turns.
  *
  * `distinct_members` records that an entity (a session or a user) was active on a UTC day under
- * a dimension value. `distinct_days` counts those memberships per (dimension value, day, the
- * entity's previous active day): `n` entities were active on `day` and last active before it on
- * `prev` (-1 for a first appearance). Over a day-aligned range [D1, D2), each entity active in
+ * a dimension value. `distinct_days` counts those memberships per (dimension value, day) and the
+ * entity's previous active day: its `prevs` blob maps `prev` to `n`, the number of entities
+ * active on `day` and last active before it on `prev` (-1 for a first appearance); it is stored
+ * like a latency histogram (rollups.ts encodeHist), so a day costs one row however many
+ * different `prev` its entities have. Over a day-aligned range [D1, D2), each entity active in
  * it is counted exactly once, on its first active day in the range, which is the one row whose
  * `prev` lies before D1:
  *
@@ -54,8 +57,8 @@ export function prepareDistinctStatements(db: Database.Database): DistinctStatem
       )
       .pluck(),
     bump: db.prepare(`
-      INSERT INTO distinct_days (dim, key, kind, day, prev, n) VALUES (?, ?, ?, ?, ?, ?)
-      ON CONFLICT (dim, key, kind, day, prev) DO UPDATE SET n = n + excluded.n`),
+      INSERT INTO distinct_days (dim, key, kind, day, prevs) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT (dim, kind, day, key) DO UPDATE SET prevs = cvk_hist_merge(prevs, excluded.prevs)`),
   };
 }
 
@@ -88,18 +91,22 @@ export function membersOf(turn: DistinctTurn, into: Map<string, Member>): void {
 
 /** Changes to `distinct_days`, merged per row before they are written. */
 class DayDeltas {
-  readonly #deltas = new Map<string, { m: Member; prev: number; n: number }>();
+  readonly #deltas = new Map<string, { m: Member; prevs: Map<number, number> }>();
 
   add(m: Member, day: number, prev: number, n: number): void {
-    const id = `${m.dim}\u0000${m.key}\u0000${m.kind}\u0000${day}\u0000${prev}`;
-    const d = this.#deltas.get(id);
-    if (d) d.n += n;
-    else this.#deltas.set(id, { m: { ...m, day }, prev, n });
+    const id = `${m.dim}\u0000${m.key}\u0000${m.kind}\u0000${day}`;
+    let d = this.#deltas.get(id);
+    if (!d) {
+      d = { m: { ...m, day }, prevs: new Map() };
+      this.#deltas.set(id, d);
+    }
+    d.prevs.set(prev, (d.prevs.get(prev) ?? 0) + n);
   }
 
   write(s: DistinctStatements): void {
-    for (const { m, prev, n } of this.#deltas.values()) {
-      if (n !== 0) s.bump.run(m.dim, m.key, m.kind, m.day, prev, n);
+    for (const { m, prevs } of this.#deltas.values()) {
+      const blob = encodeHist(prevs);
+      if (blob) s.bump.run(m.dim, m.key, m.kind, m.day, blob);
     }
     this.#deltas.clear();
   }
@@ -182,12 +189,27 @@ export function trimDistinct(db: Database.Database, before: number): void {
   const day = before - (before % DAY_MS);
   db.prepare('DELETE FROM distinct_members WHERE day < ?').run(day);
   db.prepare('DELETE FROM distinct_days WHERE day < ?').run(day);
-  db.prepare(`
-    INSERT INTO distinct_days (dim, key, kind, day, prev, n)
-    SELECT dim, key, kind, day, ${NO_PREV}, SUM(n) FROM distinct_days WHERE prev >= 0 AND prev < ?
-    GROUP BY dim, key, kind, day
-    ON CONFLICT (dim, key, kind, day, prev) DO UPDATE SET n = n + excluded.n`).run(day);
-  db.prepare('DELETE FROM distinct_days WHERE prev >= 0 AND prev < ?').run(day);
+  // Entities last seen before the cut now appear for the first time.
+  const rows = db
+    .prepare('SELECT dim, key, kind, day, prevs FROM distinct_days WHERE day >= ? AND prevs IS NOT NULL')
+    .all(day) as Array<Omit<Member, 'entity'> & { prevs: Uint8Array }>;
+  const put = db.prepare(
+    'UPDATE distinct_days SET prevs = ? WHERE dim = ? AND kind = ? AND day = ? AND key = ?',
+  );
+  for (const r of rows) {
+    const prevs = new Map<number, number>();
+    addHist(r.prevs, prevs);
+    let moved = 0;
+    for (const [prev, n] of prevs) {
+      if (prev >= 0 && prev < day) {
+        moved += n;
+        prevs.delete(prev);
+      }
+    }
+    if (moved === 0) continue;
+    prevs.set(NO_PREV, (prevs.get(NO_PREV) ?? 0) + moved);
+    put.run(encodeHist(prevs), r.dim, r.kind, r.day, r.key);
+  }
   if (day === before) return;
   const kept = storedMembers(db, day, day + DAY_MS);
   const gone = (
@@ -217,11 +239,14 @@ export function buildDistinct(db: Database.Database): void {
     for (const m of members.values()) insert.run(m.dim, m.key, m.kind, m.entity, m.day);
     after = rows[rows.length - 1]!.seq;
   }
-  db.exec(`
-    INSERT INTO distinct_days (dim, key, kind, day, prev, n)
-    SELECT dim, key, kind, day, prev, COUNT(*) FROM (
+  const deltas = new DayDeltas();
+  const counts = db.prepare(`
+    SELECT dim, key, kind, day, prev, COUNT(*) AS n FROM (
       SELECT dim, key, kind, day,
         COALESCE(LAG(day) OVER (PARTITION BY dim, key, kind, entity ORDER BY day), ${NO_PREV}) AS prev
       FROM distinct_members)
     GROUP BY dim, key, kind, day, prev`);
+  for (const r of counts.all() as Array<Member & { prev: number; n: number }>)
+    deltas.add(r, r.day, r.prev, r.n);
+  deltas.write(prepareDistinctStatements(db));
 }

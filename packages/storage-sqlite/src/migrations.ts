@@ -185,9 +185,8 @@ CREATE TABLE distinct_days (
   key TEXT NOT NULL,
   kind INTEGER NOT NULL,
   day INTEGER NOT NULL,
-  prev INTEGER NOT NULL,
-  n INTEGER NOT NULL,
-  PRIMARY KEY (dim, kind, day, key, prev)
+  prevs BLOB,
+  PRIMARY KEY (dim, kind, day, key)
 ) WITHOUT ROWID;
 CREATE TABLE session_totals (
   session_id TEXT PRIMARY KEY,

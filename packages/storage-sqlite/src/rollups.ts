@@ -138,8 +138,9 @@ function bump(deltas: Map<string, Delta>, dim: string, key: string, start: numbe
  * bucket: an append writes one row per group, and a 90-day query reads 90 rows per key.
  */
 export function encodeHist(buckets: ReadonlyMap<number, number>): Buffer | null {
-  if (buckets.size === 0) return null;
-  const keys = [...buckets.keys()].sort((a, b) => a - b);
+  // Zero counts are left out (distinct.ts stores signed deltas in the same shape).
+  const keys = [...buckets.keys()].filter((b) => buckets.get(b) !== 0).sort((a, b) => a - b);
+  if (keys.length === 0) return null;
   const out = new Float64Array(keys.length * 2);
   keys.forEach((b, i) => {
     out[2 * i] = b;
