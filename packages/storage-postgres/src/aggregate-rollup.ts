@@ -255,19 +255,24 @@ export function rollupParts(
     ] as const) {
       if (!spec.measures.includes(measure)) continue;
       const p = new Params();
+      // DISTINCT over the raw key keeps the primary key's (key, member) order: a streaming
+      // Unique over an index-only scan, no sort or hash; the key is finished outside.
       const keys = spec.groupBy.map((key) => {
-        if (key === 'hourOfDay') return 'm.key::float8';
+        if (key === 'hourOfDay') return 'm.key';
         if (TIME_KEYS.has(key)) return timeKeySql(key, 'm.day');
-        return key === 'persona' ? `NULLIF(m.key, '')` : 'm.key';
+        return 'm.key';
+      });
+      const outer = spec.groupBy.map((key, i) => {
+        if (key === 'hourOfDay') return `x.k${i}::float8`;
+        return key === 'persona' ? `NULLIF(x.k${i}, '')` : `x.k${i}`;
       });
       const where = `m.dim = ${p.add(plan.members.dim, 'text')} AND m.kind = '${kind}'${rangeWhere('m.day', f, p)}${keyWhere('m.key', plan.members.keys, p)}`;
-      const ks = keys.map((_, i) => `k${i}`);
       parts.push({
         kind: measure,
-        sql: `SELECT ${[...ks, 'count(*)::float8 AS c'].join(', ')} FROM (
+        sql: `SELECT ${[...outer.map((k, i) => `${k} AS k${i}`), 'count(*)::float8 AS c'].join(', ')} FROM (
             SELECT DISTINCT ${[...keys.map((k, i) => `${k} AS k${i}`), 'm.member'].join(', ')}
             FROM ${S}.rollup_members m WHERE ${where}) x
-          ${ks.length > 0 ? `GROUP BY ${ks.join(', ')}` : ''}`,
+          ${outer.length > 0 ? `GROUP BY ${outer.map((_, i) => i + 1).join(', ')}` : ''}`,
         params: p.values,
       });
     }
