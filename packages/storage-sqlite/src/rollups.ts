@@ -133,28 +133,54 @@ function bump(deltas: Map<string, Delta>, dim: string, key: string, start: numbe
 }
 
 /**
- * A latency histogram as stored in a rollup row: (bucket, count) pairs in bucket order, as
- * float64s (exact for any count a table can reach). One blob per row instead of a row per
- * bucket: an append writes one row per group, and a 90-day query reads 90 rows per key.
+ * A latency histogram as stored in a rollup row: (bucket, count) pairs in bucket order, each
+ * bucket as the zigzag varint of its difference from the previous one and each count as a
+ * zigzag varint (whole numbers, exact up to 2^53). A few hundred bytes, so the row stays on its
+ * page; one blob per row instead of a row per bucket: an append writes one row per group, and a
+ * 90-day query reads 90 rows per key. distinct.ts stores signed (prev day, count) maps the same way.
  */
 export function encodeHist(buckets: ReadonlyMap<number, number>): Buffer | null {
   // Zero counts are left out (distinct.ts stores signed deltas in the same shape).
   const keys = [...buckets.keys()].filter((b) => buckets.get(b) !== 0).sort((a, b) => a - b);
   if (keys.length === 0) return null;
-  const out = new Float64Array(keys.length * 2);
-  keys.forEach((b, i) => {
-    out[2 * i] = b;
-    out[2 * i + 1] = buckets.get(b)!;
-  });
-  return Buffer.from(out.buffer);
+  const out: number[] = [];
+  let last = 0;
+  for (const b of keys) {
+    writeVarint(out, b - last);
+    writeVarint(out, buckets.get(b)!);
+    last = b;
+  }
+  return Buffer.from(out);
+}
+
+function writeVarint(out: number[], value: number): void {
+  let z = value >= 0 ? value * 2 : -value * 2 - 1;
+  while (z >= 128) {
+    out.push((z % 128) + 128);
+    z = Math.floor(z / 128);
+  }
+  out.push(z);
 }
 
 /** Adds a stored histogram's counts into `into`. */
 export function addHist(blob: Uint8Array, into: Map<number, number>): void {
-  const view = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
-  for (let i = 0; i + 16 <= blob.byteLength; i += 16) {
-    const b = view.getFloat64(i, true);
-    into.set(b, (into.get(b) ?? 0) + view.getFloat64(i + 8, true));
+  let i = 0;
+  const read = (): number => {
+    let z = 0;
+    let scale = 1;
+    for (;;) {
+      const byte = blob[i++]!;
+      z += (byte & 127) * scale;
+      if (byte < 128) break;
+      scale *= 128;
+    }
+    return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+  };
+  let b = 0;
+  while (i < blob.length) {
+    b += read();
+    const count = read();
+    into.set(b, (into.get(b) ?? 0) + count);
   }
 }
 
