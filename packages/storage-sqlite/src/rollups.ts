@@ -135,7 +135,7 @@ function bump(deltas: Map<string, Delta>, dim: string, key: string, start: numbe
 /**
  * A latency histogram as stored in a rollup row: (bucket, count) pairs in bucket order, each
  * bucket as the zigzag varint of its difference from the previous one and each count as a
- * zigzag varint (whole numbers, exact up to 2^53). A few hundred bytes, so the row stays on its
+ * zigzag varint (whole numbers, exact while twice their magnitude stays below 2^53). A few hundred bytes, so the row stays on its
  * page; one blob per row instead of a row per bucket: an append writes one row per group, and a
  * 90-day query reads 90 rows per key. distinct.ts stores signed (prev day, count) maps the same way.
  */
