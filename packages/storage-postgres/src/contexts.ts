@@ -99,8 +99,9 @@ export function createContextStore(db: Db): ContextStore {
     db,
     'contexts.get',
     `SELECT ${COLUMNS} FROM ${S}.contexts WHERE id = $1::text AND ${LIVE('$2::bigint')}`,
-    `SELECT u.i::int AS i, c.* FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS u(id, now, i)
-     JOIN ${S}.contexts c ON c.id = u.id AND (c.expires_at IS NULL OR c.expires_at > u.now)`,
+    `SELECT ${COLUMNS} FROM ${S}.contexts WHERE id = ANY($1::text[])`,
+    (row) => row.id,
+    (row, now) => row.expires_at === null || row.expires_at > now,
     rowToContext,
   );
 

@@ -24,8 +24,11 @@ export class GetBatcher<Row, T> {
     private readonly op: string,
     /** One id: `$1::text` id, `$2::bigint` now; zero or one row. */
     private readonly one: string,
-    /** Several ids: `$1::text[]` of ids and `$2::bigint[]` of nows; rows carry `i`, 1-based. */
+    /** Several ids: `$1::text[]` of distinct ids; every stored row of them, live or not. */
     private readonly many: string,
+    private readonly idOf: (row: Row) => string,
+    /** Whether a row of `many` is visible at `now` (the `one` statement's own filter). */
+    private readonly live: (row: Row, now: number) => boolean,
     private readonly decode: (row: Row) => T,
     max = 256,
   ) {
@@ -61,19 +64,16 @@ export class GetBatcher<Row, T> {
       w.resolve(rows[0] ? this.decode(rows[0]) : undefined);
       return;
     }
+    // `id = ANY(...)`: a primary-key probe per id (a join with unnest can be planned as a scan).
+    const ids = [...new Set(batch.map((w) => w.id))];
     const rows = await this.db.read(this.op, (sql) =>
-      sql.unsafe<(Row & { i: number })[]>(
-        this.many,
-        [batch.map((w) => w.id), batch.map((w) => w.now)] as never[],
-        { prepare: true },
-      ),
+      sql.unsafe<Row[]>(this.many, [ids] as never[], { prepare: true }),
     );
-    const found = new Array<Row | undefined>(batch.length);
-    for (const row of rows) found[row.i - 1] = row;
-    // Decode each id's row separately: two calls for the same id get their own objects.
-    batch.forEach((w, k) => {
-      const row = found[k];
-      w.resolve(row ? this.decode(row) : undefined);
-    });
+    const byId = new Map(rows.map((row) => [this.idOf(row), row]));
+    // Decode each call's row separately: two calls for the same id get their own objects.
+    for (const w of batch) {
+      const row = byId.get(w.id);
+      w.resolve(row && this.live(row, w.now) ? this.decode(row) : undefined);
+    }
   }
 }
