@@ -72,7 +72,7 @@ export function parseTurn(body: string): Turn {
  * The whole append in one statement (one round trip): the turns, their name rows, and every
  * rollup, each fed by the RETURNING of the turn insert, so ids that already existed count nowhere.
  */
-export function appendStatement(S: string): string {
+function appendStatement(S: string): string {
   const nameRows = (a: number, b: number) =>
     `SELECT n.turn_id, n.name, i.at FROM unnest($${a}::text[], $${b}::text[]) AS n(turn_id, name) JOIN ins i ON i.id = n.turn_id`;
   const expanded = expandedTurns({ turns: 'ins', frameworks: 'nf', tools: 'nt', mcpServers: 'nm' });
