@@ -1,5 +1,6 @@
 import type { NormalizedTurnFilter, Turn } from '@convokit/core';
-import { insertOne, insertSorted, lowerBound, type Timed, upperBound } from './sorted.js';
+import { TurnColumns } from './columns.js';
+import { compareTimed, insertOne, insertSorted, lowerBound, type Timed, upperBound } from './sorted.js';
 
 /** Filter fields served by a posting list, and the turn field each reads. */
 const INDEXED = {
@@ -47,12 +48,21 @@ export interface KeyBounds {
 export class TurnIndex {
   readonly byId = new Map<string, Turn>();
   readonly sorted: Turn[] = [];
+  /** `sorted` as columns, for aggregate scans. */
+  readonly columns = new TurnColumns();
   readonly #postings = new Map<IndexedField, Map<string, Turn[]>>(FIELDS.map((f) => [f, new Map()]));
 
   /** Adds turns not yet stored; `batch` must be sorted by (`at`, `id`). */
   add(batch: readonly Turn[]): void {
+    if (batch.length === 0) return;
     for (const turn of batch) this.byId.set(turn.id, turn);
+    const last = this.sorted[this.sorted.length - 1];
+    const from =
+      last === undefined || compareTimed(last, batch[0]!) < 0
+        ? this.sorted.length
+        : upperBound(this.sorted, batch[0]!.at, batch[0]!.id);
     insertSorted(this.sorted, batch);
+    this.columns.sync(this.sorted, from);
     const sessions = this.#postings.get('sessionId')!;
     const conversations = this.#postings.get('conversationId')!;
     const users = this.#postings.get('userId')!;
@@ -75,6 +85,7 @@ export class TurnIndex {
   removeBefore(before: number): Turn[] {
     const removed = this.sorted.splice(0, lowerBound(this.sorted, before, ''));
     if (removed.length === 0) return removed;
+    this.columns.dropFront(removed.length);
     for (const turn of removed) this.byId.delete(turn.id);
     for (const postings of this.#postings.values()) {
       for (const [key, list] of postings) {
@@ -89,7 +100,14 @@ export class TurnIndex {
   clear(): void {
     this.byId.clear();
     this.sorted.length = 0;
+    this.columns.clear();
     for (const postings of this.#postings.values()) postings.clear();
+  }
+
+  /** Rows `lo..hi` of `sorted` (and of `columns`) inside the filter's time range. */
+  timeRange(f: NormalizedTurnFilter): { lo: number; hi: number } {
+    const { lo, hi } = slice(this.sorted, f, {});
+    return { lo, hi };
   }
 
   /** The smallest set of sorted runs holding every turn that can match `f` within `bounds`. */

@@ -30,11 +30,15 @@ import {
 import { aggregateTurns } from './aggregate.js';
 import { checkEpochMs, checkKey, checkObject, invalid, underPath } from './checks.js';
 import type { Host } from './host.js';
+import { aggregateColumns } from './scan.js';
 import { SearchIndex } from './search-index.js';
 import { compareTimed } from './sorted.js';
 import { terms as tokenizeFast } from './terms.js';
 import { checkTurn } from './turn-check.js';
 import { type Candidates, forEachMatch, type KeyBounds, TurnIndex } from './turn-index.js';
+
+/** How many rows of the column scan cost about as much as one candidate turn read as an object. */
+const SCAN_RATIO = 16;
 
 export class MemoryTurnStore implements TurnStore {
   readonly index = new TurnIndex();
@@ -163,9 +167,17 @@ export class MemoryTurnStore implements TurnStore {
     this.host.open();
     const s = validate(AggregateSpecSchema, spec, 'turns.aggregate');
     const f = normalizeTurnFilter(s.filter);
+    const candidates = this.index.candidates(f);
+    const { lo, hi } = this.index.timeRange(f);
+    // The column scan reads the whole time range; a posting list much smaller than it is cheaper
+    // to walk turn by turn.
+    if (candidates.size * SCAN_RATIO >= hi - lo) {
+      const result = aggregateColumns(this.index.columns, lo, hi, f, s);
+      if (result !== undefined) return result;
+    }
     const matching: Turn[] = [];
     forEachMatch(
-      this.index.candidates(f),
+      candidates,
       (t) => matchesTurnFilter(t, f),
       (t) => matching.push(t),
     );

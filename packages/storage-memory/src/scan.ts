@@ -1,0 +1,630 @@
+import {
+  type AggregateResult,
+  type AggregateRow,
+  type AggregateSpec,
+  bucketStart,
+  dayOfWeek,
+  type GroupKey,
+  type GroupValue,
+  HOUR_MS,
+  hourOfDay,
+  LatencyHistogram,
+  type Measure,
+  type NormalizedTurnFilter,
+  ZERO_BUCKET,
+} from '@convokit/core';
+import { compareKeys } from './aggregate.js';
+import type { Dictionary, MultiColumn, TurnColumns } from './columns.js';
+
+/**
+ * `aggregateTurns` over the column rows `lo..hi` (a time range of the sorted turns) that pass
+ * `f`, with the same answer: the same groups, keys, order and values, sums taken in the same
+ * (time) order. Each dimension value becomes a small integer code, a group is found by the
+ * combined code (a dense table when the codes are few), and the measures accumulate in typed
+ * arrays, so the loop allocates nothing per turn. Undefined when the combined codes of the
+ * dimensions would not fit in a double's integers.
+ */
+export function aggregateColumns(
+  c: TurnColumns,
+  lo: number,
+  hi: number,
+  f: NormalizedTurnFilter,
+  spec: AggregateSpec,
+): AggregateResult | undefined {
+  const rows = filterRows(c, lo, hi, f);
+  const m = rows === null ? hi - lo : rows.length;
+  const dims = planDims(c, spec.groupBy, lo, hi);
+  const needs = new Set<Measure>(spec.measures);
+  const acc = new Accumulator(c, needs);
+
+  // The combined code of a group: sum of code * stride over the dimensions.
+  let product = 1;
+  for (const d of dims) {
+    d.stride = product;
+    product *= d.card;
+  }
+  // Codes past 2^53 would collide: the caller scans the turns instead.
+  if (product > Number.MAX_SAFE_INTEGER) return undefined;
+  const dense = product <= 1 << 21 ? new Int32Array(product).fill(-1) : null;
+  const sparse = dense === null ? new Map<number, number>() : null;
+  const groupCodes: number[] = [];
+  const groupOf = (code: number): number => {
+    if (dense !== null) {
+      let g = dense[code]!;
+      if (g < 0) {
+        g = acc.addGroup();
+        dense[code] = g;
+        groupCodes.push(code);
+      }
+      return g;
+    }
+    let g = sparse!.get(code);
+    if (g === undefined) {
+      g = acc.addGroup();
+      sparse!.set(code, g);
+      groupCodes.push(code);
+    }
+    return g;
+  };
+
+  const d0 = dims[0];
+  const d1 = dims[1];
+  const d2 = dims[2];
+  for (let k = 0; k < m; k++) {
+    const i = rows === null ? lo + k : rows[k]!;
+    if (d0 === undefined) {
+      acc.add(groupOf(0), i);
+      continue;
+    }
+    const n0 = d0.codes(i);
+    if (n0 === 0) continue;
+    if (d1 === undefined) {
+      for (let a = 0; a < n0; a++) acc.add(groupOf(d0.out[a]!), i);
+      continue;
+    }
+    const n1 = d1.codes(i);
+    if (n1 === 0) continue;
+    if (d2 === undefined) {
+      for (let a = 0; a < n0; a++) {
+        const base = d0.out[a]!;
+        for (let b = 0; b < n1; b++) acc.add(groupOf(base + d1.out[b]! * d1.stride), i);
+      }
+      continue;
+    }
+    const n2 = d2.codes(i);
+    for (let a = 0; a < n0; a++) {
+      for (let b = 0; b < n1; b++) {
+        const base = d0.out[a]! + d1.out[b]! * d1.stride;
+        for (let e = 0; e < n2; e++) acc.add(groupOf(base + d2.out[e]! * d2.stride), i);
+      }
+    }
+  }
+  if (dims.length === 0 && acc.size === 0) {
+    acc.addGroup();
+    groupCodes.push(0);
+  }
+
+  // Keys of each group, decoded from its code.
+  const width = spec.groupBy.length;
+  const keys: GroupValue[][] = new Array(groupCodes.length);
+  for (let g = 0; g < groupCodes.length; g++) {
+    const tuple: GroupValue[] = new Array(width);
+    let code = groupCodes[g]!;
+    for (const d of dims) {
+      d.decode(code % d.card, tuple);
+      code = Math.floor(code / d.card);
+    }
+    keys[g] = tuple;
+  }
+
+  const order = spec.orderBy;
+  const ids = Array.from({ length: groupCodes.length }, (_, g) => g);
+  if (order) {
+    const sign = order.direction === 'asc' ? 1 : -1;
+    const sortValue = ids.map((g) => acc.value(g, order.measure));
+    ids.sort((a, b) => {
+      const va = sortValue[a]!;
+      const vb = sortValue[b]!;
+      if (va !== vb) {
+        if (va === null) return 1;
+        if (vb === null) return -1;
+        return sign * (va - vb);
+      }
+      return compareKeys(keys[a]!, keys[b]!);
+    });
+  } else {
+    ids.sort((a, b) => compareKeys(keys[a]!, keys[b]!));
+  }
+  const end = spec.limit === undefined ? ids.length : Math.min(ids.length, spec.offset + spec.limit);
+  const out: AggregateRow[] = [];
+  for (let r = spec.offset; r < end; r++) {
+    const g = ids[r]!;
+    const values: Partial<Record<Measure, number | null>> = {};
+    for (const measure of spec.measures) values[measure] = acc.value(g, measure);
+    out.push({ keys: keys[g]!, values });
+  }
+  return { rows: out, totalGroups: ids.length };
+}
+
+/** Rows of `lo..hi` passing the filter's non-time fields, or null when every row does. */
+function filterRows(c: TurnColumns, lo: number, hi: number, f: NormalizedTurnFilter): Int32Array | null {
+  const checks: Array<(i: number) => boolean> = [];
+  if (f.outcome !== undefined) {
+    const want = f.outcome === 'error' ? 1 : 0;
+    const error = c.error;
+    checks.push((i) => error[i] === want);
+  }
+  const single = (values: string[] | undefined, column: Int32Array, dict: Dictionary) => {
+    if (values === undefined) return;
+    const mask = maskOf(values, dict);
+    checks.push((i) => {
+      const id = column[i]!;
+      return id >= 0 && mask[id] === 1;
+    });
+  };
+  single(f.sessionId, c.session, c.sessions);
+  single(f.userId, c.user, c.users);
+  single(f.persona, c.persona, c.personas);
+  single(f.conversationId, c.conversation, c.conversations);
+  const multi = (values: string[] | undefined, column: MultiColumn) => {
+    if (values === undefined) return;
+    const mask = maskOf(values, column.dict);
+    const { offsets, values: ids } = column;
+    checks.push((i) => {
+      for (let k = offsets[i]!; k < offsets[i + 1]!; k++) if (mask[ids[k]!] === 1) return true;
+      return false;
+    });
+  };
+  multi(f.framework, c.frameworks);
+  multi(f.tool, c.tools);
+  multi(f.mcpServer, c.mcpServers);
+  if (checks.length === 0) return null;
+  const rows = new Int32Array(hi - lo);
+  let n = 0;
+  next: for (let i = lo; i < hi; i++) {
+    for (const check of checks) if (!check(i)) continue next;
+    rows[n++] = i;
+  }
+  return rows.subarray(0, n);
+}
+
+function maskOf(values: readonly string[], dict: Dictionary): Uint8Array {
+  const mask = new Uint8Array(dict.size);
+  for (const v of values) {
+    const id = dict.find(v);
+    if (id >= 0) mask[id] = 1;
+  }
+  return mask;
+}
+
+/** One grouping dimension: the codes of row i (written to `out`), and back to a key. */
+interface Dim {
+  card: number;
+  stride: number;
+  out: Int32Array;
+  codes(i: number): number;
+  decode(code: number, tuple: GroupValue[]): void;
+}
+
+const MULTI: Partial<Record<GroupKey, 'frameworks' | 'tools' | 'mcpServers'>> = {
+  framework: 'frameworks',
+  tool: 'tools',
+  mcpServer: 'mcpServers',
+};
+
+function planDims(c: TurnColumns, groupBy: readonly GroupKey[], lo: number, hi: number): Dim[] {
+  const dims: Dim[] = [];
+  groupBy.forEach((key, at) => {
+    const multi = MULTI[key];
+    if (multi === undefined) {
+      dims.push(singleDim(c, key, at, lo, hi));
+      return;
+    }
+    if (groupBy.indexOf(key) < at) return; // the second of a pair, planned with the first
+    const second = groupBy.indexOf(key, at + 1);
+    dims.push(second === -1 ? multiDim(c[multi], at) : pairDim(c[multi], at, second));
+  });
+  return dims;
+}
+
+function dictDim(column: Int32Array, dict: Dictionary, at: number): Dim {
+  const out = new Int32Array(1);
+  return {
+    card: dict.size + 1,
+    stride: 1,
+    out,
+    codes(i) {
+      out[0] = column[i]! + 1;
+      return 1;
+    },
+    decode(code, tuple) {
+      tuple[at] = code === 0 ? null : dict.names[code - 1]!;
+    },
+  };
+}
+
+function singleDim(c: TurnColumns, key: GroupKey, at: number, lo: number, hi: number): Dim {
+  switch (key) {
+    case 'persona':
+      return dictDim(c.persona, c.personas, at);
+    case 'session':
+      return dictDim(c.session, c.sessions, at);
+    case 'user':
+      return dictDim(c.user, c.users, at);
+    case 'conversation':
+      return dictDim(c.conversation, c.conversations, at);
+    case 'outcome': {
+      const out = new Int32Array(1);
+      const error = c.error;
+      return {
+        card: 2,
+        stride: 1,
+        out,
+        codes(i) {
+          out[0] = error[i]!;
+          return 1;
+        },
+        decode(code, tuple) {
+          tuple[at] = code === 1 ? 'error' : 'ok';
+        },
+      };
+    }
+    default:
+      return timeDim(c.at, key, at, lo, hi);
+  }
+}
+
+/**
+ * A time dimension, computed once per UTC hour: rows are in time order, so consecutive rows
+ * share their hour and the calendar arithmetic runs only where the hour changes.
+ */
+function timeDim(times: Float64Array, key: GroupKey, at: number, lo: number, hi: number): Dim {
+  const out = new Int32Array(1);
+  const of = timeValue(key);
+  // Buckets get codes in order of appearance (ascending time), at most one per hour of the range.
+  const bounded = key === 'hourOfDay' || key === 'dayOfWeek';
+  const card = bounded
+    ? key === 'hourOfDay'
+      ? 24
+      : 7
+    : hi > lo
+      ? Math.floor(times[hi - 1]! / HOUR_MS) - Math.floor(times[lo]! / HOUR_MS) + 1
+      : 1;
+  const values: number[] = [];
+  let hour = Number.NaN;
+  let code = 0;
+  return {
+    card,
+    stride: 1,
+    out,
+    codes(i) {
+      const t = times[i]!;
+      const h = Math.floor(t / HOUR_MS);
+      if (h !== hour) {
+        hour = h;
+        const v = of(t);
+        if (bounded) code = v;
+        else if (values.length === 0 || values[values.length - 1] !== v) {
+          code = values.length;
+          values.push(v);
+        }
+      }
+      out[0] = code;
+      return 1;
+    },
+    decode(code, tuple) {
+      tuple[at] = bounded ? code : values[code]!;
+    },
+  };
+}
+
+function timeValue(key: GroupKey): (at: number) => number {
+  switch (key) {
+    case 'hour':
+    case 'day':
+    case 'week':
+    case 'month':
+      return (t) => bucketStart(key, t);
+    case 'hourOfDay':
+      return hourOfDay;
+    case 'dayOfWeek':
+      return dayOfWeek;
+    default:
+      throw new Error(`not a single-valued group key: ${key}`);
+  }
+}
+
+function multiDim(column: MultiColumn, at: number): Dim {
+  const out = new Int32Array(101);
+  const { offsets } = column;
+  return {
+    card: Math.max(1, column.dict.size),
+    stride: 1,
+    out,
+    codes(i) {
+      const start = offsets[i]!;
+      const n = offsets[i + 1]! - start;
+      for (let k = 0; k < n; k++) out[k] = column.values[start + k]!;
+      return n;
+    },
+    decode(code, tuple) {
+      tuple[at] = column.dict.names[code]!;
+    },
+  };
+}
+
+/** Unordered pairs of distinct names of one turn, coded by name rank, the smaller first. */
+function pairDim(column: MultiColumn, first: number, second: number): Dim {
+  const names = column.dict.names;
+  const n = names.length;
+  const byName = Array.from({ length: n }, (_, id) => id).sort((a, b) =>
+    names[a]! < names[b]! ? -1 : names[a]! > names[b]! ? 1 : 0,
+  );
+  const rank = new Int32Array(n);
+  byName.forEach((id, r) => {
+    rank[id] = r;
+  });
+  const card = Math.max(1, n * n);
+  const out = new Int32Array((100 * 99) / 2);
+  const ranks = new Int32Array(100);
+  const { offsets } = column;
+  return {
+    card,
+    stride: 1,
+    out,
+    codes(i) {
+      const start = offsets[i]!;
+      const k = offsets[i + 1]! - start;
+      if (k < 2) return 0;
+      // Insertion sort by rank: a turn holds few names.
+      for (let a = 0; a < k; a++) {
+        const r = rank[column.values[start + a]!]!;
+        let b = a;
+        while (b > 0 && ranks[b - 1]! > r) {
+          ranks[b] = ranks[b - 1]!;
+          b--;
+        }
+        ranks[b] = r;
+      }
+      let count = 0;
+      for (let a = 0; a < k; a++) for (let b = a + 1; b < k; b++) out[count++] = ranks[a]! * n + ranks[b]!;
+      return count;
+    },
+    decode(code, tuple) {
+      tuple[first] = names[byName[Math.floor(code / n)]!]!;
+      tuple[second] = names[byName[code % n]!]!;
+    },
+  };
+}
+
+/** Bytes of distinct-value marks one scan may allocate before falling back to sets. */
+const MARK_BUDGET = 64 << 20;
+/** Histogram cells one scan may allocate before falling back to maps. */
+const HISTOGRAM_BUDGET = 8 << 20;
+
+/** Measures per group, in typed arrays indexed by group number. */
+class Accumulator {
+  size = 0;
+  #cap = 0;
+  count = new Int32Array(0);
+  errors = new Int32Array(0);
+  latencySum = new Float64Array(0);
+  latencyCount = new Int32Array(0);
+  latencyMin = new Float64Array(0);
+  latencyMax = new Float64Array(0);
+  tokensIn = new Float64Array(0);
+  tokensOut = new Float64Array(0);
+  feedbackSum = new Float64Array(0);
+  feedbackCount = new Int32Array(0);
+  firstAt = new Float64Array(0);
+  lastAt = new Float64Array(0);
+  readonly sessions: Distinct | null;
+  readonly users: Distinct | null;
+  readonly histogram: Histograms | null;
+
+  constructor(
+    private readonly c: TurnColumns,
+    needs: ReadonlySet<Measure>,
+  ) {
+    this.sessions = needs.has('sessions') ? new Distinct(c.session, c.sessions.size) : null;
+    this.users = needs.has('users') ? new Distinct(c.user, c.users.size) : null;
+    this.histogram =
+      needs.has('latencyP50') || needs.has('latencyP95') || needs.has('latencyP99')
+        ? new Histograms(c)
+        : null;
+  }
+
+  addGroup(): number {
+    if (this.size === this.#cap) this.#grow();
+    const g = this.size++;
+    this.latencyMin[g] = Number.POSITIVE_INFINITY;
+    this.latencyMax[g] = Number.NEGATIVE_INFINITY;
+    this.sessions?.addGroup();
+    this.users?.addGroup();
+    this.histogram?.addGroup();
+    return g;
+  }
+
+  add(g: number, i: number): void {
+    const c = this.c;
+    const at = c.at[i]!;
+    if (this.count[g] === 0) this.firstAt[g] = at;
+    this.lastAt[g] = at;
+    this.count[g]!++;
+    this.errors[g]! += c.error[i]!;
+    const latency = c.latency[i]!;
+    if (!Number.isNaN(latency)) {
+      this.latencySum[g]! += latency;
+      this.latencyCount[g]!++;
+      if (latency < this.latencyMin[g]!) this.latencyMin[g] = latency;
+      if (latency > this.latencyMax[g]!) this.latencyMax[g] = latency;
+      this.histogram?.add(g, c.latencyBucket[i]!);
+    }
+    this.tokensIn[g]! += c.tokensIn[i]!;
+    this.tokensOut[g]! += c.tokensOut[i]!;
+    const feedback = c.feedback[i]!;
+    if (!Number.isNaN(feedback)) {
+      this.feedbackSum[g]! += feedback;
+      this.feedbackCount[g]!++;
+    }
+    this.sessions?.add(g, i);
+    this.users?.add(g, i);
+  }
+
+  value(g: number, measure: Measure): number | null {
+    const count = this.count[g]!;
+    switch (measure) {
+      case 'count':
+        return count;
+      case 'errors':
+        return this.errors[g]!;
+      case 'errorRate':
+        return count === 0 ? null : this.errors[g]! / count;
+      case 'sessions':
+        return this.sessions!.count(g);
+      case 'users':
+        return this.users!.count(g);
+      case 'latencyAvg':
+        return this.latencyCount[g] === 0 ? null : this.latencySum[g]! / this.latencyCount[g]!;
+      case 'latencyP50':
+        return this.#quantile(g, 0.5);
+      case 'latencyP95':
+        return this.#quantile(g, 0.95);
+      case 'latencyP99':
+        return this.#quantile(g, 0.99);
+      case 'latencyCount':
+        return this.latencyCount[g]!;
+      case 'tokensIn':
+        return this.tokensIn[g]!;
+      case 'tokensOut':
+        return this.tokensOut[g]!;
+      case 'feedbackAvg':
+        return this.feedbackCount[g] === 0 ? null : this.feedbackSum[g]! / this.feedbackCount[g]!;
+      case 'feedbackCount':
+        return this.feedbackCount[g]!;
+      case 'firstAt':
+        return count === 0 ? null : this.firstAt[g]!;
+      case 'lastAt':
+        return count === 0 ? null : this.lastAt[g]!;
+    }
+  }
+
+  #quantile(g: number, q: number): number | null {
+    if (this.latencyCount[g] === 0) return null;
+    const h = new LatencyHistogram().addBuckets(this.histogram!.entries(g), {
+      sum: this.latencySum[g]!,
+      min: this.latencyMin[g]!,
+      max: this.latencyMax[g]!,
+    });
+    return h.quantile(q);
+  }
+
+  #grow(): void {
+    const cap = Math.max(16, this.#cap * 2);
+    const grow = <T extends Int32Array | Float64Array>(a: T): T => {
+      const next = new (a.constructor as new (n: number) => T)(cap);
+      next.set(a);
+      return next;
+    };
+    this.count = grow(this.count);
+    this.errors = grow(this.errors);
+    this.latencySum = grow(this.latencySum);
+    this.latencyCount = grow(this.latencyCount);
+    this.latencyMin = grow(this.latencyMin);
+    this.latencyMax = grow(this.latencyMax);
+    this.tokensIn = grow(this.tokensIn);
+    this.tokensOut = grow(this.tokensOut);
+    this.feedbackSum = grow(this.feedbackSum);
+    this.feedbackCount = grow(this.feedbackCount);
+    this.firstAt = grow(this.firstAt);
+    this.lastAt = grow(this.lastAt);
+    this.#cap = cap;
+  }
+}
+
+/** Distinct dictionary ids per group: a byte mark per id while the budget lasts, then a set. */
+class Distinct {
+  readonly #marks: Array<Uint8Array | Set<number>> = [];
+  readonly #counts: number[] = [];
+  #spent = 0;
+
+  constructor(
+    private readonly column: Int32Array,
+    private readonly ids: number,
+  ) {}
+
+  addGroup(): void {
+    if (this.#spent + this.ids <= MARK_BUDGET) {
+      this.#marks.push(new Uint8Array(this.ids));
+      this.#spent += this.ids;
+    } else {
+      this.#marks.push(new Set());
+    }
+    this.#counts.push(0);
+  }
+
+  add(g: number, i: number): void {
+    const id = this.column[i]!;
+    if (id < 0) return;
+    const marks = this.#marks[g]!;
+    if (marks instanceof Uint8Array) {
+      if (marks[id] === 0) {
+        marks[id] = 1;
+        this.#counts[g]!++;
+      }
+    } else if (!marks.has(id)) {
+      marks.add(id);
+      this.#counts[g]!++;
+    }
+  }
+
+  count(g: number): number {
+    return this.#counts[g]!;
+  }
+}
+
+/** Latency bucket counts per group: a dense run of cells while the budget lasts, then a map. */
+class Histograms {
+  readonly #lo: number;
+  readonly #width: number;
+  readonly #cells: Array<Int32Array | Map<number, number>> = [];
+  readonly #zero: number[] = [];
+  #spent = 0;
+
+  constructor(c: TurnColumns) {
+    this.#lo = c.minBucket;
+    this.#width = c.maxBucket >= c.minBucket ? c.maxBucket - c.minBucket + 1 : 0;
+  }
+
+  addGroup(): void {
+    if (this.#spent + this.#width <= HISTOGRAM_BUDGET) {
+      this.#cells.push(new Int32Array(this.#width));
+      this.#spent += this.#width;
+    } else {
+      this.#cells.push(new Map());
+    }
+    this.#zero.push(0);
+  }
+
+  add(g: number, bucket: number): void {
+    if (bucket === ZERO_BUCKET) {
+      this.#zero[g]!++;
+      return;
+    }
+    const cells = this.#cells[g]!;
+    if (cells instanceof Int32Array) cells[bucket - this.#lo]!++;
+    else cells.set(bucket, (cells.get(bucket) ?? 0) + 1);
+  }
+
+  entries(g: number): Array<[number, number]> {
+    const out: Array<[number, number]> = [];
+    if (this.#zero[g]! > 0) out.push([ZERO_BUCKET, this.#zero[g]!]);
+    const cells = this.#cells[g]!;
+    if (cells instanceof Int32Array) {
+      for (let k = 0; k < cells.length; k++) if (cells[k]! > 0) out.push([this.#lo + k, cells[k]!]);
+    } else {
+      for (const entry of cells) out.push(entry);
+    }
+    return out;
+  }
+}
