@@ -4,6 +4,7 @@ import { latencyBucket, type Turn } from '@convokit/core';
 export class Dictionary {
   readonly names: string[] = [];
   readonly #ids = new Map<string, number>();
+  #ranks: Int32Array | undefined;
 
   id(name: string): number {
     let id = this.#ids.get(name);
@@ -24,9 +25,26 @@ export class Dictionary {
     return this.names.length;
   }
 
+  /** Each id's position among the names sorted ascending (kept until a name is added). */
+  ranks(): Int32Array {
+    if (this.#ranks?.length !== this.names.length) {
+      const names = this.names;
+      const byName = Array.from({ length: names.length }, (_, id) => id).sort((a, b) =>
+        names[a]! < names[b]! ? -1 : names[a]! > names[b]! ? 1 : 0,
+      );
+      const ranks = new Int32Array(names.length);
+      byName.forEach((id, r) => {
+        ranks[id] = r;
+      });
+      this.#ranks = ranks;
+    }
+    return this.#ranks;
+  }
+
   clear(): void {
     this.names.length = 0;
     this.#ids.clear();
+    this.#ranks = undefined;
   }
 }
 

@@ -13,7 +13,6 @@ import {
   type NormalizedTurnFilter,
   ZERO_BUCKET,
 } from '@convokit/core';
-import { compareKeys } from './aggregate.js';
 import type { Dictionary, MultiColumn, TurnColumns } from './columns.js';
 
 /**
@@ -30,42 +29,27 @@ export function aggregateColumns(
   hi: number,
   f: NormalizedTurnFilter,
   spec: AggregateSpec,
+  limits: ScanLimits = DEFAULT_LIMITS,
 ): AggregateResult | undefined {
   const rows = filterRows(c, lo, hi, f);
   const m = rows === null ? hi - lo : rows.length;
   const dims = planDims(c, spec.groupBy, lo, hi);
-  const needs = new Set<Measure>(spec.measures);
-  const acc = new Accumulator(c, needs);
+  const acc = new Accumulator(c, new Set<Measure>(spec.measures), limits);
 
-  // The combined code of a group: sum of code * stride over the dimensions.
+  // The combined code of a group: sum of code * stride over the dimensions, the dimension with
+  // the most codes at stride 1 (it heads the lookup chains below).
   let product = 1;
-  for (const d of dims) {
+  for (const d of [...dims].sort((a, b) => b.card - a.card)) {
     d.stride = product;
     product *= d.card;
   }
   // Codes past 2^53 would collide: the caller scans the turns instead.
   if (product > Number.MAX_SAFE_INTEGER) return undefined;
-  const dense = product <= 1 << 21 ? new Int32Array(product).fill(-1) : null;
-  const sparse = dense === null ? new Map<number, number>() : null;
-  const groupCodes: number[] = [];
-  const groupOf = (code: number): number => {
-    if (dense !== null) {
-      let g = dense[code]!;
-      if (g < 0) {
-        g = acc.addGroup();
-        dense[code] = g;
-        groupCodes.push(code);
-      }
-      return g;
-    }
-    let g = sparse!.get(code);
-    if (g === undefined) {
-      g = acc.addGroup();
-      sparse!.set(code, g);
-      groupCodes.push(code);
-    }
-    return g;
-  };
+  const groups = new GroupTable(
+    dims.length === 0 ? 1 : Math.max(...dims.map((d) => d.card)),
+    product,
+    limits.denseCells,
+  );
 
   const d0 = dims[0];
   const d1 = dims[1];
@@ -73,77 +57,174 @@ export function aggregateColumns(
   for (let k = 0; k < m; k++) {
     const i = rows === null ? lo + k : rows[k]!;
     if (d0 === undefined) {
-      acc.add(groupOf(0), i);
+      acc.add(groups.find(0, acc), i);
       continue;
     }
     const n0 = d0.codes(i);
     if (n0 === 0) continue;
+    const s0 = d0.stride;
     if (d1 === undefined) {
-      for (let a = 0; a < n0; a++) acc.add(groupOf(d0.out[a]!), i);
+      for (let a = 0; a < n0; a++) acc.add(groups.find(d0.out[a]! * s0, acc), i);
       continue;
     }
     const n1 = d1.codes(i);
     if (n1 === 0) continue;
+    const s1 = d1.stride;
     if (d2 === undefined) {
       for (let a = 0; a < n0; a++) {
-        const base = d0.out[a]!;
-        for (let b = 0; b < n1; b++) acc.add(groupOf(base + d1.out[b]! * d1.stride), i);
+        const base = d0.out[a]! * s0;
+        for (let b = 0; b < n1; b++) acc.add(groups.find(base + d1.out[b]! * s1, acc), i);
       }
       continue;
     }
     const n2 = d2.codes(i);
+    const s2 = d2.stride;
     for (let a = 0; a < n0; a++) {
       for (let b = 0; b < n1; b++) {
-        const base = d0.out[a]! + d1.out[b]! * d1.stride;
-        for (let e = 0; e < n2; e++) acc.add(groupOf(base + d2.out[e]! * d2.stride), i);
+        const base = d0.out[a]! * s0 + d1.out[b]! * s1;
+        for (let e = 0; e < n2; e++) acc.add(groups.find(base + d2.out[e]! * s2, acc), i);
       }
     }
   }
-  if (dims.length === 0 && acc.size === 0) {
-    acc.addGroup();
-    groupCodes.push(0);
-  }
+  if (dims.length === 0 && acc.size === 0) groups.find(0, acc);
+  const n = acc.size;
+  const codes = groups.codes;
 
-  // Keys of each group, decoded from its code.
+  // Each group's place in key order (compareKeys), as one number: the rank of its key at each
+  // position, the first position weighing most.
   const width = spec.groupBy.length;
-  const keys: GroupValue[][] = new Array(groupCodes.length);
-  for (let g = 0; g < groupCodes.length; g++) {
-    const tuple: GroupValue[] = new Array(width);
-    let code = groupCodes[g]!;
-    for (const d of dims) {
-      d.decode(code % d.card, tuple);
-      code = Math.floor(code / d.card);
-    }
-    keys[g] = tuple;
+  const weights: number[] = new Array(width).fill(0);
+  const rankCards: number[] = new Array(width).fill(1);
+  for (const d of dims) for (const [position, card] of d.slots) rankCards[position] = card;
+  for (let p = width - 1, w = 1; p >= 0; p--) {
+    weights[p] = w;
+    w *= rankCards[p]!;
+  }
+  const keyOrder = new Float64Array(n);
+  const ranks: number[] = new Array(width).fill(0);
+  for (let g = 0; g < n; g++) {
+    let sum = 0;
+    for (const d of dims) d.rank(Math.floor(codes[g]! / d.stride) % d.card, ranks);
+    for (let p = 0; p < width; p++) sum += ranks[p]! * weights[p]!;
+    keyOrder[g] = sum;
   }
 
+  let compare: (a: number, b: number) => number;
   const order = spec.orderBy;
-  const ids = Array.from({ length: groupCodes.length }, (_, g) => g);
   if (order) {
     const sign = order.direction === 'asc' ? 1 : -1;
-    const sortValue = ids.map((g) => acc.value(g, order.measure));
-    ids.sort((a, b) => {
-      const va = sortValue[a]!;
-      const vb = sortValue[b]!;
+    const value = new Float64Array(n);
+    for (let g = 0; g < n; g++) value[g] = acc.value(g, order.measure) ?? Number.NaN;
+    compare = (a, b) => {
+      const va = value[a]!;
+      const vb = value[b]!;
       if (va !== vb) {
-        if (va === null) return 1;
-        if (vb === null) return -1;
-        return sign * (va - vb);
+        const na = Number.isNaN(va);
+        const nb = Number.isNaN(vb);
+        if (!(na && nb)) {
+          if (na) return 1;
+          if (nb) return -1;
+          return sign * (va - vb);
+        }
       }
-      return compareKeys(keys[a]!, keys[b]!);
-    });
+      return keyOrder[a]! - keyOrder[b]!;
+    };
   } else {
-    ids.sort((a, b) => compareKeys(keys[a]!, keys[b]!));
+    compare = (a, b) => keyOrder[a]! - keyOrder[b]!;
   }
-  const end = spec.limit === undefined ? ids.length : Math.min(ids.length, spec.offset + spec.limit);
+  const end = spec.limit === undefined ? n : Math.min(n, spec.offset + spec.limit);
+  const ids = end * 4 < n ? smallest(n, end, compare) : Array.from({ length: n }, (_, g) => g).sort(compare);
+
   const out: AggregateRow[] = [];
   for (let r = spec.offset; r < end; r++) {
     const g = ids[r]!;
+    const keys: GroupValue[] = new Array(width);
+    for (const d of dims) d.decode(Math.floor(codes[g]! / d.stride) % d.card, keys);
     const values: Partial<Record<Measure, number | null>> = {};
     for (const measure of spec.measures) values[measure] = acc.value(g, measure);
-    out.push({ keys: keys[g]!, values });
+    out.push({ keys, values });
   }
-  return { rows: out, totalGroups: ids.length };
+  return { rows: out, totalGroups: n };
+}
+
+/** The first `k` of `0..n-1` in `compare` order, sorted, kept in a bounded sorted list. */
+function smallest(n: number, k: number, compare: (a: number, b: number) => number): number[] {
+  const top: number[] = [];
+  if (k === 0) return top;
+  for (let g = 0; g < n; g++) {
+    if (top.length === k && compare(g, top[k - 1]!) >= 0) continue;
+    let lo = 0;
+    let hi = top.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (compare(top[mid]!, g) <= 0) lo = mid + 1;
+      else hi = mid;
+    }
+    top.splice(lo, 0, g);
+    if (top.length > k) top.pop();
+  }
+  return top;
+}
+
+/**
+ * Group numbers by combined code: a dense table when the codes are few, else chains headed by
+ * the code of the stride-1 dimension (the one with most codes), so two-dimension groupings such
+ * as (session, user) cost one table read and a short walk, with no hashing.
+ */
+class GroupTable {
+  readonly codes: number[] = [];
+  readonly #dense: Int32Array | null;
+  readonly #heads: Int32Array | null;
+  readonly #headCard: number;
+  #next = new Int32Array(16);
+  readonly #sparse: Map<number, number> | null;
+
+  constructor(headCard: number, product: number, denseCells: number) {
+    this.#headCard = headCard;
+    this.#dense = product <= denseCells ? new Int32Array(product).fill(-1) : null;
+    this.#heads = this.#dense === null && headCard <= 1 << 24 ? new Int32Array(headCard).fill(-1) : null;
+    this.#sparse = this.#dense === null && this.#heads === null ? new Map() : null;
+  }
+
+  find(code: number, acc: Accumulator): number {
+    const dense = this.#dense;
+    if (dense !== null) {
+      let g = dense[code]!;
+      if (g < 0) {
+        g = this.#add(code, acc);
+        dense[code] = g;
+      }
+      return g;
+    }
+    const heads = this.#heads;
+    if (heads !== null) {
+      const head = code % this.#headCard;
+      let g = heads[head]!;
+      while (g >= 0 && this.codes[g] !== code) g = this.#next[g]!;
+      if (g < 0) {
+        g = this.#add(code, acc);
+        if (g >= this.#next.length) {
+          const next = new Int32Array(this.#next.length * 2);
+          next.set(this.#next);
+          this.#next = next;
+        }
+        this.#next[g] = heads[head]!;
+        heads[head] = g;
+      }
+      return g;
+    }
+    let g = this.#sparse!.get(code);
+    if (g === undefined) {
+      g = this.#add(code, acc);
+      this.#sparse!.set(code, g);
+    }
+    return g;
+  }
+
+  #add(code: number, acc: Accumulator): number {
+    this.codes.push(code);
+    return acc.addGroup();
+  }
 }
 
 /** Rows of `lo..hi` passing the filter's non-time fields, or null when every row does. */
@@ -204,6 +285,10 @@ interface Dim {
   out: Int32Array;
   codes(i: number): number;
   decode(code: number, tuple: GroupValue[]): void;
+  /** The key positions this dimension fills, each with how many ranks its keys take. */
+  slots: Array<[position: number, ranks: number]>;
+  /** Writes the rank (in compareKeys order) of each of its positions' keys into `ranks`. */
+  rank(code: number, ranks: number[]): void;
 }
 
 const MULTI: Partial<Record<GroupKey, 'frameworks' | 'tools' | 'mcpServers'>> = {
@@ -229,7 +314,12 @@ function planDims(c: TurnColumns, groupBy: readonly GroupKey[], lo: number, hi: 
 
 function dictDim(column: Int32Array, dict: Dictionary, at: number): Dim {
   const out = new Int32Array(1);
+  const byName = dict.ranks();
   return {
+    slots: [[at, dict.size + 1]],
+    rank(code, ranks) {
+      ranks[at] = code === 0 ? 0 : 1 + byName[code - 1]!;
+    },
     card: dict.size + 1,
     stride: 1,
     out,
@@ -257,6 +347,10 @@ function singleDim(c: TurnColumns, key: GroupKey, at: number, lo: number, hi: nu
       const out = new Int32Array(1);
       const error = c.error;
       return {
+        slots: [[at, 2]],
+        rank(code, ranks) {
+          ranks[at] = code === 1 ? 0 : 1; // 'error' < 'ok'
+        },
         card: 2,
         stride: 1,
         out,
@@ -294,6 +388,11 @@ function timeDim(times: Float64Array, key: GroupKey, at: number, lo: number, hi:
   let hour = Number.NaN;
   let code = 0;
   return {
+    // Codes follow time (or are the hour or weekday themselves), so they are the ranks.
+    slots: [[at, card]],
+    rank(code, ranks) {
+      ranks[at] = code;
+    },
     card,
     stride: 1,
     out,
@@ -337,7 +436,12 @@ function timeValue(key: GroupKey): (at: number) => number {
 function multiDim(column: MultiColumn, at: number): Dim {
   const out = new Int32Array(101);
   const { offsets } = column;
+  const byName = column.dict.ranks();
   return {
+    slots: [[at, Math.max(1, column.dict.size)]],
+    rank(code, ranks) {
+      ranks[at] = byName[code]!;
+    },
     card: Math.max(1, column.dict.size),
     stride: 1,
     out,
@@ -357,18 +461,22 @@ function multiDim(column: MultiColumn, at: number): Dim {
 function pairDim(column: MultiColumn, first: number, second: number): Dim {
   const names = column.dict.names;
   const n = names.length;
-  const byName = Array.from({ length: n }, (_, id) => id).sort((a, b) =>
-    names[a]! < names[b]! ? -1 : names[a]! > names[b]! ? 1 : 0,
-  );
-  const rank = new Int32Array(n);
-  byName.forEach((id, r) => {
-    rank[id] = r;
-  });
+  const rank = column.dict.ranks();
+  const byName = new Int32Array(n);
+  for (let id = 0; id < n; id++) byName[rank[id]!] = id;
   const card = Math.max(1, n * n);
   const out = new Int32Array((100 * 99) / 2);
   const ranks = new Int32Array(100);
   const { offsets } = column;
   return {
+    slots: [
+      [first, Math.max(1, n)],
+      [second, Math.max(1, n)],
+    ],
+    rank(code, ranks) {
+      ranks[first] = Math.floor(code / n);
+      ranks[second] = code % n;
+    },
     card,
     stride: 1,
     out,
@@ -397,10 +505,17 @@ function pairDim(column: MultiColumn, first: number, second: number): Dim {
   };
 }
 
-/** Bytes of distinct-value marks one scan may allocate before falling back to sets. */
-const MARK_BUDGET = 64 << 20;
-/** Histogram cells one scan may allocate before falling back to maps. */
-const HISTOGRAM_BUDGET = 8 << 20;
+/** How much one scan may allocate for each table before it falls back to a slower, smaller one. */
+export interface ScanLimits {
+  /** Cells of a dense group table (else lookup chains). */
+  denseCells: number;
+  /** Bytes of distinct-value marks (else sets). */
+  markBytes: number;
+  /** Cells of dense latency histograms (else maps). */
+  histogramCells: number;
+}
+
+const DEFAULT_LIMITS: ScanLimits = { denseCells: 1 << 21, markBytes: 64 << 20, histogramCells: 8 << 20 };
 
 /** Measures per group, in typed arrays indexed by group number. */
 class Accumulator {
@@ -425,12 +540,13 @@ class Accumulator {
   constructor(
     private readonly c: TurnColumns,
     needs: ReadonlySet<Measure>,
+    limits: ScanLimits,
   ) {
-    this.sessions = needs.has('sessions') ? new Distinct(c.session, c.sessions.size) : null;
-    this.users = needs.has('users') ? new Distinct(c.user, c.users.size) : null;
+    this.sessions = needs.has('sessions') ? new Distinct(c.session, c.sessions.size, limits.markBytes) : null;
+    this.users = needs.has('users') ? new Distinct(c.user, c.users.size, limits.markBytes) : null;
     this.histogram =
       needs.has('latencyP50') || needs.has('latencyP95') || needs.has('latencyP99')
-        ? new Histograms(c)
+        ? new Histograms(c, limits.histogramCells)
         : null;
   }
 
@@ -551,10 +667,11 @@ class Distinct {
   constructor(
     private readonly column: Int32Array,
     private readonly ids: number,
+    private readonly budget: number,
   ) {}
 
   addGroup(): void {
-    if (this.#spent + this.ids <= MARK_BUDGET) {
+    if (this.#spent + this.ids <= this.budget) {
       this.#marks.push(new Uint8Array(this.ids));
       this.#spent += this.ids;
     } else {
@@ -591,13 +708,16 @@ class Histograms {
   readonly #zero: number[] = [];
   #spent = 0;
 
-  constructor(c: TurnColumns) {
+  constructor(
+    c: TurnColumns,
+    private readonly budget: number,
+  ) {
     this.#lo = c.minBucket;
     this.#width = c.maxBucket >= c.minBucket ? c.maxBucket - c.minBucket + 1 : 0;
   }
 
   addGroup(): void {
-    if (this.#spent + this.#width <= HISTOGRAM_BUDGET) {
+    if (this.#spent + this.#width <= this.budget) {
       this.#cells.push(new Int32Array(this.#width));
       this.#spent += this.#width;
     } else {

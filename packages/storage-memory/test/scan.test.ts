@@ -76,6 +76,7 @@ const specArb = fc.record({
     }),
   ),
   offset: fc.nat(4),
+  // Small limits over many groups take the bounded top-k path.
   limit: maybe(fc.integer({ min: 1, max: 6 })),
 });
 
@@ -112,6 +113,9 @@ describe('the column scan answers as aggregateTurns over the same turns', () => 
           spec,
         );
         expect(aggregateColumns(index.columns, lo, hi, f, spec)).toEqual(expected);
+        // The fallbacks a large store takes: lookup chains, sets of ids, histogram maps.
+        const tight = { denseCells: 0, markBytes: 3, histogramCells: 0 };
+        expect(aggregateColumns(index.columns, lo, hi, f, spec, tight)).toEqual(expected);
       }),
       { numRuns: 400 },
     );
