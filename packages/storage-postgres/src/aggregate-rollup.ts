@@ -1,6 +1,6 @@
 import type { AggregateSpec, GroupKey, GroupValue, Measure, NormalizedTurnFilter } from '@convokit/core';
 import { Params } from './params.js';
-import { ALL_DIM, DAY, HOUR } from './rollups.js';
+import { ALL_DIM, DAY, HOUR, WEEK, weekStart, weekStartSql } from './rollups.js';
 import { turnFilterSql } from './turn-filter.js';
 
 /**
@@ -109,7 +109,8 @@ export function rollupPlan(spec: AggregateSpec, f: NormalizedTurnFilter): Rollup
   } else plan = { dim: ALL_DIM };
   if (wantsDistinct) {
     // Membership is per day: whole days only, and the hour is not known (hour of day is a dimension).
-    if (!wholeDays || spec.groupBy.includes('hour')) return undefined;
+    // A member active on two Mondays counts in one day-of-week group: no sum of days gives it.
+    if (!wholeDays || spec.groupBy.includes('hour') || spec.groupBy.includes('dayOfWeek')) return undefined;
     // No membership rows per outcome (few specs ask; they would cost every append).
     if (plan.dim === 'outcome') return undefined;
     if (spec.groupBy.includes('hourOfDay')) {
@@ -145,7 +146,7 @@ export function splitRange(range: Range, unit: number): { interior?: Range; edge
 export interface Part {
   sql: string;
   params: unknown[];
-  kind: 'totals' | 'buckets' | 'sessions' | 'users';
+  kind: 'totals' | 'buckets' | 'hist' | 'sessions' | 'users';
 }
 
 const TOTALS = (r: string) => [
@@ -236,15 +237,20 @@ export function rollupParts(
         params: p.values,
       });
       if (wantsPercentiles && level === 'day') {
-        const q = new Params();
-        const w = `r.dim = ${q.add(plan.dim, 'text')}${rangeWhere('r.bucket', range, q)}${keyWhere('r.key', plan.keys, q)}`;
-        parts.push({
-          kind: 'buckets',
-          sql: `SELECT ${[...cols, 'r.lb AS b', 'sum(r.count)::float8 AS c'].join(', ')}
-            FROM ${S}.rollup_latency_day r WHERE ${w}
-            GROUP BY ${[...keys.map((_, i) => i + 1), keys.length + 1].join(', ')}`,
-          params: q.values,
-        });
+        // Whole ISO weeks from the weekly histograms when no finer time key is asked for.
+        const weekly = spec.groupBy.every((k) => !TIME_KEYS.has(k) || k === 'week');
+        const split = weekly ? splitWeeks(range) : { edges: [range] };
+        const histPieces: Array<[Range, 'd' | 'w']> = split.edges.map((piece) => [piece, 'd']);
+        if (split.interior) histPieces.push([split.interior, 'w']);
+        for (const [histRange, unit] of histPieces) {
+          const q = new Params();
+          const w = `r.dim = ${q.add(plan.dim, 'text')} AND r.unit = '${unit}'${rangeWhere('r.bucket', histRange, q)}${keyWhere('r.key', plan.keys, q)}`;
+          parts.push({
+            kind: 'hist',
+            sql: `SELECT ${[...cols, 'r.hist AS h'].join(', ')} FROM ${S}.rollup_hist r WHERE ${w}`,
+            params: q.values,
+          });
+        }
       }
     }
   }
@@ -254,30 +260,83 @@ export function rollupParts(
       ['users', 'u'],
     ] as const) {
       if (!spec.measures.includes(measure)) continue;
-      const p = new Params();
-      // DISTINCT over the raw key keeps the primary key's (key, member) order: a streaming
-      // Unique over an index-only scan, no sort or hash; the key is finished outside.
-      const keys = spec.groupBy.map((key) => {
-        if (key === 'hourOfDay') return 'm.key';
-        if (TIME_KEYS.has(key)) return timeKeySql(key, 'm.day');
-        return 'm.key';
-      });
-      const outer = spec.groupBy.map((key, i) => {
-        if (key === 'hourOfDay') return `x.k${i}::float8`;
-        return key === 'persona' ? `NULLIF(x.k${i}, '')` : `x.k${i}`;
-      });
-      const where = `m.dim = ${p.add(plan.members.dim, 'text')} AND m.kind = '${kind}'${rangeWhere('m.day', f, p)}${keyWhere('m.key', plan.members.keys, p)}`;
-      parts.push({
-        kind: measure,
-        sql: `SELECT ${[...outer.map((k, i) => `${k} AS k${i}`), 'count(*)::float8 AS c'].join(', ')} FROM (
-            SELECT DISTINCT ${[...keys.map((k, i) => `${k} AS k${i}`), 'm.member'].join(', ')}
-            FROM ${S}.rollup_members m WHERE ${where}) x
-          ${outer.length > 0 ? `GROUP BY ${outer.map((_, i) => i + 1).join(', ')}` : ''}`,
-        params: p.values,
-      });
+      parts.push(distinctPart(spec, f, plan.members, kind, measure, S));
     }
   }
   return parts;
+}
+
+/** Month start (UTC) of an epoch-ms bigint expression, as bigint. */
+function monthStartSql(x: string): string {
+  return `(extract(epoch FROM date_trunc('month', to_timestamp(${x} / 1000.0) AT TIME ZONE 'UTC')) * 1000)::bigint`;
+}
+
+/**
+ * Distinct sessions or users of each group. Summed from `distinct_days` (see rollups.ts): a
+ * member counts in a group on its first active day in the group's range, the row whose `prev`
+ * lies before the range (the window's start, raised to the group's day, week or month). When
+ * several keys of the dimension fold into one group (a filter listing several, not grouped by),
+ * a member may hold more than one: a DISTINCT over the member rows instead.
+ */
+function distinctPart(
+  spec: AggregateSpec,
+  f: NormalizedTurnFilter,
+  members: { dim: string; keys?: string[] },
+  kind: 's' | 'u',
+  measure: 'sessions' | 'users',
+  S: string,
+): Part {
+  const p = new Params();
+  const folds =
+    members.keys !== undefined && members.keys.length > 1 && !spec.groupBy.some((k) => !TIME_KEYS.has(k));
+  if (!folds) {
+    const keys = spec.groupBy.map((key) => {
+      if (key === 'hourOfDay') return 'd.key::float8';
+      if (TIME_KEYS.has(key)) return timeKeySql(key, 'd.day');
+      return key === 'persona' ? `NULLIF(d.key, '')` : 'd.key';
+    });
+    // A group's range starts at the latest of the window's start and its time buckets' starts.
+    const starts: string[] = [];
+    if (spec.groupBy.includes('day')) starts.push('d.day');
+    if (spec.groupBy.includes('week')) starts.push(weekStartSql('d.day'));
+    if (spec.groupBy.includes('month')) starts.push(monthStartSql('d.day'));
+    if (f.from !== undefined) starts.push(p.add(f.from, 'bigint'));
+    // With neither, only first appearances (prev -1) count.
+    const before =
+      starts.length === 0 ? '0' : starts.length === 1 ? starts[0] : `greatest(${starts.join(', ')})`;
+    const where = `d.dim = ${p.add(members.dim, 'text')} AND d.kind = '${kind}'${rangeWhere('d.day', f, p)}${keyWhere('d.key', members.keys, p)} AND d.prev < ${before}`;
+    return {
+      kind: measure,
+      sql: `SELECT ${[...keys.map((k, i) => `${k} AS k${i}`), 'sum(d.n)::float8 AS c'].join(', ')}
+        FROM ${S}.distinct_days d WHERE ${where}
+        ${keys.length > 0 ? `GROUP BY ${keys.map((_, i) => i + 1).join(', ')}` : ''}`,
+      params: p.values,
+    };
+  }
+  // DISTINCT over the raw key keeps the primary key's (key, member) order: a streaming
+  // Unique over an index-only scan, no sort or hash; the key is finished outside.
+  const keys = spec.groupBy.map((key) => (TIME_KEYS.has(key) ? timeKeySql(key, 'm.day') : 'm.key'));
+  const where = `m.dim = ${p.add(members.dim, 'text')} AND m.kind = '${kind}'${rangeWhere('m.day', f, p)}${keyWhere('m.key', members.keys, p)}`;
+  return {
+    kind: measure,
+    sql: `SELECT ${[...keys.map((_, i) => `x.k${i}`), 'count(*)::float8 AS c'].join(', ')} FROM (
+        SELECT DISTINCT ${[...keys.map((k, i) => `${k} AS k${i}`), 'm.member'].join(', ')}
+        FROM ${S}.rollup_members m WHERE ${where}) x
+      ${keys.length > 0 ? `GROUP BY ${keys.map((_, i) => i + 1).join(', ')}` : ''}`,
+    params: p.values,
+  };
+}
+
+/** Splits a day-aligned range into whole ISO weeks and the days around them. */
+function splitWeeks(range: Range): { interior?: Range; edges: Range[] } {
+  const { from, to } = range;
+  const a = from === undefined ? undefined : weekStart(from) === from ? from : weekStart(from) + WEEK;
+  const b = to === undefined ? undefined : weekStart(to);
+  if (a !== undefined && b !== undefined && a >= b) return { edges: [{ from, to }] };
+  const edges: Range[] = [];
+  if (from !== undefined && a !== from) edges.push({ from, to: a });
+  if (to !== undefined && b !== to) edges.push({ from: b, to });
+  return { interior: { from: a, to: b }, edges };
 }
 
 /** Scan statements of the turns for one edge, with the rollup parts' column names. */

@@ -15,6 +15,8 @@ import {
 import { type Part, rollupParts, rollupPlan, scanParts, topRows } from './aggregate-rollup.js';
 import type { Db } from './db.js';
 import { Params } from './params.js';
+import { decodeHist } from './rollups.js';
+import { sessionAggregate, sessionPlanServes } from './session-plan.js';
 import { NAME_TABLES, turnFilterSql } from './turn-filter.js';
 
 const HOUR = 3_600_000;
@@ -171,6 +173,14 @@ export async function aggregateTurns(
   const spec = validate(AggregateSpecSchema, input, 'turns.aggregate');
   const { S } = db;
   const filter = normalizeTurnFilter(spec.filter);
+  if (options.plan !== 'base' && sessionPlanServes(spec, filter)) {
+    return db.read('turns.aggregate', async (sql) => {
+      const { rows, totalGroups } = await sessionAggregate(sql, S, spec, filter);
+      sortRows(rows, spec.orderBy);
+      const end = spec.limit === undefined ? undefined : spec.offset + spec.limit;
+      return { rows: rows.slice(spec.offset, end), totalGroups };
+    });
+  }
   const { keyExprs, joins } = groupSql(spec, S);
   const plan = options.plan === 'base' ? undefined : rollupPlan(spec, filter);
   let parts = plan
@@ -209,7 +219,8 @@ export async function aggregateTurns(
       for (const row of results[i]!) {
         const group = groups.get(n === 0 ? '' : JSON.stringify(keyOf(row)));
         if (!group) continue;
-        if (part.kind === 'buckets') {
+        if (part.kind === 'hist') decodeHist(row.h as unknown as Uint8Array, group.buckets);
+        else if (part.kind === 'buckets') {
           const b = row.b as number;
           group.buckets.set(b, (group.buckets.get(b) ?? 0) + (row.c as number));
         } else group.row[part.kind] = row.c as number;

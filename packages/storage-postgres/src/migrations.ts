@@ -1,5 +1,5 @@
 import type { Sql } from 'postgres';
-import { DAY, rebuildStatements } from './rollups.js';
+import { DAY, distinctRebuildStatements, HIST_AGG, rebuildStatements, weekStartSql } from './rollups.js';
 
 export interface Migration {
   version: number;
@@ -155,8 +155,60 @@ export const MIGRATIONS: readonly Migration[] = [
     async after(tx, S) {
       // The backfill reads every stored turn: no statement timeout for it (this transaction only).
       await tx.unsafe('SET LOCAL statement_timeout = 0');
-      for (const statement of rebuildStatements(S)) await tx.unsafe(statement, [0, 8.64e15 + DAY]);
+      for (const statement of rebuildStatements(S, 3)) await tx.unsafe(statement, [0, 8.64e15 + DAY]);
     },
+  },
+  {
+    version: 4,
+    name: 'histogram blobs, distinct by first appearance, session totals',
+    statements: (S) => [
+      // Appends from a process still on schema 3 would not keep the new tables: wait them out.
+      `LOCK TABLE ${S}.turns IN SHARE ROW EXCLUSIVE MODE`,
+      // The backfills read every rollup row and every session: no statement timeout for them.
+      'SET LOCAL statement_timeout = 0',
+      // One row per dimension value and day ('d') or ISO week ('w') holding its whole latency
+      // histogram, instead of a row per bucket: a 90-day percentile reads a few hundred rows.
+      `CREATE TABLE ${S}.rollup_hist (
+        dim text COLLATE "C" NOT NULL,
+        unit "char" NOT NULL,
+        bucket bigint NOT NULL,
+        key text COLLATE "C" NOT NULL,
+        hist bytea NOT NULL,
+        PRIMARY KEY (dim, unit, bucket, key)
+      )`,
+      `INSERT INTO ${S}.rollup_hist (dim, unit, bucket, key, hist)
+        SELECT dim, 'd', bucket, key, ${HIST_AGG('lb', 'count')} FROM ${S}.rollup_latency_day GROUP BY 1, 3, 4`,
+      `INSERT INTO ${S}.rollup_hist (dim, unit, bucket, key, hist)
+        SELECT dim, 'w', week, key, ${HIST_AGG('lb', 'c')} FROM (
+          SELECT dim, ${weekStartSql('bucket')} AS week, key, lb, sum(count) AS c
+          FROM ${S}.rollup_latency_day GROUP BY 1, 2, 3, 4) h
+        GROUP BY 1, 3, 4`,
+      `DROP TABLE ${S}.rollup_latency_day`,
+      `CREATE TABLE ${S}.distinct_days (
+        dim text COLLATE "C" NOT NULL,
+        kind "char" NOT NULL,
+        day bigint NOT NULL,
+        key text COLLATE "C" NOT NULL,
+        prev bigint NOT NULL,
+        n bigint NOT NULL,
+        PRIMARY KEY (dim, kind, day, key, prev)
+      )`,
+      ...distinctRebuildStatements(S),
+      // Appends look members up by their primary key; only retention read this one.
+      `DROP INDEX ${S}.rollup_members_day`,
+      `CREATE TABLE ${S}.session_totals (
+        session_id text COLLATE "C" PRIMARY KEY,
+        count bigint NOT NULL,
+        first_at bigint NOT NULL,
+        last_at bigint NOT NULL
+      )`,
+      `INSERT INTO ${S}.session_totals (session_id, count, first_at, last_at)
+        SELECT session_id, count(*), min(at), max(at) FROM ${S}.turns GROUP BY session_id`,
+      `CREATE INDEX session_totals_last ON ${S}.session_totals (last_at, session_id)`,
+      `CREATE INDEX session_totals_first ON ${S}.session_totals (first_at, last_at)`,
+      // The longest session bounds the search for sessions crossing a window's end.
+      `CREATE INDEX session_totals_span ON ${S}.session_totals ((last_at - first_at))`,
+    ],
   },
 ];
 

@@ -23,7 +23,21 @@ export const ALL_DIM = '';
 /** Dimensions with hourly and daily totals and latency histograms. */
 export const ROLLUP_DIMS = ['persona', 'outcome', 'framework', 'tool', 'mcpServer'] as const;
 
-export const ROLLUP_TABLES = ['rollup_hour', 'rollup_day', 'rollup_latency_day', 'rollup_members'] as const;
+/** Tables holding one row per dimension value and time bucket (migration 4 replaced the latency rows). */
+export const ROLLUP_TABLES = ['rollup_hour', 'rollup_day', 'rollup_hist', 'rollup_members'] as const;
+
+/** Start of the ISO week (Monday, UTC) of an epoch-ms bigint expression; 1970-01-01 was a Thursday. */
+export function weekStartSql(x: string): string {
+  return `(${x} - mod(${x}, ${DAY}) - mod(${x} / ${DAY} + 3, 7) * ${DAY})`;
+}
+
+/** Start of the ISO week (Monday, UTC) of an epoch-ms time. */
+export function weekStart(at: number): number {
+  const day = at - (at % DAY);
+  return day - ((day / DAY + 3) % 7) * DAY;
+}
+
+export const WEEK = 7 * DAY;
 
 /** Relations a rollup statement reads: turns (`id, session_id, user_id, at, persona, outcome,
  * latency_ms, latency_bucket, tokens_in, tokens_out, feedback`) and `(turn_id, name)` per list. */
@@ -86,25 +100,133 @@ const PLAIN = `dim NOT IN ('session', 'hourOfDay')`;
  * The statements adding the turns of CTE `e` (see `expandedTurns`) into every rollup. The latency
  * histogram is kept per day only: it has a row per bucket, so hourly rows would outnumber turns.
  */
-export function rollupStatements(S: string): string[] {
+export function rollupStatements(S: string, schema: 3 | 4 = 4): string[] {
   return [
     totalsUpsert(S, 'rollup_hour', HOUR, PLAIN),
     totalsUpsert(S, 'rollup_day', DAY, `dim <> 'hourOfDay'`),
-    `INSERT INTO ${S}.rollup_latency_day AS r (dim, bucket, key, lb, count)
+    // Schema 3 kept a row per latency bucket; its migration still builds them (schema 4 converts).
+    ...(schema === 3
+      ? [
+          `INSERT INTO ${S}.rollup_latency_day AS r (dim, bucket, key, lb, count)
       SELECT dim, at - mod(at, ${DAY}), key, latency_bucket, count(*)
       FROM e WHERE ${PLAIN} AND latency_bucket IS NOT NULL
       GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
       ON CONFLICT (dim, bucket, key, lb) DO UPDATE SET count = r.count + excluded.count`,
-    // Sessions and users per dimension value and day (outcome filters with distinct counts scan).
-    `INSERT INTO ${S}.rollup_members (dim, kind, key, member, day)
-      SELECT DISTINCT dim, kind, key, member, day FROM (
+        ]
+      : [histInsert(S, 'd')]),
+    `INSERT INTO ${S}.rollup_members (dim, kind, key, member, day) ${MEMBERS_SELECT} ON CONFLICT DO NOTHING`,
+  ];
+}
+
+/**
+ * The CTEs (name, body) an append adds after `e`: the hourly and daily totals, the session totals
+ * (from `ins`), the member rows, and the distinct_days changes of the member rows that are new.
+ * Appends are serialized (an advisory lock), so reading the member rows stored before this
+ * statement (its snapshot) tells each new row's neighbours. For a new row on day d of a member:
+ * prev = the latest earlier day, stored or new; the stored row right after it (if no new row
+ * comes between) now has d as its prev instead of the stored one before d.
+ */
+export function appendRollupCtes(S: string): Array<[string, string]> {
+  const same = `o.dim = m.dim AND o.kind = m.kind AND o.key = m.key AND o.member = m.member`;
+  const moved = `old_next IS NOT NULL AND (new_next IS NULL OR new_next > old_next)`;
+  return [
+    ['r_hour', totalsUpsert(S, 'rollup_hour', HOUR, PLAIN)],
+    ['r_day', totalsUpsert(S, 'rollup_day', DAY, `dim <> 'hourOfDay'`)],
+    [
+      'r_sessions',
+      `INSERT INTO ${S}.session_totals AS r (session_id, count, first_at, last_at)
+        SELECT session_id, count(*), min(at), max(at) FROM ins GROUP BY 1 ORDER BY 1
+        ON CONFLICT (session_id) DO UPDATE SET count = r.count + excluded.count,
+          first_at = least(r.first_at, excluded.first_at), last_at = greatest(r.last_at, excluded.last_at)`,
+    ],
+    [
+      'r_members',
+      `INSERT INTO ${S}.rollup_members (dim, kind, key, member, day) ${MEMBERS_SELECT}
+        ON CONFLICT DO NOTHING RETURNING dim, kind, key, member, day`,
+    ],
+    [
+      'r_near',
+      `SELECT m.dim, m.kind, m.key, m.day,
+          lag(m.day) OVER w AS new_prev, lead(m.day) OVER w AS new_next,
+          (SELECT max(o.day) FROM ${S}.rollup_members o WHERE ${same} AND o.day < m.day) AS old_prev,
+          (SELECT min(o.day) FROM ${S}.rollup_members o WHERE ${same} AND o.day > m.day) AS old_next
+        FROM r_members m WINDOW w AS (PARTITION BY m.dim, m.kind, m.key, m.member ORDER BY m.day)`,
+    ],
+    [
+      'r_distinct',
+      `INSERT INTO ${S}.distinct_days AS r (dim, kind, day, key, prev, n)
+        SELECT dim, kind, day, key, prev, sum(n) FROM (
+          SELECT dim, kind, day, key, greatest(coalesce(old_prev, -1), coalesce(new_prev, -1)) AS prev, 1 AS n
+          FROM r_near
+          UNION ALL SELECT dim, kind, old_next, key, coalesce(old_prev, -1), -1 FROM r_near WHERE ${moved}
+          UNION ALL SELECT dim, kind, old_next, key, day, 1 FROM r_near WHERE ${moved}
+        ) d GROUP BY 1, 2, 3, 4, 5 HAVING sum(n) <> 0 ORDER BY 1, 2, 3, 4, 5
+        ON CONFLICT (dim, kind, day, key, prev) DO UPDATE SET n = r.n + excluded.n`,
+    ],
+  ];
+}
+
+/** Sessions and users per dimension value and day (outcome filters with distinct counts scan). */
+export const MEMBERS_SELECT = `SELECT DISTINCT dim, kind, key, member, day FROM (
         SELECT dim, 's'::"char" AS kind, key, session_id AS member, at - mod(at, ${DAY}) AS day
         FROM e WHERE dim NOT IN ('session', 'outcome')
         UNION ALL
         SELECT dim, 'u'::"char", key, user_id, at - mod(at, ${DAY})
         FROM e WHERE dim NOT IN ('session', 'outcome') AND user_id IS NOT NULL
-      ) m ORDER BY 1, 2, 3, 4, 5
-      ON CONFLICT DO NOTHING`,
+      ) m ORDER BY 1, 2, 3, 4, 5`;
+
+/**
+ * A latency histogram as bytea: (int4 bucket index, int4 count) pairs, big-endian, ascending by
+ * index, built from `(lb, c)` rows. Decoded by `decodeHist`.
+ */
+export const HIST_AGG = (lb: string, c: string) =>
+  `string_agg(int4send(${lb}) || int4send(${c}::int), ''::bytea ORDER BY ${lb})`;
+
+/** Histogram rows (`unit` 'd' per UTC day, 'w' per ISO week) for the turns of `e`, into empty buckets. */
+function histInsert(S: string, unit: 'd' | 'w'): string {
+  const bucket = unit === 'd' ? `at - mod(at, ${DAY})` : weekStartSql('at');
+  return `INSERT INTO ${S}.rollup_hist (dim, unit, bucket, key, hist)
+    SELECT dim, '${unit}', bucket, key, ${HIST_AGG('lb', 'c')} FROM (
+      SELECT dim, ${bucket} AS bucket, key, latency_bucket AS lb, count(*) AS c
+      FROM e WHERE ${PLAIN} AND latency_bucket IS NOT NULL GROUP BY 1, 2, 3, 4) h
+    GROUP BY 1, 3, 4`;
+}
+
+/** Bucket index -> count pairs of a stored histogram. */
+export function decodeHist(hist: Uint8Array, into: Map<number, number>): void {
+  const view = new DataView(hist.buffer, hist.byteOffset, hist.byteLength);
+  for (let o = 0; o + 8 <= hist.byteLength; o += 8) {
+    const b = view.getInt32(o);
+    into.set(b, (into.get(b) ?? 0) + view.getInt32(o + 4));
+  }
+}
+
+/** The stored form of a histogram (see `HIST_AGG`). */
+export function encodeHist(counts: Map<number, number>): Buffer {
+  const keys = [...counts.keys()].sort((a, b) => a - b);
+  const out = Buffer.allocUnsafe(keys.length * 8);
+  keys.forEach((b, i) => {
+    out.writeInt32BE(b, i * 8);
+    out.writeInt32BE(counts.get(b)!, i * 8 + 4);
+  });
+  return out;
+}
+
+/**
+ * Distinct counts by first appearance (as the sqlite adapter): `distinct_days` holds, per
+ * dimension value, kind and day, how many members active that day were last active before it on
+ * `prev` (-1 for never). Over whole days [D1, D2) each member is counted once, on its first
+ * active day in the range, the one row whose `prev` is before D1. Rebuilt from the member rows.
+ */
+export function distinctRebuildStatements(S: string): string[] {
+  return [
+    `DELETE FROM ${S}.distinct_days`,
+    `INSERT INTO ${S}.distinct_days (dim, kind, day, key, prev, n)
+      SELECT dim, kind, day, key, prev, count(*) FROM (
+        SELECT dim, kind, key, day,
+          coalesce(lag(day) OVER (PARTITION BY dim, kind, key, member ORDER BY day), -1) AS prev
+        FROM ${S}.rollup_members) m
+      GROUP BY 1, 2, 3, 4, 5`,
   ];
 }
 
@@ -129,16 +251,27 @@ export function storedSource(S: string): { ctes: string; source: RollupSource } 
  * rows of those days are deleted first). Used by the migration that introduced rollups and by
  * `deleteBefore` for the day it cuts through. Run inside a transaction that blocks appends.
  */
-export function rebuildStatements(S: string): string[] {
+export function rebuildStatements(S: string, schema: 3 | 4 = 4): string[] {
   const { ctes, source } = storedSource(S);
   const with_ = `WITH ${ctes}, e AS MATERIALIZED (${expandedTurns(source)})`;
+  const tables =
+    schema === 3 ? ['rollup_hour', 'rollup_day', 'rollup_latency_day', 'rollup_members'] : ROLLUP_TABLES;
   return [
-    ...ROLLUP_TABLES.map((t) =>
+    ...tables.map((t) =>
       t === 'rollup_members'
         ? `DELETE FROM ${S}.${t} WHERE day >= $1::bigint AND day < $2::bigint`
-        : `DELETE FROM ${S}.${t} WHERE bucket >= $1::bigint AND bucket < $2::bigint`,
+        : `DELETE FROM ${S}.${t} WHERE bucket >= $1::bigint AND bucket < $2::bigint${t === 'rollup_hist' ? ` AND unit = 'd'` : ''}`,
     ),
-    ...rollupStatements(S).map((body) => `${with_} ${body}`),
+    ...rollupStatements(S, schema).map((body) => `${with_} ${body}`),
+  ];
+}
+
+/** Recomputes the weekly histograms of the ISO weeks in [$1, $2) (week-aligned) from the stored turns. */
+export function weekHistRebuildStatements(S: string): string[] {
+  const { ctes, source } = storedSource(S);
+  return [
+    `DELETE FROM ${S}.rollup_hist WHERE unit = 'w' AND bucket >= $1::bigint AND bucket < $2::bigint`,
+    `WITH ${ctes}, e AS MATERIALIZED (${expandedTurns(source)}) ${histInsert(S, 'w')}`,
   ];
 }
 

@@ -101,6 +101,9 @@ export function createPostgresStorage(options: PostgresStorageOptions = {}): Pos
     onnotice: () => {},
     connection: {
       application_name: 'convokit',
+      // Compiling a plan costs 100+ ms, more than any statement here runs (estimates of the
+      // append's CTEs cross the JIT thresholds); a caller may turn it back on.
+      jit: 'off',
       ...(options.connection?.connection ?? {}),
       ...(statementMs > 0 ? { statement_timeout: Math.round(statementMs) } : {}),
     },

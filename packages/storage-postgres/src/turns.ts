@@ -23,7 +23,20 @@ import {
 import { aggregateTurns } from './aggregate.js';
 import type { Db } from './db.js';
 import { Params } from './params.js';
-import { DAY, expandedTurns, ROLLUP_TABLES, rebuildStatements, rollupStatements } from './rollups.js';
+import {
+  ALL_DIM,
+  appendRollupCtes,
+  DAY,
+  decodeHist,
+  distinctRebuildStatements,
+  encodeHist,
+  expandedTurns,
+  ROLLUP_TABLES,
+  rebuildStatements,
+  WEEK,
+  weekHistRebuildStatements,
+  weekStart,
+} from './rollups.js';
 import { searchTurns } from './search.js';
 import { turnVector } from './search-vector.js';
 import { NAME_TABLES, turnFilterSql } from './turn-filter.js';
@@ -69,14 +82,14 @@ export function parseTurn(body: string): Turn {
 }
 
 /**
- * The whole append in one statement (one round trip): the turns, their name rows, and every
- * rollup, each fed by the RETURNING of the turn insert, so ids that already existed count nowhere.
+ * The append statement: the turns, their name rows, and the totals, session and membership
+ * rollups, each fed by the RETURNING of the turn insert, so ids that already existed count
+ * nowhere. Latency histograms are merged in JS (see `histDeltas`).
  */
 function appendStatement(S: string): string {
   const nameRows = (a: number, b: number) =>
     `SELECT n.turn_id, n.name, i.at FROM unnest($${a}::text[], $${b}::text[]) AS n(turn_id, name) JOIN ins i ON i.id = n.turn_id`;
   const expanded = expandedTurns({ turns: 'ins', frameworks: 'nf', tools: 'nt', mcpServers: 'nm' });
-  const rollups = rollupStatements(S);
   return `WITH ins AS (
       INSERT INTO ${S}.turns (id, session_id, conversation_id, user_id, persona, at, outcome, latency_ms,
         latency_bucket, tokens_in, tokens_out, feedback, body, search)
@@ -96,8 +109,63 @@ function appendStatement(S: string): string {
     wt AS (INSERT INTO ${S}.${NAME_TABLES.tool} (turn_id, name, at) SELECT * FROM nt),
     wm AS (INSERT INTO ${S}.${NAME_TABLES.mcpServer} (turn_id, name, at) SELECT * FROM nm),
     e AS MATERIALIZED (${expanded}),
-    ${rollups.map((body, i) => `r${i} AS (${body})`).join(',\n    ')}
+    ${appendRollupCtes(S)
+      .map(([name, body]) => `${name} AS (${body})`)
+      .join(',\n    ')}
     SELECT id FROM ins`;
+}
+
+/** Histogram rows an append adds to: `dim, unit, bucket, key` and bucket index -> count. */
+interface HistDelta {
+  dim: string;
+  unit: 'd' | 'w';
+  bucket: number;
+  key: string;
+  counts: Map<number, number>;
+}
+
+/** The latency histogram additions of `turns`, per dimension value and UTC day and ISO week. */
+function histDeltas(turns: readonly Turn[]): Map<string, HistDelta> {
+  const out = new Map<string, HistDelta>();
+  const add = (dim: string, key: string, day: number, week: number, lb: number) => {
+    for (const [unit, bucket] of [
+      ['d', day],
+      ['w', week],
+    ] as const) {
+      const id = `${dim}\u0000${unit}\u0000${bucket}\u0000${key}`;
+      let delta = out.get(id);
+      if (!delta) {
+        delta = { dim, unit, bucket, key, counts: new Map() };
+        out.set(id, delta);
+      }
+      delta.counts.set(lb, (delta.counts.get(lb) ?? 0) + 1);
+    }
+  };
+  for (const t of turns) {
+    if (t.latencyMs === undefined) continue;
+    const lb = latencyBucket(t.latencyMs);
+    const day = t.at - (t.at % DAY);
+    const week = weekStart(t.at);
+    add(ALL_DIM, '', day, week, lb);
+    add('persona', t.persona ?? '', day, week, lb);
+    add('outcome', t.outcome, day, week, lb);
+    for (const name of t.frameworks) add('framework', name, day, week, lb);
+    for (const name of t.tools) add('tool', name, day, week, lb);
+    for (const name of t.mcpServers) add('mcpServer', name, day, week, lb);
+  }
+  return out;
+}
+
+/** Columns of histogram keys for `unnest`. */
+function histKeyColumns(deltas: Iterable<HistDelta>): [string[], string[], number[], string[]] {
+  const cols: [string[], string[], number[], string[]] = [[], [], [], []];
+  for (const d of deltas) {
+    cols[0].push(d.dim);
+    cols[1].push(d.unit);
+    cols[2].push(d.bucket);
+    cols[3].push(d.key);
+  }
+  return cols;
 }
 
 export function createTurnStore(db: Db): TurnStore {
@@ -153,8 +221,18 @@ export function createTurnStore(db: Db): TurnStore {
         }
       }
     }
+    const deltas = histDeltas(batch);
     return db.tx('turns.append', async (sql) => {
-      const inserted = await sql.unsafe<{ id: string }[]>(
+      // Appends one at a time per schema: the distinct rollups read the member rows stored
+      // before them, and histograms are merged here. Statements are pipelined (one flush).
+      const lock = sql.unsafe(
+        'SELECT pg_advisory_xact_lock(hashtext($1::text))',
+        [`convokit:append:${db.schema}`],
+        {
+          prepare: true,
+        },
+      );
+      const insert = sql.unsafe<{ id: string }[]>(
         appendSql,
         [
           cols.id,
@@ -177,6 +255,16 @@ export function createTurnStore(db: Db): TurnStore {
         ] as never[],
         { prepare: true },
       );
+      const stored = sql.unsafe<
+        { dim: string; unit: string; bucket: number; key: string; hist: Uint8Array }[]
+      >(
+        `SELECT h.dim, h.unit::text AS unit, h.bucket, h.key, h.hist FROM ${S}.rollup_hist h
+         JOIN unnest($1::text[], $2::text[], $3::bigint[], $4::text[]) AS k(dim, unit, bucket, key)
+           ON h.dim = k.dim AND h.unit = k.unit::"char" AND h.bucket = k.bucket AND h.key = k.key`,
+        histKeyColumns(deltas.values()) as unknown as never[],
+        { prepare: true },
+      );
+      const [, inserted, before] = await Promise.all([lock, insert, stored]);
       const written = new Set(inserted.map((r) => r.id));
       const skippedIds = batch.filter((t) => !written.has(t.id)).map((t) => t.id);
       if (skippedIds.length > 0 && ifExists === 'error') {
@@ -185,6 +273,25 @@ export function createTurnStore(db: Db): TurnStore {
           where: 'turns.append',
           ids: skippedIds.slice(0, 100),
         });
+      }
+      // Only what was written counts (ids skipped under ifExists: 'skip' are not added).
+      const added = skippedIds.length === 0 ? deltas : histDeltas(batch.filter((t) => written.has(t.id)));
+      if (added.size > 0) {
+        for (const row of before) {
+          const delta = added.get(`${row.dim}\u0000${row.unit}\u0000${row.bucket}\u0000${row.key}`);
+          if (delta) decodeHist(row.hist, delta.counts);
+        }
+        const [dims, units, buckets, keys] = histKeyColumns(added.values());
+        const hists = [...added.values()].map((d) => encodeHist(d.counts).toString('hex'));
+        await sql.unsafe(
+          `INSERT INTO ${S}.rollup_hist (dim, unit, bucket, key, hist)
+           SELECT dim, unit::"char", bucket, key, decode(hist, 'hex')
+           FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[]) AS u(dim, unit, bucket, key, hist)
+           ORDER BY 1, 2, 3, 4
+           ON CONFLICT (dim, unit, bucket, key) DO UPDATE SET hist = excluded.hist`,
+          [dims, units, buckets, keys, hists] as never[],
+          { prepare: true },
+        );
       }
       return { appended: written.size, skippedIds };
     });
@@ -277,6 +384,24 @@ export function createTurnStore(db: Db): TurnStore {
           await sql.unsafe(statement, [cutDay, cutDay + DAY], { prepare: true });
         }
       }
+      // So is the week it cuts through (its row went if it started before the cut day).
+      const cutWeek = weekStart(before);
+      if (before !== cutWeek) {
+        for (const statement of weekHistRebuildStatements(S)) {
+          await sql.unsafe(statement, [cutWeek, cutWeek + WEEK], { prepare: true });
+        }
+      }
+      // Sessions that had turns before the cut are recounted from what is left.
+      await sql.unsafe(
+        `WITH gone AS (DELETE FROM ${S}.session_totals WHERE first_at < $1::bigint RETURNING session_id)
+         INSERT INTO ${S}.session_totals (session_id, count, first_at, last_at)
+         SELECT t.session_id, count(*), min(t.at), max(t.at) FROM ${S}.turns t
+         WHERE t.session_id IN (SELECT session_id FROM gone) GROUP BY 1`,
+        [before],
+        { prepare: true },
+      );
+      // A member's first day may now be later: the first-appearance counts are rebuilt.
+      for (const statement of distinctRebuildStatements(S)) await sql.unsafe(statement);
       return result.count;
     });
   }

@@ -74,8 +74,8 @@ describe.skipIf(!url)('migrations (postgres)', () => {
         const versions = await admin.unsafe(
           `SELECT version FROM "${schema}".schema_migrations ORDER BY version`,
         );
-        expect(versions.map((r) => r.version)).toEqual([1, 2, 3]);
-        expect(POSTGRES_SCHEMA_VERSION).toBe(3);
+        expect(versions.map((r) => r.version)).toEqual([1, 2, 3, 4]);
+        expect(POSTGRES_SCHEMA_VERSION).toBe(4);
         const indexes = await admin.unsafe(`SELECT indexname FROM pg_indexes WHERE schemaname = $1`, [
           schema,
         ]);
@@ -110,7 +110,7 @@ describe.skipIf(!url)('migrations (postgres)', () => {
       const admin = postgres(url!, { max: 1, onnotice: () => {} });
       const rows = await admin.unsafe(`SELECT version FROM "${schema}".schema_migrations ORDER BY version`);
       await admin.end({ timeout: 5 });
-      expect(rows.map((r) => r.version)).toEqual([1, 2, 3]);
+      expect(rows.map((r) => r.version)).toEqual([1, 2, 3, 4]);
     } finally {
       await Promise.all(stores.map((s) => s.close()));
     }
@@ -196,6 +196,115 @@ describe.skipIf(!url)('migrations (postgres)', () => {
             referenceAggregate([...turns, more], spec as never),
           );
         }
+      } finally {
+        await storage.close();
+      }
+    } finally {
+      await admin.end({ timeout: 5 });
+    }
+  });
+  test('upgrading a schema-3 database converts its rollups (histograms, distinct counts, session totals)', async () => {
+    const schema = freshSchema();
+    schemas.push(schema);
+    const S = `"${schema}"`;
+    const admin = postgres(url!, { max: 1, onnotice: () => {} });
+    const DAY = 86_400_000;
+    // A Thursday, so the data spans two ISO weeks.
+    const D0 = Date.UTC(2026, 2, 5);
+    const turns: Turn[] = [
+      turn({ at: D0 + 5, persona: 'p', sessionId: 'a', userId: 'u1', latencyMs: 12, frameworks: ['x', 'y'] }),
+      turn({ at: D0 + 3_600_000, sessionId: 'a', userId: 'u1', latencyMs: 40, outcome: 'error' }),
+      turn({ at: D0 + DAY + 7, persona: 'p', sessionId: 'b', userId: 'u2', latencyMs: 900 }),
+      turn({ at: D0 + 4 * DAY + 1, persona: 'p', sessionId: 'b', userId: 'u1', latencyMs: 15 }),
+      turn({ at: D0 + 5 * DAY - 1, persona: 'q', sessionId: 'a', latencyMs: 12, frameworks: ['y'] }),
+      turn({ at: D0 + 9 * DAY, persona: 'q', sessionId: 'c', userId: 'u2', latencyMs: 7, frameworks: ['x'] }),
+    ];
+    try {
+      await admin.unsafe(`CREATE SCHEMA ${S}`);
+      await admin.unsafe(
+        `CREATE TABLE ${S}.schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+      );
+      for (const m of MIGRATIONS.filter((x) => x.version <= 2)) {
+        await admin.unsafe(m.statements(S).join(';\n')).simple();
+        await admin.unsafe(`INSERT INTO ${S}.schema_migrations (version, name) VALUES ($1, $2)`, [
+          m.version,
+          m.name,
+        ]);
+      }
+      for (const t of turns) {
+        await admin.unsafe(
+          `INSERT INTO ${S}.turns (id, session_id, user_id, persona, at, outcome, latency_ms, latency_bucket,
+             tokens_in, tokens_out, feedback, body, search)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::tsvector)`,
+          [
+            t.id,
+            t.sessionId,
+            t.userId ?? null,
+            t.persona ?? null,
+            t.at,
+            t.outcome,
+            t.latencyMs ?? null,
+            t.latencyMs === undefined ? null : latencyBucket(t.latencyMs),
+            null,
+            null,
+            null,
+            JSON.stringify(t),
+            turnVector(t.userInput, t.assistantResponse),
+          ] as never[],
+        );
+        for (const name of t.frameworks)
+          await admin.unsafe(`INSERT INTO ${S}.turn_frameworks VALUES ($1, $2, $3)`, [t.id, name, t.at]);
+      }
+      // Schema 3 as released: its rollups (a row per latency bucket) built from the turns.
+      const v3 = MIGRATIONS.find((x) => x.version === 3)!;
+      await admin.begin(async (tx) => {
+        await tx.unsafe(v3.statements(S).join(';\n')).simple();
+        await v3.after!(tx as never, S);
+        await tx.unsafe(`INSERT INTO ${S}.schema_migrations (version, name) VALUES (3, $1)`, [v3.name]);
+      });
+      const storage = createPostgresStorage({ url, schema });
+      try {
+        await storage.migrate();
+        const tables = await admin.unsafe(
+          `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1`,
+          [schema],
+        );
+        expect(tables.map((r) => r.table_name)).toEqual(
+          expect.arrayContaining(['rollup_hist', 'distinct_days', 'session_totals']),
+        );
+        expect(tables.map((r) => r.table_name)).not.toContain('rollup_latency_day');
+        const window = { from: D0 - 3 * DAY, to: D0 + 11 * DAY };
+        const specs: AggregateSpecInput[] = [
+          { filter: window, groupBy: ['persona'], measures: ['count', 'sessions', 'users', 'latencyP95'] },
+          { filter: window, groupBy: ['week', 'persona'], measures: ['count', 'latencyP50', 'users'] },
+          { filter: window, groupBy: ['framework'], measures: ['sessions', 'latencyP99'] },
+          { filter: window, groupBy: ['day'], measures: ['count', 'sessions', 'latencyP50'] },
+          { filter: window, groupBy: ['hourOfDay'], measures: ['count', 'sessions', 'users'] },
+          { filter: { from: D0 + DAY, to: D0 + 9 * DAY }, measures: ['sessions', 'users', 'latencyP95'] },
+          {
+            filter: { from: D0 + 2 * DAY, to: D0 + 7 * DAY },
+            groupBy: ['session'],
+            measures: ['count', 'firstAt', 'lastAt'],
+            orderBy: { measure: 'lastAt', direction: 'desc' },
+            limit: 1,
+          },
+        ];
+        const check = async (stored: Turn[]) => {
+          for (const spec of specs) {
+            expect(await storage.turns.aggregate(spec)).toEqual(referenceAggregate(stored, spec as never));
+          }
+        };
+        await check(turns);
+        // New appends add to the converted rows, before and after what was stored.
+        const more = [
+          turn({ at: D0 + 2 * DAY, persona: 'p', sessionId: 'a', userId: 'u2', latencyMs: 3 }),
+          turn({ at: D0 + 10 * DAY, persona: 'q', sessionId: 'd', userId: 'u1', latencyMs: 30 }),
+        ];
+        await storage.turns.append(more);
+        await check([...turns, ...more]);
+        // Retention keeps them exact.
+        await storage.turns.deleteBefore(D0 + DAY + 12);
+        await check([...turns, ...more].filter((t) => t.at >= D0 + DAY + 12));
       } finally {
         await storage.close();
       }

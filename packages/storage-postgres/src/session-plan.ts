@@ -1,0 +1,89 @@
+import type { AggregateRow, AggregateSpec, Measure, NormalizedTurnFilter } from '@convokit/core';
+import type { PgSql } from './db.js';
+
+/**
+ * "Sessions in a window": `groupBy: ['session']` with count, firstAt and lastAt and no filter but
+ * the time window, read from `session_totals` (one row per session: turn count, first and last
+ * `at`) instead of grouping turns. Sessions wholly inside the window are read from their totals;
+ * the few crossing an end of it (they started less than the longest session's span before it)
+ * are recounted from their turns. With an order on firstAt or lastAt and a limit, only the rows
+ * of the totals' index that can reach the page are read (ties with the last one included); the
+ * caller orders and pages them as for any plan.
+ */
+
+const SESSION_MEASURES = new Set<Measure>(['count', 'firstAt', 'lastAt']);
+/** Beyond every epoch-ms time (EpochMsSchema's maximum). */
+const END_OF_TIME = 8.64e15 + 1;
+
+export function sessionPlanServes(spec: AggregateSpec, f: NormalizedTurnFilter): boolean {
+  if (spec.groupBy.length !== 1 || spec.groupBy[0] !== 'session') return false;
+  if (!spec.measures.every((m) => SESSION_MEASURES.has(m))) return false;
+  return Object.keys(f).every((k) => k === 'from' || k === 'to');
+}
+
+interface Row {
+  k: string | null;
+  n: number | null;
+  first_at: number | null;
+  last_at: number | null;
+  /** 0: a session crossing an end, recounted; 1: a session inside; 2: the count of those inside. */
+  crossing: number;
+}
+
+/** The candidate rows (unordered) and the number of groups. */
+export async function sessionAggregate(
+  sql: PgSql,
+  S: string,
+  spec: AggregateSpec,
+  f: NormalizedTurnFilter,
+): Promise<{ rows: AggregateRow[]; totalGroups: number }> {
+  const from = f.from ?? 0;
+  const to = f.to ?? END_OF_TIME;
+  if (from >= to) return { rows: [], totalGroups: 0 };
+  const inside = 'st.first_at >= $1::bigint AND st.last_at < $2::bigint';
+  let page = '';
+  const order = spec.orderBy;
+  const top = spec.limit === undefined ? undefined : spec.offset + spec.limit;
+  if (order && top !== undefined && (order.measure === 'lastAt' || order.measure === 'firstAt')) {
+    const column = order.measure === 'lastAt' ? 'last_at' : 'first_at';
+    const [dir, pick, cmp] = order.direction === 'desc' ? ['DESC', 'min', '>='] : ['ASC', 'max', '<='];
+    page =
+      top === 0
+        ? ' AND FALSE'
+        : ` AND st.${column} ${cmp} (SELECT ${pick}(${column}) FROM (SELECT st.${column} FROM ${S}.session_totals st
+            WHERE ${inside} ORDER BY st.${column} ${dir} LIMIT ${top}) x)`;
+  }
+  const rows = await sql.unsafe<Row[]>(
+    `WITH span AS (SELECT coalesce(max(last_at - first_at), 0) AS s FROM ${S}.session_totals),
+      crossing AS (
+        SELECT st.session_id FROM ${S}.session_totals st, span
+        WHERE st.first_at >= $1::bigint - span.s AND st.first_at < $1::bigint AND st.last_at >= $1::bigint
+        UNION
+        SELECT st.session_id FROM ${S}.session_totals st, span
+        WHERE st.first_at >= $2::bigint - span.s AND st.first_at < $2::bigint AND st.last_at >= $2::bigint)
+    SELECT t.session_id AS k, count(*)::float8 AS n, min(t.at)::float8 AS first_at, max(t.at)::float8 AS last_at,
+      0 AS crossing
+    FROM ${S}.turns t WHERE t.session_id IN (SELECT session_id FROM crossing) AND t.at >= $1::bigint AND t.at < $2::bigint
+    GROUP BY 1
+    UNION ALL
+    SELECT st.session_id, st.count::float8, st.first_at::float8, st.last_at::float8, 1
+    FROM ${S}.session_totals st WHERE ${inside}${page}
+    UNION ALL
+    SELECT NULL, (SELECT count(*) FROM ${S}.session_totals st WHERE ${inside})::float8, NULL, NULL, 2`,
+    [from, to] as never[],
+    { prepare: true },
+  );
+  const out: AggregateRow[] = [];
+  let totalGroups = 0;
+  for (const r of rows) {
+    if (r.crossing === 2) {
+      totalGroups += r.n!;
+      continue;
+    }
+    if (r.crossing === 0) totalGroups += 1;
+    const values: AggregateRow['values'] = {};
+    for (const m of spec.measures) values[m] = m === 'count' ? r.n : m === 'firstAt' ? r.first_at : r.last_at;
+    out.push({ keys: [r.k], values });
+  }
+  return { rows: out, totalGroups };
+}
