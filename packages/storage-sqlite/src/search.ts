@@ -31,21 +31,27 @@ export function searchSql(
   if (mode === 'all' || terms.length === 1) {
     // Rank first, join last: FTS5 scores every match (rowid and bm25 only, kept once in `m`),
     // the filters see only the narrow turns row, and the texts are read for the page alone. The
-    // page is every hit ranked no worse than the limit-th best (`cut`), so the tie-break on
-    // (at, id) among equal scores still sees every tied hit.
+    // page is every hit ranked no worse than the limit-th best (`c`), so the tie-break on
+    // (at, id) among equal scores still sees every tied hit; that cut is one sort with a limit
+    // and one pass over `m`. (The score column is not named `rank`: in a query on turns_fts that
+    // is FTS5's hidden rank column, which would score every match a second time.)
+    // Without filters the cut reads `m` itself rather than a copy of it.
     const filtered = where.clauses.length
-      ? `SELECT m.seq, m.rank FROM m JOIN turns t ON t.seq = m.seq WHERE ${where.clauses.join(' AND ')}`
-      : 'SELECT seq, rank FROM m';
+      ? `,
+        f AS MATERIALIZED (
+          SELECT m.seq, m.score FROM m JOIN turns t ON t.seq = m.seq WHERE ${where.clauses.join(' AND ')})`
+      : '';
+    const hits = where.clauses.length ? 'f' : 'm';
     return {
       sql: `
         WITH m AS MATERIALIZED (
-          SELECT rowid AS seq, bm25(turns_fts) AS rank FROM turns_fts WHERE turns_fts MATCH ?),
-        f AS MATERIALIZED (${filtered}),
-        cut AS (SELECT rank FROM f ORDER BY rank LIMIT 1 OFFSET ?)
-        SELECT ${columns}, f.rank AS rank, ${terms.length} AS matched
-        FROM f JOIN turns t ON t.seq = f.seq JOIN turn_texts x ON x.seq = t.seq
-        WHERE f.rank <= coalesce((SELECT rank FROM cut), f.rank)
-        ORDER BY f.rank, t.at DESC, t.id DESC
+          SELECT rowid AS seq, bm25(turns_fts) AS score FROM turns_fts WHERE turns_fts MATCH ?)${filtered},
+        c AS MATERIALIZED (
+          SELECT seq, score FROM ${hits}
+          WHERE score <= ifnull((SELECT score FROM ${hits} ORDER BY score LIMIT 1 OFFSET ?), 1e308))
+        SELECT ${columns}, c.score AS rank, ${terms.length} AS matched
+        FROM c JOIN turns t ON t.seq = c.seq JOIN turn_texts x ON x.seq = t.seq
+        ORDER BY c.score, t.at DESC, t.id DESC
         LIMIT ?`,
       params: [ftsQuery(terms, mode), ...where.params, limit - 1, limit],
     };

@@ -1,0 +1,88 @@
+import type { Turn } from '@convokit/core';
+import { createMemoryStorage } from '@convokit/storage-memory';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { createSqliteStorage } from '../src/index.js';
+
+/** The page edge: search keeps the best `limit` hits, and equal scores across the edge go newest first. */
+
+function turn(id: string, at: number, userInput: string, persona?: string): Turn {
+  return {
+    id,
+    sessionId: 's',
+    at,
+    userInput,
+    assistantResponse: 'ok',
+    frameworks: [],
+    tools: [],
+    mcpServers: [],
+    outcome: 'ok',
+    ...(persona ? { persona } : {}),
+  };
+}
+
+describe('search page edge', () => {
+  it('a tie on the score across the limit is broken by newest at, then larger id', async () => {
+    // Twelve turns with the same text score the same; `at` repeats so that ids decide some places.
+    const turns = Array.from({ length: 12 }, (_, i) =>
+      turn(`t${String(i).padStart(2, '0')}`, 1_000 + Math.floor(i / 2), 'needle in hay', i % 3 ? 'a' : 'b'),
+    );
+    // One shorter turn scores better than all of them and stays first.
+    turns.push(turn('best', 1, 'needle'));
+    const sqlite = createSqliteStorage({ path: ':memory:' });
+    try {
+      await sqlite.turns.append(turns);
+      const ids = async (limit: number, persona?: string) =>
+        (await sqlite.turns.search('needle', { limit, ...(persona ? { filter: { persona } } : {}) })).map(
+          (h) => h.turn.id,
+        );
+      // at: t10/t11 = 1005, t08/t09 = 1004, t06/t07 = 1003 ...
+      expect(await ids(1)).toEqual(['best']);
+      expect(await ids(4)).toEqual(['best', 't11', 't10', 't09']);
+      expect(await ids(6)).toEqual(['best', 't11', 't10', 't09', 't08', 't07']);
+      // persona 'b' holds t00, t03, t06, t09 (i % 3 === 0); 'best' has none.
+      expect(await ids(2, 'b')).toEqual(['t09', 't06']);
+      expect(await ids(20, 'b')).toEqual(['t09', 't06', 't03', 't00']);
+    } finally {
+      await sqlite.close();
+    }
+  });
+
+  it('small pages equal the memory adapter’s, filtered or not', async () => {
+    const words = ['alpha', 'beta', 'gamma'];
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.record({
+            words: fc.array(fc.constantFrom(...words), { minLength: 1, maxLength: 4 }),
+            at: fc.integer({ min: 0, max: 5 }),
+            persona: fc.constantFrom('a', 'b'),
+          }),
+          { maxLength: 30 },
+        ),
+        fc.integer({ min: 1, max: 6 }),
+        fc.option(fc.constantFrom('a', 'b'), { nil: undefined }),
+        async (raw, limit, persona) => {
+          const turns = raw.map((r, i) =>
+            turn(`t${String(i).padStart(2, '0')}`, r.at, r.words.join(' '), r.persona),
+          );
+          const sqlite = createSqliteStorage({ path: ':memory:' });
+          const memory = createMemoryStorage();
+          try {
+            await sqlite.turns.append(turns);
+            await memory.turns.append(turns);
+            const options = { limit, ...(persona ? { filter: { persona } } : {}) };
+            // One term: the BM25 of the two adapters orders alike (same tf and length, one idf).
+            const got = await sqlite.turns.search('alpha', options);
+            const want = await memory.turns.search('alpha', options);
+            expect(got.map((h) => h.turn.id)).toEqual(want.map((h) => h.turn.id));
+          } finally {
+            await sqlite.close();
+            await memory.close();
+          }
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+});
