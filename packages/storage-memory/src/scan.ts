@@ -33,18 +33,14 @@ export function aggregateColumns(
 ): AggregateResult | undefined {
   const rows = filterRows(c, lo, hi, f);
   const m = rows === null ? hi - lo : rows.length;
-  const dims = planDims(c, spec.groupBy, lo, hi);
+  const dims = planDims(c, spec.groupBy, c.at, lo, hi);
   const acc = new Accumulator(c, new Set<Measure>(spec.measures), limits);
 
   // The combined code of a group: sum of code * stride over the dimensions, the dimension with
   // the most codes at stride 1 (it heads the lookup chains below).
-  let product = 1;
-  for (const d of [...dims].sort((a, b) => b.card - a.card)) {
-    d.stride = product;
-    product *= d.card;
-  }
+  const product = assignStrides(dims);
   // Codes past 2^53 would collide: the caller scans the turns instead.
-  if (product > Number.MAX_SAFE_INTEGER) return undefined;
+  if (product === undefined) return undefined;
   const groups = new GroupTable(
     dims.length === 0 ? 1 : Math.max(...dims.map((d) => d.card)),
     product,
@@ -87,6 +83,26 @@ export function aggregateColumns(
     }
   }
   if (dims.length === 0 && acc.size === 0) groups.find(0, acc);
+  return groupRows(spec, dims, groups, acc);
+}
+
+/** Strides for the dimensions (the one with most codes at 1), or undefined past 2^53 codes. */
+export function assignStrides(dims: readonly Dim[]): number | undefined {
+  let product = 1;
+  for (const d of [...dims].sort((a, b) => b.card - a.card)) {
+    d.stride = product;
+    product *= d.card;
+  }
+  return product > Number.MAX_SAFE_INTEGER ? undefined : product;
+}
+
+/** The rows of the groups in spec order, after offset and limit. */
+export function groupRows(
+  spec: AggregateSpec,
+  dims: readonly Dim[],
+  groups: GroupTable,
+  acc: Accumulator,
+): AggregateResult {
   const n = acc.size;
   const codes = groups.codes;
 
@@ -171,7 +187,7 @@ function smallest(n: number, k: number, compare: (a: number, b: number) => numbe
  * the code of the stride-1 dimension (the one with most codes), so two-dimension groupings such
  * as (session, user) cost one table read and a short walk, with no hashing.
  */
-class GroupTable {
+export class GroupTable {
   readonly codes: number[] = [];
   readonly #dense: Int32Array | null;
   readonly #heads: Int32Array | null;
@@ -279,7 +295,10 @@ function maskOf(values: readonly string[], dict: Dictionary): Uint8Array {
 }
 
 /** One grouping dimension: the codes of row i (written to `out`), and back to a key. */
-interface Dim {
+export interface Dim {
+  readonly key: GroupKey;
+  /** A multi-valued key named twice: pairs of names. */
+  readonly pair?: boolean;
   card: number;
   stride: number;
   out: Int32Array;
@@ -297,25 +316,32 @@ const MULTI: Partial<Record<GroupKey, 'frameworks' | 'tools' | 'mcpServers'>> = 
   mcpServer: 'mcpServers',
 };
 
-function planDims(c: TurnColumns, groupBy: readonly GroupKey[], lo: number, hi: number): Dim[] {
+export function planDims(
+  c: TurnColumns,
+  groupBy: readonly GroupKey[],
+  times: Float64Array,
+  lo: number,
+  hi: number,
+): Dim[] {
   const dims: Dim[] = [];
   groupBy.forEach((key, at) => {
     const multi = MULTI[key];
     if (multi === undefined) {
-      dims.push(singleDim(c, key, at, lo, hi));
+      dims.push(singleDim(c, key, at, times, lo, hi));
       return;
     }
     if (groupBy.indexOf(key) < at) return; // the second of a pair, planned with the first
     const second = groupBy.indexOf(key, at + 1);
-    dims.push(second === -1 ? multiDim(c[multi], at) : pairDim(c[multi], at, second));
+    dims.push(second === -1 ? multiDim(key, c[multi], at) : pairDim(key, c[multi], at, second));
   });
   return dims;
 }
 
-function dictDim(column: Int32Array, dict: Dictionary, at: number): Dim {
+function dictDim(key: GroupKey, column: Int32Array, dict: Dictionary, at: number): Dim {
   const out = new Int32Array(1);
   const byName = dict.ranks();
   return {
+    key,
     slots: [[at, dict.size + 1]],
     rank(code, ranks) {
       ranks[at] = code === 0 ? 0 : 1 + byName[code - 1]!;
@@ -333,20 +359,28 @@ function dictDim(column: Int32Array, dict: Dictionary, at: number): Dim {
   };
 }
 
-function singleDim(c: TurnColumns, key: GroupKey, at: number, lo: number, hi: number): Dim {
+function singleDim(
+  c: TurnColumns,
+  key: GroupKey,
+  at: number,
+  times: Float64Array,
+  lo: number,
+  hi: number,
+): Dim {
   switch (key) {
     case 'persona':
-      return dictDim(c.persona, c.personas, at);
+      return dictDim(key, c.persona, c.personas, at);
     case 'session':
-      return dictDim(c.session, c.sessions, at);
+      return dictDim(key, c.session, c.sessions, at);
     case 'user':
-      return dictDim(c.user, c.users, at);
+      return dictDim(key, c.user, c.users, at);
     case 'conversation':
-      return dictDim(c.conversation, c.conversations, at);
+      return dictDim(key, c.conversation, c.conversations, at);
     case 'outcome': {
       const out = new Int32Array(1);
       const error = c.error;
       return {
+        key,
         slots: [[at, 2]],
         rank(code, ranks) {
           ranks[at] = code === 1 ? 0 : 1; // 'error' < 'ok'
@@ -364,7 +398,7 @@ function singleDim(c: TurnColumns, key: GroupKey, at: number, lo: number, hi: nu
       };
     }
     default:
-      return timeDim(c.at, key, at, lo, hi);
+      return timeDim(times, key, at, lo, hi);
   }
 }
 
@@ -388,6 +422,7 @@ function timeDim(times: Float64Array, key: GroupKey, at: number, lo: number, hi:
   let hour = Number.NaN;
   let code = 0;
   return {
+    key,
     // Codes follow time (or are the hour or weekday themselves), so they are the ranks.
     slots: [[at, card]],
     rank(code, ranks) {
@@ -433,11 +468,12 @@ function timeValue(key: GroupKey): (at: number) => number {
   }
 }
 
-function multiDim(column: MultiColumn, at: number): Dim {
+function multiDim(key: GroupKey, column: MultiColumn, at: number): Dim {
   const out = new Int32Array(101);
   const { offsets } = column;
   const byName = column.dict.ranks();
   return {
+    key,
     slots: [[at, Math.max(1, column.dict.size)]],
     rank(code, ranks) {
       ranks[at] = byName[code]!;
@@ -458,7 +494,7 @@ function multiDim(column: MultiColumn, at: number): Dim {
 }
 
 /** Unordered pairs of distinct names of one turn, coded by name rank, the smaller first. */
-function pairDim(column: MultiColumn, first: number, second: number): Dim {
+function pairDim(key: GroupKey, column: MultiColumn, first: number, second: number): Dim {
   const names = column.dict.names;
   const n = names.length;
   const rank = column.dict.ranks();
@@ -469,6 +505,8 @@ function pairDim(column: MultiColumn, first: number, second: number): Dim {
   const ranks = new Int32Array(100);
   const { offsets } = column;
   return {
+    key,
+    pair: true,
     slots: [
       [first, Math.max(1, n)],
       [second, Math.max(1, n)],
@@ -505,6 +543,23 @@ function pairDim(column: MultiColumn, first: number, second: number): Dim {
   };
 }
 
+/** Sums over some turns, as a rollup keeps them; `histogram` (bucket -> turns) when kept. */
+export interface CellSums {
+  count: number;
+  errors: number;
+  latencySum: number;
+  latencyCount: number;
+  latencyMin: number;
+  latencyMax: number;
+  tokensIn: number;
+  tokensOut: number;
+  feedbackSum: number;
+  feedbackCount: number;
+  firstAt: number;
+  lastAt: number;
+  histogram: Map<number, number> | null;
+}
+
 /** How much one scan may allocate for each table before it falls back to a slower, smaller one. */
 export interface ScanLimits {
   /** Cells of a dense group table (else lookup chains). */
@@ -515,10 +570,14 @@ export interface ScanLimits {
   histogramCells: number;
 }
 
-const DEFAULT_LIMITS: ScanLimits = { denseCells: 1 << 21, markBytes: 64 << 20, histogramCells: 8 << 20 };
+export const DEFAULT_LIMITS: ScanLimits = {
+  denseCells: 1 << 21,
+  markBytes: 64 << 20,
+  histogramCells: 8 << 20,
+};
 
 /** Measures per group, in typed arrays indexed by group number. */
-class Accumulator {
+export class Accumulator {
   size = 0;
   #cap = 0;
   count = new Int32Array(0);
@@ -585,6 +644,24 @@ class Accumulator {
     }
     this.sessions?.add(g, i);
     this.users?.add(g, i);
+  }
+
+  /** Adds a rollup cell: the sums of turns whose latency buckets it holds. */
+  addCell(g: number, cell: CellSums): void {
+    if (this.count[g] === 0 || cell.firstAt < this.firstAt[g]!) this.firstAt[g] = cell.firstAt;
+    if (this.count[g] === 0 || cell.lastAt > this.lastAt[g]!) this.lastAt[g] = cell.lastAt;
+    this.count[g]! += cell.count;
+    this.errors[g]! += cell.errors;
+    this.latencySum[g]! += cell.latencySum;
+    this.latencyCount[g]! += cell.latencyCount;
+    if (cell.latencyMin < this.latencyMin[g]!) this.latencyMin[g] = cell.latencyMin;
+    if (cell.latencyMax > this.latencyMax[g]!) this.latencyMax[g] = cell.latencyMax;
+    const h = this.histogram;
+    if (h !== null) for (const [bucket, n] of cell.histogram!) h.add(g, bucket, n);
+    this.tokensIn[g]! += cell.tokensIn;
+    this.tokensOut[g]! += cell.tokensOut;
+    this.feedbackSum[g]! += cell.feedbackSum;
+    this.feedbackCount[g]! += cell.feedbackCount;
   }
 
   value(g: number, measure: Measure): number | null {
@@ -726,14 +803,14 @@ class Histograms {
     this.#zero.push(0);
   }
 
-  add(g: number, bucket: number): void {
+  add(g: number, bucket: number, n = 1): void {
     if (bucket === ZERO_BUCKET) {
-      this.#zero[g]!++;
+      this.#zero[g]! += n;
       return;
     }
     const cells = this.#cells[g]!;
-    if (cells instanceof Int32Array) cells[bucket - this.#lo]!++;
-    else cells.set(bucket, (cells.get(bucket) ?? 0) + 1);
+    if (cells instanceof Int32Array) cells[bucket - this.#lo]! += n;
+    else cells.set(bucket, (cells.get(bucket) ?? 0) + n);
   }
 
   entries(g: number): Array<[number, number]> {

@@ -1,5 +1,6 @@
 import type { NormalizedTurnFilter, Turn } from '@convokit/core';
 import { TurnColumns } from './columns.js';
+import { HourRollup } from './rollup.js';
 import { compareTimed, insertOne, insertSorted, lowerBound, type Timed, upperBound } from './sorted.js';
 
 /** Filter fields served by a posting list, and the turn field each reads. */
@@ -50,6 +51,8 @@ export class TurnIndex {
   readonly sorted: Turn[] = [];
   /** `sorted` as columns, for aggregate scans. */
   readonly columns = new TurnColumns();
+  /** Per-hour sums of `sorted`, for aggregates that need no single turn. */
+  readonly rollup = new HourRollup(this.columns);
   readonly #postings = new Map<IndexedField, Map<string, Turn[]>>(FIELDS.map((f) => [f, new Map()]));
 
   /** Adds turns not yet stored; `batch` must be sorted by (`at`, `id`). */
@@ -63,6 +66,7 @@ export class TurnIndex {
         : upperBound(this.sorted, batch[0]!.at, batch[0]!.id);
     insertSorted(this.sorted, batch);
     this.columns.sync(this.sorted, from);
+    this.rollup.add(batch);
     const sessions = this.#postings.get('sessionId')!;
     const conversations = this.#postings.get('conversationId')!;
     const users = this.#postings.get('userId')!;
@@ -86,6 +90,7 @@ export class TurnIndex {
     const removed = this.sorted.splice(0, lowerBound(this.sorted, before, ''));
     if (removed.length === 0) return removed;
     this.columns.dropFront(removed.length);
+    this.rollup.removeBefore(before, this.sorted);
     for (const turn of removed) this.byId.delete(turn.id);
     for (const postings of this.#postings.values()) {
       for (const [key, list] of postings) {
@@ -101,6 +106,7 @@ export class TurnIndex {
     this.byId.clear();
     this.sorted.length = 0;
     this.columns.clear();
+    this.rollup.clear();
     for (const postings of this.#postings.values()) postings.clear();
   }
 

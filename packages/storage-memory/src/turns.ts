@@ -167,6 +167,8 @@ export class MemoryTurnStore implements TurnStore {
     this.host.open();
     const s = validate(AggregateSpecSchema, spec, 'turns.aggregate');
     const f = normalizeTurnFilter(s.filter);
+    const rolled = this.index.rollup.answer(s, f);
+    if (rolled !== undefined) return rolled;
     const candidates = this.index.candidates(f);
     const { lo, hi } = this.index.timeRange(f);
     // The column scan reads the whole time range; a posting list much smaller than it is cheaper
