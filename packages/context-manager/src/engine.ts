@@ -47,6 +47,7 @@ import { type AppliedUpdate, applyUpdate, resolveChain, UPDATE_STRATEGIES } from
 import type { ChatContextManagerOptions, ResolvedSettings } from './options.js';
 import { resolveSettings } from './options.js';
 import { type AccessPolicy, defaultPolicy, type PolicyAction } from './policy.js';
+import { generalizeShapes } from './shapes.js';
 import type { CreateOptions, DeleteOptions, ResolvedContext, UpdateOptions, WriteResult } from './types.js';
 
 const SYSTEM = 'system';
@@ -71,6 +72,37 @@ function notFound(id: string): ConvokitError {
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
+}
+
+/**
+ * The context as a read returns it: the access counted, the slide applied. Built field by field in
+ * one fixed order (a spread of a frozen object is several times slower, and this runs per read).
+ */
+function accessed(ctx: Context, now: number, expiresAt: number | undefined): Context {
+  const out: Context = {
+    id: ctx.id,
+    scope: ctx.scope,
+    data: ctx.data,
+    metadata: ctx.metadata,
+    version: ctx.version,
+    createdAt: ctx.createdAt,
+    updatedAt: ctx.updatedAt,
+    accessCount: ctx.accessCount + 1,
+    lastAccessedAt: now,
+  };
+  if (ctx.ownerId !== undefined) out.ownerId = ctx.ownerId;
+  if (ctx.sessionId !== undefined) out.sessionId = ctx.sessionId;
+  if (ctx.persona !== undefined) out.persona = ctx.persona;
+  if (ctx.parentId !== undefined) out.parentId = ctx.parentId;
+  const expires = expiresAt ?? ctx.expiresAt;
+  if (expires !== undefined) out.expiresAt = expires;
+  return out;
+}
+
+function sameKeys(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function withinKeyLength(keys: readonly string[]): boolean {
@@ -106,6 +138,7 @@ export class ContextEngine {
   #closing: Promise<void> | null = null;
   #inflight = 0;
   #idle: (() => void) | null = null;
+  readonly #recentKeys: Array<readonly string[] | undefined> = [undefined, undefined];
 
   constructor(options: ChatContextManagerOptions) {
     this.#settings = resolveSettings(options);
@@ -116,6 +149,7 @@ export class ContextEngine {
     this.#clock = options.clock ?? systemClock;
     this.#ids = options.idGenerator ?? createIdGenerator(this.#clock);
     this.#log = createLogger('context-manager', options.logger);
+    generalizeShapes();
     this.#buffer = new AuditBuffer(this.#audit, (error, events) => {
       this.#metrics.increment('audit.failed', events);
       this.#log.error({ err: error, events }, 'audit append failed; events lost');
@@ -223,24 +257,91 @@ export class ContextEngine {
   // ---- operations run by handles ----
 
   async run<T>(op: string, fn: () => Promise<T>): Promise<T> {
-    if (this.#closed) throw closedError();
-    const start = performance.now();
-    this.#inflight++;
+    const start = this.#enter();
     try {
       const result = await fn();
       // Backpressure: when the audit log falls behind, writers wait for it instead of queueing without bound.
       if (this.#buffer.pending > AUDIT_HIGH_WATER) await this.#buffer.flush();
       return result;
     } catch (error) {
-      if (ConvokitError.is(error)) this.#metrics.increment(`errors.${error.code}`);
+      this.#failed(error);
       throw error;
     } finally {
-      this.#metrics.increment(op);
-      this.#metrics.observe(op, performance.now() - start);
-      if (--this.#inflight === 0 && this.#idle) {
-        this.#idle();
-        this.#idle = null;
-      }
+      this.#leave(op, start);
+    }
+  }
+
+  /** Starts a tracked call (refused once closed); returns its start time for `#leave`. */
+  #enter(): number {
+    if (this.#closed) throw closedError();
+    this.#inflight++;
+    return performance.now();
+  }
+
+  #leave(op: string, start: number): void {
+    this.#metrics.increment(op);
+    this.#metrics.observe(op, performance.now() - start);
+    if (--this.#inflight === 0 && this.#idle) {
+      this.#idle();
+      this.#idle = null;
+    }
+  }
+
+  #failed(error: unknown): void {
+    if (ConvokitError.is(error)) this.#metrics.increment(`errors.${error.code}`);
+  }
+
+  /**
+   * `ContextHandle.get`: `read` tracked as the `get` operation. Written out rather than through
+   * `run`, which would add a closure, a promise and an await to the hottest call.
+   */
+  async get(p: Principal, idIn: unknown): Promise<Context | undefined> {
+    const start = this.#enter();
+    try {
+      const id = checkKey(idIn, 'ContextHandle.get', 'id');
+      const now = this.#clock.now();
+      const ctx = await this.#contexts.get(id, { now });
+      if (ctx === undefined) return undefined;
+      const gate = this.#authorize(p, 'read', ctx);
+      if (gate) await gate;
+      const expiresAt = this.#slide(ctx, now);
+      await this.#contexts.touch(id, expiresAt === undefined ? { at: now } : { at: now, expiresAt });
+      return accessed(ctx, now, expiresAt);
+    } catch (error) {
+      this.#failed(error);
+      throw error;
+    } finally {
+      this.#leave('get', start);
+    }
+  }
+
+  /** `ContextHandle.create`, tracked as `create`. */
+  async createTracked(p: Principal, scopeIn: unknown, data: unknown, optionsIn: unknown): Promise<Context> {
+    const start = this.#enter();
+    try {
+      const created = await this.create(p, scopeIn, data, optionsIn);
+      if (this.#buffer.pending > AUDIT_HIGH_WATER) await this.#buffer.flush();
+      return created;
+    } catch (error) {
+      this.#failed(error);
+      throw error;
+    } finally {
+      this.#leave('create', start);
+    }
+  }
+
+  /** `ContextHandle.update`, tracked as `update`. */
+  async updateTracked(p: Principal, idIn: unknown, patch: unknown, optionsIn: unknown): Promise<Context> {
+    const start = this.#enter();
+    try {
+      const updated = await this.update(p, idIn, patch, optionsIn);
+      if (this.#buffer.pending > AUDIT_HIGH_WATER) await this.#buffer.flush();
+      return updated;
+    } catch (error) {
+      this.#failed(error);
+      throw error;
+    } finally {
+      this.#leave('update', start);
     }
   }
 
@@ -264,10 +365,10 @@ export class ContextEngine {
       throw invalid(where, 'persona', 'is required for a persona-scope context');
     }
     const now = this.#clock.now();
+    // Fields in the order of `generalizeShapes` (see shapes.ts).
     const context: Context = {
       id,
       scope,
-      ownerId,
       data: data as JsonObject,
       metadata,
       version: 1,
@@ -276,6 +377,7 @@ export class ContextEngine {
       accessCount: 0,
       lastAccessedAt: now,
     };
+    context.ownerId = ownerId;
     if (sessionId !== undefined) context.sessionId = sessionId;
     if (persona !== undefined) context.persona = persona;
     if (parentId !== undefined) context.parentId = parentId;
@@ -344,21 +446,17 @@ export class ContextEngine {
     }
   }
 
-  /** A read: counts the access and slides expiry; `undefined` when absent or expired. */
-  async get(p: Principal, idIn: unknown): Promise<Context | undefined> {
+  /** A read: counts the access and slides expiry; `undefined` when absent or expired. Untracked. */
+  async read(p: Principal, idIn: unknown): Promise<Context | undefined> {
     const id = checkKey(idIn, 'ContextHandle.get', 'id');
     const now = this.#clock.now();
     const ctx = await this.#contexts.get(id, { now });
-    if (!ctx) return undefined;
+    if (ctx === undefined) return undefined;
     const gate = this.#authorize(p, 'read', ctx);
     if (gate) await gate;
     const expiresAt = this.#slide(ctx, now);
-    if (expiresAt === undefined) {
-      await this.#contexts.touch(id, { at: now });
-      return { ...ctx, accessCount: ctx.accessCount + 1, lastAccessedAt: now };
-    }
-    await this.#contexts.touch(id, { at: now, expiresAt });
-    return { ...ctx, accessCount: ctx.accessCount + 1, lastAccessedAt: now, expiresAt };
+    await this.#contexts.touch(id, expiresAt === undefined ? { at: now } : { at: now, expiresAt });
+    return accessed(ctx, now, expiresAt);
   }
 
   /**
@@ -672,7 +770,7 @@ export class ContextEngine {
   }
 
   async resolve(p: Principal, idIn: unknown): Promise<ResolvedContext | undefined> {
-    const ctx = await this.get(p, idIn);
+    const ctx = await this.read(p, idIn);
     if (!ctx) return undefined;
     const now = this.#clock.now();
     const chain: Context[] = [ctx];
@@ -749,6 +847,27 @@ export class ContextEngine {
     );
   }
 
+  /**
+   * A frozen list equal to `keys`: one of the last two handed out when equal, else a frozen copy.
+   * Successive writes of one kind name the same keys, and a store may keep a frozen list as it is
+   * (the memory adapter does), so their events then share one list instead of a copy each.
+   */
+  #sharedKeys(keys: readonly string[]): string[] {
+    if (keys.length === 0) return NO_KEYS as string[];
+    const a = this.#recentKeys[0];
+    if (a !== undefined && sameKeys(a, keys)) return a as string[];
+    const b = this.#recentKeys[1];
+    if (b !== undefined && sameKeys(b, keys)) {
+      this.#recentKeys[1] = a;
+      this.#recentKeys[0] = b;
+      return b as string[];
+    }
+    const frozen = Object.freeze(keys.slice());
+    this.#recentKeys[1] = a;
+    this.#recentKeys[0] = frozen;
+    return frozen as string[];
+  }
+
   #event(
     principal: string,
     action: AuditAction,
@@ -763,6 +882,7 @@ export class ContextEngine {
     // AuditEventSchema bounds: at most 1000 keys of at most 256 characters (a copy, never the caller's array).
     let keys = changedKeys as string[];
     if (keys.length > 1000 || !withinKeyLength(keys)) keys = keys.slice(0, 1000).map((k) => k.slice(0, 256));
+    keys = this.#sharedKeys(keys);
     const event: AuditEvent = {
       id: this.#ids(),
       at,

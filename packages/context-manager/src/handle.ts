@@ -67,12 +67,12 @@ export class ContextHandle {
 
   /** Creates a context owned by this principal (or `options.ownerId`, if the policy allows). */
   create(scope: ContextScope, data: JsonObject = {}, options: CreateOptions = {}): Promise<Context> {
-    return this.#m.run('create', () => this.#m.create(this.principal, scope, data, options));
+    return this.#m.createTracked(this.principal, scope, data, options);
   }
 
   /** The live context, counting the access (and sliding its expiry); `undefined` if absent or expired. */
   get(id: string): Promise<Context | undefined> {
-    return this.#m.run('get', () => this.#m.get(this.principal, id));
+    return this.#m.get(this.principal, id);
   }
 
   /** Live contexts matching `filter` that this principal may read, by (createdAt, id). */
@@ -87,7 +87,7 @@ export class ContextHandle {
 
   /** Writes `patch` by `strategy` (default `deep`); returns the context at its new version. */
   update(id: string, patch: JsonObject, options: UpdateOptions = {}): Promise<Context> {
-    return this.#m.run('update', () => this.#m.update(this.principal, id, patch, options));
+    return this.#m.updateTracked(this.principal, id, patch, options);
   }
 
   /** `true` when a live context was deleted. */
@@ -128,7 +128,7 @@ export class ContextHandle {
   /** The chart in a context (`VALIDATION` if the context holds something else); counts as a read. */
   getChart(id: string): Promise<ChartView | undefined> {
     return this.#m.run('getChart', async () => {
-      const context = await this.#m.get(this.principal, id);
+      const context = await this.#m.read(this.principal, id);
       return context && view(context, 'ContextHandle.getChart');
     });
   }
@@ -180,7 +180,7 @@ export class ContextHandle {
         where,
       );
       // The target must be a live chart before the source is written.
-      await this.#m.get(this.principal, target).then((c) => {
+      await this.#m.read(this.principal, target).then((c) => {
         if (!c) throw notFoundChart(target);
         readChart(c.data, target, where);
       });

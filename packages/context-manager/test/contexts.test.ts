@@ -308,6 +308,59 @@ describe.each(availableBackends())('contexts on $name', (backend) => {
     expect(changes[0]!.changedKeys).toHaveLength(1501); // listeners get every key, untruncated
   });
 
+  it('get returns the stored context with exactly its fields, the access counted', async () => {
+    const h = s.manager.as(alice);
+    await h.create('session', { a: 1 }, { id: 'p' });
+    await h.create('analytics', { b: 2 }, { id: 'k', parentId: 'p', sessionId: 's9', ttlMs: 500 });
+    s.clock.advance(7);
+    const bare = await h.get('p');
+    expect(bare).toStrictEqual({
+      id: 'p',
+      scope: 'session',
+      ownerId: 'alice',
+      data: { a: 1 },
+      metadata: {},
+      version: 1,
+      createdAt: T0,
+      updatedAt: T0,
+      expiresAt: T0 + 24 * 3_600_000,
+      accessCount: 1,
+      lastAccessedAt: T0 + 7,
+    });
+    expect(await h.get('k')).toStrictEqual({
+      id: 'k',
+      scope: 'analytics',
+      ownerId: 'alice',
+      sessionId: 's9',
+      parentId: 'p',
+      data: { b: 2 },
+      metadata: {},
+      version: 1,
+      createdAt: T0,
+      updatedAt: T0,
+      expiresAt: T0 + 500,
+      accessCount: 1,
+      lastAccessedAt: T0 + 7,
+    });
+    const global = await s.manager.as(root).create('global', {}, { id: 'g' });
+    expect(global).not.toHaveProperty('expiresAt');
+    expect(await h.get('g')).toStrictEqual({ ...global, accessCount: 1, lastAccessedAt: T0 + 7 });
+  });
+
+  it('audit events name the right keys when writes of different shapes alternate', async () => {
+    const h = s.manager.as(alice);
+    for (let i = 0; i < 3; i++) {
+      await h.create('session', { x: i, y: i }, { id: `a${i}` });
+      await h.update(`a${i}`, { y: -1 }, { strategy: 'shallow' });
+      await h.create('session', { z: i }, { id: `b${i}` });
+      await h.update(`b${i}`, { z: -1, w: 1 }, { strategy: 'shallow' });
+    }
+    const events = (await s.manager.audit({}, { limit: 100 })).items.reverse();
+    expect(events.map((e) => `${e.action} ${e.contextId} ${e.changedKeys.join(',')}`)).toEqual(
+      [0, 1, 2].flatMap((i) => [`create a${i} x,y`, `update a${i} y`, `create b${i} z`, `update b${i} z,w`]),
+    );
+  });
+
   it('metrics count ops, latencies and outcomes', async () => {
     const h = s.manager.as(alice);
     await h.create('session', {}, { id: 'm' });
