@@ -28,6 +28,7 @@ export class AuditChecker {
 
   constructor(frozen: Frozen) {
     this.#frozen = frozen;
+    generalizeEventShapes();
   }
 
   /** A frozen copy of event `i` of a batch, or the schema's VALIDATION error. */
@@ -113,6 +114,9 @@ export class AuditChecker {
       const key = value[i];
       if (typeof key !== 'string' || key.length > 256) return undefined;
     }
+    // A frozen list cannot change: it is kept as it is (a writer that reuses one list for many
+    // events, as the context manager does, then stores it once).
+    if (Object.isFrozen(value)) return value as string[];
     if (n > MAX_SHARED_KEYS) return Object.freeze(value.slice()) as string[];
     // A one-key list is named by its key; longer ones by their JSON text, which names a list
     // unambiguously (no separator a key could contain). The two never meet: one map each.
@@ -126,4 +130,40 @@ export class AuditChecker {
     }
     return shared as string[];
   }
+}
+
+/**
+ * The four event literals of `#fast`, built once with a string in `at`, so that V8 keeps `at` as a
+ * tagged field rather than a private boxed double per event (see `generalizeContextShapes`).
+ */
+function generalizeEventShapes(): void {
+  const [a, k] = ['', null];
+  for (const e of [
+    { id: a, at: a, principal: a, action: a, contextId: a, scope: a, outcome: a, changedKeys: k },
+    { id: a, at: a, principal: a, action: a, contextId: a, scope: a, outcome: a, changedKeys: k, version: 0 },
+    {
+      id: a,
+      at: a,
+      principal: a,
+      action: a,
+      contextId: a,
+      scope: a,
+      outcome: a,
+      changedKeys: k,
+      attemptedAction: a,
+    },
+    {
+      id: a,
+      at: a,
+      principal: a,
+      action: a,
+      contextId: a,
+      scope: a,
+      outcome: a,
+      changedKeys: k,
+      attemptedAction: a,
+      version: 0,
+    },
+  ])
+    void e;
 }

@@ -27,22 +27,36 @@ import {
   isKey,
   underPath,
 } from './checks.js';
-import { checkContext, shareEmpty } from './context-check.js';
+import { checkContext, generalizeContextShapes, shareEmpty } from './context-check.js';
 import { ExpiryHeap } from './expiry-heap.js';
 import type { Host } from './host.js';
 
 const CHANGE_KEYS: ReadonlySet<string> = new Set(['data', 'metadata', 'ownerId', 'parentId', 'expiresAt']);
 const TOUCH_KEYS: ReadonlySet<string> = new Set(['at', 'expiresAt']);
+const NO_CHANGES: ContextChanges = Object.freeze({});
 const INDEXED = ['scope', 'ownerId', 'sessionId', 'persona', 'parentId'] as const;
 type IndexedField = (typeof INDEXED)[number];
 
+/**
+ * The ids holding one value of an indexed field. Ids are appended and never removed one by one:
+ * a context leaving the value only counts as `stale` (its id is dropped when found not to match,
+ * and the list is rebuilt once half of it is stale). An array slot costs a third of a Set entry
+ * and an append is cheaper than a Set insert, on every create.
+ */
+interface Posting {
+  ids: string[];
+  stale: number;
+}
+
 export class MemoryContextStore implements ContextStore {
   readonly byId = new Map<string, Context>();
-  readonly #by = new Map<IndexedField, Map<string, Set<string>>>(INDEXED.map((f) => [f, new Map()]));
+  readonly #by = new Map<IndexedField, Map<string, Posting>>(INDEXED.map((f) => [f, new Map()]));
   readonly #expiry = new ExpiryHeap();
   #expiring = 0;
 
-  constructor(private readonly host: Host) {}
+  constructor(private readonly host: Host) {
+    generalizeContextShapes();
+  }
 
   async create(context: Context): Promise<Context> {
     this.host.open();
@@ -109,9 +123,13 @@ export class MemoryContextStore implements ContextStore {
     const unknown = unknownKey(t, TOUCH_KEYS);
     if (unknown !== undefined) throw invalid(where, `touch.${unknown}`, 'is not a known field');
     if (c === undefined || (c.expiresAt !== undefined && at! >= c.expiresAt)) return;
-    const next = Object.freeze(rebuild(c, {}, c.version, c.updatedAt, c.accessCount + 1, at!, expiresAt));
+    const next = Object.freeze(
+      rebuild(c, NO_CHANGES, c.version, c.updatedAt, c.accessCount + 1, at!, expiresAt),
+    );
     this.host.record({ type: 'contexts.put', context: next });
-    this.put(next);
+    // A touch changes no indexed field: only the map entry and, when it slides, the expiry.
+    this.byId.set(id, next);
+    if (next.expiresAt !== c.expiresAt) this.#moveExpiry(c, next);
   }
 
   async delete(id: string, options?: { expectedVersion?: number; now?: number }): Promise<boolean> {
@@ -219,15 +237,29 @@ export class MemoryContextStore implements ContextStore {
 
   /** Stores a frozen context (create, update, touch, replay), keeping every index in step. */
   put(next: Context): void {
-    const prev = this.byId.get(next.id);
-    this.byId.set(next.id, next);
-    for (const field of INDEXED) {
-      const before = prev?.[field];
-      const after = next[field];
-      if (prev !== undefined && before === after) continue;
-      if (before !== undefined) this.#unpost(field, before, next.id);
-      if (after !== undefined) this.#post(field, after, next.id);
+    const id = next.id;
+    const prev = this.byId.get(id);
+    this.byId.set(id, next);
+    if (prev === undefined) {
+      this.#post('scope', next.scope, id);
+      if (next.ownerId !== undefined) this.#post('ownerId', next.ownerId, id);
+      if (next.sessionId !== undefined) this.#post('sessionId', next.sessionId, id);
+      if (next.persona !== undefined) this.#post('persona', next.persona, id);
+      if (next.parentId !== undefined) this.#post('parentId', next.parentId, id);
+    } else {
+      // Field by field rather than a loop over names: a keyed read with a variable name is
+      // megamorphic, and this runs on every write.
+      if (prev.scope !== next.scope) this.#repost('scope', prev.scope, next.scope, id);
+      if (prev.ownerId !== next.ownerId) this.#repost('ownerId', prev.ownerId, next.ownerId, id);
+      if (prev.sessionId !== next.sessionId) this.#repost('sessionId', prev.sessionId, next.sessionId, id);
+      if (prev.persona !== next.persona) this.#repost('persona', prev.persona, next.persona, id);
+      if (prev.parentId !== next.parentId) this.#repost('parentId', prev.parentId, next.parentId, id);
     }
+    this.#moveExpiry(prev, next);
+  }
+
+  /** Keeps the live count and the heap in step when a context's `expiresAt` may have changed. */
+  #moveExpiry(prev: Context | undefined, next: Context): void {
     if (prev?.expiresAt !== undefined) this.#expiring--;
     if (next.expiresAt !== undefined) {
       this.#expiring++;
@@ -240,10 +272,11 @@ export class MemoryContextStore implements ContextStore {
     const c = this.byId.get(id);
     if (c === undefined) return;
     this.byId.delete(id);
-    for (const field of INDEXED) {
-      const value = c[field];
-      if (value !== undefined) this.#unpost(field, value, id);
-    }
+    this.#unpost('scope', c.scope);
+    if (c.ownerId !== undefined) this.#unpost('ownerId', c.ownerId);
+    if (c.sessionId !== undefined) this.#unpost('sessionId', c.sessionId);
+    if (c.persona !== undefined) this.#unpost('persona', c.persona);
+    if (c.parentId !== undefined) this.#unpost('parentId', c.parentId);
     if (c.expiresAt !== undefined) this.#expiring--;
   }
 
@@ -256,17 +289,46 @@ export class MemoryContextStore implements ContextStore {
 
   #post(field: IndexedField, key: string, id: string): void {
     const index = this.#by.get(field)!;
-    const set = index.get(key);
-    if (set === undefined) index.set(key, new Set([id]));
-    else set.add(id);
+    const posting = index.get(key);
+    if (posting === undefined) index.set(key, { ids: [id], stale: 0 });
+    else posting.ids.push(id);
   }
 
-  #unpost(field: IndexedField, key: string, id: string): void {
+  #repost(field: IndexedField, before: string | undefined, after: string | undefined, id: string): void {
+    if (before !== undefined) this.#unpost(field, before);
+    if (after !== undefined) this.#post(field, after, id);
+  }
+
+  /**
+   * Called once the context that left posting `key` is no longer in it (byId already holds its
+   * new state, or not the context at all). The id stays in the list, counted stale, until stale
+   * entries are half the list: then the list is rebuilt from the live ones.
+   */
+  #unpost(field: IndexedField, key: string): void {
     const index = this.#by.get(field)!;
-    const set = index.get(key);
-    if (set === undefined) return;
-    set.delete(id);
-    if (set.size === 0) index.delete(key);
+    const posting = index.get(key);
+    if (posting === undefined) return;
+    posting.stale++;
+    if (posting.stale * 2 < posting.ids.length) return;
+    const live = this.#livePosting(field, key, posting);
+    if (live.length === 0) index.delete(key);
+    else index.set(key, { ids: live, stale: 0 });
+  }
+
+  /** The ids of a posting whose context is stored and still has `key` in `field`, each once. */
+  #livePosting(field: IndexedField, key: string, posting: Posting): string[] {
+    const out: string[] = [];
+    const seen = posting.stale > 0 ? new Set<string>() : undefined;
+    for (const id of posting.ids) {
+      const c = this.byId.get(id);
+      if (c === undefined || c[field] !== key) continue;
+      if (seen !== undefined) {
+        if (seen.has(id)) continue;
+        seen.add(id);
+      }
+      out.push(id);
+    }
+    return out;
   }
 
   /** Sliding expiry pushes an entry per touch; rebuild once stale entries outnumber live ones. */
@@ -277,21 +339,31 @@ export class MemoryContextStore implements ContextStore {
     this.#expiry.reset(live as Array<{ expiresAt: number; id: string }>);
   }
 
-  /** The smallest index set serving `f`, or every context. */
+  /** The contexts of the smallest posting serving `f`, or every context. */
   *#candidates(f: ContextFilter): Iterable<Context> {
-    let best: Set<string> | undefined;
+    let best: Posting | undefined;
+    let bestField: IndexedField = 'scope';
+    let bestKey = '';
     for (const field of INDEXED) {
       const value = f[field];
       if (value === undefined) continue;
-      const set = this.#by.get(field)!.get(value);
-      if (set === undefined) return;
-      if (best === undefined || set.size < best.size) best = set;
+      const posting = this.#by.get(field)!.get(value);
+      if (posting === undefined) return;
+      if (best === undefined || posting.ids.length - posting.stale < best.ids.length - best.stale) {
+        best = posting;
+        bestField = field;
+        bestKey = value;
+      }
     }
     if (best === undefined) {
       yield* this.byId.values();
       return;
     }
-    for (const id of best) yield this.byId.get(id)!;
+    // Callers consume this synchronously, so no write can compact the posting meanwhile.
+    for (const id of best.stale === 0 ? best.ids : this.#livePosting(bestField, bestKey, best)) {
+      const c = this.byId.get(id);
+      if (c !== undefined && c[bestField] === bestKey) yield c;
+    }
   }
 
   #changes(changes: unknown, stored: JsonObject | undefined): ContextChanges {
@@ -346,34 +418,11 @@ export class MemoryContextStore implements ContextStore {
     return out;
   }
 
-  /**
-   * A frozen copy of new data that keeps, as they are, the top-level values it shares with the
-   * stored data (`===`): those were checked and frozen when stored, so a shallow or deep merge of
-   * a value read earlier costs a copy of what changed only. Undefined when in doubt (the schema
-   * then decides), as `Frozen.jsonObject`.
-   */
+  /** A frozen copy of new data, sharing with the stored data what it did not change. */
   #newData(value: unknown, stored: JsonObject | undefined): JsonObject | undefined {
-    const frozen = this.host.frozen;
-    if (stored === undefined || typeof value !== 'object' || value === null) return frozen.jsonObject(value);
-    if (Object.getPrototypeOf(value) !== Object.prototype || Object.hasOwn(value, '__proto__'))
-      return frozen.jsonObject(value);
-    if (Object.getOwnPropertySymbols(value).length > 0) return undefined;
-    // One read of every property (a getter runs once), into an object with fast properties (see
-    // Frozen); the values that differ from the stored ones are then checked, copied and put in.
-    const out = Object.assign({}, value) as Record<string, unknown>;
-    let changed: Record<string, unknown> | undefined;
-    for (const key in out) {
-      const item = out[key];
-      if (item === stored[key] && Object.hasOwn(stored, key)) continue;
-      changed ??= {};
-      changed[key] = item;
-    }
-    if (changed !== undefined) {
-      const copied = frozen.jsonObject(changed);
-      if (copied === undefined) return undefined;
-      for (const key in copied) out[key] = copied[key];
-    }
-    return Object.freeze(out) as JsonObject;
+    return stored === undefined
+      ? this.host.frozen.jsonObject(value)
+      : this.host.frozen.jsonObjectOver(value, stored);
   }
 
   #now(options: GetContextOptions | undefined, where: string): number {

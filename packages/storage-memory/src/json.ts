@@ -60,6 +60,32 @@ export class Frozen {
   }
 
   /**
+   * As `jsonObject`, for new data replacing `stored` (a frozen object this store made): top-level
+   * values the two share (`===`, own keys of `stored`) were checked and frozen when stored, so they
+   * are kept as they are, and only what changed is checked and copied. A shallow merge of data read
+   * earlier thus costs one object copy plus the changed values.
+   */
+  jsonObjectOver(value: unknown, stored: JsonObject): JsonObject | undefined {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+    if (this.#ours.has(value)) return value as JsonObject;
+    const proto = Object.getPrototypeOf(value);
+    if (proto !== Object.prototype && proto !== null) return undefined;
+    if (Object.getOwnPropertySymbols(value).length > 0) return undefined;
+    if (Object.hasOwn(value, '__proto__')) return undefined;
+    // One read of every property (a getter runs once), into an object with fast properties.
+    const record = Object.assign({}, value) as Record<string, JsonValue>;
+    for (const key in record) {
+      const item = record[key];
+      if (typeof item === 'object' && item !== null && item === stored[key] && Object.hasOwn(stored, key))
+        continue;
+      const copy = this.#member(item, false);
+      if (copy === undefined) return undefined;
+      if (copy !== item) record[key] = copy;
+    }
+    return Object.freeze(record);
+  }
+
+  /**
    * Copies are remembered only when asked (on create): a WeakSet entry per update costs more, in
    * the collector above all, than copying again the few objects a later write might hand back.
    */

@@ -1,0 +1,38 @@
+import type { AuditEvent } from '@convokit/core';
+import { describe, expect, it } from 'vitest';
+import { createMemoryStorage } from '../src/index.js';
+
+const event = (id: string, changedKeys: string[]): AuditEvent => ({
+  id,
+  at: 1_000,
+  principal: 'p',
+  action: 'update',
+  contextId: 'c',
+  scope: 'session',
+  outcome: 'ok',
+  changedKeys,
+  version: 2,
+});
+
+describe('audit changedKeys lists', () => {
+  it('a frozen list is kept as it is (events naming it share it); a mutable one is copied', async () => {
+    const s = createMemoryStorage();
+    const frozen = Object.freeze(['a', 'b']) as string[];
+    const mutable = ['a', 'b'];
+    await s.audit.append([event('e1', frozen), event('e2', frozen), event('e3', mutable)]);
+    const items = (await s.audit.list({}, { limit: 10 })).items;
+    const byId = new Map(items.map((e) => [e.id, e]));
+    expect(byId.get('e1')!.changedKeys).toBe(frozen);
+    expect(byId.get('e2')!.changedKeys).toBe(frozen);
+    expect(byId.get('e3')!.changedKeys).not.toBe(mutable);
+    mutable.push('c');
+    expect(byId.get('e3')!.changedKeys).toEqual(['a', 'b']);
+  });
+
+  it('a frozen list with an invalid key is refused as the schema refuses it', async () => {
+    const s = createMemoryStorage();
+    const bad = Object.freeze(['a', 'x'.repeat(257)]) as string[];
+    await expect(s.audit.append([event('e1', bad)])).rejects.toMatchObject({ code: 'VALIDATION' });
+    expect((await s.audit.list()).items).toHaveLength(0);
+  });
+});
