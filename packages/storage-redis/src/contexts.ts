@@ -1,7 +1,6 @@
 import {
   type Context,
   type ContextChanges,
-  ContextChangesSchema,
   type ContextFilter,
   ContextFilterSchema,
   ContextSchema,
@@ -19,6 +18,7 @@ import {
   PageSchema,
   validate,
 } from '@convokit/core';
+import { changeArgs, isVersion, type SentText } from './changes.js';
 import type { Conn, ScriptingRedis } from './conn.js';
 
 const NowOptionsSchema = PageSchema.extend({ now: EpochMsSchema.optional() }).pick({ now: true }).strict();
@@ -103,6 +103,75 @@ function fromHash(h: Hash): Context {
   return c;
 }
 
+/**
+ * The fields `get` reads with one HMGET, in this order: the reply is a fixed-position array (no
+ * field names to transfer or pair up), and a missing optional field is a null.
+ */
+const GET_FIELDS = [
+  'id',
+  'scope',
+  'data',
+  'metadata',
+  'ver',
+  'created',
+  'updated',
+  'acc',
+  'last',
+  'owner',
+  'session',
+  'persona',
+  'parent',
+  'exp',
+] as const;
+const F_ID = 0;
+const F_EXP = 13;
+
+/** A context from an HMGET of GET_FIELDS whose `id` is present. */
+function fromRow(r: (string | null)[]): Context {
+  const c: Context = {
+    id: r[0]!,
+    scope: r[1] as Context['scope'],
+    data: JSON.parse(r[2]!),
+    metadata: JSON.parse(r[3]!),
+    version: Number(r[4]),
+    createdAt: Number(r[5]),
+    updatedAt: Number(r[6]),
+    accessCount: Number(r[7]),
+    lastAccessedAt: Number(r[8]),
+  };
+  if (r[9] !== null) c.ownerId = r[9]!;
+  if (r[10] !== null) c.sessionId = r[10]!;
+  if (r[11] !== null) c.persona = r[11]!;
+  if (r[12] !== null) c.parentId = r[12]!;
+  if (r[13] !== null) c.expiresAt = Number(r[13]);
+  return c;
+}
+
+/**
+ * The context an update wrote, from the UPDATE script's fixed-position reply (see scripts.ts),
+ * the text the call sent, the new version and `now`. Data and metadata are parsed from text, so
+ * the context handed out shares nothing with the caller's changes.
+ */
+function fromUpdate(id: string, version: number, now: number, r: string[], sent: SentText): Context {
+  const c: Context = {
+    id,
+    scope: r[1] as Context['scope'],
+    data: JSON.parse(sent.data ?? r[11]!),
+    metadata: JSON.parse(sent.metadata ?? r[10]!),
+    version,
+    createdAt: Number(r[6]),
+    updatedAt: now,
+    accessCount: Number(r[8]),
+    lastAccessedAt: Number(r[9]),
+  };
+  if (r[2] !== '') c.ownerId = r[2]!;
+  if (r[3] !== '') c.sessionId = r[3]!;
+  if (r[4] !== '') c.persona = r[4]!;
+  if (r[5] !== '') c.parentId = r[5]!;
+  if (r[7] !== '') c.expiresAt = Number(r[7]);
+  return c;
+}
+
 function live(h: Hash, now: number): boolean {
   return h.exp === undefined || now < Number(h.exp);
 }
@@ -157,10 +226,13 @@ export function createContextStore(conn: Conn): ContextStore {
         : isEpochMs(options.now) && Object.keys(options).length === 1
           ? options.now
           : validate(NowOptionsSchema, options, 'contexts.get options').now;
+    const key = ckey(String(id));
     return conn.one('contexts.get', async (redis) => {
-      const h = (await redis.hgetall(ckey(String(id)))) as Hash;
-      if (h.id === undefined || !live(h, nowOf(now))) return undefined;
-      return fromHash(h);
+      const row = (await redis.hmget(key, ...GET_FIELDS)) as (string | null)[];
+      if (row[F_ID] === null) return undefined;
+      const exp = row[F_EXP];
+      if (exp != null && nowOf(now) >= Number(exp)) return undefined;
+      return fromRow(row);
     });
   }
 
@@ -171,26 +243,14 @@ export function createContextStore(conn: Conn): ContextStore {
     now: number,
   ): Promise<Context> {
     conn.assertOpen();
-    const ch = validate(ContextChangesSchema, changes, 'contexts.update');
-    validate(ContextSchema.shape.version, expectedVersion, 'contexts.update expectedVersion');
-    validate(EpochMsSchema, now, 'contexts.update now');
-    const args = [P, id, String(expectedVersion), String(now)];
-    const data = ch.data === undefined ? undefined : JSON.stringify(ch.data);
-    const metadata = ch.metadata === undefined ? undefined : JSON.stringify(ch.metadata);
-    if (data !== undefined) args.push('data', data);
-    if (metadata !== undefined) args.push('metadata', metadata);
-    if (ch.ownerId !== undefined) args.push('owner', ch.ownerId);
-    if (ch.parentId !== undefined) args.push('parent', ch.parentId ?? '');
-    if (ch.expiresAt !== undefined) args.push('exp', ch.expiresAt === null ? '' : String(ch.expiresAt));
+    if (!isVersion(expectedVersion))
+      validate(ContextSchema.shape.version, expectedVersion, 'contexts.update expectedVersion');
+    if (!isEpochMs(now)) validate(EpochMsSchema, now, 'contexts.update now');
+    const args = [P, String(id), String(expectedVersion), String(now)];
+    const sent = changeArgs(changes, args);
     return conn.one('contexts.update', async (redis) => {
       const r = await redis.ckUpdate(...args);
-      if (r[0] === 'ok') {
-        // The script stores what it was sent verbatim, so the text sent is the text stored.
-        const h = pairsToHash(r, 1);
-        if (data !== undefined) h.data = data;
-        if (metadata !== undefined) h.metadata = metadata;
-        return fromHash(h);
-      }
+      if (r[0] === 'ok') return fromUpdate(String(id), expectedVersion + 1, now, r, sent);
       if (r[0] === 'nf') {
         throw new ConvokitError('NOT_FOUND', `Context ${id} does not exist or has expired`, {
           where: 'contexts.update',
