@@ -17,18 +17,25 @@ export function turnVector(userInput: string, assistantResponse: string): string
   for (const text of [userInput, assistantResponse]) {
     for (const term of tokenize(text)) {
       position += 1;
-      if (Buffer.byteLength(term) > MAX_LEXEME_BYTES) continue;
+      // A UTF-16 unit takes at most 3 UTF-8 bytes: only long runs need counting.
+      if (term.length * 3 > MAX_LEXEME_BYTES && Buffer.byteLength(term) > MAX_LEXEME_BYTES) continue;
       let list = positions.get(term);
       if (!list) {
         list = [];
         positions.set(term, list);
       }
-      if (list.length < MAX_POSITIONS) list.push(Math.min(position, MAX_POSITION));
+      if (list.length >= MAX_POSITIONS) continue;
+      // Positions only grow; past the cap they repeat it, and a repeat is dropped.
+      const at = position < MAX_POSITION ? position : MAX_POSITION;
+      if (list[list.length - 1] !== at) list.push(at);
     }
   }
-  const parts: string[] = [];
-  for (const [term, list] of positions) parts.push(`${quoteLexeme(term)}:${[...new Set(list)].join(',')}`);
-  return parts.join(' ');
+  let out = '';
+  for (const [term, list] of positions) {
+    if (out !== '') out += ' ';
+    out += `${quoteLexeme(term)}:${list.join(',')}`;
+  }
+  return out;
 }
 
 /** A tsquery literal matching every term (`all`) or any (`any`). */
@@ -36,6 +43,9 @@ export function termsQuery(terms: readonly string[], mode: 'all' | 'any'): strin
   return terms.map(quoteLexeme).join(mode === 'all' ? ' & ' : ' | ');
 }
 
+const NEEDS_ESCAPE = /['\\]/;
+
 function quoteLexeme(term: string): string {
+  if (!NEEDS_ESCAPE.test(term)) return `'${term}'`;
   return `'${term.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
 }

@@ -96,7 +96,8 @@ function appendStatement(S: string): string {
       SELECT id, session_id, conversation_id, user_id, persona, at, outcome, latency_ms,
         latency_bucket, tokens_in, tokens_out, feedback, body, search::tsvector
       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[],
-        $8::float8[], $9::int[], $10::bigint[], $11::bigint[], $12::float8[], $13::text[], $14::text[])
+        $8::float8[], $9::int[], $10::bigint[], $11::bigint[], $12::float8[],
+        (string_to_array($13::text, chr(1)))[2:], (string_to_array($14::text, chr(1)))[2:])
         AS u(id, session_id, conversation_id, user_id, persona, at, outcome, latency_ms, latency_bucket,
              tokens_in, tokens_out, feedback, body, search)
       ON CONFLICT (id) DO NOTHING
@@ -190,8 +191,10 @@ export function createTurnStore(db: Db): TurnStore {
       tokensIn: [] as (number | null)[],
       tokensOut: [] as (number | null)[],
       feedback: [] as (number | null)[],
-      body: [] as string[],
-      search: [] as string[],
+      // Bodies and vectors each go as one text, every item after a U+0001: neither JSON text nor a
+      // vector of core terms holds that character raw, and the driver need not escape them.
+      body: '',
+      search: '',
     };
     for (const t of batch) {
       cols.id.push(t.id);
@@ -206,8 +209,8 @@ export function createTurnStore(db: Db): TurnStore {
       cols.tokensIn.push(t.tokens?.input ?? null);
       cols.tokensOut.push(t.tokens?.output ?? null);
       cols.feedback.push(t.feedback ?? null);
-      cols.body.push(JSON.stringify(t));
-      cols.search.push(turnVector(t.userInput, t.assistantResponse));
+      cols.body += `\u0001${JSON.stringify(t)}`;
+      cols.search += `\u0001${turnVector(t.userInput, t.assistantResponse)}`;
     }
     const names = { frameworks: [[], []], tools: [[], []], mcpServers: [[], []] } as Record<
       'frameworks' | 'tools' | 'mcpServers',

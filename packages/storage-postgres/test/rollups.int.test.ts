@@ -1,0 +1,152 @@
+import { type AggregateResult, type AggregateSpecInput, createLogger, type Turn } from '@convokit/core';
+import fc from 'fast-check';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { aggregateTurns } from '../src/aggregate.js';
+import { Db, type PgSql } from '../src/db.js';
+import { turn } from './fixtures.js';
+import { referenceAggregate } from './reference-aggregate.js';
+import { freshSchema, freshStorage, reportSkip, url } from './support.js';
+
+reportSkip('rollups.int.test.ts');
+
+const DAY = 86_400_000;
+const HOUR = 3_600_000;
+// A Monday: windows of several ISO weeks around it.
+const MON = Date.UTC(2026, 2, 2);
+const END = 8.64e15;
+
+/** Every figure equal (sums to 9 digits: rollups add in another order than a scan). */
+function expectSame(got: AggregateResult, want: AggregateResult): void {
+  expect(got.totalGroups).toBe(want.totalGroups);
+  expect(got.rows.map((r) => r.keys)).toEqual(want.rows.map((r) => r.keys));
+  got.rows.forEach((row, i) => {
+    for (const [m, v] of Object.entries(want.rows[i]!.values)) {
+      if (v === null) expect(row.values[m as never], m).toBeNull();
+      else expect(row.values[m as never], m).toBeCloseTo(v, 9);
+    }
+  });
+}
+
+describe.skipIf(!url)('schema-4 rollups (postgres)', () => {
+  const schema = freshSchema();
+  let ctx: ReturnType<typeof freshStorage>;
+  let db: Db;
+  beforeAll(async () => {
+    ctx = freshStorage({ schema });
+    await ctx.storage.migrate();
+    // A second handle on the same schema, to ask for the plain GROUP BY scan of the turns.
+    db = new Db({
+      makeSql: () =>
+        postgres(url!, {
+          max: 2,
+          onnotice: () => {},
+          types: {
+            int8: {
+              to: 20,
+              from: [20],
+              serialize: (x: number) => String(x),
+              parse: (x: string) => Number(x),
+            },
+          },
+        } as never) as unknown as PgSql,
+      schema,
+      S: `"${schema}"`,
+      clock: { now: () => Date.now() },
+      log: createLogger('test', undefined),
+      server: { host: '127.0.0.1', port: 5432 } as never,
+      deadlineMs: 60_000,
+    });
+  });
+  afterAll(async () => {
+    db.markClosed();
+    await db.end(1);
+    await ctx.drop();
+  });
+
+  test('histograms by day and week, first-appearance distinct counts and session totals equal a GROUP BY scan', async () => {
+    const turnArb = fc.record({
+      at: fc.oneof(
+        fc.integer({ min: MON - 16 * DAY, max: MON + 16 * DAY }),
+        // Sessions and users coming back on nearby days.
+        fc.integer({ min: -3, max: 3 }).map((d) => MON + d * DAY + 10 * HOUR),
+      ),
+      persona: fc.option(fc.constantFrom('p', 'Q'), { nil: undefined }),
+      userId: fc.option(fc.constantFrom('u1', 'u2', 'u3', 'u4'), { nil: undefined }),
+      sessionId: fc.constantFrom('s1', 's2', 's3', 's4', 's5', 's6'),
+      frameworks: fc.uniqueArray(fc.constantFrom('a', 'B', 'c'), { maxLength: 2 }),
+      latencyMs: fc.option(fc.integer({ min: 0, max: 5000 }), { nil: undefined }),
+      outcome: fc.constantFrom('ok' as const, 'error' as const),
+    });
+    const dayBound = fc.integer({ min: -17, max: 17 }).map((d) => MON + d * DAY);
+    const window = fc
+      .tuple(fc.option(dayBound, { nil: undefined }), fc.option(dayBound, { nil: undefined }))
+      .map(([a, b]) =>
+        a !== undefined && b !== undefined && a > b ? { from: b, to: a } : { from: a, to: b },
+      )
+      .map((w) => Object.fromEntries(Object.entries(w).filter(([, v]) => v !== undefined)));
+    const shape = fc.constantFrom<Omit<AggregateSpecInput, 'filter'>[]>(
+      [{ groupBy: ['persona'], measures: ['count', 'sessions', 'users', 'latencyP95', 'lastAt'] }],
+      [{ groupBy: ['framework'], measures: ['sessions', 'latencyP50', 'latencyP99'] }],
+      [{ groupBy: ['week', 'persona'], measures: ['count', 'latencyP95', 'users', 'sessions'] }],
+      [{ groupBy: ['day'], measures: ['sessions', 'users', 'latencyP50'] }],
+      [{ groupBy: ['month'], measures: ['sessions', 'users', 'latencyP99'] }],
+      [{ groupBy: ['hourOfDay'], measures: ['count', 'sessions', 'users'] }],
+      [{ groupBy: [], measures: ['sessions', 'users', 'latencyP95'] }],
+      [
+        {
+          groupBy: ['session'],
+          measures: ['count', 'firstAt', 'lastAt'],
+          orderBy: { measure: 'lastAt', direction: 'desc' },
+          limit: 2,
+          offset: 1,
+        },
+      ],
+      [
+        {
+          groupBy: ['session'],
+          measures: ['lastAt', 'count', 'firstAt'],
+          orderBy: { measure: 'firstAt', direction: 'asc' },
+          limit: 3,
+        },
+      ],
+      [{ groupBy: ['session'], measures: ['count', 'firstAt'] }],
+    );
+    const extra = fc.constantFrom(
+      {},
+      { persona: 'p' },
+      { framework: 'B' },
+      // Several keys of a multi-valued dimension fold into one group: a member counts once.
+      { persona: ['p', 'Q'] },
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.array(turnArb, { maxLength: 15 }), { minLength: 1, maxLength: 3 }),
+        window,
+        shape,
+        extra,
+        fc.option(fc.integer({ min: MON - 17 * DAY, max: MON + 17 * DAY }), { nil: undefined }),
+        async (batches, w, [s], dims, cut) => {
+          await ctx.storage.turns.deleteBefore(END);
+          // Batches in any time order: a new member day may fall before days already stored.
+          let stored: Turn[] = [];
+          for (const batch of batches) {
+            const turns = batch.map((t) => turn(t));
+            await ctx.storage.turns.append(turns);
+            stored = [...stored, ...turns];
+          }
+          if (cut !== undefined) {
+            await ctx.storage.turns.deleteBefore(cut);
+            stored = stored.filter((t) => t.at >= cut);
+          }
+          const filter = s!.groupBy?.includes('session') ? w : { ...w, ...dims };
+          const spec = { ...s!, filter } as AggregateSpecInput;
+          const got = await ctx.storage.turns.aggregate(spec);
+          expectSame(got, await aggregateTurns(db, spec, { plan: 'base' }));
+          expectSame(got, referenceAggregate(stored, spec as never));
+        },
+      ),
+      { numRuns: 120 },
+    );
+  });
+});
