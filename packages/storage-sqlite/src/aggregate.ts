@@ -16,7 +16,14 @@ import {
 } from '@convokit/core';
 import type { Connection } from './connection.js';
 import { DISTINCT_DIMS, KIND_SESSION, KIND_USER } from './distinct.js';
-import { ALL_DIM, addHist, PAIR_DIM } from './rollups.js';
+import {
+  ALL_DIM,
+  addHist,
+  DAY_PAIR_DIMS,
+  DAY_PAIR_INDEX_TERM,
+  type DayPairDim,
+  PAIR_DIM,
+} from './rollups.js';
 import { sessionAggregate, sessionPlanServes } from './session-plan.js';
 import { turnFilterSql, whereSql } from './turn-filter-sql.js';
 
@@ -140,6 +147,71 @@ function additivePlan(spec: AggregateSpec, f: NormalizedTurnFilter): RollupPlan 
     return { dim: filtered[0], keys: filtered[1] };
   }
   return { dim: ALL_DIM };
+}
+
+export interface DayPairPlan {
+  dim: DayPairDim;
+  /** The spec groups by the pair's second key first. */
+  swapped: boolean;
+}
+
+/**
+ * `groupBy` exactly a two-key daily rollup dimension (either order), additive measures without
+ * percentiles, and no filter but the time range: whole days from the daily rollups, the partial
+ * days at the range's ends from the turns.
+ */
+export function dayPairPlan(spec: AggregateSpec, f: NormalizedTurnFilter): DayPairPlan | undefined {
+  if (spec.groupBy.length !== 2) return undefined;
+  if (!Object.keys(f).every((k) => k === 'from' || k === 'to')) return undefined;
+  if (spec.measures.some((m) => m in PERCENTILES || m === 'sessions' || m === 'users')) return undefined;
+  const [x, y] = spec.groupBy;
+  for (const [dim, [a, b]] of Object.entries(DAY_PAIR_DIMS)) {
+    if (x === a && y === b) return { dim: dim as DayPairDim, swapped: false };
+    if (x === b && y === a) return { dim: dim as DayPairDim, swapped: true };
+  }
+  return undefined;
+}
+
+/** Totals per pair over whole days, read in pair order from the partial index `rollups_day_pairs`. */
+function dayPairSql(
+  spec: AggregateSpec,
+  plan: DayPairPlan,
+  range: Range,
+): { sql: string; params: unknown[] } {
+  const first = 'substr(r.key, 1, instr(r.key, char(1)) - 1)';
+  // Neither a user nor a persona is ever '': it stands for none.
+  const second = "NULLIF(substr(r.key, instr(r.key, char(1)) + 1), '')";
+  const firstKey = plan.dim === 'userPersona' ? `NULLIF(${first}, '')` : first;
+  const keys = plan.swapped ? [second, firstKey] : [firstKey, second];
+  const m = new Set(spec.measures);
+  const measures = ['SUM(r.count) AS c'];
+  if (m.has('errors') || m.has('errorRate')) measures.push('SUM(r.errors) AS e');
+  if (m.has('latencyAvg') || m.has('latencyCount')) {
+    measures.push('SUM(r.latency_count) AS lc', 'SUM(r.latency_sum) AS ls');
+  }
+  if (m.has('tokensIn')) measures.push('SUM(r.tokens_in) AS ti');
+  if (m.has('tokensOut')) measures.push('SUM(r.tokens_out) AS tout');
+  if (m.has('feedbackAvg') || m.has('feedbackCount')) {
+    measures.push('SUM(r.feedback_sum) AS fs', 'SUM(r.feedback_count) AS fc');
+  }
+  if (m.has('firstAt')) measures.push('MIN(r.first_at) AS first');
+  if (m.has('lastAt')) measures.push('MAX(r.last_at) AS last');
+  const clauses = [`r.${DAY_PAIR_INDEX_TERM}`, 'r.dim = ?'];
+  const params: unknown[] = [plan.dim];
+  if (range.from !== undefined) {
+    clauses.push('r.day >= ?');
+    params.push(range.from);
+  }
+  if (range.to !== undefined) {
+    clauses.push('r.day < ?');
+    params.push(range.to);
+  }
+  const cols = [...keys.map((k, i) => `${k} AS k${i}`), ...measures];
+  return {
+    sql: `SELECT ${cols.join(', ')} FROM rollups_day r INDEXED BY rollups_day_pairs
+      WHERE ${clauses.join(' AND ')} GROUP BY r.key`,
+    params,
+  };
 }
 
 interface PlannedSql {
@@ -593,7 +665,15 @@ export async function aggregateTurns(
       if (wantsPercentiles) addHistogram(sql.histogram, sql.params);
     };
 
-    if (!plan) addBase(f);
+    const pairPlan = plan || options.plan === 'base' ? undefined : dayPairPlan(spec, f);
+    if (pairPlan) {
+      const { interior, edges } = splitRange(f, DAY_MS);
+      for (const edge of edges) addBase({ ...f, from: edge.from, to: edge.to });
+      if (interior) {
+        const sql = dayPairSql(spec, pairPlan, interior);
+        addGroups(sql.sql, sql.params);
+      }
+    } else if (!plan) addBase(f);
     else {
       // Rollups serve the whole hours inside the range; the partial hours at its edges are scanned.
       const { interior, edges } = splitRange(f, HOUR_MS);

@@ -1,7 +1,7 @@
 import { ConvokitError } from '@convokit/core';
 import type Database from 'better-sqlite3';
 import { buildDistinct } from './distinct.js';
-import { END_OF_TIME, rebuildRollups } from './rollups.js';
+import { buildDayPairRollups, DAY_PAIR_INDEX_TERM, END_OF_TIME, rebuildRollups } from './rollups.js';
 import { buildSessions } from './sessions.js';
 
 /**
@@ -203,6 +203,37 @@ ALTER TABLE rollups ADD COLUMN hist BLOB;
 ALTER TABLE rollups_day ADD COLUMN hist BLOB;
 `;
 
+/** Version 3's session totals, as that version built them (version 4 rebuilds them with errors). */
+const V3_SESSIONS = `
+INSERT INTO session_totals (session_id, count, first_at, last_at)
+  SELECT session_id, COUNT(*), MIN(at), MAX(at) FROM turns GROUP BY session_id;
+INSERT OR REPLACE INTO rollup_meta (name, value)
+  SELECT 'session_span', COALESCE(MAX(last_at - first_at), 0) FROM session_totals;
+`;
+
+/**
+ * Errors in the session totals and totals per (session, user) (see sessions.ts), with covering
+ * indexes so that counting or listing the sessions of a range reads only the index; and daily
+ * (framework, persona) and (user, persona) rollups (see rollups.ts DAY_PAIR_DIMS), with an index
+ * that keeps each pair's days together so grouping by the pair streams.
+ */
+const V4_SESSIONS_AND_PAIRS = `
+ALTER TABLE session_totals ADD COLUMN errors INTEGER NOT NULL DEFAULT 0;
+DROP INDEX session_totals_first;
+CREATE INDEX session_totals_range ON session_totals (first_at, last_at, count, errors);
+CREATE TABLE session_user_totals (
+  session_id TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  count INTEGER NOT NULL,
+  errors INTEGER NOT NULL,
+  first_at INTEGER NOT NULL,
+  last_at INTEGER NOT NULL,
+  PRIMARY KEY (session_id, user_id)
+) WITHOUT ROWID;
+CREATE INDEX session_user_totals_range ON session_user_totals (first_at, last_at, count, errors);
+CREATE INDEX rollups_day_pairs ON rollups_day (dim, key, day, count) WHERE ${DAY_PAIR_INDEX_TERM};
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { description: 'turns, child name tables, FTS5, contexts, audit', up: (db) => db.exec(V1_TURNS) },
   {
@@ -217,9 +248,25 @@ export const MIGRATIONS: readonly Migration[] = [
     up: (db) => {
       db.exec(V3_DISTINCT);
       buildDistinct(db);
-      buildSessions(db);
+      db.exec(V3_SESSIONS);
       rebuildRollups(db, 0, END_OF_TIME);
     },
+  },
+  {
+    description: 'errors and per-user session totals; daily (framework, persona) and (user, persona) rollups',
+    up: (db) => {
+      db.exec(V4_SESSIONS_AND_PAIRS);
+      buildSessions(db);
+      buildDayPairRollups(db);
+    },
+  },
+  {
+    // A sweep takes its batches in (expires_at, id) order: with the id in the index it reads only
+    // the batch it deletes, not every context tied on the same expiry.
+    description: 'contexts expiry index on (expires_at, id)',
+    up: (db) =>
+      db.exec(`DROP INDEX contexts_expires;
+CREATE INDEX contexts_expiry ON contexts (expires_at, id) WHERE expires_at IS NOT NULL;`),
   },
 ];
 

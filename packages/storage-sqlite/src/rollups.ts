@@ -12,6 +12,20 @@ export type RollupDim = (typeof ROLLUP_DIMS)[number];
 export const ALL_DIM = '';
 /** The `dim` of framework pairs (groupBy framework twice). */
 export const PAIR_DIM = 'frameworkPair';
+/**
+ * Two-key dimensions kept in the daily rollups only (no hourly rows, no latency histogram), keyed
+ * `first SOH second` with '' for a turn without a user or a persona: (framework, persona) and
+ * (user, persona) counts per day, so grouping a range by them reads a row per pair and day
+ * instead of every turn. A turn with no framework has no (framework, persona) row.
+ */
+export const DAY_PAIR_DIMS = {
+  frameworkPersona: ['framework', 'persona'],
+  userPersona: ['user', 'persona'],
+} as const;
+export type DayPairDim = keyof typeof DAY_PAIR_DIMS;
+/** The WHERE term of the partial index `rollups_day_pairs`, repeated verbatim by queries that use it. */
+export const DAY_PAIR_INDEX_TERM = "dim IN ('frameworkPersona', 'userPersona')";
+
 /** Past every valid `at` (EpochMsSchema stops at 8.64e15), day-aligned. */
 export const END_OF_TIME = 8.64e15 + 86_400_000;
 
@@ -39,7 +53,8 @@ interface Delta {
 export type RollupTurn = Pick<
   Turn,
   'at' | 'persona' | 'outcome' | 'frameworks' | 'tools' | 'mcpServers' | 'latencyMs' | 'tokens' | 'feedback'
->;
+> &
+  Partial<Pick<Turn, 'userId'>>;
 
 /**
  * One append's contributions, merged per (dim, key, hour) and per (dim, key, day) before they are
@@ -63,6 +78,10 @@ export class RollupBatch {
     for (const name of turn.frameworks) add('framework', name);
     for (const name of turn.tools) add('tool', name);
     for (const name of turn.mcpServers) add('mcpServer', name);
+    const persona = turn.persona ?? '';
+    bump(this.#daily, 'userPersona', `${turn.userId ?? ''}\u0001${persona}`, day, turn);
+    for (const name of turn.frameworks)
+      bump(this.#daily, 'frameworkPersona', `${name}\u0001${persona}`, day, turn);
     if (turn.frameworks.length > 1) {
       // Co-occurrence: each pair of the turn's frameworks once, in the order core's reference
       // adapter puts them (the smaller name first), as `first SOH second` (U+0001: names hold no control characters; SQLite string functions stop at NUL).
@@ -123,7 +142,7 @@ function bump(deltas: Map<string, Delta>, dim: string, key: string, start: numbe
     if (d.latencyMin === null || v < d.latencyMin) d.latencyMin = v;
     if (d.latencyMax === null || v > d.latencyMax) d.latencyMax = v;
     // Pairs keep no histogram (their rollups serve no percentile), which keeps appends cheap.
-    if (dim !== PAIR_DIM) {
+    if (dim !== PAIR_DIM && !(dim in DAY_PAIR_DIMS)) {
       const b = latencyBucket(v);
       d.buckets.set(b, (d.buckets.get(b) ?? 0) + 1);
     }
@@ -254,6 +273,7 @@ export function prepareRollupStatements(db: Database.Database): RollupStatements
 
 interface RollupSourceRow {
   at: number;
+  user_id: string | null;
   persona: string | null;
   outcome: 'ok' | 'error';
   frameworks: string;
@@ -279,7 +299,7 @@ export function rebuildRollups(db: Database.Database, from: number, to: number):
   // Keyset chunks: better-sqlite3 cannot write while a read iterator is open on the connection,
   // and a whole-table `all()` would hold every row in memory at once.
   const select = db.prepare(`
-    SELECT seq, at, persona, outcome, frameworks, tools, mcp_servers, latency_ms, tokens_in, tokens_out, feedback
+    SELECT seq, at, user_id, persona, outcome, frameworks, tools, mcp_servers, latency_ms, tokens_in, tokens_out, feedback
     FROM turns WHERE at >= ? AND at < ? AND seq > ? ORDER BY seq LIMIT 20000`);
   let after = -1;
   for (;;) {
@@ -300,8 +320,31 @@ function rollupTurnOfRow(row: RollupSourceRow): RollupTurn {
     tools: JSON.parse(row.tools),
     mcpServers: JSON.parse(row.mcp_servers),
     ...(row.persona !== null ? { persona: row.persona } : {}),
+    ...(row.user_id !== null ? { userId: row.user_id } : {}),
     ...(row.latency_ms !== null ? { latencyMs: row.latency_ms } : {}),
     ...(row.tokens_in !== null ? { tokens: { input: row.tokens_in, output: row.tokens_out ?? 0 } } : {}),
     ...(row.feedback !== null ? { feedback: row.feedback } : {}),
   };
+}
+
+/**
+ * Builds the daily (framework, persona) and (user, persona) rows from the turns already stored
+ * (the migration that introduced them), in SQL: the same sums RollupBatch keeps.
+ */
+export function buildDayPairRollups(db: Database.Database): void {
+  const measures = `COUNT(*), COALESCE(SUM(t.outcome = 'error'), 0), COALESCE(SUM(t.tokens_in), 0),
+    COALESCE(SUM(t.tokens_out), 0), COALESCE(SUM(t.feedback), 0), COUNT(t.feedback), COUNT(t.latency_ms),
+    COALESCE(SUM(t.latency_ms), 0), MIN(t.latency_ms), MAX(t.latency_ms), MIN(t.at), MAX(t.at), NULL`;
+  const columns = `(dim, day, key, count, errors, tokens_in, tokens_out, feedback_sum, feedback_count,
+    latency_count, latency_sum, latency_min, latency_max, first_at, last_at, hist)`;
+  db.exec(`
+    DELETE FROM rollups_day WHERE ${DAY_PAIR_INDEX_TERM};
+    INSERT INTO rollups_day ${columns}
+      SELECT 'userPersona', t.at - t.at % 86400000 AS d,
+        COALESCE(t.user_id, '') || char(1) || COALESCE(t.persona, '') AS k, ${measures}
+      FROM turns t GROUP BY d, k;
+    INSERT INTO rollups_day ${columns}
+      SELECT 'frameworkPersona', t.at - t.at % 86400000 AS d, f.name || char(1) || COALESCE(t.persona, '') AS k,
+        ${measures}
+      FROM turns t JOIN turn_frameworks f ON f.seq = t.seq GROUP BY d, k;`);
 }

@@ -2,17 +2,21 @@ import type { Turn } from '@convokit/core';
 import type Database from 'better-sqlite3';
 
 /**
- * Per-session totals (turn count, first and last `at`), written in the appending transaction,
- * so that "sessions in a range, latest first" reads a few index rows instead of grouping every
- * turn. A session whose turns all lie inside the range is answered from its totals; one that
- * crosses an end of the range is recounted from the turns (there are few: only sessions open at
- * that instant). To find those without scanning, `rollup_meta.session_span` keeps the longest
- * span (last - first) any session ever had: a session crossing instant T started in
- * [T - span, T). The span only grows (deletes leave it as is), which keeps that search complete.
+ * Per-session totals (turn count, errors, first and last `at`), and the same per (session,
+ * user) pair, written in the appending transaction, so that "sessions in a range, latest first"
+ * and "every session of a range with its user" read index rows instead of grouping every turn.
+ * A session whose turns all lie inside the range is answered from its totals; one that crosses
+ * an end of the range is recounted from the turns (there are few: only sessions open at that
+ * instant). To find those without scanning, `rollup_meta.session_span` keeps the longest span
+ * (last - first) any session ever had: a session (or a session's turns by one user) crossing
+ * instant T started in [T - span, T). The span only grows (deletes leave it as is), which keeps
+ * that search complete. In `session_user_totals` a turn without a user has `user_id` '' (user
+ * ids are never empty).
  */
 
 export interface SessionStatements {
   upsert: Database.Statement;
+  upsertUser: Database.Statement;
   span: Database.Statement;
 }
 
@@ -20,11 +24,16 @@ export function prepareSessionStatements(db: Database.Database): SessionStatemen
   return {
     upsert: db
       .prepare(`
-      INSERT INTO session_totals (session_id, count, first_at, last_at) VALUES (?, ?, ?, ?)
-      ON CONFLICT (session_id) DO UPDATE SET count = count + excluded.count,
+      INSERT INTO session_totals (session_id, count, errors, first_at, last_at) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT (session_id) DO UPDATE SET count = count + excluded.count, errors = errors + excluded.errors,
         first_at = min(first_at, excluded.first_at), last_at = max(last_at, excluded.last_at)
       RETURNING last_at - first_at`)
       .pluck(),
+    upsertUser: db.prepare(`
+      INSERT INTO session_user_totals (session_id, user_id, count, errors, first_at, last_at) VALUES (?, ?, ?, ?, ?, ?)
+      ON CONFLICT (session_id, user_id) DO UPDATE SET count = count + excluded.count,
+        errors = errors + excluded.errors,
+        first_at = min(first_at, excluded.first_at), last_at = max(last_at, excluded.last_at)`),
     span: db.prepare(`
       INSERT INTO rollup_meta (name, value) VALUES ('session_span', ?)
       ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)`),
@@ -33,32 +42,49 @@ export function prepareSessionStatements(db: Database.Database): SessionStatemen
 
 interface SessionDelta {
   count: number;
+  errors: number;
   first: number;
   last: number;
 }
 
-/** One append's per-session deltas. */
+export type SessionTurn = Pick<Turn, 'sessionId' | 'at' | 'outcome' | 'userId'>;
+
+function bump(deltas: Map<string, SessionDelta>, id: string, turn: SessionTurn): void {
+  const error = turn.outcome === 'error' ? 1 : 0;
+  const d = deltas.get(id);
+  if (!d) deltas.set(id, { count: 1, errors: error, first: turn.at, last: turn.at });
+  else {
+    d.count++;
+    d.errors += error;
+    if (turn.at < d.first) d.first = turn.at;
+    if (turn.at > d.last) d.last = turn.at;
+  }
+}
+
+/** One append's per-session and per-(session, user) deltas. */
 export class SessionBatch {
   readonly #deltas = new Map<string, SessionDelta>();
+  /** Keyed by `session SOH user` (ids hold no control characters). */
+  readonly #userDeltas = new Map<string, SessionDelta>();
 
-  add(turn: Pick<Turn, 'sessionId' | 'at'>): void {
-    const d = this.#deltas.get(turn.sessionId);
-    if (!d) this.#deltas.set(turn.sessionId, { count: 1, first: turn.at, last: turn.at });
-    else {
-      d.count++;
-      if (turn.at < d.first) d.first = turn.at;
-      if (turn.at > d.last) d.last = turn.at;
-    }
+  add(turn: SessionTurn): void {
+    bump(this.#deltas, turn.sessionId, turn);
+    bump(this.#userDeltas, `${turn.sessionId}\u0001${turn.userId ?? ''}`, turn);
   }
 
   write(s: SessionStatements): void {
     let span = -1;
     for (const [id, d] of this.#deltas) {
-      const s2 = s.upsert.get(id, d.count, d.first, d.last) as number;
+      const s2 = s.upsert.get(id, d.count, d.errors, d.first, d.last) as number;
       if (s2 > span) span = s2;
+    }
+    for (const [key, d] of this.#userDeltas) {
+      const cut = key.indexOf('\u0001');
+      s.upsertUser.run(key.slice(0, cut), key.slice(cut + 1), d.count, d.errors, d.first, d.last);
     }
     if (span >= 0) s.span.run(span);
     this.#deltas.clear();
+    this.#userDeltas.clear();
   }
 }
 
@@ -68,18 +94,29 @@ export function sessionSpan(db: Database.Database): number {
   return (row as number | undefined) ?? 0;
 }
 
+const TOTALS_OF = (where: string) => `
+  INSERT INTO session_totals (session_id, count, errors, first_at, last_at)
+  SELECT session_id, COUNT(*), COALESCE(SUM(outcome = 'error'), 0), MIN(at), MAX(at) FROM turns ${where}
+  GROUP BY session_id`;
+const USER_TOTALS_OF = (where: string) => `
+  INSERT INTO session_user_totals (session_id, user_id, count, errors, first_at, last_at)
+  SELECT session_id, COALESCE(user_id, ''), COUNT(*), COALESCE(SUM(outcome = 'error'), 0), MIN(at), MAX(at)
+  FROM turns ${where} GROUP BY session_id, COALESCE(user_id, '')`;
+
 /**
  * Recomputes the totals of the given sessions from the turns left (used after deletes). Call
  * inside a transaction.
  */
 export function recountSessions(db: Database.Database, ids: readonly string[]): void {
   const del = db.prepare('DELETE FROM session_totals WHERE session_id = ?');
-  const put = db.prepare(`
-    INSERT INTO session_totals (session_id, count, first_at, last_at)
-    SELECT session_id, COUNT(*), MIN(at), MAX(at) FROM turns WHERE session_id = ? GROUP BY session_id`);
+  const delUser = db.prepare('DELETE FROM session_user_totals WHERE session_id = ?');
+  const put = db.prepare(TOTALS_OF('WHERE session_id = ?'));
+  const putUser = db.prepare(USER_TOTALS_OF('WHERE session_id = ?'));
   for (const id of ids) {
     del.run(id);
+    delUser.run(id);
     put.run(id);
+    putUser.run(id);
   }
 }
 
@@ -93,6 +130,7 @@ export function trimSessions(db: Database.Database, before: number): void {
     .pluck()
     .all(before, before) as string[];
   db.prepare('DELETE FROM session_totals WHERE last_at < ?').run(before);
+  db.prepare('DELETE FROM session_user_totals WHERE last_at < ?').run(before);
   recountSessions(db, crossing);
 }
 
@@ -100,8 +138,9 @@ export function trimSessions(db: Database.Database, before: number): void {
 export function buildSessions(db: Database.Database): void {
   db.exec(`
     DELETE FROM session_totals;
-    INSERT INTO session_totals (session_id, count, first_at, last_at)
-      SELECT session_id, COUNT(*), MIN(at), MAX(at) FROM turns GROUP BY session_id;
+    DELETE FROM session_user_totals;
+    ${TOTALS_OF('')};
+    ${USER_TOTALS_OF('')};
     INSERT OR REPLACE INTO rollup_meta (name, value)
       SELECT 'session_span', COALESCE(MAX(last_at - first_at), 0) FROM session_totals;`);
 }

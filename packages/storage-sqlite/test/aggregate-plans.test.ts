@@ -11,7 +11,7 @@ import {
 import { createMemoryStorage } from '@convokit/storage-memory';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { aggregateTurns, rollupPlan, splitRange } from '../src/aggregate.js';
+import { aggregateTurns, dayPairPlan, rollupPlan, splitRange } from '../src/aggregate.js';
 import { sessionPlanServes } from '../src/session-plan.js';
 import { openConnection } from '../src/storage.js';
 import { createTurnStore } from '../src/turns.js';
@@ -217,6 +217,28 @@ describe('aggregate: rollup plan, base plan and the memory adapter agree', () =>
     expect(plan({ filter: { userId: 'u' }, measures: ['count'] })).toBeUndefined();
   });
 
+  it('the planner reads (framework, persona) and (user, persona) from daily rollups only where exact', () => {
+    const plan = (spec: AggregateSpecInput) => {
+      const s = AggregateSpecSchema.parse(spec);
+      return dayPairPlan(s, normalizeTurnFilter(s.filter));
+    };
+    expect(plan({ groupBy: ['framework', 'persona'], measures: ['count'] })).toEqual({
+      dim: 'frameworkPersona',
+      swapped: false,
+    });
+    expect(
+      plan({ groupBy: ['persona', 'user'], measures: ['count', 'errorRate'], filter: { from: 7, to: 9 } }),
+    ).toEqual({ dim: 'userPersona', swapped: true });
+    // No histogram, no distinct counts, no filter but the range.
+    expect(plan({ groupBy: ['framework', 'persona'], measures: ['latencyP95'] })).toBeUndefined();
+    expect(plan({ groupBy: ['user', 'persona'], measures: ['sessions'] })).toBeUndefined();
+    expect(
+      plan({ groupBy: ['user', 'persona'], measures: ['count'], filter: { persona: 'a' } }),
+    ).toBeUndefined();
+    expect(plan({ groupBy: ['user', 'framework'], measures: ['count'] })).toBeUndefined();
+    expect(plan({ groupBy: ['user', 'persona', 'day'], measures: ['count'] })).toBeUndefined();
+  });
+
   it('on random turns, specs and retention cuts', async () => {
     await fc.assert(
       fc.asyncProperty(
@@ -275,6 +297,8 @@ describe('aggregate: distinct and session rollups agree with the memory adapter'
     persona: maybe(fc.constantFrom('analyst', 'coach')),
     frameworks: names(['swot', 'okr', 'lean']),
     latencyMs: maybe(fc.integer({ min: 1, max: 5000 })),
+    error: fc.boolean(),
+    tokens: maybe(fc.record({ input: fc.nat(500), output: fc.nat(500) })),
   });
   const dayInstant = fc.oneof(
     fc.integer({ min: 0, max: DAYS + 1 }).map((d) => DAY0 + d * DAY_MS),
@@ -315,9 +339,10 @@ describe('aggregate: distinct and session rollups agree with the memory adapter'
     });
   const sessionSpecArb: fc.Arbitrary<AggregateSpecInput> = fc
     .record({
-      measures: fc.subarray(['count', 'firstAt', 'lastAt'] as Measure[], { minLength: 1 }),
+      measures: fc.subarray(['count', 'errors', 'firstAt', 'lastAt'] as Measure[], { minLength: 1 }),
+      byUser: fc.boolean(),
       range: fc.tuple(maybe(dayInstant), maybe(dayInstant)),
-      order: fc.constantFrom(undefined, 'lastAt-desc', 'count-desc', 'lastAt-asc'),
+      order: fc.constantFrom(undefined, 'lastAt-desc', 'count-desc', 'lastAt-asc', 'errors-desc'),
       offset: fc.integer({ min: 0, max: 3 }),
       limit: maybe(fc.integer({ min: 1, max: 4 })),
     })
@@ -328,7 +353,7 @@ describe('aggregate: distinct and session rollups agree with the memory adapter'
       if (b !== undefined) filter.to = a === undefined ? b : Math.max(a, b);
       const spec: AggregateSpecInput = {
         filter,
-        groupBy: ['session'],
+        groupBy: r.byUser ? ['session', 'user'] : ['session'],
         measures: r.measures,
         offset: r.offset,
       };
@@ -341,11 +366,86 @@ describe('aggregate: distinct and session rollups agree with the memory adapter'
       return spec;
     });
 
+  const pairSpecArb: fc.Arbitrary<AggregateSpecInput> = fc
+    .record({
+      groupBy: fc.constantFrom<GroupKey[]>(
+        ['framework', 'persona'],
+        ['persona', 'framework'],
+        ['user', 'persona'],
+        ['persona', 'user'],
+      ),
+      measures: fc.subarray(
+        [
+          'count',
+          'errors',
+          'errorRate',
+          'latencyAvg',
+          'latencyCount',
+          'tokensIn',
+          'firstAt',
+          'lastAt',
+        ] as Measure[],
+        { minLength: 1 },
+      ),
+      range: fc.tuple(maybe(dayInstant), maybe(dayInstant)),
+      order: fc.boolean(),
+      limit: maybe(fc.integer({ min: 1, max: 4 })),
+    })
+    .map((r) => {
+      const filter: Record<string, unknown> = {};
+      const [a, b] = r.range;
+      if (a !== undefined) filter.from = b === undefined ? a : Math.min(a, b);
+      if (b !== undefined) filter.to = a === undefined ? b : Math.max(a, b);
+      const spec: AggregateSpecInput = { filter, groupBy: r.groupBy, measures: r.measures };
+      if (r.order) spec.orderBy = { measure: r.measures[0]!, direction: 'desc' };
+      if (r.limit !== undefined) spec.limit = r.limit;
+      return spec;
+    });
+
+  it('counts the sessions of whole days once each, however many days they were active', async () => {
+    const conn = openConnection({ path: ':memory:' });
+    try {
+      const turn = (id: string, sessionId: string, day: number, error = false): Turn => ({
+        id,
+        sessionId,
+        at: DAY0 + day * DAY_MS + HOUR_MS,
+        userInput: 'q',
+        assistantResponse: 'a',
+        frameworks: [],
+        tools: [],
+        mcpServers: [],
+        outcome: error ? 'error' : 'ok',
+      });
+      await createTurnStore(conn).append([
+        turn('a', 's1', 0),
+        turn('b', 's1', 2, true),
+        turn('c', 's2', 1),
+        turn('d', 's3', 3),
+      ]);
+      const latest = (from: number, to: number) =>
+        aggregateTurns(conn, {
+          filter: { from: DAY0 + from * DAY_MS, to: DAY0 + to * DAY_MS },
+          groupBy: ['session'],
+          measures: ['count', 'errors', 'lastAt'],
+          orderBy: { measure: 'lastAt', direction: 'desc' },
+          limit: 1,
+        });
+      expect(await latest(0, 3)).toEqual({
+        rows: [{ keys: ['s1'], values: { count: 2, errors: 1, lastAt: DAY0 + 2 * DAY_MS + HOUR_MS } }],
+        totalGroups: 2,
+      });
+      expect((await latest(1, 4)).totalGroups).toBe(3);
+      expect((await latest(1, 2)).totalGroups).toBe(1);
+    } finally {
+      conn.db.close();
+    }
+  });
+
   it('on random turns in out-of-order batches, with retention cuts', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(wideTurnArb, { maxLength: 80 }),
-        fc.array(fc.oneof(distinctSpecArb, sessionSpecArb), { minLength: 1, maxLength: 8 }),
+        fc.array(fc.oneof(distinctSpecArb, sessionSpecArb, pairSpecArb), { minLength: 1, maxLength: 8 }),
         maybe(
           fc.oneof(
             dayInstant,
@@ -363,11 +463,12 @@ describe('aggregate: distinct and session rollups agree with the memory adapter'
               frameworks: r.frameworks,
               tools: [],
               mcpServers: [],
-              outcome: 'ok',
+              outcome: r.error ? 'error' : 'ok',
             };
             if (r.user) t.userId = r.user;
             if (r.persona) t.persona = r.persona;
             if (r.latencyMs !== undefined) t.latencyMs = r.latencyMs;
+            if (r.tokens) t.tokens = r.tokens;
             return t;
           });
           const conn = openConnection({ path: ':memory:' });
@@ -389,7 +490,12 @@ describe('aggregate: distinct and session rollups agree with the memory adapter'
               const f = normalizeTurnFilter(s.filter);
               const aligned = [f.from, f.to].every((x) => x === undefined || x % DAY_MS === 0);
               if (s.groupBy[0] === 'session') expect(sessionPlanServes(s, f)).toBe(true);
-              else expect(rollupPlan(s, f)?.distinct !== undefined, JSON.stringify(spec)).toBe(aligned);
+              else if (
+                s.groupBy.includes('user') ||
+                (s.groupBy.includes('framework') && s.groupBy.includes('persona'))
+              ) {
+                expect(dayPairPlan(s, f), JSON.stringify(spec)).toBeDefined();
+              } else expect(rollupPlan(s, f)?.distinct !== undefined, JSON.stringify(spec)).toBe(aligned);
               expect(await aggregateTurns(conn, spec), JSON.stringify(spec)).toEqual(
                 await memory.turns.aggregate(spec),
               );

@@ -6,6 +6,8 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { aggregateTurns } from '../src/aggregate.js';
 import { createSqliteStorage, SCHEMA_VERSION } from '../src/index.js';
+import { MIGRATIONS } from '../src/migrations.js';
+import { mergeHist } from '../src/rollups.js';
 import { openConnection } from '../src/storage.js';
 
 /**
@@ -280,7 +282,7 @@ describe('schema migrations', () => {
     }
     const db = new Database(path, { readonly: true });
     try {
-      expect(db.pragma('user_version', { simple: true })).toBe(3);
+      expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
       const tables = (
         db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]
       ).map((t) => t.name);
@@ -297,6 +299,106 @@ describe('schema migrations', () => {
       expect(await aggregateTurns(conn, spec)).toEqual(
         await aggregateTurns(conn, spec, 'test', { plan: 'base' }),
       );
+    } finally {
+      conn.db.close();
+    }
+  });
+
+  it('opens a version-3 database: errors and per-user session totals, (framework, persona) and (user, persona) rollups built', async () => {
+    const path = join(dir, 'v3.db');
+    buildV1(path);
+    // Steps 2 and 3 as this code runs them, less the pair rows version 3 never wrote.
+    const raw = new Database(path);
+    raw.function('cvk_hist_merge', { deterministic: true }, mergeHist);
+    for (const step of MIGRATIONS.slice(1, 3)) step.up(raw);
+    raw.exec(
+      "DELETE FROM rollups_day WHERE dim IN ('frameworkPersona', 'userPersona'); PRAGMA user_version = 3",
+    );
+    raw.close();
+
+    const storage = createSqliteStorage({ path });
+    try {
+      // Hand-computed from buildV1's turns: a (okr, analyst), b (okr + swot, analyst, error), c (no persona), all in s1.
+      const sessions = await storage.turns.aggregate({
+        groupBy: ['session'],
+        measures: ['count', 'errors', 'firstAt', 'lastAt'],
+        orderBy: { measure: 'lastAt', direction: 'desc' },
+        limit: 5,
+      });
+      expect(sessions).toEqual({
+        rows: [{ keys: ['s1'], values: { count: 3, errors: 1, firstAt: T0, lastAt: T0 + HOUR_MS } }],
+        totalGroups: 1,
+      });
+      const sessionUsers = await storage.turns.aggregate({
+        groupBy: ['session', 'user'],
+        measures: ['count', 'errors'],
+        filter: { from: T0 + 1 },
+      });
+      expect(sessionUsers.rows).toEqual([{ keys: ['s1', null], values: { count: 2, errors: 1 } }]);
+      const fp = await storage.turns.aggregate({
+        groupBy: ['framework', 'persona'],
+        measures: ['count', 'errors'],
+      });
+      expect(fp.rows).toEqual([
+        { keys: ['okr', 'analyst'], values: { count: 2, errors: 1 } },
+        { keys: ['swot', 'analyst'], values: { count: 1, errors: 1 } },
+      ]);
+      const up = await storage.turns.aggregate({ groupBy: ['user', 'persona'], measures: ['count'] });
+      expect(up.rows).toEqual([
+        { keys: [null, null], values: { count: 1 } },
+        { keys: [null, 'analyst'], values: { count: 2 } },
+      ]);
+      // New writes keep them.
+      await storage.turns.append([
+        {
+          id: 'd',
+          sessionId: 's1',
+          userId: 'u1',
+          at: T0 + 2 * HOUR_MS,
+          userInput: 'new',
+          assistantResponse: 'turn',
+          persona: 'analyst',
+          frameworks: ['swot'],
+          tools: [],
+          mcpServers: [],
+          outcome: 'error',
+        },
+      ]);
+      const after = await storage.turns.aggregate({
+        groupBy: ['session', 'user'],
+        measures: ['count', 'errors', 'lastAt'],
+      });
+      expect(after.rows).toEqual([
+        { keys: ['s1', null], values: { count: 3, errors: 1, lastAt: T0 + HOUR_MS } },
+        { keys: ['s1', 'u1'], values: { count: 1, errors: 1, lastAt: T0 + 2 * HOUR_MS } },
+      ]);
+      const up2 = await storage.turns.aggregate({ groupBy: ['persona', 'user'], measures: ['count'] });
+      expect(up2.rows).toEqual([
+        { keys: [null, null], values: { count: 1 } },
+        { keys: ['analyst', null], values: { count: 2 } },
+        { keys: ['analyst', 'u1'], values: { count: 1 } },
+      ]);
+    } finally {
+      await storage.close();
+    }
+    const conn = openConnection({ path });
+    try {
+      for (const spec of [
+        {
+          groupBy: ['framework' as const, 'persona' as const],
+          measures: ['count' as const, 'lastAt' as const],
+        },
+        { groupBy: ['session' as const], measures: ['count' as const, 'errors' as const] },
+        {
+          groupBy: ['user' as const, 'persona' as const],
+          measures: ['count' as const],
+          filter: { from: T0 + 7 },
+        },
+      ]) {
+        expect(await aggregateTurns(conn, spec)).toEqual(
+          await aggregateTurns(conn, spec, 'test', { plan: 'base' }),
+        );
+      }
     } finally {
       conn.db.close();
     }
