@@ -3,21 +3,16 @@
  * never interleaves with another client's. Keys are built inside the scripts from the prefix in
  * ARGV[1] (so the adapter targets one Redis node, not a cluster).
  *
- * A context is a hash of string fields (see FIELD in contexts.ts); `data` and `metadata` hold JSON
+ * A context is a hash of string fields (see toHash in contexts.ts); `data` and `metadata` hold JSON
  * text that the scripts never parse. Index sorted sets (score `created`, member id) serve list and
  * count; `exp` (score expiresAt) drives the sweep; `expmeta` keeps each expiring context's fields
  * other than data and metadata, so a sweep can still report a context Redis already expired.
  */
-const COMMON = `
+/** Helpers of the sweep, which handles many contexts per call. */
+const SWEEP_HELPERS = `
 local P = ARGV[1]
 local function ckey(id) return P .. 'ctx:' .. id end
 local INDEXED = { 'scope', 'owner', 'session', 'persona', 'parent' }
-local function idxAdd(field, value, id, score)
-  if value and value ~= '' then redis.call('ZADD', P .. 'ix:' .. field .. ':' .. value, score, id) end
-end
-local function idxRem(field, value, id)
-  if value and value ~= '' then redis.call('ZREM', P .. 'ix:' .. field .. ':' .. value, id) end
-end
 local SCALARS = { 'id', 'scope', 'owner', 'session', 'persona', 'parent', 'ver', 'created', 'updated', 'exp', 'acc', 'last' }
 local function scalars(key)
   local r = redis.call('HMGET', key, unpack(SCALARS))
@@ -26,54 +21,24 @@ local function scalars(key)
   for i, f in ipairs(SCALARS) do if r[i] then h[f] = r[i] end end
   return h
 end
-local function expired(h, now) return h.exp ~= nil and now >= tonumber(h.exp) end
 local function unindex(h)
   redis.call('ZREM', P .. 'ix:all', h.id)
-  for _, f in ipairs(INDEXED) do idxRem(f, h[f], h.id) end
+  for _, f in ipairs(INDEXED) do
+    local v = h[f]
+    if v and v ~= '' then redis.call('ZREM', P .. 'ix:' .. f .. ':' .. v, h.id) end
+  end
   redis.call('ZREM', P .. 'exp', h.id)
   redis.call('HDEL', P .. 'expmeta', h.id)
 end
-local function serverNow()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
--- After any write: the expiry set, the sweep metadata and the native expiry follow expiresAt.
--- Native expiry (PEXPIREAT) only when expiresAt is still ahead of the server's clock: a record
--- expired by an injected clock stays until swept, as the contract asks.
-local function syncExpiry(h)
-  local key = ckey(h.id)
-  if h.exp then
-    redis.call('ZADD', P .. 'exp', h.exp, h.id)
-    redis.call('HSET', P .. 'expmeta', h.id, cjson.encode(h))
-    if tonumber(h.exp) > serverNow() then redis.call('PEXPIREAT', key, h.exp) else redis.call('PERSIST', key) end
-  else
-    redis.call('ZREM', P .. 'exp', h.id)
-    redis.call('HDEL', P .. 'expmeta', h.id)
-    redis.call('PERSIST', key)
-  end
-end
-`;
-
-/** ARGV: prefix, then field/value pairs. Returns 1, or 0 when the id is taken (live, expired or awaiting a sweep). */
-export const CREATE = `${COMMON}
-local h = {}
-for i = 2, #ARGV, 2 do h[ARGV[i]] = ARGV[i + 1] end
-local key = ckey(h.id)
-if redis.call('EXISTS', key) == 1 or redis.call('HEXISTS', P .. 'expmeta', h.id) == 1 then return 0 end
-local pairs_ = {}
-for i = 2, #ARGV do pairs_[#pairs_ + 1] = ARGV[i] end
-redis.call('HSET', key, unpack(pairs_))
-redis.call('ZADD', P .. 'ix:all', h.created, h.id)
-for _, f in ipairs(INDEXED) do idxAdd(f, h[f], h.id, h.created) end
-local s = scalars(key)
-syncExpiry(s)
-return 1
 `;
 
 /**
- * Lua statements that do what COMMON's syncExpiry does for the context table named `h` (which has
- * `id` and, when it expires, `exp`), inline: the hot scripts (update, touch) skip COMMON, whose
- * closures and tables cost about as much server time as the rest of an update.
+ * After any write: the expiry set, the sweep metadata and the native expiry follow expiresAt, for
+ * the context table named `h` (which has `id` and, when it expires, `exp`). Native expiry
+ * (PEXPIREAT) only when expiresAt is still ahead of the server's clock: a record expired by an
+ * injected clock stays until swept, as the contract asks. Inline statements, not a Lua function:
+ * a script pays for every closure and table it builds on each call, which once cost about as much
+ * server time as the rest of an update.
  */
 const syncExpiryInline = (h: string) => `
 do
@@ -93,6 +58,29 @@ do
     redis.call('PERSIST', key)
   end
 end
+`;
+
+/** ARGV: prefix, then field/value pairs. Returns 1, or 0 when the id is taken (live, expired or awaiting a sweep). */
+export const CREATE = `
+local P = ARGV[1]
+local h = {}
+for i = 2, #ARGV, 2 do h[ARGV[i]] = ARGV[i + 1] end
+local id = h.id
+local key = P .. 'ctx:' .. id
+if redis.call('EXISTS', key) == 1 or redis.call('HEXISTS', P .. 'expmeta', id) == 1 then return 0 end
+redis.call('HSET', key, unpack(ARGV, 2))
+redis.call('ZADD', P .. 'ix:all', h.created, id)
+for _, f in ipairs({ 'scope', 'owner', 'session', 'persona', 'parent' }) do
+  local v = h[f]
+  if v and v ~= '' then redis.call('ZADD', P .. 'ix:' .. f .. ':' .. v, h.created, id) end
+end
+-- A new key has no TTL and is in neither expiry structure: only an expiring context has work here.
+if h.exp then
+  h.data = nil
+  h.metadata = nil
+  ${syncExpiryInline('h')}
+end
+return 1
 `;
 
 /**
@@ -157,32 +145,46 @@ if not sentData then data = redis.call('HGET', key, 'data') end
 return { 'ok', r[4], owner or '', r[6] or '', r[7] or '', parent or '', created, exp or '', r[9], r[10], meta, data }
 `;
 
-/** ARGV: prefix, id, at, [expiresAt]. Returns 1 when a live context was touched. */
-export const TOUCH = `${COMMON}
-local id, at = ARGV[2], ARGV[3]
-local key = ckey(id)
-local h = scalars(key)
-if not h or expired(h, tonumber(at)) then return 0 end
-h.acc = tostring(redis.call('HINCRBY', key, 'acc', 1))
-h.last = at
-redis.call('HSET', key, 'last', at)
-if ARGV[4] then
-  h.exp = ARGV[4]
-  redis.call('HSET', key, 'exp', h.exp)
+/**
+ * ARGV: prefix, id, at, [expiresAt]. Returns 1 when a live context was touched. A touch of a
+ * context that never expires is two reads and two writes.
+ */
+export const TOUCH = `
+local P, id, at, newExp = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local key = P .. 'ctx:' .. id
+local r = redis.call('HMGET', key, 'ver', 'exp')
+if not r[1] or (r[2] and tonumber(at) >= tonumber(r[2])) then return 0 end
+redis.call('HINCRBY', key, 'acc', 1)
+if newExp then
+  redis.call('HSET', key, 'last', at, 'exp', newExp)
+else
+  redis.call('HSET', key, 'last', at)
 end
-if h.exp then syncExpiry(h) end
+if newExp or r[2] then
+  local fields = { 'id', 'scope', 'owner', 'session', 'persona', 'parent', 'ver', 'created', 'updated', 'exp', 'acc', 'last' }
+  local v = redis.call('HMGET', key, unpack(fields))
+  local h = {}
+  for i, f in ipairs(fields) do if v[i] then h[f] = v[i] end end
+  ${syncExpiryInline('h')}
+end
 return 1
 `;
 
 /** ARGV: prefix, id, now, expected version or ''. Returns {1} deleted, {0} absent or expired, {-1, version} conflict. */
-export const DELETE = `${COMMON}
-local id, now, expected = ARGV[2], tonumber(ARGV[3]), ARGV[4]
-local key = ckey(id)
-local h = scalars(key)
-if not h or expired(h, now) then return { 0 } end
-if expected ~= '' and h.ver ~= expected then return { -1, h.ver } end
+export const DELETE = `
+local P, id, now, expected = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
+local key = P .. 'ctx:' .. id
+local r = redis.call('HMGET', key, 'ver', 'exp', 'scope', 'owner', 'session', 'persona', 'parent')
+if not r[1] or (r[2] and now >= tonumber(r[2])) then return { 0 } end
+if expected ~= '' and r[1] ~= expected then return { -1, r[1] } end
 redis.call('DEL', key)
-unindex(h)
+redis.call('ZREM', P .. 'ix:all', id)
+local indexed = { 'scope', 'owner', 'session', 'persona', 'parent' }
+for i = 3, 7 do
+  if r[i] then redis.call('ZREM', P .. 'ix:' .. indexed[i - 2] .. ':' .. r[i], id) end
+end
+redis.call('ZREM', P .. 'exp', id)
+redis.call('HDEL', P .. 'expmeta', id)
 return { 1 }
 `;
 
@@ -191,7 +193,7 @@ return { 1 }
  * first, and returns each as a flat field list; one Redis already expired comes back from its
  * sweep metadata with the field 'gone' set.
  */
-export const SWEEP = `${COMMON}
+export const SWEEP = `${SWEEP_HELPERS}
 local now, limit = ARGV[2], tonumber(ARGV[3])
 local ids
 if limit > 0 then

@@ -1,5 +1,6 @@
 import type { Context, ContextFilter, ContextStore } from '@convokit/core';
 import fc from 'fast-check';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createRedisStorage } from '../src/index.js';
 import { freshPrefix, freshStorage, reportSkip, url } from './support.js';
@@ -165,6 +166,108 @@ describe.skipIf(!url)('hot paths (redis)', () => {
       { numRuns: 60 },
     );
   });
+
+  test('after any mix of create, update, touch and delete the indexes name exactly the live contexts', async () => {
+    const owner = fc.constantFrom('o1', 'o2');
+    const parent = fc.constantFrom('p1', 'p2');
+    const expiry = fc.constantFrom(T + 500_000_000, T + 600_000_000);
+    const id = fc.constantFrom('a', 'b', 'c');
+    const op = fc.oneof(
+      fc.record({
+        kind: fc.constant('create' as const),
+        id,
+        owner,
+        parent: fc.option(parent),
+        exp: fc.option(expiry),
+      }),
+      fc.record({
+        kind: fc.constant('update' as const),
+        id,
+        changes: fc.record(
+          { ownerId: owner, parentId: fc.option(parent), expiresAt: fc.option(expiry) },
+          { requiredKeys: [] },
+        ),
+      }),
+      fc.record({ kind: fc.constant('touch' as const), id, exp: fc.option(expiry, { nil: undefined }) }),
+      fc.record({ kind: fc.constant('delete' as const), id }),
+    );
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { maxLength: 12 }), async (ops) => {
+        const keyPrefix = `${ctx.storage.keyPrefix}ix${run++}:`;
+        const storage = createRedisStorage({ url: url!, keyPrefix });
+        const model = new Map<string, Context>();
+        try {
+          const { contexts } = storage;
+          let at = T;
+          for (const o of ops) {
+            at += 1;
+            const had = model.get(o.id);
+            if (o.kind === 'create') {
+              const c = ctxOf(o.id, { ownerId: o.owner, createdAt: at, updatedAt: at, lastAccessedAt: at });
+              if (o.parent !== null) c.parentId = o.parent;
+              if (o.exp !== null) c.expiresAt = o.exp;
+              if (had) await expect(contexts.create(c)).rejects.toMatchObject({ code: 'CONFLICT' });
+              else model.set(o.id, await contexts.create(c));
+            } else if (o.kind === 'update') {
+              if (!had) {
+                await expect(contexts.update(o.id, 1, o.changes, at)).rejects.toMatchObject({
+                  code: 'NOT_FOUND',
+                });
+                continue;
+              }
+              const updated = await contexts.update(o.id, had.version, o.changes, at);
+              const next: Context = { ...had, version: had.version + 1, updatedAt: at };
+              if (o.changes.ownerId !== undefined) next.ownerId = o.changes.ownerId;
+              if (o.changes.parentId === null) delete next.parentId;
+              else if (o.changes.parentId !== undefined) next.parentId = o.changes.parentId;
+              if (o.changes.expiresAt === null) delete next.expiresAt;
+              else if (o.changes.expiresAt !== undefined) next.expiresAt = o.changes.expiresAt;
+              expect(updated).toEqual(next);
+              model.set(o.id, next);
+            } else if (o.kind === 'touch') {
+              await contexts.touch(o.id, o.exp === undefined ? { at } : { at, expiresAt: o.exp });
+              if (had) {
+                const next = { ...had, accessCount: had.accessCount + 1, lastAccessedAt: at };
+                if (o.exp !== undefined) next.expiresAt = o.exp;
+                model.set(o.id, next);
+              }
+            } else {
+              expect(await contexts.delete(o.id)).toBe(had !== undefined);
+              model.delete(o.id);
+            }
+          }
+          const live = [...model.values()].sort(byRedisOrder);
+          const ids = (pick: (c: Context) => boolean) => live.filter(pick).map((c) => c.id);
+          for (const id of ['a', 'b', 'c']) expect(await contexts.get(id, { now: T })).toEqual(model.get(id));
+          const admin = new Redis(url!);
+          try {
+            const members = (key: string) => admin.zrange(`${keyPrefix}${key}`, 0, -1);
+            expect(await members('ix:all')).toEqual(ids(() => true));
+            expect(await members('ix:scope:session')).toEqual(ids(() => true));
+            for (const o of ['o1', 'o2'])
+              expect(await members(`ix:owner:${o}`)).toEqual(ids((c) => c.ownerId === o));
+            for (const p of ['p1', 'p2'])
+              expect(await members(`ix:parent:${p}`)).toEqual(ids((c) => c.parentId === p));
+            const expiring = live.filter((c) => c.expiresAt !== undefined);
+            expect((await members('exp')).sort()).toEqual(expiring.map((c) => c.id).sort());
+            expect((await admin.hkeys(`${keyPrefix}expmeta`)).sort()).toEqual(
+              expiring.map((c) => c.id).sort(),
+            );
+            for (const c of live) {
+              const ttl = await admin.pexpiretime(`${keyPrefix}ctx:${c.id}`);
+              expect(ttl).toBe(c.expiresAt ?? -1);
+            }
+          } finally {
+            admin.disconnect();
+          }
+        } finally {
+          await storage.close();
+        }
+      }),
+      { numRuns: 40 },
+    );
+  }, 120_000);
 
   test('touches are written behind yet seen by this client at once and kept across close', async () => {
     const keyPrefix = freshPrefix();
