@@ -4,16 +4,16 @@ export function ratio(part: number, whole: number): number | null {
 }
 
 /** Nearest-rank percentile (the value at rank ceil(q * n) of the sorted values); null when empty. */
-export function nearestRank(sorted: readonly number[], q: number): number | null {
+export function nearestRank(sorted: ArrayLike<number>, q: number): number | null {
   if (sorted.length === 0) return null;
   const rank = Math.max(1, Math.ceil(q * sorted.length));
   return sorted[rank - 1] ?? null;
 }
 
-export function mean(values: readonly number[]): number | null {
+export function mean(values: ArrayLike<number>): number | null {
   if (values.length === 0) return null;
   let sum = 0;
-  for (const v of values) sum += v;
+  for (let i = 0; i < values.length; i++) sum += values[i]!;
   return sum / values.length;
 }
 

@@ -1,6 +1,8 @@
+import { createManualClock, type Storage, type TurnStore } from '@convokit/core';
+import { createMemoryStorage } from '@convokit/storage-memory';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EngagementData } from '../src/index.js';
-import { day, FULL } from './fixtures.js';
+import { day, FULL, NOW } from './fixtures.js';
 import { fixtureManager, type Setup } from './helpers.js';
 
 let setup: Setup | undefined;
@@ -121,6 +123,42 @@ describe('engagement_patterns on the fixture', () => {
       ['s7', { turns: 2, sessions: 1, users: 1 }],
       ['s8', { turns: 2, sessions: 1, users: 0 }],
     ]);
+  });
+
+  it('per-session figures do not depend on the order the store returns rows in', async () => {
+    const expected = await (async () => {
+      setup = await fixtureManager();
+      const res = await setup.manager.query<EngagementData>({ type: 'engagement_patterns', timeRange: FULL });
+      await setup.manager.close();
+      await setup.storage.close();
+      return res.data;
+    })();
+    // Rows in reverse and interleaved key order: a session's rows no longer adjacent.
+    const inner = createMemoryStorage({ clock: createManualClock(NOW) });
+    const turns = inner.turns as TurnStore;
+    const shuffled: TurnStore = {
+      append: turns.append.bind(turns),
+      get: turns.get.bind(turns),
+      list: turns.list.bind(turns),
+      search: turns.search.bind(turns),
+      count: turns.count.bind(turns),
+      deleteBefore: turns.deleteBefore.bind(turns),
+      aggregate: async (spec) => {
+        const result = await turns.aggregate(spec);
+        const rows = [...result.rows].reverse();
+        return {
+          ...result,
+          rows: [...rows.filter((_, i) => i % 2 === 0), ...rows.filter((_, i) => i % 2 === 1)],
+        };
+      },
+    };
+    const storage = { ...inner, turns: shuffled, close: () => inner.close() } as Storage;
+    setup = await fixtureManager({ storage });
+    const res = await setup.manager.query<EngagementData>({ type: 'engagement_patterns', timeRange: FULL });
+    expect(res.data!.totals).toEqual({ turns: 20, sessions: 8, users: 3 });
+    expect(res.data!.turnsPerSession).toEqual(expected!.turnsPerSession);
+    expect(res.data!.sessionLengthMs).toEqual(expected!.sessionLengthMs);
+    expect(res.data!.users).toEqual(expected!.users);
   });
 
   it('empty period: zeros and nulls, not invented figures', async () => {

@@ -4,6 +4,8 @@ import type { QueryContext, QueryOutput } from './context.js';
 import { bucketsOf, levelSeries, type SeriesPoint } from './series.js';
 import { byFirstKey, type MeasureValues } from './values.js';
 
+type GroupKeyValues = Array<string | number | null>;
+
 const MINUTE_MS = 60_000;
 
 /** A histogram bin: values in [min, max), `max` null for the open last bin. */
@@ -94,31 +96,7 @@ export async function engagementPatterns(ctx: QueryContext): Promise<QueryOutput
   }));
   const sessionsByDay = dayPoints.map((p) => ({ start: p.start, sessions: p.values.sessions ?? 0 }));
 
-  const sessions = new Map<string, { turns: number; firstAt: number; lastAt: number }>();
-  const sessionsPerUser = new Map<string, number>();
-  let totalTurns = 0;
-  for (const row of sessionUser.rows) {
-    const [session, user] = row.keys;
-    const n = row.values.count ?? 0;
-    const first = row.values.firstAt ?? 0;
-    const last = row.values.lastAt ?? 0;
-    totalTurns += n;
-    const s = sessions.get(String(session));
-    if (s) {
-      s.turns += n;
-      s.firstAt = Math.min(s.firstAt, first);
-      s.lastAt = Math.max(s.lastAt, last);
-    } else {
-      sessions.set(String(session), { turns: n, firstAt: first, lastAt: last });
-    }
-    if (user !== null) sessionsPerUser.set(String(user), (sessionsPerUser.get(String(user)) ?? 0) + 1);
-  }
-  const turnCounts: number[] = [];
-  const lengths: number[] = [];
-  for (const s of sessions.values()) {
-    turnCounts.push(s.turns);
-    lengths.push(s.lastAt - s.firstAt);
-  }
+  const { turnCounts, lengths, sessionCount, totalTurns, sessionsPerUser } = perSession(sessionUser.rows);
 
   const active = sessionsPerUser.size;
   let returning = 0;
@@ -146,7 +124,7 @@ export async function engagementPatterns(ctx: QueryContext): Promise<QueryOutput
 
   return {
     data: {
-      totals: { turns: totalTurns, sessions: sessions.size, users: active },
+      totals: { turns: totalTurns, sessions: sessionCount, users: active },
       sessionsPerDay: {
         days: sessionsByDay,
         mean: mean(sessionsByDay.map((d) => d.sessions)),
@@ -160,21 +138,81 @@ export async function engagementPatterns(ctx: QueryContext): Promise<QueryOutput
       users: { active, returning, returningRate: ratio(returning, active) },
       personaPreference,
     },
-    totalRecords: sessions.size,
+    totalRecords: sessionCount,
   };
 }
 
-/** Summary and fixed bins (`edges` are the bins' lower bounds, ascending) of per-session values. */
-export function distribution(values: number[], edges: readonly number[]): Distribution {
-  const sorted = [...values].sort((a, b) => a - b);
-  const bins: Bin[] = edges.map((min, i) => ({ min, max: edges[i + 1] ?? null, sessions: 0 }));
-  for (const v of sorted) {
-    for (let i = bins.length - 1; i >= 0; i--) {
-      if (v >= bins[i]!.min) {
-        bins[i]!.sessions += 1;
-        break;
+interface PerSession {
+  /** Turns of each session, and lastAt - firstAt of each (same order). */
+  turnCounts: Float64Array;
+  lengths: Float64Array;
+  sessionCount: number;
+  totalTurns: number;
+  /** Sessions of each user id. */
+  sessionsPerUser: Map<string, number>;
+}
+
+/**
+ * Per-session figures from the (session, user) rows. Rows come in key order, so a session's rows
+ * are adjacent and a period of a hundred thousand sessions needs no map of them; rows out of that
+ * order (no adapter returns them so) are merged through a map instead.
+ */
+function perSession(rows: ReadonlyArray<{ keys: GroupKeyValues; values: MeasureValues }>): PerSession {
+  const turnCounts = new Float64Array(rows.length);
+  const firsts = new Float64Array(rows.length);
+  const lasts = new Float64Array(rows.length);
+  const sessionsPerUser = new Map<string, number>();
+  let n = 0;
+  let totalTurns = 0;
+  let previous: string | undefined;
+  let index: Map<string, number> | undefined;
+  for (const row of rows) {
+    const [session, user] = row.keys;
+    const id = String(session);
+    const turns = row.values.count ?? 0;
+    const first = row.values.firstAt ?? 0;
+    const last = row.values.lastAt ?? 0;
+    totalTurns += turns;
+    if (!index && previous !== undefined && id < previous) {
+      index = new Map();
+      // Everything so far was in order: one slot per session seen.
+      let i = 0;
+      for (const r of rows) {
+        if (r === row) break;
+        const rid = String(r.keys[0]);
+        if (!index.has(rid)) index.set(rid, i++);
       }
     }
+    const slot = index ? index.get(id) : id === previous ? n - 1 : undefined;
+    if (slot === undefined) {
+      index?.set(id, n);
+      turnCounts[n] = turns;
+      firsts[n] = first;
+      lasts[n] = last;
+      n++;
+    } else {
+      turnCounts[slot] = (turnCounts[slot] ?? 0) + turns;
+      if (first < (firsts[slot] ?? first)) firsts[slot] = first;
+      if (last > (lasts[slot] ?? last)) lasts[slot] = last;
+    }
+    previous = id;
+    if (user !== null) sessionsPerUser.set(String(user), (sessionsPerUser.get(String(user)) ?? 0) + 1);
+  }
+  const lengths = new Float64Array(n);
+  for (let i = 0; i < n; i++) lengths[i] = lasts[i]! - firsts[i]!;
+  return { turnCounts: turnCounts.subarray(0, n), lengths, sessionCount: n, totalTurns, sessionsPerUser };
+}
+
+/** Summary and fixed bins (`edges` are the bins' lower bounds, ascending) of per-session values. */
+export function distribution(values: ArrayLike<number>, edges: readonly number[]): Distribution {
+  // A typed array sorts numerically without a comparator call per pair.
+  const sorted = Float64Array.from(values).sort();
+  const bins: Bin[] = edges.map((min, i) => ({ min, max: edges[i + 1] ?? null, sessions: 0 }));
+  // Values ascend, so each bin takes a run of them (values below the first edge fall in none).
+  let b = -1;
+  for (const v of sorted) {
+    while (b + 1 < bins.length && v >= bins[b + 1]!.min) b++;
+    if (b >= 0) bins[b]!.sessions += 1;
   }
   return {
     mean: mean(sorted),
