@@ -21,7 +21,6 @@ import {
   AuditFilterSchema,
   ContextFilterSchema,
   ConvokitError,
-  createIdGenerator,
   createLogger,
   Metrics,
   PageSchema,
@@ -40,6 +39,7 @@ import {
   checkVersion,
 } from './checks.js';
 import { type ChangeEvent, Emitter, type EventName, type ExpireEvent } from './events.js';
+import { createFlatIdGenerator } from './ids.js';
 import { invalid } from './json.js';
 import { KeyedQueue } from './keyed-queue.js';
 import { checkDataLimits, measure } from './limits.js';
@@ -147,7 +147,7 @@ export class ContextEngine {
     this.#policy = options.policy ?? defaultPolicy;
     this.#customPolicy = options.policy !== undefined;
     this.#clock = options.clock ?? systemClock;
-    this.#ids = options.idGenerator ?? createIdGenerator(this.#clock);
+    this.#ids = options.idGenerator ?? createFlatIdGenerator(this.#clock);
     this.#log = createLogger('context-manager', options.logger);
     generalizeShapes();
     this.#buffer = new AuditBuffer(this.#audit, (error, events) => {
@@ -334,9 +334,21 @@ export class ContextEngine {
   async updateTracked(p: Principal, idIn: unknown, patch: unknown, optionsIn: unknown): Promise<Context> {
     const start = this.#enter();
     try {
-      const updated = await this.update(p, idIn, patch, optionsIn);
+      const where = 'ContextHandle.update';
+      const id = checkKey(idIn, where, 'id');
+      const o = checkOptions(optionsIn, where) as UpdateOptions;
+      const strategy = o.strategy ?? 'deep';
+      if (!UPDATE_STRATEGIES.includes(strategy)) {
+        throw invalid(where, 'strategy', `must be one of ${UPDATE_STRATEGIES.join(', ')}`);
+      }
+      const expectedVersion = checkVersion(o.expectedVersion, where);
+      checkJsonObject(patch, where, 'patch');
+      const r = await this.write(p, id, expectedVersion, (ctx) => {
+        const applied: AppliedUpdate = applyUpdate(ctx.data, patch as JsonObject, strategy);
+        return { changes: { data: applied.data }, changedKeys: applied.changedKeys };
+      });
       if (this.#buffer.pending > AUDIT_HIGH_WATER) await this.#buffer.flush();
-      return updated;
+      return r.context;
     } catch (error) {
       this.#failed(error);
       throw error;
@@ -539,22 +551,6 @@ export class ContextEngine {
     return out;
   }
 
-  update(p: Principal, idIn: unknown, patch: unknown, optionsIn: unknown): Promise<Context> {
-    const where = 'ContextHandle.update';
-    const id = checkKey(idIn, where, 'id');
-    const o = checkOptions(optionsIn, where) as UpdateOptions;
-    const strategy = o.strategy ?? 'deep';
-    if (!UPDATE_STRATEGIES.includes(strategy)) {
-      throw invalid(where, 'strategy', `must be one of ${UPDATE_STRATEGIES.join(', ')}`);
-    }
-    const expectedVersion = checkVersion(o.expectedVersion, where);
-    checkJsonObject(patch, where, 'patch');
-    return this.write(p, id, expectedVersion, (ctx) => {
-      const applied: AppliedUpdate = applyUpdate(ctx.data, patch as JsonObject, strategy);
-      return { changes: { data: applied.data }, changedKeys: applied.changedKeys };
-    }).then((r) => r.context);
-  }
-
   extend(p: Principal, idIn: unknown, ttlIn: unknown): Promise<Context> {
     const where = 'ContextHandle.extend';
     const id = checkKey(idIn, where, 'id');
@@ -571,14 +567,16 @@ export class ContextEngine {
    * retried on a fresh read, and callers in this process queue per context so they do not race.
    * `make` returning `null` writes nothing.
    */
-  write(
+  async write(
     p: Principal,
     id: string,
     expectedVersion: number | undefined,
     make: (ctx: Context, now: number) => { changes: ContextChanges; changedKeys: string[] } | null,
   ): Promise<WriteResult> {
     if (expectedVersion !== undefined) return this.#attempt(p, id, expectedVersion, make, 1);
-    return this.#queue.run(id, async () => {
+    const wait = this.#queue.acquire(id);
+    if (wait) await wait;
+    try {
       for (let attempt = 1; ; attempt++) {
         try {
           return await this.#attempt(p, id, undefined, make, attempt);
@@ -598,7 +596,9 @@ export class ContextEngine {
           if (attempt > 2) await sleep(Math.random() * Math.min(50, 2 ** (attempt - 2)));
         }
       }
-    });
+    } finally {
+      this.#queue.release(id);
+    }
   }
 
   async #attempt(

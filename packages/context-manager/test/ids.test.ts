@@ -1,0 +1,72 @@
+import { createIdGenerator, createManualClock } from '@convokit/core';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { createFlatIdGenerator } from '../src/ids.js';
+
+const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+const ENCODING = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+const timeOf = (id: string) => [...id.slice(0, 10)].reduce((t, c) => t * 32 + ENCODING.indexOf(c), 0);
+
+describe('flat ULID generator', () => {
+  it('gives ULIDs whose time part is the clock, as core encodes it, strictly increasing', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 5 }), { minLength: 1, maxLength: 50 }),
+        fc.integer({ min: 0, max: 2 ** 47 }),
+        (steps, start) => {
+          const clock = createManualClock(start);
+          const next = createFlatIdGenerator(clock);
+          const core = createIdGenerator(clock);
+          let last = '';
+          for (const step of steps) {
+            clock.advance(step);
+            const id = next();
+            expect(id).toMatch(ULID);
+            expect(timeOf(id)).toBe(clock.now());
+            expect(id.slice(0, 10)).toBe(core().slice(0, 10));
+            expect(id > last).toBe(true);
+            last = id;
+          }
+        },
+      ),
+    );
+  });
+
+  it('within one millisecond, and when the clock steps back, the random part counts up by one', () => {
+    const clock = createManualClock(1_000);
+    const next = createFlatIdGenerator(clock);
+    const a = next();
+    const b = next();
+    clock.set(900);
+    const c = next();
+    expect(b.slice(0, 10)).toBe(a.slice(0, 10));
+    expect(c.slice(0, 10)).toBe(a.slice(0, 10));
+    const value = (id: string) =>
+      [...id.slice(10)].reduce((v, ch) => v * 32n + BigInt(ENCODING.indexOf(ch)), 0n);
+    expect(value(b) - value(a)).toBe(1n);
+    expect(value(c) - value(b)).toBe(1n);
+    clock.set(1_001);
+    expect(timeOf(next())).toBe(1_001);
+  });
+
+  it('random parts differ between generators and milliseconds', () => {
+    const clock = createManualClock(5);
+    const ids = new Set<string>();
+    for (let g = 0; g < 20; g++) {
+      const next = createFlatIdGenerator(clock);
+      for (let i = 0; i < 20; i++) {
+        clock.advance(1);
+        ids.add(next().slice(10));
+      }
+    }
+    expect(ids.size).toBe(400);
+  });
+
+  it('a clock outside what a ULID holds is VALIDATION', () => {
+    for (const bad of [-1, 1.5, 2 ** 48, Number.NaN]) {
+      expect(() => createFlatIdGenerator(createManualClock(bad))()).toThrow(
+        expect.objectContaining({ code: 'VALIDATION' }),
+      );
+    }
+  });
+});
