@@ -26,7 +26,14 @@ type Posting = AuditEvent | AuditEvent[];
 /** Audit events in (`at`, `id`) order, with posting lists by context and by principal. */
 export class MemoryAuditLog implements AuditLog {
   readonly sorted: AuditEvent[] = [];
-  readonly #ids = new Set<string>();
+  /**
+   * Ids stored, for the duplicate check; built only once an id arrives that is not above every
+   * stored one. A writer with monotonic ids (the context manager's ULIDs) never needs it, and a
+   * Set entry costs about as much as the rest of the event's index entries together.
+   */
+  #ids: Set<string> | null = null;
+  /** The greatest id stored (string order). */
+  #maxId = '';
   readonly #byContext = new Map<string, Posting>();
   readonly #byPrincipal = new Map<string, Posting>();
   readonly #checker: AuditChecker;
@@ -51,7 +58,7 @@ export class MemoryAuditLog implements AuditLog {
       batch[i] = event;
     }
     const existing: string[] = [];
-    for (const e of batch) if (this.#ids.has(e.id)) existing.push(e.id);
+    for (const e of batch) if (this.#has(e.id)) existing.push(e.id);
     if (existing.length > 0) {
       throw new ConvokitError('CONFLICT', `Audit events already stored: ${existing.slice(0, 5).join(', ')}`, {
         where,
@@ -66,20 +73,28 @@ export class MemoryAuditLog implements AuditLog {
   /** Adds frozen events; ids already stored are ignored (replay may repeat them). */
   applyAppend(events: readonly AuditEvent[]): void {
     const fresh =
-      events.length === 1 && !this.#ids.has(events[0]!.id)
+      events.length === 1 && !this.#has(events[0]!.id)
         ? events
-        : events.filter((e) => !this.#ids.has(e.id)).sort(compareTimed);
+        : events.filter((e) => !this.#has(e.id)).sort(compareTimed);
     for (const event of fresh) {
-      this.#ids.add(event.id);
+      this.#ids?.add(event.id);
+      if (event.id > this.#maxId) this.#maxId = event.id;
       post(this.#byContext, event.contextId, event);
       post(this.#byPrincipal, event.principal, event);
     }
     insertSorted(this.sorted, fresh);
   }
 
+  #has(id: string): boolean {
+    if (id > this.#maxId) return false;
+    if (this.#ids === null) this.#ids = new Set(this.sorted.map((e) => e.id));
+    return this.#ids.has(id);
+  }
+
   clear(): void {
     this.sorted.length = 0;
-    this.#ids.clear();
+    this.#ids = null;
+    this.#maxId = '';
     this.#byContext.clear();
     this.#byPrincipal.clear();
   }

@@ -35,4 +35,30 @@ describe('audit changedKeys lists', () => {
     await expect(s.audit.append([event('e1', bad)])).rejects.toMatchObject({ code: 'VALIDATION' });
     expect((await s.audit.list()).items).toHaveLength(0);
   });
+
+  it('an id already stored is CONFLICT whether ids arrive in order or not', async () => {
+    const s = createMemoryStorage();
+    await s.audit.append([event('e5', ['a'])]);
+    await s.audit.append([event('e6', ['a'])]);
+    await expect(s.audit.append([event('e6', ['a'])])).rejects.toMatchObject({ code: 'CONFLICT' });
+    await s.audit.append([event('e3', ['a'])]); // below the greatest id: checked against every id
+    await expect(s.audit.append([event('e5', ['a'])])).rejects.toMatchObject({ code: 'CONFLICT' });
+    await expect(s.audit.append([event('e3', ['a'])])).rejects.toMatchObject({ code: 'CONFLICT' });
+    await s.audit.append([event('e4', ['a']), event('e7', ['a'])]);
+    await expect(s.audit.append([event('e8', ['a']), event('e7', ['a'])])).rejects.toMatchObject({
+      code: 'CONFLICT',
+    });
+    // Replay repeats what is stored without adding it twice.
+    s.applyMutation({ type: 'audit.append', events: [event('e4', ['a']), event('e9', ['a'])] });
+    expect((await s.audit.list({}, { limit: 100 })).items.map((e) => e.id).sort()).toEqual([
+      'e3',
+      'e4',
+      'e5',
+      'e6',
+      'e7',
+      'e9',
+    ]);
+    await s.audit.append([event('e8', ['a'])]);
+    await expect(s.audit.append([event('e9', ['a'])])).rejects.toMatchObject({ code: 'CONFLICT' });
+  });
 });
