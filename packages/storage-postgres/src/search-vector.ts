@@ -26,7 +26,7 @@ export function turnVector(userInput: string, assistantResponse: string): string
       }
       if (list.length >= MAX_POSITIONS) continue;
       // Positions only grow; past the cap they repeat it, and a repeat is dropped.
-      const at = position < MAX_POSITION ? position : MAX_POSITION;
+      const at = Math.min(position, MAX_POSITION);
       if (list[list.length - 1] !== at) list.push(at);
     }
   }
