@@ -3,6 +3,7 @@ import { createMemoryStorage } from '@convokit/storage-memory';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createSqliteStorage } from '../src/index.js';
+import { searchPage, TIE_MARGIN } from '../src/search.js';
 
 /** The page edge: search keeps the best `limit` hits, and equal scores across the edge go newest first. */
 
@@ -46,6 +47,40 @@ describe('search page edge', () => {
     } finally {
       await sqlite.close();
     }
+  });
+
+  it('more ties than the bounded statement keeps fall back to the exact statement', async () => {
+    const n = TIE_MARGIN + 20;
+    // Same text, so the same score; ids ascend with `at`, so the newest are the largest ids.
+    const turns = Array.from({ length: n }, (_, i) =>
+      turn(`t${String(i).padStart(3, '0')}`, 5_000 + i, 'same words'),
+    );
+    const sqlite = createSqliteStorage({ path: ':memory:' });
+    try {
+      // Appended oldest last, so storage order is the reverse of the tie-break order.
+      await sqlite.turns.append([...turns].reverse());
+      const hits = await sqlite.turns.search('words', { limit: 3 });
+      expect(hits.map((h) => h.turn.id)).toEqual(
+        [n - 1, n - 2, n - 3].map((i) => `t${String(i).padStart(3, '0')}`),
+      );
+      const all = await sqlite.turns.search('words', { limit: 1000 });
+      expect(all).toHaveLength(n);
+    } finally {
+      await sqlite.close();
+    }
+  });
+
+  it('searchPage accepts a bounded page only when the dropped scores are strictly worse', () => {
+    const row = (rank: number, top_n: number, top_worst: number) => ({ rank, matched: 1, top_n, top_worst });
+    const full = 2 + TIE_MARGIN;
+    // Fewer kept than asked for: every hit was seen.
+    expect(searchPage([row(-3, 5, -1), row(-2, 5, -1)], 2, true)).toHaveLength(2);
+    // All kept: the worst kept must be worse (greater) than the last on the page.
+    expect(searchPage([row(-3, full, -1), row(-2, full, -1)], 2, true)).toHaveLength(2);
+    expect(searchPage([row(-3, full, -2), row(-2, full, -2)], 2, true)).toBeUndefined();
+    // Unbounded statements and empty results always answer.
+    expect(searchPage([row(-3, full, -2), row(-2, full, -2)], 2, false)).toHaveLength(2);
+    expect(searchPage([], 2, true)).toEqual([]);
   });
 
   it('small pages equal the memory adapter’s, filtered or not', async () => {
