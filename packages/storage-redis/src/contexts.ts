@@ -20,6 +20,7 @@ import {
 } from '@convokit/core';
 import { changeArgs, isVersion, type SentText } from './changes.js';
 import type { Conn, ScriptingRedis } from './conn.js';
+import { plainContext } from './context-check.js';
 
 const NowOptionsSchema = PageSchema.extend({ now: EpochMsSchema.optional() }).pick({ now: true }).strict();
 const ListOptionsSchema = PageSchema.extend({ now: EpochMsSchema.optional() }).strict();
@@ -46,16 +47,16 @@ const INDEX_ORDER = ['parentId', 'sessionId', 'ownerId', 'persona', 'scope'] as 
 
 type Hash = Record<string, string>;
 
-function toHash(c: Context): string[] {
+function toHash(c: Context, data: string, metadata: string): string[] {
   const out = [
     'id',
     c.id,
     'scope',
     c.scope,
     'data',
-    JSON.stringify(c.data),
+    data,
     'metadata',
-    JSON.stringify(c.metadata),
+    metadata,
     'ver',
     String(c.version),
     'created',
@@ -204,16 +205,20 @@ export function createContextStore(conn: Conn): ContextStore {
 
   async function create(context: Context): Promise<Context> {
     conn.assertOpen();
-    const c = validate(ContextSchema, context, 'contexts.create');
+    const c = plainContext(context) ?? validate(ContextSchema, context, 'contexts.create');
+    const data = JSON.stringify(c.data);
+    const metadata = JSON.stringify(c.metadata);
+    const args = toHash(c, data, metadata);
     return conn.one('contexts.create', async (redis) => {
-      const created = await redis.ckCreate(P, ...toHash(c));
+      const created = await redis.ckCreate(P, ...args);
       if (created !== 1) {
         throw new ConvokitError('CONFLICT', `Context ${c.id} already exists`, {
           where: 'contexts.create',
           id: c.id,
         });
       }
-      return structuredClone(c);
+      // The copy handed out is parsed from the text stored: it shares nothing with the input.
+      return { ...c, data: JSON.parse(data), metadata: JSON.parse(metadata) };
     });
   }
 
