@@ -32,47 +32,74 @@ class Cell implements CellSums {
   feedbackCount = 0;
   firstAt = Number.POSITIVE_INFINITY;
   lastAt = Number.NEGATIVE_INFINITY;
-  readonly histogram: Map<number, number> | null;
+  /** Whether this cell keeps latency buckets. */
+  readonly #keeps: boolean;
+  /** Latency buckets added since the last read, counted into `#counts` when one is asked for. */
+  #pending: number[] | null = null;
+  #counts: Map<number, number> | null = null;
 
   constructor(histogram: boolean) {
-    this.histogram = histogram ? new Map() : null;
+    this.#keeps = histogram;
   }
 
-  add(t: Turn, bucket: number): void {
+  get histogram(): Map<number, number> | null {
+    if (!this.#keeps) return null;
+    if (this.#counts === null) this.#counts = new Map();
+    const counts = this.#counts;
+    const pending = this.#pending;
+    if (pending !== null) {
+      for (const bucket of pending) counts.set(bucket, (counts.get(bucket) ?? 0) + 1);
+      this.#pending = null;
+    }
+    return counts;
+  }
+
+  /** `latency` and `feedback` NaN when absent. */
+  add(
+    at: number,
+    error: number,
+    latency: number,
+    bucket: number,
+    tokensIn: number,
+    tokensOut: number,
+    feedback: number,
+  ): void {
     this.count++;
-    if (t.outcome === 'error') this.errors++;
-    const latency = t.latencyMs;
-    if (latency !== undefined) {
+    this.errors += error;
+    if (!Number.isNaN(latency)) {
       this.latencySum += latency;
       this.latencyCount++;
       if (latency < this.latencyMin) this.latencyMin = latency;
       if (latency > this.latencyMax) this.latencyMax = latency;
-      const h = this.histogram;
-      if (h !== null) h.set(bucket, (h.get(bucket) ?? 0) + 1);
+      if (this.#keeps) {
+        if (this.#pending === null) this.#pending = [bucket];
+        else this.#pending.push(bucket);
+      }
     }
-    if (t.tokens !== undefined) {
-      this.tokensIn += t.tokens.input;
-      this.tokensOut += t.tokens.output;
-    }
-    if (t.feedback !== undefined) {
-      this.feedbackSum += t.feedback;
+    this.tokensIn += tokensIn;
+    this.tokensOut += tokensOut;
+    if (!Number.isNaN(feedback)) {
+      this.feedbackSum += feedback;
       this.feedbackCount++;
     }
-    if (t.at < this.firstAt) this.firstAt = t.at;
-    if (t.at > this.lastAt) this.lastAt = t.at;
+    if (at < this.firstAt) this.firstAt = at;
+    if (at > this.lastAt) this.lastAt = at;
   }
 }
 
-/** Ids below this fit in the low part of a two-id cell key. */
-const ID_SPAN = 2 ** 21;
+/**
+ * Ids below this fit in the low part of a two-id cell key that stays a small integer; past it
+ * (tens of thousands of personas or frameworks) the rollups step aside.
+ */
+const ID_SPAN = 2 ** 15;
 
 /** The rollups of one hour: all turns, and per persona, framework, framework pair, framework and persona. */
 class HourCells {
   readonly all = new Cell(true);
-  /** persona id + 1 (0: no persona) */
-  readonly persona = new Map<number, Cell>();
-  /** framework id */
-  readonly framework = new Map<number, Cell>();
+  /** by persona id + 1 (0: no persona) */
+  readonly persona: Cell[] = [];
+  /** by framework id */
+  readonly framework: Cell[] = [];
   /** smaller id * ID_SPAN + larger id; no histograms */
   readonly pair = new Map<number, Cell>();
   /** framework id * ID_SPAN + persona id + 1; no histograms */
@@ -96,9 +123,49 @@ export class HourRollup {
 
   constructor(private readonly columns: TurnColumns) {}
 
-  /** Adds turns now in the columns' dictionaries. */
+  /** Adds the turns in column rows `lo..hi`. */
+  addRows(lo: number, hi: number): void {
+    const c = this.columns;
+    const { offsets, values } = c.frameworks;
+    for (let i = lo; i < hi; i++) {
+      this.#add(
+        c.at[i]!,
+        c.error[i]!,
+        c.latency[i]!,
+        c.latencyBucket[i]!,
+        c.tokensIn[i]!,
+        c.tokensOut[i]!,
+        c.feedback[i]!,
+        c.persona[i]! + 1,
+        values,
+        offsets[i]!,
+        offsets[i + 1]!,
+      );
+    }
+  }
+
+  /** Adds turns whose names are in the columns' dictionaries (an append older than the newest turn). */
   add(turns: readonly Turn[]): void {
-    for (const t of turns) this.#addTurn(t);
+    const c = this.columns;
+    const ids = new Int32Array(100);
+    for (const t of turns) {
+      const names = t.frameworks;
+      for (let k = 0; k < names.length; k++) ids[k] = c.frameworks.dict.find(names[k]!);
+      const latency = t.latencyMs ?? Number.NaN;
+      this.#add(
+        t.at,
+        t.outcome === 'error' ? 1 : 0,
+        latency,
+        Number.isNaN(latency) ? 0 : latencyBucket(latency),
+        t.tokens?.input ?? 0,
+        t.tokens?.output ?? 0,
+        t.feedback ?? Number.NaN,
+        t.persona === undefined ? 0 : c.personas.find(t.persona) + 1,
+        ids,
+        0,
+        names.length,
+      );
+    }
   }
 
   /**
@@ -108,10 +175,9 @@ export class HourRollup {
   removeBefore(before: number, remaining: readonly Turn[]): void {
     const cut = Math.floor(before / HOUR_MS);
     for (const hour of this.#hours.keys()) if (hour <= cut) this.#hours.delete(hour);
-    for (const t of remaining) {
-      if (Math.floor(t.at / HOUR_MS) !== cut) break;
-      this.#addTurn(t);
-    }
+    let end = 0;
+    while (end < remaining.length && Math.floor(remaining[end]!.at / HOUR_MS) === cut) end++;
+    this.add(remaining.slice(0, end));
   }
 
   clear(): void {
@@ -167,12 +233,15 @@ export class HourRollup {
           acc.addCell(groups.find(base, acc), cells.all);
           break;
         case 'persona':
-          for (const [code, cell] of cells.persona)
+          // forEach skips the holes of these sparse arrays.
+          cells.persona.forEach((cell, code) => {
             acc.addCell(groups.find(base + code * persona!.stride, acc), cell);
+          });
           break;
         case 'framework':
-          for (const [id, cell] of cells.framework)
+          cells.framework.forEach((cell, id) => {
             acc.addCell(groups.find(base + id * framework!.stride, acc), cell);
+          });
           break;
         case 'pair':
           for (const [key, cell] of cells.pair) {
@@ -194,41 +263,62 @@ export class HourRollup {
     return groupRows(spec, dims, groups, acc);
   }
 
-  #addTurn(t: Turn): void {
-    const c = this.columns;
-    const hour = Math.floor(t.at / HOUR_MS);
+  #add(
+    at: number,
+    error: number,
+    latency: number,
+    bucket: number,
+    tokensIn: number,
+    tokensOut: number,
+    feedback: number,
+    personaCode: number,
+    ids: Int32Array,
+    from: number,
+    to: number,
+  ): void {
+    const hour = Math.floor(at / HOUR_MS);
     let cells = this.#hours.get(hour);
     if (cells === undefined) {
       cells = new HourCells();
       this.#hours.set(hour, cells);
     }
-    const bucket = t.latencyMs === undefined ? 0 : latencyBucket(t.latencyMs);
-    cells.all.add(t, bucket);
-    const personaCode = t.persona === undefined ? 0 : c.personas.find(t.persona) + 1;
-    cell(cells.persona, personaCode, true).add(t, bucket);
-    const names = t.frameworks;
-    if (names.length === 0) return;
-    const ids: number[] = new Array(names.length);
-    for (let k = 0; k < names.length; k++) {
-      const id = c.frameworks.dict.find(names[k]!);
-      ids[k] = id;
-      cell(cells.framework, id, true).add(t, bucket);
-      cell(cells.frameworkPersona, id * ID_SPAN + personaCode, false).add(t, bucket);
-    }
-    for (let a = 0; a < ids.length; a++) {
-      for (let b = a + 1; b < ids.length; b++) {
-        const x = ids[a]!;
-        const y = ids[b]!;
-        cell(cells.pair, x < y ? x * ID_SPAN + y : y * ID_SPAN + x, false).add(t, bucket);
+    cells.all.add(at, error, latency, bucket, tokensIn, tokensOut, feedback);
+    slot(cells.persona, personaCode).add(at, error, latency, bucket, tokensIn, tokensOut, feedback);
+    for (let k = from; k < to; k++) {
+      const id = ids[k]!;
+      slot(cells.framework, id).add(at, error, latency, bucket, tokensIn, tokensOut, feedback);
+      cell(cells.frameworkPersona, id * ID_SPAN + personaCode).add(
+        at,
+        error,
+        latency,
+        bucket,
+        tokensIn,
+        tokensOut,
+        feedback,
+      );
+      for (let q = k + 1; q < to; q++) {
+        const other = ids[q]!;
+        const key = id < other ? id * ID_SPAN + other : other * ID_SPAN + id;
+        cell(cells.pair, key).add(at, error, latency, bucket, tokensIn, tokensOut, feedback);
       }
     }
   }
 }
 
-function cell(map: Map<number, Cell>, key: number, histogram: boolean): Cell {
+/** The cell (with a histogram) at `index`, made when missing. */
+function slot(cells: Cell[], index: number): Cell {
+  let found = cells[index];
+  if (found === undefined) {
+    found = new Cell(true);
+    cells[index] = found;
+  }
+  return found;
+}
+
+function cell(map: Map<number, Cell>, key: number): Cell {
   let found = map.get(key);
   if (found === undefined) {
-    found = new Cell(histogram);
+    found = new Cell(false);
     map.set(key, found);
   }
   return found;

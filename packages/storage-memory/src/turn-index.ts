@@ -64,9 +64,12 @@ export class TurnIndex {
       last === undefined || compareTimed(last, batch[0]!) < 0
         ? this.sorted.length
         : upperBound(this.sorted, batch[0]!.at, batch[0]!.id);
+    const before = this.sorted.length;
     insertSorted(this.sorted, batch);
     this.columns.sync(this.sorted, from);
-    this.rollup.add(batch);
+    // In time order the batch is the last rows, read back from the columns; else from the turns.
+    if (from === before) this.rollup.addRows(from, this.sorted.length);
+    else this.rollup.add(batch);
     const sessions = this.#postings.get('sessionId')!;
     const conversations = this.#postings.get('conversationId')!;
     const users = this.#postings.get('userId')!;
