@@ -301,10 +301,33 @@ export function createContextStore(db: Db): ContextStore {
     });
   }
 
-  async function deleteExpired(now: number, options: { limit?: number } = {}): Promise<Context[]> {
+  // Without values the sweep reads neither data nor metadata: a constant stands in for both.
+  const SUMMARY_COLUMNS = COLUMNS.replace('data, metadata', "'{}'::text AS data, '{}'::text AS metadata");
+
+  async function deleteExpired(
+    now: number,
+    options: { limit?: number; values?: boolean } = {},
+  ): Promise<Context[]> {
     db.assertOpen();
     validate(EpochMsSchema, now, 'contexts.deleteExpired');
-    const { limit } = validate(SweepOptionsSchema, options, 'contexts.deleteExpired options');
+    // \`values\` (see the contract) is checked here; the schema checks the rest.
+    const values = options?.values;
+    if (values !== undefined && typeof values !== 'boolean') {
+      throw new ConvokitError(
+        'VALIDATION',
+        'Invalid input to contexts.deleteExpired options: values: must be a boolean',
+        {
+          where: 'contexts.deleteExpired options',
+          issues: [{ path: 'values', message: 'must be a boolean' }],
+        },
+      );
+    }
+    let rest: unknown = options;
+    if (values !== undefined) {
+      const { values: _values, ...others } = options;
+      rest = others;
+    }
+    const { limit } = validate(SweepOptionsSchema, rest, 'contexts.deleteExpired options');
     return db.run('contexts.deleteExpired', async (sql) => {
       // SKIP LOCKED: two sweepers at once split the work instead of waiting on each other.
       const rows = await sql.unsafe<ContextRow[]>(
@@ -312,13 +335,16 @@ export function createContextStore(db: Db): ContextStore {
            SELECT id FROM ${S}.contexts WHERE expires_at <= $1::bigint
            ORDER BY expires_at, id ${limit === undefined ? '' : `LIMIT ${limit}`}
            FOR UPDATE SKIP LOCKED)
-         RETURNING ${COLUMNS}`,
+         RETURNING ${values === false ? SUMMARY_COLUMNS : COLUMNS}`,
         [now] as never[],
         { prepare: true },
       );
-      return rows
+      const deleted = rows
         .map(rowToContext)
         .sort((a, b) => a.expiresAt! - b.expiresAt! || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      if (values !== false) return deleted;
+      // Without values (see the contract): typed as contexts only to fit its general signature.
+      return deleted.map(({ data: _data, metadata: _metadata, ...summary }) => summary) as Context[];
     });
   }
 

@@ -28,7 +28,6 @@ import {
   appendRollupCtes,
   DAY,
   decodeHist,
-  distinctRebuildStatements,
   encodeHist,
   expandedTurns,
   ROLLUP_TABLES,
@@ -114,6 +113,47 @@ function appendStatement(S: string): string {
       .map(([name, body]) => `${name} AS (${body})`)
       .join(',\n    ')}
     SELECT id FROM ins`;
+}
+
+/**
+ * Brings `distinct_days` up to date after `deleteBefore` removed every member row before
+ * `cutDay` (and recomputed the cut day's when `rebuilt`; `convokit_cut_members` then holds the
+ * rows it had before). Nothing is active before the cut day any more, so: the cut day's members
+ * all appear first there; a later day's members last seen before the cut day now appear first;
+ * and a member whose cut-day row went now appears first on its next day.
+ */
+function distinctAfterCut(S: string, cutDay: number, rebuilt: boolean): string[] {
+  const D = `${cutDay}::bigint`;
+  const statements = [
+    `DELETE FROM ${S}.distinct_days WHERE day <= ${D}`,
+    `INSERT INTO ${S}.distinct_days (dim, kind, day, key, prev, n)
+      SELECT dim, kind, ${D}, key, -1, count(*) FROM ${S}.rollup_members WHERE day = ${D} GROUP BY 1, 2, 4`,
+    `WITH moved AS (
+        DELETE FROM ${S}.distinct_days WHERE day > ${D} AND prev >= 0 AND prev < ${D}
+        RETURNING dim, kind, day, key, n)
+      INSERT INTO ${S}.distinct_days AS r (dim, kind, day, key, prev, n)
+      SELECT dim, kind, day, key, -1, sum(n) FROM moved GROUP BY 1, 2, 3, 4
+      ON CONFLICT (dim, kind, day, key, prev) DO UPDATE SET n = r.n + excluded.n`,
+  ];
+  if (rebuilt) {
+    statements.push(
+      `WITH lost AS (
+          SELECT dim, kind, key, member FROM convokit_cut_members
+          EXCEPT SELECT dim, kind, key, member FROM ${S}.rollup_members WHERE day = ${D}),
+        nxt AS (
+          SELECT l.dim, l.kind, l.key, (SELECT min(m.day) FROM ${S}.rollup_members m
+            WHERE m.dim = l.dim AND m.kind = l.kind AND m.key = l.key AND m.member = l.member AND m.day > ${D}) AS day
+          FROM lost l),
+        delta AS (
+          SELECT dim, kind, day, key, ${D} AS prev, -count(*) AS n FROM nxt WHERE day IS NOT NULL GROUP BY 1, 2, 3, 4
+          UNION ALL
+          SELECT dim, kind, day, key, -1, count(*) FROM nxt WHERE day IS NOT NULL GROUP BY 1, 2, 3, 4)
+      INSERT INTO ${S}.distinct_days AS r (dim, kind, day, key, prev, n)
+      SELECT dim, kind, day, key, prev, n FROM delta ORDER BY 1, 2, 3, 4, 5
+      ON CONFLICT (dim, kind, day, key, prev) DO UPDATE SET n = r.n + excluded.n`,
+    );
+  }
+  return statements;
 }
 
 /** Histogram rows an append adds to: `dim, unit, bucket, key` and bucket index -> count. */
@@ -376,6 +416,13 @@ export function createTurnStore(db: Db): TurnStore {
       });
       // Whole days before the cut go; the day it cuts through is recomputed from what is left.
       const cutDay = before - (before % DAY);
+      if (before !== cutDay) {
+        // Who was active on the cut day before it is recomputed (see distinctAfterCut).
+        await sql.unsafe(
+          `CREATE TEMP TABLE convokit_cut_members ON COMMIT DROP AS
+           SELECT dim, kind, key, member FROM ${S}.rollup_members WHERE day = ${cutDay}`,
+        );
+      }
       for (const table of ROLLUP_TABLES) {
         const column = table === 'rollup_members' ? 'day' : 'bucket';
         await sql.unsafe(`DELETE FROM ${S}.${table} WHERE ${column} < $1::bigint`, [cutDay], {
@@ -403,8 +450,7 @@ export function createTurnStore(db: Db): TurnStore {
         [before],
         { prepare: true },
       );
-      // A member's first day may now be later: the first-appearance counts are rebuilt.
-      for (const statement of distinctRebuildStatements(S)) await sql.unsafe(statement);
+      for (const statement of distinctAfterCut(S, cutDay, before !== cutDay)) await sql.unsafe(statement);
       return result.count;
     });
   }

@@ -149,4 +149,36 @@ describe.skipIf(!url)('schema-4 rollups (postgres)', () => {
       { numRuns: 120 },
     );
   });
+  test('retention: a member whose only turns on the cut day went is counted from its next day', async () => {
+    await ctx.storage.turns.deleteBefore(END);
+    const D0 = MON + 7 * DAY;
+    await ctx.storage.turns.append([
+      turn({ at: D0 + HOUR, sessionId: 'a', userId: 'u1', persona: 'p' }),
+      turn({ at: D0 + 3 * HOUR, sessionId: 'b', userId: 'u2', persona: 'p' }),
+      turn({ at: D0 - DAY, sessionId: 'b', userId: 'u2', persona: 'p' }),
+    ]);
+    // Appended later, on a later day: its prev is the cut day.
+    await ctx.storage.turns.append([turn({ at: D0 + 2 * DAY, sessionId: 'a', userId: 'u1', persona: 'p' })]);
+    await ctx.storage.turns.deleteBefore(D0 + 2 * HOUR);
+    const spec = (from: number) => ({
+      filter: { from, to: D0 + 3 * DAY },
+      groupBy: ['persona'],
+      measures: ['count', 'sessions', 'users'],
+    });
+    // a: D0 + 2d only now; b: D0 + 3h.
+    for (const from of [D0 - 2 * DAY, D0, D0 + DAY, D0 + 2 * DAY]) {
+      const want = from <= D0 ? { count: 2, sessions: 2, users: 2 } : { count: 1, sessions: 1, users: 1 };
+      const got = await ctx.storage.turns.aggregate(spec(from) as never);
+      expect(got.rows).toEqual([{ keys: ['p'], values: want }]);
+    }
+    const byDay = await ctx.storage.turns.aggregate({
+      filter: { from: D0, to: D0 + 3 * DAY },
+      groupBy: ['day'],
+      measures: ['sessions', 'users'],
+    });
+    expect(byDay.rows).toEqual([
+      { keys: [D0], values: { sessions: 1, users: 1 } },
+      { keys: [D0 + 2 * DAY], values: { sessions: 1, users: 1 } },
+    ]);
+  });
 });
