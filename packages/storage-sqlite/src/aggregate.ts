@@ -104,7 +104,13 @@ export function rollupPlan(spec: AggregateSpec, f: NormalizedTurnFilter): Rollup
   if (!plan || !(spec.measures.includes('sessions') || spec.measures.includes('users'))) return plan;
   // Distinct counts add up over nothing: they need their own rollups, which count whole days.
   if (plan.dim === PAIR_DIM || !DISTINCT_DIM_SET.has(plan.dim)) return undefined;
-  if (!dayAligned(f.from) || !dayAligned(f.to)) return undefined;
+  if (!dayAligned(f.from) || !dayAligned(f.to)) {
+    // Unaligned ends: whole days from the rollups, and the entities of the partial days at the
+    // ends counted unless already active in those whole days. Only without day, week or month
+    // groups (an edge entity would need the check per bucket), and only with a whole day inside.
+    if (!splitRange(f, DAY_MS).interior) return undefined;
+    if (spec.groupBy.some((key) => TIME_KEYS.has(key) && key !== 'hourOfDay')) return undefined;
+  }
   // An entity under two of the filter's keys would count once per key if they were summed.
   if (plan.keys && plan.keys.length > 1 && !spec.groupBy.includes(plan.dim as GroupKey)) return undefined;
   if (spec.groupBy.some((key) => TIME_KEYS.has(key) && !DISTINCT_TIME_KEYS.has(key))) return undefined;
@@ -346,6 +352,69 @@ function distinctSql(
   }
   const cols = [...keys.map((k, i) => `${k} AS k${i}`), 'n.kind', `${floor} AS floor`, 'n.prevs'];
   return { sql: `SELECT ${cols.join(', ')} FROM distinct_days n WHERE ${clauses.join(' AND ')}`, params };
+}
+
+/**
+ * The distinct entities (sessions, users) of the partial days at the ends of the range that were
+ * not active in its whole days under the same dimension value: each counts once more for its
+ * group. `distinct_members` answers "active in the whole days" by one primary-key seek.
+ */
+function edgeEntities(
+  conn: Connection,
+  spec: AggregateSpec,
+  plan: RollupPlan,
+  f: NormalizedTurnFilter,
+  edges: Range[],
+  interior: Range,
+): Array<{ key: GroupValue[]; kind: number }> {
+  const dim = plan.distinct!;
+  let member = "''";
+  let join = '';
+  const params: unknown[] = [];
+  if (dim === 'persona') member = "COALESCE(t.persona, '')";
+  else if (dim === 'hourOfDay') member = `CAST(${timeKeySql('hourOfDay', 't.at')} AS TEXT)`;
+  else if (dim === 'framework') {
+    member = 'g.name';
+    join = 'JOIN turn_frameworks g ON g.seq = t.seq';
+    if (plan.keys) {
+      join += ' AND g.name IN (SELECT value FROM json_each(?))';
+      params.push(JSON.stringify(plan.keys));
+    }
+  }
+  const kinds: Array<[number, string]> = [];
+  if (spec.measures.includes('sessions')) kinds.push([KIND_SESSION, 't.session_id']);
+  if (spec.measures.includes('users')) kinds.push([KIND_USER, 't.user_id']);
+  const active = conn
+    .prepare(
+      'SELECT 1 FROM distinct_members WHERE dim = ? AND key = ? AND kind = ? AND entity = ? AND day >= ? AND day < ? LIMIT 1',
+    )
+    .pluck();
+  const out: Array<{ key: GroupValue[]; kind: number }> = [];
+  for (const [kind, column] of kinds) {
+    const seen = new Set<string>();
+    for (const edge of edges) {
+      const where = turnFilterSql({ ...f, from: edge.from, to: edge.to });
+      const rows = conn
+        .prepare(
+          `SELECT DISTINCT ${member} AS m, ${column} AS e FROM turns t ${join}
+          ${whereSql([...where.clauses, `${column} IS NOT NULL`])}`,
+        )
+        .raw(true)
+        .all(...params, ...where.params) as Array<[string, string]>;
+      for (const [m, e] of rows) {
+        const id = `${m}\u0001${e}`;
+        if (seen.has(id)) continue;
+        seen.add(id);
+        if (active.get(dim, m, kind, e, interior.from ?? 0, interior.to ?? Number.MAX_SAFE_INTEGER)) continue;
+        const key = spec.groupBy.map((g): GroupValue => {
+          if (g === 'hourOfDay') return Number(m);
+          return g === 'persona' ? (m === '' ? null : m) : m;
+        });
+        out.push({ key, kind });
+      }
+    }
+  }
+  return out;
 }
 
 function rollupWhere(plan: RollupPlan, range: Range, time: string): { sql: string; params: unknown[] } {
@@ -696,7 +765,13 @@ export async function aggregateTurns(
       }
       if (plan.distinct !== undefined) {
         // Fills in the groups the totals found; an entity is only ever active where turns are.
-        const sql = distinctSql(spec, plan, f);
+        const days = splitRange(f, DAY_MS);
+        // The base scans of partial hours counted their own distinct entities: recounted here.
+        for (const acc of groups.values()) {
+          delete acc.g.s;
+          delete acc.g.u;
+        }
+        const sql = distinctSql(spec, plan, days.interior ?? f);
         byKey = undefined;
         for (const row of conn
           .prepare(sql.sql)
@@ -711,6 +786,15 @@ export async function aggregateTurns(
           for (const [prev, k] of prevs) if (prev < floor) count += k;
           if (row[n] === KIND_SESSION) acc.g.s = (acc.g.s ?? 0) + count;
           else acc.g.u = (acc.g.u ?? 0) + count;
+        }
+        if (days.interior && days.edges.length > 0) {
+          byKey = undefined;
+          for (const { key, kind } of edgeEntities(conn, spec, plan, f, days.edges, days.interior)) {
+            const acc = groupOf(key);
+            if (!acc) continue;
+            if (kind === KIND_SESSION) acc.g.s = (acc.g.s ?? 0) + 1;
+            else acc.g.u = (acc.g.u ?? 0) + 1;
+          }
         }
       }
     }
