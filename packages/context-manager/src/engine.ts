@@ -78,24 +78,44 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
  * The context as a read returns it: the access counted, the slide applied. Built field by field in
  * one fixed order (a spread of a frozen object is several times slower, and this runs per read).
  */
-function accessed(ctx: Context, now: number, expiresAt: number | undefined): Context {
+function accessed(ctx: Context, now: number, slid: number | undefined): Context {
+  const { id, scope, ownerId, sessionId, persona, parentId, data, metadata, version, createdAt, updatedAt } =
+    ctx;
+  const accessCount = ctx.accessCount + 1;
+  const lastAccessedAt = now;
+  const expiresAt = slid ?? ctx.expiresAt;
+  // The usual combinations as one literal each (all fields in the object itself), in the field
+  // order of the memory adapter and of `generalizeShapes`.
+  if (ownerId !== undefined && persona === undefined && parentId === undefined) {
+    if (sessionId !== undefined && expiresAt !== undefined) {
+      // biome-ignore format: one literal per line keeps the field order visible
+      return { id, scope, data, metadata, version, createdAt, updatedAt, accessCount, lastAccessedAt, ownerId, sessionId, expiresAt };
+    }
+    if (sessionId === undefined && expiresAt !== undefined) {
+      // biome-ignore format: as above
+      return { id, scope, data, metadata, version, createdAt, updatedAt, accessCount, lastAccessedAt, ownerId, expiresAt };
+    }
+    if (sessionId === undefined && expiresAt === undefined) {
+      // biome-ignore format: as above
+      return { id, scope, data, metadata, version, createdAt, updatedAt, accessCount, lastAccessedAt, ownerId };
+    }
+  }
   const out: Context = {
-    id: ctx.id,
-    scope: ctx.scope,
-    data: ctx.data,
-    metadata: ctx.metadata,
-    version: ctx.version,
-    createdAt: ctx.createdAt,
-    updatedAt: ctx.updatedAt,
-    accessCount: ctx.accessCount + 1,
-    lastAccessedAt: now,
+    id,
+    scope,
+    data,
+    metadata,
+    version,
+    createdAt,
+    updatedAt,
+    accessCount,
+    lastAccessedAt,
   };
-  if (ctx.ownerId !== undefined) out.ownerId = ctx.ownerId;
-  if (ctx.sessionId !== undefined) out.sessionId = ctx.sessionId;
-  if (ctx.persona !== undefined) out.persona = ctx.persona;
-  if (ctx.parentId !== undefined) out.parentId = ctx.parentId;
-  const expires = expiresAt ?? ctx.expiresAt;
-  if (expires !== undefined) out.expiresAt = expires;
+  if (ownerId !== undefined) out.ownerId = ownerId;
+  if (sessionId !== undefined) out.sessionId = sessionId;
+  if (persona !== undefined) out.persona = persona;
+  if (parentId !== undefined) out.parentId = parentId;
+  if (expiresAt !== undefined) out.expiresAt = expiresAt;
   return out;
 }
 
@@ -139,6 +159,9 @@ export class ContextEngine {
   #inflight = 0;
   #idle: (() => void) | null = null;
   readonly #recentKeys: Array<readonly string[] | undefined> = [undefined, undefined];
+  /** See shapes.ts; held only so that the work is not optimised away. */
+  // biome-ignore lint/correctness/noUnusedPrivateClassMembers: held so the shape work is not dropped as dead code
+  readonly #shapes: readonly object[];
 
   constructor(options: ChatContextManagerOptions) {
     this.#settings = resolveSettings(options);
@@ -149,7 +172,7 @@ export class ContextEngine {
     this.#clock = options.clock ?? systemClock;
     this.#ids = options.idGenerator ?? createFlatIdGenerator(this.#clock);
     this.#log = createLogger('context-manager', options.logger);
-    generalizeShapes();
+    this.#shapes = generalizeShapes();
     this.#buffer = new AuditBuffer(this.#audit, (error, events) => {
       this.#metrics.increment('audit.failed', events);
       this.#log.error({ err: error, events }, 'audit append failed; events lost');

@@ -27,7 +27,7 @@ import {
   isKey,
   underPath,
 } from './checks.js';
-import { checkContext, generalizeContextShapes, shareEmpty } from './context-check.js';
+import { checkContext, contextOf, generalizeContextShapes, shareEmpty } from './context-check.js';
 import { ExpiryHeap } from './expiry-heap.js';
 import type { Host } from './host.js';
 
@@ -54,8 +54,12 @@ export class MemoryContextStore implements ContextStore {
   readonly #expiry = new ExpiryHeap();
   #expiring = 0;
 
+  /** See `generalizeContextShapes`; held only so that the work is not optimised away. */
+  // biome-ignore lint/correctness/noUnusedPrivateClassMembers: held so the shape work is not dropped as dead code
+  readonly #shapes: readonly object[];
+
   constructor(private readonly host: Host) {
-    generalizeContextShapes();
+    this.#shapes = generalizeContextShapes();
   }
 
   async create(context: Context): Promise<Context> {
@@ -480,24 +484,20 @@ function rebuild(
   lastAccessedAt: number,
   touchExpiresAt: number | undefined,
 ): Context {
-  const next: Context = {
-    id: c.id,
-    scope: c.scope,
-    data: ch.data ?? c.data,
-    metadata: ch.metadata ?? c.metadata,
+  return contextOf(
+    c.id,
+    c.scope,
+    ch.ownerId ?? c.ownerId,
+    c.sessionId,
+    c.persona,
+    ch.parentId === null ? undefined : (ch.parentId ?? c.parentId),
+    ch.data ?? c.data,
+    ch.metadata ?? c.metadata,
     version,
-    createdAt: c.createdAt,
+    c.createdAt,
     updatedAt,
+    ch.expiresAt === null ? undefined : (ch.expiresAt ?? touchExpiresAt ?? c.expiresAt),
     accessCount,
     lastAccessedAt,
-  };
-  const ownerId = ch.ownerId ?? c.ownerId;
-  if (ownerId !== undefined) next.ownerId = ownerId;
-  if (c.sessionId !== undefined) next.sessionId = c.sessionId;
-  if (c.persona !== undefined) next.persona = c.persona;
-  const parentId = ch.parentId === null ? undefined : (ch.parentId ?? c.parentId);
-  if (parentId !== undefined) next.parentId = parentId;
-  const expiresAt = ch.expiresAt === null ? undefined : (ch.expiresAt ?? touchExpiresAt ?? c.expiresAt);
-  if (expiresAt !== undefined) next.expiresAt = expiresAt;
-  return next;
+  );
 }
