@@ -23,6 +23,7 @@ import {
   DAY_PAIR_INDEX_TERM,
   type DayPairDim,
   PAIR_DIM,
+  sumBelow,
 } from './rollups.js';
 import { sessionAggregate, sessionPlanServes } from './session-plan.js';
 import { turnFilterSql, whereSql } from './turn-filter-sql.js';
@@ -779,11 +780,7 @@ export async function aggregateTurns(
           .all(...sql.params) as unknown[][]) {
           const acc = groupOf(row);
           if (!acc) continue;
-          const floor = row[n + 1] as number;
-          let count = 0;
-          const prevs = new Map<number, number>();
-          addHist(row[n + 2] as Uint8Array, prevs);
-          for (const [prev, k] of prevs) if (prev < floor) count += k;
+          const count = sumBelow(row[n + 2] as Uint8Array, row[n + 1] as number);
           if (row[n] === KIND_SESSION) acc.g.s = (acc.g.s ?? 0) + count;
           else acc.g.u = (acc.g.u ?? 0) + count;
         }

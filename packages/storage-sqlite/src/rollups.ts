@@ -203,6 +203,32 @@ export function addHist(blob: Uint8Array, into: Map<number, number>): void {
   }
 }
 
+/** The sum of the counts of a stored map whose keys are below `limit`, without building the map. */
+export function sumBelow(blob: Uint8Array, limit: number): number {
+  let i = 0;
+  const read = (): number => {
+    let z = 0;
+    let scale = 1;
+    for (;;) {
+      const byte = blob[i++]!;
+      z += (byte & 127) * scale;
+      if (byte < 128) break;
+      scale *= 128;
+    }
+    return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+  };
+  let key = 0;
+  let sum = 0;
+  while (i < blob.length) {
+    key += read();
+    const count = read();
+    // Keys ascend: the rest are not below either.
+    if (key >= limit) break;
+    sum += count;
+  }
+  return sum;
+}
+
 /** The SQL function `cvk_hist_merge(a, b)` that upserts use: the sum of two stored histograms. */
 export function mergeHist(a: unknown, b: unknown): Buffer | null {
   if (!(a instanceof Uint8Array)) return b instanceof Uint8Array ? Buffer.from(b) : null;

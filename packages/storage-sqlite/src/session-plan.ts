@@ -7,7 +7,7 @@ import {
 } from '@convokit/core';
 import type { Connection } from './connection.js';
 import { KIND_SESSION } from './distinct.js';
-import { addHist } from './rollups.js';
+import { sumBelow } from './rollups.js';
 import { sessionSpan } from './sessions.js';
 
 /**
@@ -139,12 +139,7 @@ function distinctSessions(
     .pluck()
     .all(low, to ?? Number.MAX_SAFE_INTEGER) as Uint8Array[];
   let n = 0;
-  const prevs = new Map<number, number>();
-  for (const blob of blobs) {
-    prevs.clear();
-    addHist(blob, prevs);
-    // Each session counts on its first active day in the range: the one whose previous day lies before it.
-    for (const [prev, k] of prevs) if (prev < low) n += k;
-  }
+  // Each session counts on its first active day in the range: the one whose previous day lies before it.
+  for (const blob of blobs) n += sumBelow(blob, low);
   return n;
 }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { addHist, encodeHist, mergeHist } from '../src/rollups.js';
+import { addHist, encodeHist, mergeHist, sumBelow } from '../src/rollups.js';
 
 describe('rollup histogram blobs', () => {
   const entries = fc.array(
@@ -15,6 +15,19 @@ describe('rollup histogram blobs', () => {
     return m;
   };
   const nonZero = (m: Map<number, number>) => new Map([...m].filter(([, v]) => v !== 0));
+
+  it('sumBelow adds the counts of the keys below a limit, as the decoded map does', () => {
+    fc.assert(
+      fc.property(entries, fc.integer({ min: -2, max: 2 ** 44 }), (pairs, limit) => {
+        const m = mapOf(pairs);
+        const blob = encodeHist(m);
+        let expected = 0;
+        // In key order, as the blob holds them (sums past 2^53 round the same way).
+        for (const [k, v] of [...m].sort((a, b) => a[0] - b[0])) if (k < limit) expected += v;
+        expect(blob ? sumBelow(blob, limit) : 0).toBe(expected);
+      }),
+    );
+  });
 
   it('round-trips any whole-number map, dropping zero counts', () => {
     fc.assert(
