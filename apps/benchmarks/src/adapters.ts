@@ -142,6 +142,9 @@ export async function loadAdapters(): Promise<AdapterSet> {
             ...(options.clock ? { clock: options.clock } : {}),
             ...options.extra,
           });
+          // Create the schema now, as the README advises for deployments, so the first timed
+          // call measures its own work rather than the migration.
+          await (storage as { migrate?: () => Promise<void> }).migrate?.();
           return {
             storage,
             async dispose() {
