@@ -53,10 +53,15 @@ export class TurnIndex {
   readonly columns = new TurnColumns();
   /** Per-hour sums of `sorted`, for aggregates that need no single turn. */
   readonly rollup = new HourRollup(this.columns);
+  /** Columns and rollups lag `sorted` until `ready()` rebuilds them (after a deferred add). */
+  #behind = false;
   readonly #postings = new Map<IndexedField, Map<string, Turn[]>>(FIELDS.map((f) => [f, new Map()]));
 
-  /** Adds turns not yet stored; `batch` must be sorted by (`at`, `id`). */
-  add(batch: readonly Turn[]): void {
+  /**
+   * Adds turns not yet stored; `batch` must be sorted by (`at`, `id`). With `defer`, the columns
+   * and rollups are left for the next `ready()` (a replay of many small batches builds them once).
+   */
+  add(batch: readonly Turn[], defer = false): void {
     if (batch.length === 0) return;
     for (const turn of batch) this.byId.set(turn.id, turn);
     const last = this.sorted[this.sorted.length - 1];
@@ -66,10 +71,13 @@ export class TurnIndex {
         : upperBound(this.sorted, batch[0]!.at, batch[0]!.id);
     const before = this.sorted.length;
     insertSorted(this.sorted, batch);
-    this.columns.sync(this.sorted, from);
-    // In time order the batch is the last rows, read back from the columns; else from the turns.
-    if (from === before) this.rollup.addRows(from, this.sorted.length);
-    else this.rollup.add(batch);
+    if (defer) this.#behind = true;
+    if (!this.#behind) {
+      this.columns.sync(this.sorted, from);
+      // In time order the batch is the last rows, read back from the columns; else from the turns.
+      if (from === before) this.rollup.addRows(from, this.sorted.length);
+      else this.rollup.add(batch);
+    }
     const sessions = this.#postings.get('sessionId')!;
     const conversations = this.#postings.get('conversationId')!;
     const users = this.#postings.get('userId')!;
@@ -92,8 +100,10 @@ export class TurnIndex {
   removeBefore(before: number): Turn[] {
     const removed = this.sorted.splice(0, lowerBound(this.sorted, before, ''));
     if (removed.length === 0) return removed;
-    this.columns.dropFront(removed.length);
-    this.rollup.removeBefore(before, this.sorted);
+    if (!this.#behind) {
+      this.columns.dropFront(removed.length);
+      this.rollup.removeBefore(before, this.sorted);
+    }
     for (const turn of removed) this.byId.delete(turn.id);
     for (const postings of this.#postings.values()) {
       for (const [key, list] of postings) {
@@ -110,7 +120,17 @@ export class TurnIndex {
     this.sorted.length = 0;
     this.columns.clear();
     this.rollup.clear();
+    this.#behind = false;
     for (const postings of this.#postings.values()) postings.clear();
+  }
+
+  /** Brings the columns and rollups up to `sorted` after deferred adds. */
+  ready(): void {
+    if (!this.#behind) return;
+    this.columns.sync(this.sorted, 0);
+    this.rollup.clear();
+    this.rollup.addRows(0, this.sorted.length);
+    this.#behind = false;
   }
 
   /** Rows `lo..hi` of `sorted` (and of `columns`) inside the filter's time range. */

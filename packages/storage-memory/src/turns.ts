@@ -82,17 +82,20 @@ export class MemoryTurnStore implements TurnStore {
     }
     if (fresh.length > 0) {
       this.host.record({ type: 'turns.append', turns: fresh });
-      this.applyAppend(fresh);
+      this.applyAppend(fresh, false);
     }
     return { appended: fresh.length, skippedIds };
   }
 
-  /** Adds frozen turns that are not stored yet; no validation, no journal. */
-  applyAppend(turns: readonly Turn[]): void {
+  /**
+   * Adds frozen turns that are not stored yet; no validation, no journal. A replay (the default)
+   * leaves the aggregate columns and rollups to the next aggregate, which builds them in one pass.
+   */
+  applyAppend(turns: readonly Turn[], replay = true): void {
     let sorted = true;
     for (let i = 1; i < turns.length && sorted; i++) sorted = compareTimed(turns[i - 1]!, turns[i]!) < 0;
     const batch = sorted ? turns : turns.slice().sort(compareTimed);
-    this.index.add(batch);
+    this.index.add(batch, replay);
     for (const turn of batch) this.#text.add(turn);
   }
 
@@ -167,6 +170,7 @@ export class MemoryTurnStore implements TurnStore {
     this.host.open();
     const s = validate(AggregateSpecSchema, spec, 'turns.aggregate');
     const f = normalizeTurnFilter(s.filter);
+    this.index.ready();
     const rolled = this.index.rollup.answer(s, f);
     if (rolled !== undefined) return rolled;
     const candidates = this.index.candidates(f);

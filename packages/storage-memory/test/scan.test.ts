@@ -121,6 +121,46 @@ describe('the column scan answers as aggregateTurns over the same turns', () => 
     );
   });
 
+  it('answers alike when a replay deferred the columns and rollups to the next aggregate', () => {
+    fc.assert(
+      fc.property(
+        turnsArb,
+        stepsArb,
+        fc.array(fc.boolean(), { minLength: 10, maxLength: 10 }),
+        specArb,
+        (turns, steps, defers, input) => {
+          const parsed = AggregateSpecSchema.safeParse(input);
+          fc.pre(parsed.success);
+          const spec = parsed.data!;
+          const eager = new TurnIndex();
+          const mixed = new TurnIndex();
+          let next = 0;
+          [...steps, { kind: 'append' as const, size: turns.length }].forEach((step, k) => {
+            if (step.kind === 'append') {
+              const batch = turns.slice(next, next + step.size).sort(compareTimed);
+              eager.add(batch);
+              mixed.add(batch, defers[k % defers.length]);
+              next += step.size;
+            } else {
+              eager.removeBefore(step.before);
+              mixed.removeBefore(step.before);
+            }
+          });
+          mixed.ready();
+          const f = normalizeTurnFilter(spec.filter);
+          const { lo, hi } = mixed.timeRange(f);
+          const expected = aggregateTurns(
+            mixed.sorted.filter((t) => matchesTurnFilter(t, f)),
+            spec,
+          );
+          expect(aggregateColumns(mixed.columns, lo, hi, f, spec)).toEqual(expected);
+          expect(mixed.rollup.answer(spec, f)).toEqual(eager.rollup.answer(spec, f));
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
   it('keeps the columns in step with the sorted turns', () => {
     fc.assert(
       fc.property(turnsArb, stepsArb, (turns, steps) => {
