@@ -118,10 +118,22 @@ export interface ContextStore {
   /** How many live contexts match `filter`. */
   count(filter?: ContextFilter, options?: GetContextOptions): Promise<number>;
   /**
-   * Deletes every context with `expiresAt <= now` (at most `limit`, oldest expiry first) and
-   * returns what was deleted, so the caller can audit and notify.
+   * Deletes every context with `expiresAt <= now` (at most `limit`, a positive integer, oldest
+   * expiry first, ties by `id`) and returns what was deleted in that order, so the caller can
+   * audit and notify.
+   *
+   * `values: false` is for a caller that needs no values (a sweep that only audits): each
+   * deleted context comes back without its `data` and `metadata` keys (every other field as
+   * stored), so the adapter need not read or decode them. `values` defaults to `true`: whole
+   * contexts, as before the option existed. Which contexts are deleted is the same either way.
+   * Pass `values: false` as a literal to get the narrower type (the second signature keeps
+   * pass-through wrappers compiling).
    */
-  deleteExpired(now: number, options?: { limit?: number }): Promise<Context[]>;
+  deleteExpired(
+    now: number,
+    options: { limit?: number; values: false },
+  ): Promise<Array<Omit<Context, 'data' | 'metadata'>>>;
+  deleteExpired(now: number, options?: { limit?: number; values?: boolean }): Promise<Context[]>;
 }
 
 export interface AuditLog {

@@ -205,17 +205,19 @@ export class MemoryContextStore implements ContextStore {
     return n;
   }
 
-  async deleteExpired(now: number, options?: { limit?: number }): Promise<Context[]> {
+  async deleteExpired(now: number, options?: { limit?: number; values?: boolean }): Promise<Context[]> {
     this.host.open();
     const where = 'contexts.deleteExpired';
     checkEpochMs(now, where, 'now');
-    const { limit: limitInput, ...rest } = checkObject(options, where, 'options');
+    const { limit: limitInput, values, ...rest } = checkObject(options, where, 'options');
     const limit =
       limitInput === undefined
         ? Number.POSITIVE_INFINITY
         : checkPositiveInt(limitInput, where, 'options.limit');
     const unknown = Object.keys(rest)[0];
     if (unknown !== undefined) throw invalid(where, `options.${unknown}`, 'is not a known option');
+    if (values !== undefined && typeof values !== 'boolean')
+      throw invalid(where, 'options.values', 'must be a boolean');
 
     const expired: Context[] = [];
     const taken = new Set<string>();
@@ -236,7 +238,9 @@ export class MemoryContextStore implements ContextStore {
       throw error;
     }
     for (const c of expired) this.remove(c.id);
-    return expired;
+    if (values !== false) return expired;
+    // Without values (see the contract): typed as contexts only to fit its general signature.
+    return expired.map(({ data: _data, metadata: _metadata, ...summary }) => summary) as Context[];
   }
 
   /** Stores a frozen context (create, update, touch, replay), keeping every index in step. */

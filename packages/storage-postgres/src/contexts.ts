@@ -310,7 +310,7 @@ export function createContextStore(db: Db): ContextStore {
   ): Promise<Context[]> {
     db.assertOpen();
     validate(EpochMsSchema, now, 'contexts.deleteExpired');
-    // \`values\` (see the contract) is checked here; the schema checks the rest.
+    // `values` (see the contract) is checked here; the schema checks the rest.
     const values = options?.values;
     if (values !== undefined && typeof values !== 'boolean') {
       throw new ConvokitError(

@@ -389,13 +389,36 @@ export function createContextStore(conn: Conn): ContextStore {
     });
   }
 
-  async function deleteExpired(now: number, options: { limit?: number } = {}): Promise<Context[]> {
+  async function deleteExpired(
+    now: number,
+    options: { limit?: number; values?: boolean } = {},
+  ): Promise<Context[]> {
     conn.assertOpen();
     validate(EpochMsSchema, now, 'contexts.deleteExpired');
-    const { limit } = validate(SweepOptionsSchema, options, 'contexts.deleteExpired options');
+    // `values` (see the contract) is checked here; the schema checks the rest.
+    const values = options?.values;
+    if (values !== undefined && typeof values !== 'boolean') {
+      throw new ConvokitError(
+        'VALIDATION',
+        'Invalid input to contexts.deleteExpired options: values: must be a boolean',
+        {
+          where: 'contexts.deleteExpired options',
+          issues: [{ path: 'values', message: 'must be a boolean' }],
+        },
+      );
+    }
+    let rest: unknown = options;
+    if (values !== undefined) {
+      const { values: _values, ...others } = options;
+      rest = others;
+    }
+    const { limit } = validate(SweepOptionsSchema, rest, 'contexts.deleteExpired options');
     return conn.one('contexts.deleteExpired', async (redis) => {
       const rows = await redis.ckSweep(P, String(now), String(limit ?? 0));
-      return rows.map((flat) => fromHash(pairsToHash(flat)));
+      const deleted = rows.map((flat) => fromHash(pairsToHash(flat)));
+      if (values !== false) return deleted;
+      // Without values (see the contract): typed as contexts only to fit its general signature.
+      return deleted.map(({ data: _data, metadata: _metadata, ...summary }) => summary) as Context[];
     });
   }
 

@@ -462,12 +462,22 @@ export function createNaiveStorage(options: { clock: Clock; defects?: readonly D
       open();
       validate(EpochMsSchema, now, 'contexts.deleteExpired');
       const o = { limit: validate(VersionSchema.optional(), opts.limit, 'contexts.deleteExpired') };
+      if (opts.values !== undefined && typeof opts.values !== 'boolean') {
+        throw new ConvokitError('VALIDATION', 'values must be a boolean', {
+          where: 'contexts.deleteExpired',
+        });
+      }
       const expired = [...contexts.values()]
         .filter((c) => c.expiresAt !== undefined && c.expiresAt <= now)
         .sort((a, b) => a.expiresAt! - b.expiresAt! || (a.id < b.id ? -1 : 1));
       const chosen =
         o.limit === undefined || has('delete-expired-ignores-limit') ? expired : expired.slice(0, o.limit);
       for (const c of chosen) contexts.delete(c.id);
+      if (opts.values === false) {
+        return chosen.map(({ data: _data, metadata: _metadata, ...rest }) =>
+          structuredClone(rest),
+        ) as Context[];
+      }
       return chosen.map((c) => structuredClone(c));
     },
   };

@@ -149,6 +149,7 @@ export const badInputContextCases = defineCases('contexts', 'bad-input', {
     await expectRejects(() => contexts.touch('a', { at: -1 }), 'VALIDATION');
     await expectRejects(() => contexts.deleteExpired(Number.NaN), 'VALIDATION');
     await expectRejects(() => contexts.deleteExpired(T, { limit: 0 }), 'VALIDATION');
+    await expectRejects(() => contexts.deleteExpired(T, { values: 'no' as never }), 'VALIDATION');
     expect(await contexts.get('a')).toEqual(makeContext({ id: 'a' }));
   },
 });

@@ -1,3 +1,4 @@
+import type { Context } from '@convokit/core';
 import { expect } from 'vitest';
 import { expectRejects } from '../expect-error.js';
 import { ids, makeContext } from '../fixtures/builders.js';
@@ -130,6 +131,30 @@ export const contextsExpiryCases = defineCases('contexts', 'contexts-expiry', {
     expect(all).toEqual(Array.from({ length: 12 }, (_, i) => `e${String(i).padStart(2, '0')}`));
     expect(ids((await contexts.list({}, { now: T })).items)).toEqual(['live']);
   },
+
+  'deleteExpired with values: false deletes the same contexts and returns them without data and metadata':
+    async ({ contexts }) => {
+      const expiring = [
+        makeContext({ id: 'e2', expiresAt: T + 200, data: { a: 1 }, metadata: { tag: 'x' }, ownerId: 'u1' }),
+        makeContext({ id: 'e1', expiresAt: T + 100, sessionId: 's1', persona: 'analyst', parentId: 'p' }),
+        makeContext({ id: 'e0', expiresAt: T + 200, version: 3, accessCount: 2, lastAccessedAt: T + 50 }),
+      ];
+      const live = makeContext({ id: 'live', expiresAt: T + 301, data: { stay: true } });
+      for (const context of [...expiring, live]) await contexts.create(context);
+      const withoutValues = ({ data: _data, metadata: _metadata, ...rest }: Context) => rest;
+      // Oldest expiry first, ties by id; every field but the two values exactly as stored.
+      expect(await contexts.deleteExpired(T + 300, { limit: 2, values: false })).toStrictEqual(
+        [expiring[1]!, expiring[2]!].map(withoutValues),
+      );
+      expect(await contexts.deleteExpired(T + 300, { values: false })).toStrictEqual([
+        withoutValues(expiring[0]!),
+      ]);
+      expect(await contexts.deleteExpired(T + 300, { values: false })).toEqual([]);
+      expect(await contexts.get('live', { now: T })).toEqual(live);
+      expect(await contexts.count({}, { now: T })).toBe(1);
+      // values: true is the default: whole contexts.
+      expect(await contexts.deleteExpired(T + 301, { values: true })).toEqual([live]);
+    },
 
   'deleteExpired on an empty store returns nothing': async ({ contexts }) => {
     expect(await contexts.deleteExpired(T)).toEqual([]);
