@@ -8,6 +8,8 @@ import {
   decodeCursor,
   encodeCursor,
   fingerprint,
+  isEpochMs,
+  isKey,
   type PageInput,
   PageSchema,
   validate,
@@ -17,40 +19,125 @@ import { isUniqueViolation } from './errors.js';
 import { type AuditRow, auditOfRow } from './rows.js';
 
 const AuditBatchSchema = AuditEventSchema.array();
+const ACTIONS: ReadonlySet<unknown> = new Set(AuditEventSchema.shape.action.options);
+const SCOPES: ReadonlySet<unknown> = new Set(AuditEventSchema.shape.scope.options);
+const OUTCOMES: ReadonlySet<unknown> = new Set(AuditEventSchema.shape.outcome.options);
+const KNOWN: ReadonlySet<string> = new Set(Object.keys(AuditEventSchema.shape));
+const FIELDS = 10;
+/** Rows per multi-row INSERT: 640 parameters, well under SQLite's limit. */
+const ROWS_PER_INSERT = 64;
+const INSERT_HEAD =
+  'INSERT INTO audit (id, at, principal, action, context_id, scope, outcome, changed_keys, attempted_action, version) VALUES ';
+const INSERT_ONE = `${INSERT_HEAD}(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+const INSERT_MANY = INSERT_HEAD + Array(ROWS_PER_INSERT).fill('(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ');
+
+/**
+ * Appends `event`'s row to `params` when it is certainly valid (what AuditEventSchema accepts),
+ * reading each field once; false when in doubt, and then the schema decides. A sweep appends an
+ * event per expired context, so this runs a hundred thousand times where zod would cost more than
+ * the inserts.
+ */
+function pushRow(params: unknown[], value: unknown): boolean {
+  if (typeof value !== 'object' || value === null || Object.getPrototypeOf(value) !== Object.prototype)
+    return false;
+  const v = value as Record<string, unknown>;
+  for (const key in v) if (!KNOWN.has(key)) return false;
+  const { id, at, principal, action, contextId, scope, outcome, changedKeys, attemptedAction, version } = v;
+  if (!isKey(id) || !isEpochMs(at) || !isKey(principal) || !isKey(contextId)) return false;
+  if (!ACTIONS.has(action) || !SCOPES.has(scope) || !OUTCOMES.has(outcome)) return false;
+  if (attemptedAction !== undefined && !ACTIONS.has(attemptedAction)) return false;
+  if (version !== undefined && !(Number.isSafeInteger(version) && (version as number) >= 1)) return false;
+  const keys = keysJson(changedKeys);
+  if (keys === undefined) return false;
+  params.push(
+    id,
+    at,
+    principal,
+    action,
+    contextId,
+    scope,
+    outcome,
+    keys,
+    attemptedAction ?? null,
+    version ?? null,
+  );
+  return true;
+}
+
+/** The JSON of a valid `changedKeys`, or undefined when in doubt. */
+function keysJson(value: unknown): string | undefined {
+  if (!Array.isArray(value) || Object.getPrototypeOf(value) !== Array.prototype) return undefined;
+  const n = value.length;
+  if (n === 0) return '[]';
+  if (n > 1000) return undefined;
+  for (let i = 0; i < n; i++) {
+    const key = value[i];
+    if (typeof key !== 'string' || key.length > 256) return undefined;
+  }
+  return JSON.stringify(value);
+}
+
+/** The rows of a batch, flattened (FIELDS parameters each); VALIDATION (the schema's) when one is bad. */
+function rowsOf(events: readonly AuditEvent[]): unknown[] {
+  const params: unknown[] = [];
+  if (Array.isArray(events) && events.every((e) => pushRow(params, e))) return params;
+  const valid = validate(AuditBatchSchema, events, 'audit.append');
+  params.length = 0;
+  for (const e of valid) {
+    params.push(
+      e.id,
+      e.at,
+      e.principal,
+      e.action,
+      e.contextId,
+      e.scope,
+      e.outcome,
+      JSON.stringify(e.changedKeys),
+      e.attemptedAction ?? null,
+      e.version ?? null,
+    );
+  }
+  return params;
+}
 
 export function createAuditLog(conn: Connection): AuditLog {
+  /** One row per statement: on a duplicate id, names the first event whose insert failed. */
+  function insertEach(params: unknown[]): void {
+    const insert = conn.prepare(INSERT_ONE);
+    for (let o = 0; o < params.length; o += FIELDS) {
+      try {
+        insert.run(params.slice(o, o + FIELDS));
+      } catch (error) {
+        if (!isUniqueViolation(error)) throw error;
+        const id = params[o];
+        throw new ConvokitError('CONFLICT', `An audit event with id ${id} is already stored`, {
+          where: 'audit.append',
+          id,
+        });
+      }
+    }
+  }
+
   return {
     async append(events: readonly AuditEvent[]) {
-      const valid = validate(AuditBatchSchema, events, 'audit.append');
-      if (valid.length === 0) return conn.run('audit.append', () => undefined);
-      conn.write('audit.append', () => {
-        const insert = conn.prepare(
-          `INSERT INTO audit (id, at, principal, action, context_id, scope, outcome, changed_keys, attempted_action, version)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        );
-        for (const e of valid) {
-          try {
-            insert.run(
-              e.id,
-              e.at,
-              e.principal,
-              e.action,
-              e.contextId,
-              e.scope,
-              e.outcome,
-              JSON.stringify(e.changedKeys),
-              e.attemptedAction ?? null,
-              e.version ?? null,
-            );
-          } catch (error) {
-            if (!isUniqueViolation(error)) throw error;
-            throw new ConvokitError('CONFLICT', `An audit event with id ${e.id} is already stored`, {
-              where: 'audit.append',
-              id: e.id,
-            });
+      const params = rowsOf(events);
+      if (params.length === 0) return conn.run('audit.append', () => undefined);
+      const full = params.length - (params.length % (FIELDS * ROWS_PER_INSERT));
+      try {
+        conn.write('audit.append', () => {
+          if (full > 0) {
+            const many = conn.prepare(INSERT_MANY);
+            for (let o = 0; o < full; o += FIELDS * ROWS_PER_INSERT)
+              many.run(params.slice(o, o + FIELDS * ROWS_PER_INSERT));
           }
-        }
-      });
+          insertEach(full === 0 ? params : params.slice(full));
+        });
+      } catch (error) {
+        // A duplicate id inside a multi-row INSERT: nothing was written (one transaction); the
+        // row-by-row pass names the event, as appending one at a time would have.
+        if (full === 0 || !isUniqueViolation(ConvokitError.is(error) ? error.cause : error)) throw error;
+        conn.write('audit.append', () => insertEach(params));
+      }
     },
 
     async list(filter: AuditFilter = {}, options: PageInput = {}) {

@@ -46,9 +46,39 @@ WHERE id = @id AND version = @expected
 RETURNING ${COLUMNS}`;
 const DELETE_LIVE =
   'DELETE FROM contexts WHERE id = ? AND (COALESCE(?, expires_at) IS NULL OR COALESCE(?, expires_at) > ?)';
-const DELETE_EXPIRED = `DELETE FROM contexts WHERE id IN (
+// The batch comes off the (expires_at, id) index in order and stops at its limit; RETURNING
+// gives no order, hence the sort after. Without values, data and metadata are never read.
+const SUMMARY_COLUMNS =
+  'id, scope, owner_id, session_id, persona, parent_id, version, created_at, updated_at, expires_at, access_count, last_accessed_at';
+const deleteExpiredSql = (columns: string) => `DELETE FROM contexts WHERE id IN (
   SELECT id FROM contexts WHERE expires_at IS NOT NULL AND expires_at <= ? ORDER BY expires_at, id LIMIT ?
-) RETURNING ${COLUMNS}`;
+) RETURNING ${columns}`;
+const DELETE_EXPIRED = deleteExpiredSql(COLUMNS);
+const DELETE_EXPIRED_SUMMARY = deleteExpiredSql(SUMMARY_COLUMNS);
+
+type ContextSummary = Omit<Context, 'data' | 'metadata'>;
+
+function summaryOfRow(r: Omit<ContextRow, 'data' | 'metadata'>): ContextSummary {
+  const c: ContextSummary = {
+    id: r.id,
+    scope: r.scope,
+    version: r.version,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    accessCount: r.access_count,
+    lastAccessedAt: r.last_accessed_at,
+  };
+  if (r.owner_id !== null) c.ownerId = r.owner_id;
+  if (r.session_id !== null) c.sessionId = r.session_id;
+  if (r.persona !== null) c.persona = r.persona;
+  if (r.parent_id !== null) c.parentId = r.parent_id;
+  if (r.expires_at !== null) c.expiresAt = r.expires_at;
+  return c;
+}
+
+function byExpiry(a: ContextSummary, b: ContextSummary): number {
+  return a.expiresAt! - b.expiresAt! || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
 
 export interface ContextStoreHandle {
   store: ContextStore;
@@ -335,16 +365,30 @@ export function createContextStore(conn: Connection, options: ContextStoreOption
       });
     },
 
-    async deleteExpired(now: number, opts: { limit?: number } = {}) {
+    async deleteExpired(now: number, opts: { limit?: number; values?: boolean } = {}) {
       validate(EpochMsSchema, now, 'contexts.deleteExpired');
       const limit =
         opts.limit === undefined ? -1 : positiveInt(opts.limit, 'limit', 'contexts.deleteExpired');
+      if (opts.values !== undefined && typeof opts.values !== 'boolean') {
+        throw new ConvokitError(
+          'VALIDATION',
+          'Invalid input to contexts.deleteExpired: values: must be a boolean',
+          {
+            where: 'contexts.deleteExpired',
+            issues: [{ path: 'values', message: 'must be a boolean' }],
+          },
+        );
+      }
+      const values = opts.values !== false;
       return conn.run('contexts.deleteExpired', () => {
         flush();
-        const rows = conn.prepare(DELETE_EXPIRED).all(now, limit) as ContextRow[];
-        return rows
-          .map(contextOfRow)
-          .sort((a, b) => a.expiresAt! - b.expiresAt! || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+        if (values) {
+          const rows = conn.prepare(DELETE_EXPIRED).all(now, limit) as ContextRow[];
+          return rows.map(contextOfRow).sort(byExpiry);
+        }
+        const rows = conn.prepare(DELETE_EXPIRED_SUMMARY).all(now, limit) as ContextRow[];
+        // Typed as whole contexts only to fit the contract's general signature (see core storage.ts).
+        return rows.map(summaryOfRow).sort(byExpiry) as Context[];
       });
     },
   };
