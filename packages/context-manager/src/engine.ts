@@ -225,13 +225,21 @@ export class ContextEngine {
     try {
       for (;;) {
         const now = this.#clock.now();
-        const expired = await this.#contexts.deleteExpired(now, { limit: SWEEP_BATCH });
+        // The audit needs no values: without `expire` listeners the store need not read or decode
+        // them. A listener that subscribes while a batch is being deleted sees the batches after it.
         const notify = this.#events.has('expire');
+        let expired: Array<Omit<Context, 'data' | 'metadata'>>;
+        if (notify) {
+          const deleted = await this.#contexts.deleteExpired(now, { limit: SWEEP_BATCH });
+          for (const context of deleted) this.#events.emit('expire', { context, at: now });
+          expired = deleted;
+        } else {
+          expired = await this.#contexts.deleteExpired(now, { limit: SWEEP_BATCH, values: false });
+        }
         for (const context of expired) {
           events.push(
             this.#event(SYSTEM, 'expire', context.id, context.scope, 'ok', NO_KEYS, now, context.version),
           );
-          if (notify) this.#events.emit('expire', { context, at: now });
         }
         total += expired.length;
         if (expired.length < SWEEP_BATCH) break;

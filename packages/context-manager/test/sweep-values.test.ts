@@ -1,0 +1,58 @@
+import { createManualClock } from '@convokit/core';
+import { createMemoryStorage } from '@convokit/storage-memory';
+import { createSqliteStorage } from '@convokit/storage-sqlite';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createChatContextManager } from '../src/index.js';
+import { removeTempDirs, T0, tempDir } from './helpers.js';
+
+const alice = { id: 'alice', kind: 'user' as const };
+
+afterEach(removeTempDirs);
+
+describe.each([
+  ['memory', () => createMemoryStorage({ clock: createManualClock(T0) })],
+  ['sqlite', () => createSqliteStorage({ path: `${tempDir()}/s.db` })],
+] as const)('sweep on %s asks for values only when someone listens', (_name, open) => {
+  it('without expire listeners: values: false, every deletion still audited with its version', async () => {
+    const clock = createManualClock(T0);
+    const storage = await open();
+    const contexts = storage.contexts!;
+    const asked: unknown[] = [];
+    const original = contexts.deleteExpired.bind(contexts);
+    contexts.deleteExpired = (async (now: number, options?: { limit?: number; values?: boolean }) => {
+      asked.push(options?.values);
+      return original(now, options);
+    }) as typeof contexts.deleteExpired;
+    const manager = createChatContextManager({ storage, clock, sweepIntervalMs: 0 });
+    const h = manager.as(alice);
+    await h.create('session', { secret: 's' }, { id: 'a', ttlMs: 1000 });
+    await h.update('a', { more: 1 }, { strategy: 'shallow' });
+    await h.create('session', { secret: 't' }, { id: 'b', ttlMs: 5000 });
+    clock.advance(2000);
+    expect(await manager.sweep()).toBe(1);
+    expect(asked).toEqual([false]);
+    const expired = (await manager.audit({ action: 'expire' })).items;
+    expect(expired.map((e) => [e.contextId, e.principal, e.scope, e.version, e.changedKeys])).toEqual([
+      ['a', 'system', 'session', 2, []],
+    ]);
+    expect(await h.get('b')).toBeDefined();
+    await manager.close();
+    await storage.close();
+  });
+
+  it('with an expire listener: whole contexts, emitted with their data, and audited', async () => {
+    const clock = createManualClock(T0);
+    const storage = await open();
+    const manager = createChatContextManager({ storage, clock, sweepIntervalMs: 0 });
+    const seen: unknown[] = [];
+    manager.on('expire', (event) => seen.push([event.context.id, event.context.data, event.context.version]));
+    const h = manager.as(alice);
+    await h.create('session', { secret: 's' }, { id: 'a', ttlMs: 1000 });
+    clock.advance(2000);
+    expect(await manager.sweep()).toBe(1);
+    expect(seen).toEqual([['a', { secret: 's' }, 1]]);
+    expect((await manager.audit({ action: 'expire' })).items.map((e) => e.contextId)).toEqual(['a']);
+    await manager.close();
+    await storage.close();
+  });
+});
