@@ -53,15 +53,15 @@ export class TurnIndex {
   readonly columns = new TurnColumns();
   /** Per-hour sums of `sorted`, for aggregates that need no single turn. */
   readonly rollup = new HourRollup(this.columns);
-  /** Columns and rollups lag `sorted` until `ready()` rebuilds them (after a deferred add). */
-  #behind = false;
+  /**
+   * Rows of `sorted` the columns and rollups hold; appends in time order leave the rows after it
+   * for `ready()` (the next aggregate), so an append costs what it did without them.
+   */
+  #ready = 0;
   readonly #postings = new Map<IndexedField, Map<string, Turn[]>>(FIELDS.map((f) => [f, new Map()]));
 
-  /**
-   * Adds turns not yet stored; `batch` must be sorted by (`at`, `id`). With `defer`, the columns
-   * and rollups are left for the next `ready()` (a replay of many small batches builds them once).
-   */
-  add(batch: readonly Turn[], defer = false): void {
+  /** Adds turns not yet stored; `batch` must be sorted by (`at`, `id`). */
+  add(batch: readonly Turn[]): void {
     if (batch.length === 0) return;
     for (const turn of batch) this.byId.set(turn.id, turn);
     const last = this.sorted[this.sorted.length - 1];
@@ -69,14 +69,15 @@ export class TurnIndex {
       last === undefined || compareTimed(last, batch[0]!) < 0
         ? this.sorted.length
         : upperBound(this.sorted, batch[0]!.at, batch[0]!.id);
-    const before = this.sorted.length;
+    // A batch landing among the rows already held rewrites them from its insertion point and
+    // adds itself to the rollups now (after catching up with earlier appends).
+    const early = from < this.#ready;
+    if (early) this.ready();
     insertSorted(this.sorted, batch);
-    if (defer) this.#behind = true;
-    if (!this.#behind) {
+    if (early) {
       this.columns.sync(this.sorted, from);
-      // In time order the batch is the last rows, read back from the columns; else from the turns.
-      if (from === before) this.rollup.addRows(from, this.sorted.length);
-      else this.rollup.add(batch);
+      this.rollup.add(batch);
+      this.#ready = this.sorted.length;
     }
     const sessions = this.#postings.get('sessionId')!;
     const conversations = this.#postings.get('conversationId')!;
@@ -98,12 +99,13 @@ export class TurnIndex {
 
   /** Removes every turn with `at < before` and returns them. */
   removeBefore(before: number): Turn[] {
-    const removed = this.sorted.splice(0, lowerBound(this.sorted, before, ''));
-    if (removed.length === 0) return removed;
-    if (!this.#behind) {
-      this.columns.dropFront(removed.length);
-      this.rollup.removeBefore(before, this.sorted);
-    }
+    const cut = lowerBound(this.sorted, before, '');
+    if (cut === 0) return [];
+    this.ready();
+    const removed = this.sorted.splice(0, cut);
+    this.columns.dropFront(removed.length);
+    this.#ready -= removed.length;
+    this.rollup.removeBefore(before, this.sorted);
     for (const turn of removed) this.byId.delete(turn.id);
     for (const postings of this.#postings.values()) {
       for (const [key, list] of postings) {
@@ -120,17 +122,17 @@ export class TurnIndex {
     this.sorted.length = 0;
     this.columns.clear();
     this.rollup.clear();
-    this.#behind = false;
+    this.#ready = 0;
     for (const postings of this.#postings.values()) postings.clear();
   }
 
-  /** Brings the columns and rollups up to `sorted` after deferred adds. */
+  /** Brings the columns and rollups up to `sorted` (the rows appended since the last call). */
   ready(): void {
-    if (!this.#behind) return;
-    this.columns.sync(this.sorted, 0);
-    this.rollup.clear();
-    this.rollup.addRows(0, this.sorted.length);
-    this.#behind = false;
+    const n = this.sorted.length;
+    if (this.#ready === n) return;
+    this.columns.sync(this.sorted, this.#ready);
+    this.rollup.addRows(this.#ready, n);
+    this.#ready = n;
   }
 
   /** Rows `lo..hi` of `sorted` (and of `columns`) inside the filter's time range. */

@@ -82,20 +82,17 @@ export class MemoryTurnStore implements TurnStore {
     }
     if (fresh.length > 0) {
       this.host.record({ type: 'turns.append', turns: fresh });
-      this.applyAppend(fresh, false);
+      this.applyAppend(fresh);
     }
     return { appended: fresh.length, skippedIds };
   }
 
-  /**
-   * Adds frozen turns that are not stored yet; no validation, no journal. A replay (the default)
-   * leaves the aggregate columns and rollups to the next aggregate, which builds them in one pass.
-   */
-  applyAppend(turns: readonly Turn[], replay = true): void {
+  /** Adds frozen turns that are not stored yet; no validation, no journal. */
+  applyAppend(turns: readonly Turn[]): void {
     let sorted = true;
     for (let i = 1; i < turns.length && sorted; i++) sorted = compareTimed(turns[i - 1]!, turns[i]!) < 0;
     const batch = sorted ? turns : turns.slice().sort(compareTimed);
-    this.index.add(batch, replay);
+    this.index.add(batch);
     for (const turn of batch) this.#text.add(turn);
   }
 

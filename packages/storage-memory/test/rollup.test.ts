@@ -123,6 +123,7 @@ function build(turns: Turn[], steps: Step[]) {
       index.removeBefore(step.before);
     }
   }
+  index.ready();
   return index;
 }
 
