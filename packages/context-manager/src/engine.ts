@@ -21,6 +21,7 @@ import {
   AuditFilterSchema,
   ContextFilterSchema,
   ConvokitError,
+  contextOf,
   createLogger,
   Metrics,
   PageSchema,
@@ -79,44 +80,22 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
  * one fixed order (a spread of a frozen object is several times slower, and this runs per read).
  */
 function accessed(ctx: Context, now: number, slid: number | undefined): Context {
-  const { id, scope, ownerId, sessionId, persona, parentId, data, metadata, version, createdAt, updatedAt } =
-    ctx;
-  const accessCount = ctx.accessCount + 1;
-  const lastAccessedAt = now;
-  const expiresAt = slid ?? ctx.expiresAt;
-  // The usual combinations as one literal each (all fields in the object itself), in the field
-  // order of the memory adapter and of `generalizeShapes`.
-  if (ownerId !== undefined && persona === undefined && parentId === undefined) {
-    if (sessionId !== undefined && expiresAt !== undefined) {
-      // biome-ignore format: one literal per line keeps the field order visible
-      return { id, scope, data, metadata, version, createdAt, updatedAt, accessCount, lastAccessedAt, ownerId, sessionId, expiresAt };
-    }
-    if (sessionId === undefined && expiresAt !== undefined) {
-      // biome-ignore format: as above
-      return { id, scope, data, metadata, version, createdAt, updatedAt, accessCount, lastAccessedAt, ownerId, expiresAt };
-    }
-    if (sessionId === undefined && expiresAt === undefined) {
-      // biome-ignore format: as above
-      return { id, scope, data, metadata, version, createdAt, updatedAt, accessCount, lastAccessedAt, ownerId };
-    }
-  }
-  const out: Context = {
-    id,
-    scope,
-    data,
-    metadata,
-    version,
-    createdAt,
-    updatedAt,
-    accessCount,
-    lastAccessedAt,
-  };
-  if (ownerId !== undefined) out.ownerId = ownerId;
-  if (sessionId !== undefined) out.sessionId = sessionId;
-  if (persona !== undefined) out.persona = persona;
-  if (parentId !== undefined) out.parentId = parentId;
-  if (expiresAt !== undefined) out.expiresAt = expiresAt;
-  return out;
+  return contextOf(
+    ctx.id,
+    ctx.scope,
+    ctx.ownerId,
+    ctx.sessionId,
+    ctx.persona,
+    ctx.parentId,
+    ctx.data,
+    ctx.metadata,
+    ctx.version,
+    ctx.createdAt,
+    ctx.updatedAt,
+    slid ?? ctx.expiresAt,
+    ctx.accessCount + 1,
+    now,
+  );
 }
 
 function sameKeys(a: readonly string[], b: readonly string[]): boolean {

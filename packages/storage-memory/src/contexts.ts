@@ -7,10 +7,12 @@ import {
   type ContextStore,
   type ContextTouch,
   ConvokitError,
+  contextOf,
   decodeCursor,
   encodeCursor,
   fingerprint,
   type GetContextOptions,
+  generalizeContextShapes,
   type JsonObject,
   type PageInput,
   type PageResult,
@@ -27,7 +29,7 @@ import {
   isKey,
   underPath,
 } from './checks.js';
-import { checkContext, contextOf, generalizeContextShapes, shareEmpty } from './context-check.js';
+import { checkContext, shareEmpty } from './context-check.js';
 import { ExpiryHeap } from './expiry-heap.js';
 import type { Host } from './host.js';
 

@@ -16,6 +16,7 @@ import {
   type PageInput,
   type PageResult,
   PageSchema,
+  SweepOptionsSchema,
   validate,
 } from '@convokit/core';
 import type { Db } from './db.js';
@@ -79,9 +80,6 @@ const DeleteOptionsSchema = NowOptionsSchema.extend({
 }).strict();
 const TouchSchema = NowOptionsSchema.omit({ now: true })
   .extend({ at: EpochMsSchema, expiresAt: EpochMsSchema.optional() })
-  .strict();
-const SweepOptionsSchema = NowOptionsSchema.omit({ now: true })
-  .extend({ limit: ContextSchema.shape.version.optional() })
   .strict();
 
 function filterSql(filter: ContextFilter, p: Params): string[] {
@@ -310,24 +308,7 @@ export function createContextStore(db: Db): ContextStore {
   ): Promise<Context[]> {
     db.assertOpen();
     validate(EpochMsSchema, now, 'contexts.deleteExpired');
-    // `values` (see the contract) is checked here; the schema checks the rest.
-    const values = options?.values;
-    if (values !== undefined && typeof values !== 'boolean') {
-      throw new ConvokitError(
-        'VALIDATION',
-        'Invalid input to contexts.deleteExpired options: values: must be a boolean',
-        {
-          where: 'contexts.deleteExpired options',
-          issues: [{ path: 'values', message: 'must be a boolean' }],
-        },
-      );
-    }
-    let rest: unknown = options;
-    if (values !== undefined) {
-      const { values: _values, ...others } = options;
-      rest = others;
-    }
-    const { limit } = validate(SweepOptionsSchema, rest, 'contexts.deleteExpired options');
+    const { limit, values } = validate(SweepOptionsSchema, options ?? {}, 'contexts.deleteExpired options');
     return db.run('contexts.deleteExpired', async (sql) => {
       // SKIP LOCKED: two sweepers at once split the work instead of waiting on each other.
       const rows = await sql.unsafe<ContextRow[]>(

@@ -16,6 +16,7 @@ import {
   type PageInput,
   type PageResult,
   PageSchema,
+  SweepOptionsSchema,
   validate,
 } from '@convokit/core';
 import { changeArgs, isVersion, type SentText } from './changes.js';
@@ -29,9 +30,6 @@ const DeleteOptionsSchema = NowOptionsSchema.extend({
 }).strict();
 const TouchSchema = NowOptionsSchema.omit({ now: true })
   .extend({ at: EpochMsSchema, expiresAt: EpochMsSchema.optional() })
-  .strict();
-const SweepOptionsSchema = NowOptionsSchema.omit({ now: true })
-  .extend({ limit: ContextSchema.shape.version.optional() })
   .strict();
 
 /** Context field -> hash field for the optional keys an index serves. */
@@ -395,24 +393,7 @@ export function createContextStore(conn: Conn): ContextStore {
   ): Promise<Context[]> {
     conn.assertOpen();
     validate(EpochMsSchema, now, 'contexts.deleteExpired');
-    // `values` (see the contract) is checked here; the schema checks the rest.
-    const values = options?.values;
-    if (values !== undefined && typeof values !== 'boolean') {
-      throw new ConvokitError(
-        'VALIDATION',
-        'Invalid input to contexts.deleteExpired options: values: must be a boolean',
-        {
-          where: 'contexts.deleteExpired options',
-          issues: [{ path: 'values', message: 'must be a boolean' }],
-        },
-      );
-    }
-    let rest: unknown = options;
-    if (values !== undefined) {
-      const { values: _values, ...others } = options;
-      rest = others;
-    }
-    const { limit } = validate(SweepOptionsSchema, rest, 'contexts.deleteExpired options');
+    const { limit, values } = validate(SweepOptionsSchema, options ?? {}, 'contexts.deleteExpired options');
     return conn.one('contexts.deleteExpired', async (redis) => {
       const rows = await redis.ckSweep(P, String(now), String(limit ?? 0));
       const deleted = rows.map((flat) => fromHash(pairsToHash(flat)));

@@ -20,7 +20,7 @@ import {
   validate,
 } from '@convokit/core';
 import type { Connection } from './connection.js';
-import { type ContextRow, contextOfRow } from './rows.js';
+import { type ContextRow, contextOfRow, withOptionalColumns } from './rows.js';
 import { type PendingTouch, TouchBuffer } from './touch-buffer.js';
 
 const COLUMNS =
@@ -68,12 +68,7 @@ function summaryOfRow(r: Omit<ContextRow, 'data' | 'metadata'>): ContextSummary 
     accessCount: r.access_count,
     lastAccessedAt: r.last_accessed_at,
   };
-  if (r.owner_id !== null) c.ownerId = r.owner_id;
-  if (r.session_id !== null) c.sessionId = r.session_id;
-  if (r.persona !== null) c.persona = r.persona;
-  if (r.parent_id !== null) c.parentId = r.parent_id;
-  if (r.expires_at !== null) c.expiresAt = r.expires_at;
-  return c;
+  return withOptionalColumns(c, r);
 }
 
 function byExpiry(a: ContextSummary, b: ContextSummary): number {

@@ -181,30 +181,11 @@ function writeVarint(out: number[], value: number): void {
   out.push(z);
 }
 
-/** Adds a stored histogram's counts into `into`. */
-export function addHist(blob: Uint8Array, into: Map<number, number>): void {
-  let i = 0;
-  const read = (): number => {
-    let z = 0;
-    let scale = 1;
-    for (;;) {
-      const byte = blob[i++]!;
-      z += (byte & 127) * scale;
-      if (byte < 128) break;
-      scale *= 128;
-    }
-    return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
-  };
-  let b = 0;
-  while (i < blob.length) {
-    b += read();
-    const count = read();
-    into.set(b, (into.get(b) ?? 0) + count);
-  }
-}
-
-/** The sum of the counts of a stored map whose keys are below `limit`, without building the map. */
-export function sumBelow(blob: Uint8Array, limit: number): number {
+/**
+ * Calls `each(key, count)` for the pairs of a stored histogram (see `encodeHist`: zigzag varints,
+ * keys as ascending deltas) while it returns `true`.
+ */
+function eachPair(blob: Uint8Array, each: (key: number, count: number) => boolean): void {
   let i = 0;
   const read = (): number => {
     let z = 0;
@@ -218,14 +199,29 @@ export function sumBelow(blob: Uint8Array, limit: number): number {
     return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
   };
   let key = 0;
-  let sum = 0;
   while (i < blob.length) {
     key += read();
-    const count = read();
-    // Keys ascend: the rest are not below either.
-    if (key >= limit) break;
-    sum += count;
+    if (!each(key, read())) return;
   }
+}
+
+/** Adds a stored histogram's counts into `into`. */
+export function addHist(blob: Uint8Array, into: Map<number, number>): void {
+  eachPair(blob, (key, count) => {
+    into.set(key, (into.get(key) ?? 0) + count);
+    return true;
+  });
+}
+
+/** The sum of the counts of a stored map whose keys are below `limit`, without building the map. */
+export function sumBelow(blob: Uint8Array, limit: number): number {
+  let sum = 0;
+  // Keys ascend: once one is not below, the rest are not either.
+  eachPair(blob, (key, count) => {
+    if (key >= limit) return false;
+    sum += count;
+    return true;
+  });
   return sum;
 }
 

@@ -82,6 +82,14 @@ export function contextOfRow(r: ContextRow): Context {
     accessCount: r.access_count,
     lastAccessedAt: r.last_accessed_at,
   };
+  return withOptionalColumns(c, r);
+}
+
+/** Sets the optional context fields whose columns are not null (in the adapter's field order). */
+export function withOptionalColumns<C extends Omit<Context, 'data' | 'metadata'>>(
+  c: C,
+  r: Pick<ContextRow, 'owner_id' | 'session_id' | 'persona' | 'parent_id' | 'expires_at'>,
+): C {
   if (r.owner_id !== null) c.ownerId = r.owner_id;
   if (r.session_id !== null) c.sessionId = r.session_id;
   if (r.persona !== null) c.persona = r.persona;

@@ -110,3 +110,14 @@ export const AuditFilterSchema = z
   })
   .strict();
 export type AuditFilter = z.infer<typeof AuditFilterSchema>;
+
+/** Options of `ContextStore.deleteExpired` (see the contract in storage.ts). */
+export const SweepOptionsSchema = z
+  .object({
+    /** At most this many contexts, oldest expiry first. */
+    limit: z.number().int().min(1).optional(),
+    /** `false`: the deleted contexts come back without `data` and `metadata`. Default `true`. */
+    values: z.boolean().optional(),
+  })
+  .strict();
+export type SweepOptions = z.infer<typeof SweepOptionsSchema>;
