@@ -48,7 +48,7 @@ import { type AppliedUpdate, applyUpdate, resolveChain, UPDATE_STRATEGIES } from
 import type { ChatContextManagerOptions, ResolvedSettings } from './options.js';
 import { resolveSettings } from './options.js';
 import { type AccessPolicy, defaultPolicy, type PolicyAction } from './policy.js';
-import { generalizeShapes } from './shapes.js';
+import { warmShapes } from './shapes.js';
 import type { CreateOptions, DeleteOptions, ResolvedContext, UpdateOptions, WriteResult } from './types.js';
 
 const SYSTEM = 'system';
@@ -138,9 +138,6 @@ export class ContextEngine {
   #inflight = 0;
   #idle: (() => void) | null = null;
   readonly #recentKeys: Array<readonly string[] | undefined> = [undefined, undefined];
-  /** See shapes.ts; held only so that the work is not optimised away. */
-  // biome-ignore lint/correctness/noUnusedPrivateClassMembers: held so the shape work is not dropped as dead code
-  readonly #shapes: readonly object[];
 
   constructor(options: ChatContextManagerOptions) {
     this.#settings = resolveSettings(options);
@@ -151,7 +148,7 @@ export class ContextEngine {
     this.#clock = options.clock ?? systemClock;
     this.#ids = options.idGenerator ?? createFlatIdGenerator(this.#clock);
     this.#log = createLogger('context-manager', options.logger);
-    this.#shapes = generalizeShapes();
+    warmShapes();
     this.#buffer = new AuditBuffer(this.#audit, (error, events) => {
       this.#metrics.increment('audit.failed', events);
       this.#log.error({ err: error, events }, 'audit append failed; events lost');
@@ -387,7 +384,7 @@ export class ContextEngine {
       throw invalid(where, 'persona', 'is required for a persona-scope context');
     }
     const now = this.#clock.now();
-    // Fields in the order of `generalizeShapes` (see shapes.ts).
+    // Fields in the order of core `contextOf` (see shapes.ts).
     const context: Context = {
       id,
       scope,

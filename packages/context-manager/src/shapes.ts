@@ -1,4 +1,4 @@
-import { generalizeContextShapes } from '@convokit/core';
+import { warmContextShapes } from '@convokit/core';
 
 /**
  * A V8 note, for memory and speed. Object literals with the same keys in the same order share
@@ -8,11 +8,20 @@ import { generalizeContextShapes } from '@convokit/core';
  * new boxes and read the old ones. Building, once, objects of each shape this package creates with
  * strings in those fields makes V8 keep them as plain tagged fields: copies then pass references,
  * and the equal times of one write share one number. Nothing observable changes; under another
- * engine this costs 40 small objects per manager and does nothing else.
+ * engine this costs a few dozen small objects, once per process, and does nothing else.
  */
-export function generalizeShapes(): readonly object[] {
+let eventShapes: readonly object[] | undefined;
+
+/** Warms the shapes once per process; what is built stays in this module so no bundler drops it. */
+export function warmShapes(): readonly object[] {
   // Contexts: core's shapes, in the field order of core `contextOf` (which `accessed` uses).
-  const built: object[] = [...generalizeContextShapes()];
+  warmContextShapes();
+  eventShapes ??= generalizeEventShapes();
+  return eventShapes;
+}
+
+function generalizeEventShapes(): readonly object[] {
+  const built: object[] = [];
   // Audit events: the eight fields every event has, then `version` and `attemptedAction`.
   for (let mask = 0; mask < 4; mask++) {
     const e: Record<string, unknown> = {
@@ -29,6 +38,5 @@ export function generalizeShapes(): readonly object[] {
     if (mask & 2) e.attemptedAction = '';
     built.push(e);
   }
-  // Returned, and kept by the caller, so that a bundler cannot drop the work as unused.
   return built;
 }

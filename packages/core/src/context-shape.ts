@@ -32,16 +32,49 @@ export function contextOf(
 ): Context {
   if (ownerId !== undefined && persona === undefined && parentId === undefined) {
     if (sessionId !== undefined && expiresAt !== undefined) {
-      // biome-ignore format: one literal per line keeps the field order visible
-      return { id, scope, data, metadata, version, createdAt, updatedAt, accessCount, lastAccessedAt, ownerId, sessionId, expiresAt };
+      return {
+        id,
+        scope,
+        data,
+        metadata,
+        version,
+        createdAt,
+        updatedAt,
+        accessCount,
+        lastAccessedAt,
+        ownerId,
+        sessionId,
+        expiresAt,
+      };
     }
     if (sessionId === undefined && expiresAt !== undefined) {
-      // biome-ignore format: as above
-      return { id, scope, data, metadata, version, createdAt, updatedAt, accessCount, lastAccessedAt, ownerId, expiresAt };
+      return {
+        id,
+        scope,
+        data,
+        metadata,
+        version,
+        createdAt,
+        updatedAt,
+        accessCount,
+        lastAccessedAt,
+        ownerId,
+        expiresAt,
+      };
     }
     if (sessionId === undefined && expiresAt === undefined) {
-      // biome-ignore format: as above
-      return { id, scope, data, metadata, version, createdAt, updatedAt, accessCount, lastAccessedAt, ownerId };
+      return {
+        id,
+        scope,
+        data,
+        metadata,
+        version,
+        createdAt,
+        updatedAt,
+        accessCount,
+        lastAccessedAt,
+        ownerId,
+      };
     }
   }
   const context: Context = {
@@ -73,7 +106,7 @@ export function contextOf(
  * copies references, and equal times share one number. Nothing observable changes; without it
  * (another engine, another V8) contexts only cost more.
  */
-export function generalizeContextShapes(): readonly object[] {
+function generalizeContextShapes(): readonly object[] {
   const built: object[] = [];
   for (let mask = 0; mask < 32; mask++) {
     const o: Record<string, unknown> = {
@@ -101,6 +134,16 @@ export function generalizeContextShapes(): readonly object[] {
     contextOf('', 'global', '', undefined, undefined, undefined, m, m, 0, t, t, t, 0, t),
     contextOf('', 'global', '', undefined, undefined, undefined, m, m, 0, t, t, undefined, 0, t),
   );
-  // Returned, and kept by the caller, so that a bundler cannot drop the work as unused.
   return built;
+}
+
+let contextShapes: readonly object[] | undefined;
+
+/**
+ * Runs `generalizeContextShapes` once per process (hidden classes belong to the V8 isolate, not to
+ * one store) and keeps what it built in this module, so that a bundler cannot drop the work.
+ */
+export function warmContextShapes(): readonly object[] {
+  contextShapes ??= generalizeContextShapes();
+  return contextShapes;
 }

@@ -1,6 +1,6 @@
 export type { Clock, ManualClock } from './clock.js';
 export { createManualClock, systemClock } from './clock.js';
-export { contextOf, generalizeContextShapes } from './context-shape.js';
+export { contextOf, warmContextShapes } from './context-shape.js';
 export {
   decodeCursor,
   encodeCursor,

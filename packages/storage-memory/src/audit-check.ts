@@ -25,13 +25,9 @@ export class AuditChecker {
   readonly #frozen: Frozen;
   readonly #keyLists = new Map<string, readonly string[]>();
   readonly #singleKeys = new Map<string, readonly string[]>();
-  /** See `generalizeEventShapes`; held only so that the work is not optimised away. */
-  // biome-ignore lint/correctness/noUnusedPrivateClassMembers: held so the shape work is not dropped as dead code
-  readonly #shapes: readonly object[];
-
   constructor(frozen: Frozen) {
     this.#frozen = frozen;
-    this.#shapes = generalizeEventShapes();
+    warmEventShapes();
   }
 
   /** A frozen copy of event `i` of a batch, or the schema's VALIDATION error. */
@@ -137,8 +133,16 @@ export class AuditChecker {
 
 /**
  * The four event literals of `#fast`, built once with a string in `at`, so that V8 keeps `at` as a
- * tagged field rather than a private boxed double per event (see `generalizeContextShapes`).
+ * tagged field rather than a private boxed double per event (see core `warmContextShapes`). Built
+ * once per process and kept in `eventShapes`, so that a bundler cannot drop the work.
  */
+let eventShapes: readonly object[] | undefined;
+
+function warmEventShapes(): readonly object[] {
+  eventShapes ??= generalizeEventShapes();
+  return eventShapes;
+}
+
 function generalizeEventShapes(): readonly object[] {
   const [a, k] = ['', null];
   return [

@@ -12,12 +12,12 @@ import {
   encodeCursor,
   fingerprint,
   type GetContextOptions,
-  generalizeContextShapes,
   type JsonObject,
   type PageInput,
   type PageResult,
   PageSchema,
   validate,
+  warmContextShapes,
 } from '@convokit/core';
 import {
   checkEpochMs,
@@ -56,12 +56,8 @@ export class MemoryContextStore implements ContextStore {
   readonly #expiry = new ExpiryHeap();
   #expiring = 0;
 
-  /** See `generalizeContextShapes`; held only so that the work is not optimised away. */
-  // biome-ignore lint/correctness/noUnusedPrivateClassMembers: held so the shape work is not dropped as dead code
-  readonly #shapes: readonly object[];
-
   constructor(private readonly host: Host) {
-    this.#shapes = generalizeContextShapes();
+    warmContextShapes();
   }
 
   async create(context: Context): Promise<Context> {
