@@ -14,11 +14,12 @@ import {
   normalizeTurnFilter,
   validate,
 } from '@convokit/core';
+import { BucketSums } from './bucket-sums.js';
 import type { Connection } from './connection.js';
 import { DISTINCT_DIMS, KIND_SESSION, KIND_USER } from './distinct.js';
+import { GroupTable } from './group-table.js';
 import {
   ALL_DIM,
-  addHist,
   DAY_PAIR_DIMS,
   DAY_PAIR_INDEX_TERM,
   type DayPairDim,
@@ -62,6 +63,26 @@ interface RawGroup {
   fc: number;
   first: number | null;
   last: number | null;
+  /** Compensation terms of the float sums `ls` and `fs` (see `addFloat`). */
+  lsErr: number;
+  fsErr: number;
+}
+
+/**
+ * Adds `x` to the float sum `g[field]` as SQLite's SUM() does (Kahan-Babuska-Neumaier), so that
+ * rollup rows summed here give the figure a SUM over the same rows gives; `sumOf` reads it.
+ */
+function addFloat(g: RawGroup, field: 'ls' | 'fs', x: number): void {
+  const err = field === 'ls' ? 'lsErr' : 'fsErr';
+  const s = g[field];
+  const t = s + x;
+  g[err] += Math.abs(s) > Math.abs(x) ? s - t + x : x - t + s;
+  g[field] = t;
+}
+
+function sumOf(g: RawGroup, field: 'ls' | 'fs'): number {
+  const err = g[field === 'ls' ? 'lsErr' : 'fsErr'];
+  return Number.isFinite(err) ? g[field] + err : g[field];
 }
 
 export interface RollupPlan {
@@ -441,53 +462,30 @@ function rollupWhere(plan: RollupPlan, range: Range, time: string): { sql: strin
   return { sql: `WHERE ${clauses.join(' AND ')}`, params };
 }
 
-/** Totals from the hourly or daily rollups over a range aligned to that level. */
-function rollupGroupsSql(
+/**
+ * The rollup rows of a range aligned to the level, one per (time, key) and not grouped in SQL:
+ * [k0 .. kn-1, count, errors, latency count, sum, min, max, tokens in, out, feedback sum,
+ * count, first, last, hist]. They are merged per group in JS in the same pass that adds up their
+ * histograms, so each row is read once (a GROUP BY and a second query for the blobs read it twice).
+ */
+function rollupRowsSql(
   spec: AggregateSpec,
   plan: RollupPlan,
   range: Range,
   level: 'hour' | 'day',
+  withHist: boolean,
 ): { sql: string; params: unknown[] } {
   const time = level === 'hour' ? 'r.hour' : 'r.day';
   const keys = rollupKeys(spec, plan, time);
   const where = rollupWhere(plan, range, time);
-  const cols = keys.map((k, i) => `${k} AS k${i}`);
-  const groupBy = keys.map((_, i) => `k${i}`);
-  const measures = [
-    'COALESCE(SUM(r.count), 0) AS c',
-    'COALESCE(SUM(r.errors), 0) AS e',
-    'COALESCE(SUM(r.latency_count), 0) AS lc',
-    'COALESCE(SUM(r.latency_sum), 0) AS ls',
-    'MIN(r.latency_min) AS lmin',
-    'MAX(r.latency_max) AS lmax',
-    'COALESCE(SUM(r.tokens_in), 0) AS ti',
-    'COALESCE(SUM(r.tokens_out), 0) AS tout',
-    'COALESCE(SUM(r.feedback_sum), 0) AS fs',
-    'COALESCE(SUM(r.feedback_count), 0) AS fc',
-    'MIN(r.first_at) AS first',
-    'MAX(r.last_at) AS last',
+  const cols = [
+    ...keys,
+    'r.count, r.errors, r.latency_count, r.latency_sum, r.latency_min, r.latency_max, r.tokens_in',
+    'r.tokens_out, r.feedback_sum, r.feedback_count, r.first_at, r.last_at',
+    withHist ? 'r.hist' : 'NULL',
   ];
-  const groupSql = groupBy.length ? `GROUP BY ${groupBy.join(', ')}` : '';
   return {
-    sql: `SELECT ${[...cols, ...measures].join(', ')} FROM ${level === 'hour' ? 'rollups' : 'rollups_day'} r ${where.sql} ${groupSql}`,
-    params: where.params,
-  };
-}
-
-/** Histogram blobs from the hourly or daily rollups over a range aligned to that level: rows [k0 .. kn-1, hist]. */
-function rollupHistogramSql(
-  spec: AggregateSpec,
-  plan: RollupPlan,
-  range: Range,
-  level: 'hour' | 'day',
-): { sql: string; params: unknown[] } {
-  const time = level === 'hour' ? 'r.hour' : 'r.day';
-  const keys = rollupKeys(spec, plan, time);
-  const where = rollupWhere(plan, range, time);
-  const cols = keys.map((k, i) => `${k} AS k${i}`);
-  return {
-    sql: `SELECT ${[...cols, 'r.hist'].join(', ')} FROM ${level === 'hour' ? 'rollups' : 'rollups_day'} r
-      ${where.sql} AND r.hist IS NOT NULL`,
+    sql: `SELECT ${cols.join(', ')} FROM ${level === 'hour' ? 'rollups' : 'rollups_day'} r ${where.sql}`,
     params: where.params,
   };
 }
@@ -559,7 +557,7 @@ function measureValues(
         values[m] = g.u ?? 0;
         break;
       case 'latencyAvg':
-        values[m] = g.lc > 0 ? g.ls / g.lc : null;
+        values[m] = g.lc > 0 ? sumOf(g, 'ls') / g.lc : null;
         break;
       case 'latencyP50':
       case 'latencyP95':
@@ -576,7 +574,7 @@ function measureValues(
         values[m] = g.tout;
         break;
       case 'feedbackAvg':
-        values[m] = g.fc > 0 ? g.fs / g.fc : null;
+        values[m] = g.fc > 0 ? sumOf(g, 'fs') / g.fc : null;
         break;
       case 'feedbackCount':
         values[m] = g.fc;
@@ -617,7 +615,52 @@ export interface AggregateOptions {
 interface Accumulated {
   keys: GroupValue[];
   g: RawGroup;
-  buckets: Map<number, number>;
+  buckets: BucketSums;
+}
+
+function emptyGroup(keys: GroupValue[]): Accumulated {
+  const g: RawGroup = {
+    c: 0,
+    e: 0,
+    lc: 0,
+    ls: 0,
+    lmin: null,
+    lmax: null,
+    ti: 0,
+    tout: 0,
+    fs: 0,
+    fc: 0,
+    first: null,
+    last: null,
+    lsErr: 0,
+    fsErr: 0,
+  };
+  return { keys, g, buckets: new BucketSums() };
+}
+
+/** Adds one raw rollup row (see `rollupRowsSql`; the keys are its first `n` cells) into its group. */
+function addRollupRow(acc: Accumulated, row: unknown[], n: number): void {
+  const g = acc.g;
+  const num = (i: number) => row[n + i] as number;
+  const opt = (i: number) => row[n + i] as number | null;
+  g.c += num(0);
+  g.e += num(1);
+  g.lc += num(2);
+  addFloat(g, 'ls', num(3));
+  const lmin = opt(4);
+  const lmax = opt(5);
+  if (lmin !== null && (g.lmin === null || lmin < g.lmin)) g.lmin = lmin;
+  if (lmax !== null && (g.lmax === null || lmax > g.lmax)) g.lmax = lmax;
+  g.ti += num(6);
+  g.tout += num(7);
+  addFloat(g, 'fs', num(8));
+  g.fc += num(9);
+  const first = num(10);
+  const last = num(11);
+  if (g.first === null || first < g.first) g.first = first;
+  if (g.last === null || last > g.last) g.last = last;
+  const hist = row[n + 12];
+  if (hist instanceof Uint8Array) acc.buckets.addBlob(hist);
 }
 
 /** A result row as totals, with what the plan did not select at its neutral value. */
@@ -637,6 +680,8 @@ function rawGroup(row: Record<string, unknown>): RawGroup {
     fc: num('fc'),
     first: opt('first'),
     last: opt('last'),
+    lsErr: 0,
+    fsErr: 0,
   };
   if (row.s !== undefined) g.s = row.s as number;
   if (row.u !== undefined) g.u = row.u as number;
@@ -647,10 +692,10 @@ function mergeGroup(into: RawGroup, g: RawGroup): void {
   into.c += g.c;
   into.e += g.e;
   into.lc += g.lc;
-  into.ls += g.ls;
+  addFloat(into, 'ls', sumOf(g, 'ls'));
   into.ti += g.ti;
   into.tout += g.tout;
-  into.fs += g.fs;
+  addFloat(into, 'fs', sumOf(g, 'fs'));
   into.fc += g.fc;
   if (g.lmin !== null && (into.lmin === null || g.lmin < into.lmin)) into.lmin = g.lmin;
   if (g.lmax !== null && (into.lmax === null || g.lmax > into.lmax)) into.lmax = g.lmax;
@@ -681,52 +726,25 @@ export async function aggregateTurns(
     });
   }
   return conn.run(where, () => {
-    const groups = new Map<string, Accumulated>();
+    const groups = new GroupTable<Accumulated>(n);
     const addGroups = (sql: string, params: unknown[]) => {
       for (const row of conn.prepare(sql).all(...params) as Array<Record<string, unknown>>) {
-        const keys = keysOf(row, n);
-        const id = JSON.stringify(keys);
         const g = rawGroup(row);
-        const acc = groups.get(id);
-        if (acc) mergeGroup(acc.g, g);
-        else groups.set(id, { keys, g, buckets: new Map() });
+        let found = true;
+        const acc = groups.getOrCreate(keysOf(row, n), (keys) => {
+          found = false;
+          return { keys, g, buckets: new BucketSums() };
+        });
+        if (found) mergeGroup(acc.g, g);
       }
     };
-    // Rows are [k0 .. kn-1, bucket, count], added into their group's buckets. With one key the
-    // group is found by the key itself, saving a JSON.stringify per row.
-    const groupOf = (row: unknown[]): Accumulated | undefined => {
-      if (n === 0) return groups.get('[]');
-      if (n === 1) {
-        if (!byKey) {
-          byKey = new Map();
-          for (const acc of groups.values()) byKey.set(acc.keys[0] ?? null, acc);
-        }
-        return byKey.get((row[0] ?? null) as GroupValue);
-      }
-      return groups.get(JSON.stringify(row.slice(0, n)));
-    };
-    let byKey: Map<GroupValue, Accumulated> | undefined;
+    // Rows are [k0 .. kn-1, bucket, count], added into their group's buckets.
     const addHistogram = (sql: string, params: unknown[]) => {
-      byKey = undefined; // groups may have grown since the last histogram query
       for (const row of conn
         .prepare(sql)
         .raw(true)
         .all(...params) as unknown[][]) {
-        const acc = groupOf(row);
-        if (!acc) continue;
-        const b = row[n] as number;
-        acc.buckets.set(b, (acc.buckets.get(b) ?? 0) + (row[n + 1] as number));
-      }
-    };
-    // Rows are [k0 .. kn-1, hist blob], added into their group's buckets.
-    const addHistogramBlobs = (sql: string, params: unknown[]) => {
-      byKey = undefined;
-      for (const row of conn
-        .prepare(sql)
-        .raw(true)
-        .all(...params) as unknown[][]) {
-        const acc = groupOf(row);
-        if (acc) addHist(row[n] as Uint8Array, acc.buckets);
+        groups.get(row)?.buckets.add(row[n] as number, row[n + 1] as number);
       }
     };
     const addBase = (filter: NormalizedTurnFilter) => {
@@ -756,11 +774,12 @@ export async function aggregateTurns(
         const parts: Array<[Range, 'hour' | 'day']> = byDay.edges.map((part) => [part, 'hour']);
         if (byDay.interior) parts.push([byDay.interior, 'day']);
         for (const [part, level] of parts) {
-          const totals = rollupGroupsSql(spec, plan, part, level);
-          addGroups(totals.sql, totals.params);
-          if (wantsPercentiles) {
-            const sql = rollupHistogramSql(spec, plan, part, level);
-            addHistogramBlobs(sql.sql, sql.params);
+          const sql = rollupRowsSql(spec, plan, part, level, wantsPercentiles);
+          for (const row of conn
+            .prepare(sql.sql)
+            .raw(true)
+            .all(...sql.params) as unknown[][]) {
+            addRollupRow(groups.getOrCreate(row, emptyGroup), row, n);
           }
         }
       }
@@ -773,21 +792,19 @@ export async function aggregateTurns(
           delete acc.g.u;
         }
         const sql = distinctSql(spec, plan, days.interior ?? f);
-        byKey = undefined;
         for (const row of conn
           .prepare(sql.sql)
           .raw(true)
           .all(...sql.params) as unknown[][]) {
-          const acc = groupOf(row);
+          const acc = groups.get(row);
           if (!acc) continue;
           const count = sumBelow(row[n + 2] as Uint8Array, row[n + 1] as number);
           if (row[n] === KIND_SESSION) acc.g.s = (acc.g.s ?? 0) + count;
           else acc.g.u = (acc.g.u ?? 0) + count;
         }
         if (days.interior && days.edges.length > 0) {
-          byKey = undefined;
           for (const { key, kind } of edgeEntities(conn, spec, plan, f, days.edges, days.interior)) {
-            const acc = groupOf(key);
+            const acc = groups.get(key);
             if (!acc) continue;
             if (kind === KIND_SESSION) acc.g.s = (acc.g.s ?? 0) + 1;
             else acc.g.u = (acc.g.u ?? 0) + 1;
@@ -796,12 +813,14 @@ export async function aggregateTurns(
       }
     }
 
+    // Without groupBy there is always one row, as a SQL aggregate without GROUP BY gives.
+    if (n === 0) groups.getOrCreate([], emptyGroup);
     const rows: AggregateRow[] = [];
     for (const { keys, g, buckets } of groups.values()) {
       let histogram: LatencyHistogram | undefined;
       if (wantsPercentiles && g.lc > 0) {
-        histogram = new LatencyHistogram().addBuckets(buckets, {
-          sum: g.ls,
+        histogram = new LatencyHistogram().addBuckets(buckets.entries(), {
+          sum: sumOf(g, 'ls'),
           min: g.lmin ?? 0,
           max: g.lmax ?? 0,
         });
