@@ -1,10 +1,24 @@
-import { type ContextChanges, ContextChangesSchema, isEpochMs, isKey, validate } from '@convokit/core';
-import { isPlainJsonObject } from './json-check.js';
+import {
+  type ContextChanges,
+  ContextChangesSchema,
+  isEpochMs,
+  isKey,
+  type JsonObject,
+  validate,
+} from '@convokit/core';
+import { plainJsonCopy } from './json-check.js';
 
-/** The JSON text of the data and metadata an update sends (undefined: left as stored). */
+/** A JSON object an update sends: its text, and a fresh copy of it to hand back. */
+export interface SentJson {
+  text: string;
+  /** Equal to `JSON.parse(text)`, shared with nothing (not with the caller's changes). */
+  value: JsonObject;
+}
+
+/** The data and metadata an update sends (undefined: left as stored). */
 export interface SentText {
-  data: string | undefined;
-  metadata: string | undefined;
+  data: SentJson | undefined;
+  metadata: SentJson | undefined;
 }
 
 const CHANGE_KEYS: ReadonlySet<string> = new Set(['data', 'metadata', 'ownerId', 'parentId', 'expiresAt']);
@@ -16,8 +30,8 @@ export function isVersion(value: unknown): value is number {
 
 /**
  * The changes as ContextChangesSchema would give them when every field is plainly valid, checked
- * by hand because it runs on every update (each field read once); undefined when in doubt, and
- * the schema then decides.
+ * by hand because it runs on every update (each field read once; `data` and `metadata` are fresh
+ * copies); undefined when in doubt, and the schema then decides.
  */
 function plainChanges(changes: unknown): ContextChanges | undefined {
   if (typeof changes !== 'object' || changes === null || Array.isArray(changes)) return undefined;
@@ -33,8 +47,11 @@ function plainChanges(changes: unknown): ContextChanges | undefined {
     switch (key) {
       case 'data':
       case 'metadata':
-        if (!isPlainJsonObject(value)) return undefined;
-        out[key] = value;
+        {
+          const copy = plainJsonCopy(value);
+          if (copy === undefined) return undefined;
+          out[key] = copy;
+        }
         break;
       case 'ownerId':
         if (!isKey(value)) return undefined;
@@ -52,16 +69,25 @@ function plainChanges(changes: unknown): ContextChanges | undefined {
   return out;
 }
 
+/** The text of `value`, with `value` itself as the copy when it is already one (the fast path). */
+function sent(value: JsonObject | undefined, fresh: boolean): SentJson | undefined {
+  if (value === undefined) return undefined;
+  const text = JSON.stringify(value);
+  return { text, value: fresh ? value : JSON.parse(text) };
+}
+
 /**
  * Validates `changes` (VALIDATION before anything is sent) and appends the UPDATE script's change
- * pairs to `args`. Returns the JSON text sent for data and metadata.
+ * pairs to `args`. Returns the data and metadata sent, as text and as copies to hand back.
  */
 export function changeArgs(changes: ContextChanges, args: string[]): SentText {
-  const ch = plainChanges(changes) ?? validate(ContextChangesSchema, changes, 'contexts.update');
-  const data = ch.data === undefined ? undefined : JSON.stringify(ch.data);
-  const metadata = ch.metadata === undefined ? undefined : JSON.stringify(ch.metadata);
-  if (data !== undefined) args.push('data', data);
-  if (metadata !== undefined) args.push('metadata', metadata);
+  const plain = plainChanges(changes);
+  const ch = plain ?? validate(ContextChangesSchema, changes, 'contexts.update');
+  // The schema's output may share objects with the input: that path copies by parsing the text.
+  const data = sent(ch.data, plain !== undefined);
+  const metadata = sent(ch.metadata, plain !== undefined);
+  if (data !== undefined) args.push('data', data.text);
+  if (metadata !== undefined) args.push('metadata', metadata.text);
   if (ch.ownerId !== undefined) args.push('owner', ch.ownerId);
   if (ch.parentId !== undefined) args.push('parent', ch.parentId ?? '');
   if (ch.expiresAt !== undefined) args.push('exp', ch.expiresAt === null ? '' : String(ch.expiresAt));

@@ -148,15 +148,16 @@ function fromRow(r: (string | null)[]): Context {
 
 /**
  * The context an update wrote, from the UPDATE script's fixed-position reply (see scripts.ts),
- * the text the call sent, the new version and `now`. Data and metadata are parsed from text, so
- * the context handed out shares nothing with the caller's changes.
+ * what the call sent, the new version and `now`. Data and metadata are the copies made of what
+ * was sent, or parsed from the reply's text, so the context handed out shares nothing with the
+ * caller's changes.
  */
 function fromUpdate(id: string, version: number, now: number, r: string[], sent: SentText): Context {
   const c: Context = {
     id,
     scope: r[1] as Context['scope'],
-    data: JSON.parse(sent.data ?? r[11]!),
-    metadata: JSON.parse(sent.metadata ?? r[10]!),
+    data: sent.data === undefined ? JSON.parse(r[11]!) : sent.data.value,
+    metadata: sent.metadata === undefined ? JSON.parse(r[10]!) : sent.metadata.value,
     version,
     createdAt: Number(r[6]),
     updatedAt: now,
@@ -203,7 +204,8 @@ export function createContextStore(conn: Conn): ContextStore {
 
   async function create(context: Context): Promise<Context> {
     conn.assertOpen();
-    const c = plainContext(context) ?? validate(ContextSchema, context, 'contexts.create');
+    const plain = plainContext(context);
+    const c = plain ?? validate(ContextSchema, context, 'contexts.create');
     const data = JSON.stringify(c.data);
     const metadata = JSON.stringify(c.metadata);
     const args = toHash(c, data, metadata);
@@ -215,8 +217,9 @@ export function createContextStore(conn: Conn): ContextStore {
           id: c.id,
         });
       }
-      // The copy handed out is parsed from the text stored: it shares nothing with the input.
-      return { ...c, data: JSON.parse(data), metadata: JSON.parse(metadata) };
+      // The context handed out shares nothing with the input: plainContext copied data and
+      // metadata; the schema's output may share them, so that path parses the text stored.
+      return plain ?? { ...c, data: JSON.parse(data), metadata: JSON.parse(metadata) };
     });
   }
 

@@ -3,51 +3,68 @@ import type { JsonObject } from '@convokit/core';
 /** Deeper than this the fast check gives up and the schema decides (as it does for cycles). */
 const MAX_DEPTH = 64;
 
+/** Returned by the copy functions for "not plainly JSON"; no JSON value is this symbol. */
+const NOT_PLAIN = Symbol('not plain JSON');
+
 function plainObject(value: object): boolean {
   const proto = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;
 }
 
-function jsonValue(value: unknown, depth: number): boolean {
+function copyValue(value: unknown, depth: number): unknown {
   switch (typeof value) {
     case 'string':
     case 'boolean':
-      return true;
+      return value;
     case 'number':
-      return Number.isFinite(value);
+      // -0 becomes 0, as JSON text stores it (and as a later read gives it back).
+      return Number.isFinite(value) ? value + 0 : NOT_PLAIN;
     case 'object': {
-      if (value === null) return true;
-      if (depth >= MAX_DEPTH) return false;
+      if (value === null) return null;
+      if (depth >= MAX_DEPTH) return NOT_PLAIN;
       if (Array.isArray(value)) {
-        if (Object.getPrototypeOf(value) !== Array.prototype) return false;
+        if (Object.getPrototypeOf(value) !== Array.prototype) return NOT_PLAIN;
+        const out = new Array<unknown>(value.length);
         for (let i = 0; i < value.length; i++) {
           // A hole reads as undefined: not JSON.
-          if (!jsonValue(value[i], depth + 1)) return false;
+          const item = copyValue(value[i], depth + 1);
+          if (item === NOT_PLAIN) return NOT_PLAIN;
+          out[i] = item;
         }
-        return true;
+        return out;
       }
-      return jsonObjectAt(value, depth);
+      return copyObjectAt(value, depth);
     }
     default:
-      return false;
+      return NOT_PLAIN;
   }
 }
 
-function jsonObjectAt(value: object, depth: number): boolean {
-  if (!plainObject(value)) return false;
+function copyObjectAt(value: object, depth: number): Record<string, unknown> | typeof NOT_PLAIN {
+  if (!plainObject(value)) return NOT_PLAIN;
   const record = value as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
   for (const key in record) {
-    if (!jsonValue(record[key], depth + 1)) return false;
+    // Assigning '__proto__' would set the copy's prototype; such rare input takes the schema path.
+    if (key === '__proto__') return NOT_PLAIN;
+    const item = copyValue(record[key], depth + 1);
+    if (item === NOT_PLAIN) return NOT_PLAIN;
+    out[key] = item;
   }
-  return true;
+  return out;
 }
 
 /**
- * True when `value` is plainly a JSON object as JsonObjectSchema accepts it (plain objects and
- * arrays of strings, finite numbers, booleans and null), checked without zod because it runs on
- * every write. False means "not plainly": the caller then asks the schema, which either accepts
- * the value or throws the typed VALIDATION error naming the field.
+ * A fresh copy of `value` when it is plainly a JSON object as JsonObjectSchema accepts it (plain
+ * objects and arrays of strings, finite numbers, booleans and null), equal to what
+ * `JSON.parse(JSON.stringify(value))` gives; undefined when not plainly JSON, and the caller then
+ * asks the schema, which either accepts the value or throws the typed VALIDATION error naming the
+ * field. One walk both checks and copies, without zod, because it runs on every write; the copy
+ * is what a write hands back, so the result shares nothing with the caller's input (a walk is
+ * several times cheaper than parsing the JSON text sent).
  */
-export function isPlainJsonObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && jsonObjectAt(value, 0);
+export function plainJsonCopy(value: unknown): JsonObject | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const copy = copyObjectAt(value, 0);
+  return copy === NOT_PLAIN ? undefined : (copy as JsonObject);
 }

@@ -1,8 +1,8 @@
 import { ContextChangesSchema, JsonObjectSchema } from '@convokit/core';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { changeArgs, isVersion } from '../src/changes.js';
-import { isPlainJsonObject } from '../src/json-check.js';
+import { changeArgs, isVersion, type SentText } from '../src/changes.js';
+import { plainJsonCopy } from '../src/json-check.js';
 
 class Box {
   x = 1;
@@ -40,39 +40,60 @@ const loose = fc.letrec<{ value: unknown }>((tie) => ({
   ),
 })).value;
 
-describe('isPlainJsonObject', () => {
-  test('accepts only what JsonObjectSchema accepts (fast-check)', () => {
+/** True when no object or array inside `copy` is one inside `original` (walked in parallel). */
+function sharesNothing(copy: unknown, original: unknown): boolean {
+  if (typeof copy !== 'object' || copy === null) return true;
+  if (copy === original) return false;
+  const from = original as Record<string, unknown>;
+  return Object.entries(copy).every(([k, v]) => sharesNothing(v, from[k]));
+}
+
+describe('plainJsonCopy', () => {
+  test('accepts only what JsonObjectSchema accepts, and copies it as a JSON round trip would (fast-check)', () => {
     fc.assert(
       fc.property(loose, (value) => {
-        if (isPlainJsonObject(value)) expect(JsonObjectSchema.safeParse(value).success).toBe(true);
+        const copy = plainJsonCopy(value);
+        if (copy === undefined) return;
+        expect(JsonObjectSchema.safeParse(value).success).toBe(true);
+        expect(copy).toStrictEqual(JSON.parse(JSON.stringify(value)));
+        expect(sharesNothing(copy, value)).toBe(true);
       }),
       { numRuns: 2000 },
     );
   });
 
-  test('accepts every JSON object JSON.parse can give (fast-check)', () => {
+  test('accepts every JSON object JSON.parse can give, as an equal copy (fast-check)', () => {
     fc.assert(
       fc.property(fc.dictionary(fc.string(), fc.jsonValue()), (value) => {
         const parsed = JSON.parse(JSON.stringify(value));
-        expect(isPlainJsonObject(parsed)).toBe(true);
+        const copy = plainJsonCopy(parsed);
+        expect(copy).toStrictEqual(parsed);
+        expect(sharesNothing(copy, parsed)).toBe(true);
       }),
     );
   });
 
   test('hand-picked cases', () => {
-    expect(isPlainJsonObject({ a: [1, 'x', null, true, { b: -0 }] })).toBe(true);
-    expect(isPlainJsonObject(Object.assign(Object.create(null), { a: 1 }))).toBe(true);
-    expect(isPlainJsonObject([])).toBe(false);
-    expect(isPlainJsonObject(null)).toBe(false);
-    expect(isPlainJsonObject({ a: undefined })).toBe(false);
-    expect(isPlainJsonObject({ a: Number.NaN })).toBe(false);
-    expect(isPlainJsonObject({ a: new Date(0) })).toBe(false);
-    expect(isPlainJsonObject({ a: holey() })).toBe(false);
-    expect(isPlainJsonObject(new Box())).toBe(false);
+    const input = { a: [1, 'x', null, true, { b: -0 }] };
+    const copy = plainJsonCopy(input);
+    expect(copy).toEqual({ a: [1, 'x', null, true, { b: 0 }] });
+    // -0 comes back as 0, as from the JSON text stored.
+    expect(Object.is((copy!.a as { b: number }[])[4]!.b, 0)).toBe(true);
+    expect(copy!.a).not.toBe(input.a);
+    expect(plainJsonCopy(Object.assign(Object.create(null), { a: 1 }))).toStrictEqual({ a: 1 });
+    // An own '__proto__' key is left to the schema (assigning it would set the copy's prototype).
+    expect(plainJsonCopy(JSON.parse('{"__proto__":{"x":1}}'))).toBeUndefined();
+    expect(plainJsonCopy([])).toBeUndefined();
+    expect(plainJsonCopy(null)).toBeUndefined();
+    expect(plainJsonCopy({ a: undefined })).toBeUndefined();
+    expect(plainJsonCopy({ a: Number.NaN })).toBeUndefined();
+    expect(plainJsonCopy({ a: new Date(0) })).toBeUndefined();
+    expect(plainJsonCopy({ a: holey() })).toBeUndefined();
+    expect(plainJsonCopy(new Box())).toBeUndefined();
     // Deeper than the fast check goes: the schema decides.
     let deep: Record<string, unknown> = {};
     for (let i = 0; i < 70; i++) deep = { d: deep };
-    expect(isPlainJsonObject(deep)).toBe(false);
+    expect(plainJsonCopy(deep)).toBeUndefined();
   });
 });
 
@@ -97,8 +118,9 @@ describe('changeArgs', () => {
         const zod = ContextChangesSchema.safeParse(ch);
         const args: string[] = [];
         let error: unknown;
+        let result: SentText | undefined;
         try {
-          changeArgs(ch as never, args);
+          result = changeArgs(ch as never, args);
         } catch (e) {
           error = e;
         }
@@ -107,6 +129,14 @@ describe('changeArgs', () => {
           return;
         }
         expect(error).toBeUndefined();
+        // What an update hands back: equal to the text sent, sharing nothing with the input.
+        for (const field of ['data', 'metadata'] as const) {
+          const given = (ch as Record<string, unknown>)[field];
+          const out = result![field];
+          if (out === undefined) continue;
+          expect(out.value).toStrictEqual(JSON.parse(out.text));
+          expect(sharesNothing(out.value, given)).toBe(true);
+        }
         const sent: Record<string, string> = {};
         for (let i = 0; i < args.length; i += 2) sent[args[i]!] = args[i + 1]!;
         const z = zod.data;
@@ -126,7 +156,7 @@ describe('changeArgs', () => {
     const args: string[] = [];
     const sent = changeArgs({ data: { a: 1 }, parentId: null, expiresAt: 1_800_000_000_123 }, args);
     expect(args).toEqual(['data', '{"a":1}', 'parent', '', 'exp', '1800000000123']);
-    expect(sent).toEqual({ data: '{"a":1}', metadata: undefined });
+    expect(sent).toEqual({ data: { text: '{"a":1}', value: { a: 1 } }, metadata: undefined });
     expect(() => changeArgs({ data: { a: 1 }, extra: 1 } as never, [])).toThrow(/contexts.update/);
   });
 });

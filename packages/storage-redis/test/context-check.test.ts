@@ -73,6 +73,10 @@ test('plainContext accepts only what ContextSchema accepts, and gives what it gi
       if (fast !== undefined) {
         expect(zod.success).toBe(true);
         expect(fast).toEqual(zod.data);
+        // Data and metadata are fresh copies: what create hands back shares nothing with the input.
+        expect(fast.data).not.toBe(input.data);
+        expect(fast.metadata).not.toBe(input.metadata);
+        expect(fast.data).toStrictEqual(JSON.parse(JSON.stringify(input.data)));
       }
     }),
     { numRuns: 3000 },
