@@ -34,8 +34,15 @@ export class MemoryAuditLog implements AuditLog {
   #ids: Set<string> | null = null;
   /** The greatest id stored (string order). */
   #maxId = '';
-  readonly #byContext = new Map<string, Posting>();
-  readonly #byPrincipal = new Map<string, Posting>();
+  /**
+   * Posting lists by context and by principal, built on the first `list` that names one and kept
+   * up to date from then on. An audit log is written far more than it is read by context or
+   * principal, and the two indexes cost about 45 bytes per event (a map entry per context, an
+   * array slot per event) for a query that may never come; the first one pays a pass over the
+   * log instead (about 10 ms per 100k events).
+   */
+  #byContext: Map<string, Posting> | null = null;
+  #byPrincipal: Map<string, Posting> | null = null;
   readonly #checker: AuditChecker;
 
   constructor(private readonly host: Host) {
@@ -76,11 +83,13 @@ export class MemoryAuditLog implements AuditLog {
       events.length === 1 && !this.#has(events[0]!.id)
         ? events
         : events.filter((e) => !this.#has(e.id)).sort(compareTimed);
+    const byContext = this.#byContext;
+    const byPrincipal = this.#byPrincipal;
     for (const event of fresh) {
       this.#ids?.add(event.id);
       if (event.id > this.#maxId) this.#maxId = event.id;
-      post(this.#byContext, event.contextId, event);
-      post(this.#byPrincipal, event.principal, event);
+      if (byContext !== null) post(byContext, event.contextId, event);
+      if (byPrincipal !== null) post(byPrincipal, event.principal, event);
     }
     insertSorted(this.sorted, fresh);
   }
@@ -95,8 +104,20 @@ export class MemoryAuditLog implements AuditLog {
     this.sorted.length = 0;
     this.#ids = null;
     this.#maxId = '';
-    this.#byContext.clear();
-    this.#byPrincipal.clear();
+    this.#byContext = null;
+    this.#byPrincipal = null;
+  }
+
+  /** The index by context, built from the log on first use. */
+  #contextIndex(): Map<string, Posting> {
+    if (this.#byContext === null) this.#byContext = indexBy(this.sorted, (e) => e.contextId);
+    return this.#byContext;
+  }
+
+  /** The index by principal, built from the log on first use. */
+  #principalIndex(): Map<string, Posting> {
+    if (this.#byPrincipal === null) this.#byPrincipal = indexBy(this.sorted, (e) => e.principal);
+    return this.#byPrincipal;
   }
 
   async list(filter?: AuditFilter, options?: PageInput): Promise<PageResult<AuditEvent>> {
@@ -107,8 +128,8 @@ export class MemoryAuditLog implements AuditLog {
     const print = fingerprint({ filter: f });
     let list: readonly AuditEvent[] = this.sorted;
     for (const candidate of [
-      f.contextId === undefined ? undefined : postings(this.#byContext, f.contextId),
-      f.principal === undefined ? undefined : postings(this.#byPrincipal, f.principal),
+      f.contextId === undefined ? undefined : postings(this.#contextIndex(), f.contextId),
+      f.principal === undefined ? undefined : postings(this.#principalIndex(), f.principal),
     ]) {
       if (candidate !== undefined && candidate.length < list.length) list = candidate;
     }
@@ -147,6 +168,13 @@ function post(index: Map<string, Posting>, key: string, event: AuditEvent): void
   if (list === undefined) index.set(key, event);
   else if (Array.isArray(list)) insertOne(list, event);
   else index.set(key, compareTimed(list, event) < 0 ? [list, event] : [event, list]);
+}
+
+/** Posting lists of `sorted` (in order) by `key`. */
+function indexBy(sorted: readonly AuditEvent[], key: (event: AuditEvent) => string): Map<string, Posting> {
+  const index = new Map<string, Posting>();
+  for (const event of sorted) post(index, key(event), event);
+  return index;
 }
 
 function postings(index: Map<string, Posting>, key: string): readonly AuditEvent[] {

@@ -69,7 +69,7 @@ export class MemoryContextStore implements ContextStore {
         id: c.id,
       });
     }
-    this.host.record({ type: 'contexts.put', context: c });
+    if (this.host.journal !== undefined) this.host.record({ type: 'contexts.put', context: c });
     this.put(c);
     return c;
   }
@@ -108,8 +108,9 @@ export class MemoryContextStore implements ContextStore {
       );
     }
     const next = Object.freeze(withChanges(c, ch, now));
-    this.host.record({ type: 'contexts.put', context: next });
-    this.put(next);
+    // The mutation object only when a journal takes it: this runs on every write.
+    if (this.host.journal !== undefined) this.host.record({ type: 'contexts.put', context: next });
+    this.put(next, c);
     return next;
   }
 
@@ -128,7 +129,7 @@ export class MemoryContextStore implements ContextStore {
     const next = Object.freeze(
       rebuild(c, NO_CHANGES, c.version, c.updatedAt, c.accessCount + 1, at!, expiresAt),
     );
-    this.host.record({ type: 'contexts.put', context: next });
+    if (this.host.journal !== undefined) this.host.record({ type: 'contexts.put', context: next });
     // A touch changes no indexed field: only the map entry and, when it slides, the expiry.
     this.byId.set(id, next);
     if (next.expiresAt !== c.expiresAt) this.#moveExpiry(c, next);
@@ -241,10 +242,12 @@ export class MemoryContextStore implements ContextStore {
     return expired.map(({ data: _data, metadata: _metadata, ...summary }) => summary) as Context[];
   }
 
-  /** Stores a frozen context (create, update, touch, replay), keeping every index in step. */
-  put(next: Context): void {
+  /**
+   * Stores a frozen context (create, update, touch, replay), keeping every index in step. `prev`
+   * is what `byId` holds for its id (callers that just read it pass it; `undefined`: none).
+   */
+  put(next: Context, prev: Context | undefined = this.byId.get(next.id)): void {
     const id = next.id;
-    const prev = this.byId.get(id);
     this.byId.set(id, next);
     if (prev === undefined) {
       this.#post('scope', next.scope, id);

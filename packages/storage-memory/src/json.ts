@@ -63,7 +63,11 @@ export class Frozen {
    * As `jsonObject`, for new data replacing `stored` (a frozen object this store made): top-level
    * values the two share (`===`, own keys of `stored`) were checked and frozen when stored, so they
    * are kept as they are, and only what changed is checked and copied. A shallow merge of data read
-   * earlier thus costs one object copy plus the changed values.
+   * earlier thus costs one object copy plus the changed values. A top-level object or array equal
+   * to the stored one at its key (`sameJson`: same keys in the same order, same items) is replaced
+   * by the stored one too: a caller that merges into its own copy of the data (not the one it
+   * read) then costs a comparison, which reads, instead of a copy, which allocates and freezes,
+   * and the versions of a context share those members.
    */
   jsonObjectOver(value: unknown, stored: JsonObject): JsonObject | undefined {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
@@ -76,8 +80,14 @@ export class Frozen {
     const record = Object.assign({}, value) as Record<string, JsonValue>;
     for (const key in record) {
       const item = record[key];
-      if (typeof item === 'object' && item !== null && item === stored[key] && Object.hasOwn(stored, key))
-        continue;
+      if (typeof item === 'object' && item !== null && Object.hasOwn(stored, key)) {
+        const kept = stored[key]!;
+        if (item === kept) continue;
+        if (sameJson(item, kept)) {
+          record[key] = kept;
+          continue;
+        }
+      }
       const copy = this.#member(item, false);
       if (copy === undefined) return undefined;
       if (copy !== item) record[key] = copy;
@@ -135,6 +145,36 @@ export class Frozen {
         return undefined;
     }
   }
+}
+
+/**
+ * Whether `value` is JSON as JsonValueSchema accepts it and equal to `stored` (a valid, frozen JSON
+ * value): numbers by `Object.is` (so `-0` is not `0`), arrays item by item with no holes, objects
+ * plain, without symbol keys or an own `__proto__`, with the same keys in the same order. `false`
+ * when unsure: the caller then checks and copies `value` as usual.
+ */
+export function sameJson(value: unknown, stored: JsonValue): boolean {
+  if (value === stored) return typeof value !== 'number' || value !== 0 || Object.is(value, stored);
+  if (typeof value !== 'object' || value === null || typeof stored !== 'object' || stored === null)
+    return false;
+  if (Array.isArray(stored)) {
+    if (!Array.isArray(value) || Object.getPrototypeOf(value) !== Array.prototype) return false;
+    const n = stored.length;
+    if (value.length !== n) return false;
+    for (let i = 0; i < n; i++) if (!(i in value) || !sameJson(value[i], stored[i]!)) return false;
+    return true;
+  }
+  if (Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return false;
+  if (Object.getOwnPropertySymbols(value).length > 0 || Object.hasOwn(value, '__proto__')) return false;
+  const keys = Object.keys(value);
+  let i = 0;
+  for (const key in stored) {
+    if (keys[i] !== key || !sameJson((value as Record<string, unknown>)[key], stored[key]!)) return false;
+    i++;
+  }
+  return i === keys.length;
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { AuditEvent } from '@convokit/core';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createMemoryStorage } from '../src/index.js';
 
@@ -60,5 +61,47 @@ describe('audit changedKeys lists', () => {
     ]);
     await s.audit.append([event('e8', ['a'])]);
     await expect(s.audit.append([event('e9', ['a'])])).rejects.toMatchObject({ code: 'CONFLICT' });
+  });
+});
+
+describe('audit lists by context and principal', () => {
+  it('equal a filter over every event, whenever the first such query comes', async () => {
+    const arb = fc.array(
+      fc.record({
+        at: fc.integer({ min: 1, max: 20 }),
+        contextId: fc.constantFrom('a', 'b', 'c'),
+        principal: fc.constantFrom('p', 'q'),
+      }),
+      { minLength: 1, maxLength: 40 },
+    );
+    await fc.assert(
+      fc.asyncProperty(arb, fc.nat(), async (rows, split) => {
+        const s = createMemoryStorage();
+        const all: AuditEvent[] = rows.map((r, i) => ({
+          ...event(`e${String(i).padStart(3, '0')}`, ['k']),
+          ...r,
+        }));
+        const cut = split % (all.length + 1);
+        const expectList = async (filter: { contextId?: string; principal?: string }, upTo: number) => {
+          const want = all
+            .slice(0, upTo)
+            .filter(
+              (e) =>
+                (filter.contextId ?? e.contextId) === e.contextId &&
+                (filter.principal ?? e.principal) === e.principal,
+            )
+            .sort((x, y) => y.at - x.at || (y.id < x.id ? -1 : 1))
+            .map((e) => e.id);
+          expect((await s.audit.list(filter, { limit: 100 })).items.map((e) => e.id)).toEqual(want);
+        };
+        for (const e of all.slice(0, cut)) await s.audit.append([e]);
+        await expectList({ contextId: 'a' }, cut); // builds the index by context here
+        await s.audit.append(all.slice(cut)); // later appends keep it up to date
+        await expectList({ contextId: 'b' }, all.length);
+        await expectList({ principal: 'q' }, all.length);
+        await expectList({ contextId: 'c', principal: 'p' }, all.length);
+      }),
+      { numRuns: 200 },
+    );
   });
 });

@@ -3,13 +3,14 @@ import {
   ContextSchema,
   ConvokitError,
   JsonObjectSchema,
+  JsonValueSchema,
   TurnSchema,
 } from '@convokit/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkContext } from '../src/context-check.js';
 import { createMemoryStorage } from '../src/index.js';
-import { Frozen } from '../src/json.js';
+import { Frozen, sameJson } from '../src/json.js';
 import { checkTurn } from '../src/turn-check.js';
 import { context, turn } from './helpers.js';
 
@@ -210,5 +211,73 @@ describe('fast validation paths agree with the core schemas', () => {
       }),
       { numRuns: 1000 },
     );
+  });
+});
+
+describe('sameJson: a caller value equal to a stored one', () => {
+  /** The plain reference: valid JSON whose JSON text and `-0`s match the stored value's. */
+  function reference(value: unknown, stored: unknown): boolean {
+    if (!JsonValueSchema.safeParse(value).success) return false;
+    if (typeof value === 'object' && value !== null) {
+      if (Object.getOwnPropertySymbols(value).length > 0 || Object.hasOwn(value, '__proto__')) return false;
+      if (!Array.isArray(value) && Array.isArray(stored)) return false;
+      if (Array.isArray(value)) {
+        if (Object.getPrototypeOf(value) !== Array.prototype || !Array.isArray(stored)) return false;
+        if (value.length !== stored.length) return false;
+        for (let i = 0; i < value.length; i++)
+          if (!(i in value) || !reference(value[i], stored[i])) return false;
+        return true;
+      }
+      const proto = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) return false;
+      if (typeof stored !== 'object' || stored === null || Array.isArray(stored)) return false;
+      const a = Object.keys(value);
+      const b = Object.keys(stored);
+      if (a.length !== b.length || a.some((k, i) => k !== b[i])) return false;
+      return a.every((k) =>
+        reference((value as Record<string, unknown>)[k], (stored as Record<string, unknown>)[k]),
+      );
+    }
+    return Object.is(value, stored);
+  }
+
+  it('agrees with the reference on random pairs, on near misses and on copies', () => {
+    const frozen = new Frozen();
+    const json = fc.oneof(fc.jsonValue({ maxDepth: 3 }), edgy);
+    fc.assert(
+      fc.property(json, json, fc.boolean(), (a, b, copy) => {
+        const stored = frozen.jsonObject({ v: b })?.v;
+        if (stored === undefined) return; // not storable: never a stored value
+        const value = copy ? structuredClone(b) : a;
+        expect(sameJson(value, stored), JSON.stringify([value, stored])).toBe(reference(value, stored));
+      }),
+      { numRuns: 2000 },
+    );
+    const stored = frozen.jsonObject({ v: { a: [1, 0, 'x'], b: { c: null } } })!.v!;
+    expect(sameJson({ a: [1, 0, 'x'], b: { c: null } }, stored)).toBe(true);
+    expect(sameJson({ b: { c: null }, a: [1, 0, 'x'] }, stored)).toBe(false); // key order
+    expect(sameJson({ a: [1, -0, 'x'], b: { c: null } }, stored)).toBe(false); // -0 is not 0
+    // biome-ignore lint/suspicious/noSparseArray: a hole is the case under test
+    expect(sameJson({ a: [1, , 'x'], b: { c: null } }, stored)).toBe(false);
+    expect(sameJson({ a: [1, 0, 'x'], b: { c: null }, [Symbol('s')]: 1 }, stored)).toBe(false);
+    expect(sameJson({ a: [1, 0, 'x'], b: Object.assign(Object.create({ c: null }), {}) }, stored)).toBe(
+      false,
+    );
+  });
+
+  it('an update that repeats a stored member keeps the stored (frozen) one; a changed one is copied', async () => {
+    const s = createMemoryStorage();
+    const created = await s.contexts.create(
+      context({ id: 'c1', data: { prefs: { tz: 'UTC' }, list: [1, 2] } }),
+    );
+    const mine = { prefs: { tz: 'UTC' }, list: [1, 2, 3] };
+    const updated = await s.contexts.update('c1', 1, { data: mine }, 2_000);
+    expect(updated.data.prefs).toBe(created.data.prefs);
+    expect(updated.data.list).not.toBe(mine.list);
+    expect(updated.data).toEqual(mine);
+    mine.list.push(4);
+    mine.prefs.tz = 'CET';
+    expect(updated.data).toEqual({ prefs: { tz: 'UTC' }, list: [1, 2, 3] });
+    expect(Object.isFrozen(updated.data.list)).toBe(true);
   });
 });
