@@ -11,6 +11,14 @@ export interface SqliteStorageOptions {
   synchronous?: SqliteSynchronous;
   /** How long a write waits for another process's lock before failing with `LOCKED`; default 5000 ms. */
   busyTimeoutMs?: number;
+  /** Page cache of this storage's connection, in MiB of the process's own memory; default 64. */
+  cacheSizeMiB?: number;
+  /**
+   * How much of the database file is read through a memory map, in MiB (0 turns it off, at most
+   * 2047); default 1024. Mapped pages live in the OS page cache, shared and evictable, not in the
+   * process's own memory.
+   */
+  mmapSizeMiB?: number;
   /** Open without write access; the database must exist and be at the current schema version. */
   readonly?: boolean;
   /** A pino logger; silent when absent. */

@@ -38,13 +38,36 @@ function badOption(field: string, message: string): ConvokitError {
   });
 }
 
-function nonNegativeInt(value: unknown, field: string, fallback: number, min = 0): number {
+function nonNegativeInt(
+  value: unknown,
+  field: string,
+  fallback: number,
+  min = 0,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-    throw badOption(field, `must be an integer >= ${min}`);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw badOption(
+      field,
+      max === Number.MAX_SAFE_INTEGER
+        ? `must be an integer >= ${min}`
+        : `must be an integer from ${min} to ${max}`,
+    );
   }
   return value;
 }
+
+/** Default page cache per open storage (private memory of the process). */
+export const DEFAULT_CACHE_SIZE_MIB = 64;
+/**
+ * Default memory-mapped window over the database file: address space backed by the OS page cache
+ * (shared, evictable), not memory of the process's own.
+ */
+export const DEFAULT_MMAP_SIZE_MIB = 1024;
+/** better-sqlite3 builds SQLite with SQLITE_MAX_MMAP_SIZE 0x7fff0000: larger sizes would be cut to it silently. */
+const MAX_MMAP_SIZE_MIB = 2047;
+/** `PRAGMA cache_size` takes -KiB as a 32-bit integer. */
+const MAX_CACHE_SIZE_MIB = 2 ** 21 - 1;
 
 /**
  * Opens (creating if needed) the database, applies pragmas, registers the SQL helpers that
@@ -59,6 +82,20 @@ export function openConnection(options: SqliteStorageOptions): Connection {
   const synchronous = options.synchronous ?? 'NORMAL';
   if (!SYNCHRONOUS.includes(synchronous)) throw badOption('synchronous', 'must be OFF, NORMAL or FULL');
   const busyTimeoutMs = nonNegativeInt(options.busyTimeoutMs, 'busyTimeoutMs', 5000);
+  const cacheSizeMiB = nonNegativeInt(
+    options.cacheSizeMiB,
+    'cacheSizeMiB',
+    DEFAULT_CACHE_SIZE_MIB,
+    1,
+    MAX_CACHE_SIZE_MIB,
+  );
+  const mmapSizeMiB = nonNegativeInt(
+    options.mmapSizeMiB,
+    'mmapSizeMiB',
+    DEFAULT_MMAP_SIZE_MIB,
+    0,
+    MAX_MMAP_SIZE_MIB,
+  );
   const readonly = options.readonly === true;
   let db: Database.Database | undefined;
   try {
@@ -66,7 +103,10 @@ export function openConnection(options: SqliteStorageOptions): Connection {
     if (!readonly && path !== ':memory:') db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${synchronous}`);
     db.pragma('temp_store = MEMORY');
-    db.pragma('cache_size = -32000');
+    db.pragma(`cache_size = -${cacheSizeMiB * 1024}`);
+    // Reads of mapped pages skip the read() call and the copy into the page cache: a history
+    // page touches some forty scattered pages of a large file (see README "Memory").
+    if (path !== ':memory:') db.pragma(`mmap_size = ${mmapSizeMiB * 1024 * 1024}`);
     db.function('cvk_month', { deterministic: true }, (ms) => bucketStart('month', Number(ms)));
     db.function('cvk_hist_merge', { deterministic: true }, mergeHist);
     const version = readonly ? checkSchema(db, path) : migrate(db, path);

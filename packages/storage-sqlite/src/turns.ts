@@ -39,7 +39,7 @@ import {
   trimDistinct,
 } from './distinct.js';
 import { prepareRollupStatements, RollupBatch, type RollupStatements, rebuildRollups } from './rollups.js';
-import { TURN_SELECT, type TurnRow, turnOfRow } from './rows.js';
+import { TURN_CELLS_SELECT, TURN_SELECT, type TurnRow, turnOfCells, turnOfRow } from './rows.js';
 import { type SearchRowBase, searchPage, searchScore, searchSql, searchTerms, snippetOf } from './search.js';
 import { prepareSessionStatements, SessionBatch, type SessionStatements, trimSessions } from './sessions.js';
 import { turnFilterSql, whereSql } from './turn-filter-sql.js';
@@ -224,10 +224,13 @@ export function createTurnStore(conn: Connection): TurnStore {
       const dir = order === 'desc' ? 'DESC' : 'ASC';
       return conn.run('turns.list', () => {
         const rows = conn
-          .prepare(`${TURN_SELECT} ${whereSql(where.clauses)} ORDER BY t.at ${dir}, t.id ${dir} LIMIT ?`)
-          .all(...where.params, page.limit + 1) as TurnRow[];
+          .prepare(
+            `${TURN_CELLS_SELECT} ${whereSql(where.clauses)} ORDER BY t.at ${dir}, t.id ${dir} LIMIT ?`,
+          )
+          .raw(true)
+          .all(...where.params, page.limit + 1) as unknown[][];
         const more = rows.length > page.limit;
-        const items = (more ? rows.slice(0, page.limit) : rows).map(turnOfRow);
+        const items = (more ? rows.slice(0, page.limit) : rows).map(turnOfCells);
         const last = items[items.length - 1];
         return { items, nextCursor: more && last ? encodeCursor([last.at, last.id], print) : null };
       });
