@@ -32,6 +32,20 @@ export const contextGet: Scenario = {
           { operation: 'context get', subject: adapter.subject, kind: 'ours', klass: adapter.klass },
           () => contexts.get(pick(i++)),
         );
+        if (adapter.name === 'redis') {
+          // Issue 9, many callers: 8 gets in flight on the store's one connection (the row above
+          // is one caller awaiting each get).
+          await rec.bench(
+            {
+              operation: 'context get x8 concurrent',
+              subject: adapter.subject,
+              kind: 'ours',
+              klass: adapter.klass,
+              itemsPerOp: 8,
+            },
+            () => Promise.all(Array.from({ length: 8 }, () => contexts.get(pick(i++)))),
+          );
+        }
         // The newest page of a session's contexts, by owner and session (index-served).
         await rec.bench(
           {

@@ -53,6 +53,32 @@ export const contextWrite: Scenario = {
             versions[k] = next.version;
           },
         );
+        if (adapter.name === 'redis') {
+          // Issue 9, many callers: 8 updates of 8 different contexts in flight on the store's one
+          // connection (the row above is one caller awaiting each update).
+          await rec.bench(
+            {
+              operation: `${UPDATE} x8 concurrent`,
+              subject: adapter.subject,
+              kind: 'ours',
+              klass: adapter.klass,
+              itemsPerOp: 8,
+            },
+            () =>
+              Promise.all(
+                Array.from({ length: 8 }, async () => {
+                  const k = i++ % count;
+                  const next = await contexts.update(
+                    `c0-${k}`,
+                    versions[k] as number,
+                    { data: patch(i) },
+                    at,
+                  );
+                  versions[k] = next.version;
+                }),
+              ),
+          );
+        }
         await rec.fixed(
           { operation: DELETE, subject: adapter.subject, kind: 'ours', klass: adapter.klass },
           count,
