@@ -24,12 +24,16 @@ const SCOPES: ReadonlySet<unknown> = new Set(AuditEventSchema.shape.scope.option
 const OUTCOMES: ReadonlySet<unknown> = new Set(AuditEventSchema.shape.outcome.options);
 const KNOWN: ReadonlySet<string> = new Set(Object.keys(AuditEventSchema.shape));
 const FIELDS = 10;
-/** Rows per multi-row INSERT: 640 parameters, well under SQLite's limit. */
+/** Rows per multi-row INSERT at most: 640 parameters, well under SQLite's limit. */
 const ROWS_PER_INSERT = 64;
 const INSERT_HEAD =
   'INSERT INTO audit (id, at, principal, action, context_id, scope, outcome, changed_keys, attempted_action, version) VALUES ';
-const INSERT_ONE = `${INSERT_HEAD}(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
-const INSERT_MANY = INSERT_HEAD + Array(ROWS_PER_INSERT).fill('(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ');
+const ROW = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
+/** The INSERT of `n` rows (1 to ROWS_PER_INSERT), its text built once. */
+const INSERT_ROWS: string[] = Array.from({ length: ROWS_PER_INSERT + 1 }, (_, n) =>
+  n === 0 ? '' : INSERT_HEAD + Array(n).fill(ROW).join(', '),
+);
+const INSERT_ONE = INSERT_ROWS[1]!;
 
 /**
  * Appends `event`'s row to `params` when it is certainly valid (what AuditEventSchema accepts),
@@ -118,25 +122,38 @@ export function createAuditLog(conn: Connection): AuditLog {
     }
   }
 
+  /** Up to ROWS_PER_INSERT rows per statement, the last statement taking the remainder. */
+  function insertMany(params: unknown[]): void {
+    const chunk = FIELDS * ROWS_PER_INSERT;
+    for (let o = 0; o < params.length; o += chunk) {
+      const part = o === 0 && params.length <= chunk ? params : params.slice(o, o + chunk);
+      conn.prepare(INSERT_ROWS[part.length / FIELDS]!).run(part);
+    }
+  }
+
+  // Made once: better-sqlite3 builds a wrapper per transaction() call, measurable per create.
+  const inTransaction = conn.db.transaction((insert: (params: unknown[]) => void, params: unknown[]) =>
+    insert(params),
+  );
+
   return {
     async append(events: readonly AuditEvent[]) {
       const params = rowsOf(events);
       if (params.length === 0) return conn.run('audit.append', () => undefined);
-      const full = params.length - (params.length % (FIELDS * ROWS_PER_INSERT));
+      // One row (each create, update, delete) is one statement, atomic on its own: no BEGIN and
+      // COMMIT around it. Larger batches take one transaction, all or nothing.
+      if (params.length === FIELDS) return conn.run('audit.append', () => insertEach(params));
       try {
-        conn.write('audit.append', () => {
-          if (full > 0) {
-            const many = conn.prepare(INSERT_MANY);
-            for (let o = 0; o < full; o += FIELDS * ROWS_PER_INSERT)
-              many.run(params.slice(o, o + FIELDS * ROWS_PER_INSERT));
-          }
-          insertEach(full === 0 ? params : params.slice(full));
-        });
+        conn.run('audit.append', () =>
+          params.length <= FIELDS * ROWS_PER_INSERT
+            ? insertMany(params)
+            : inTransaction.immediate(insertMany, params),
+        );
       } catch (error) {
-        // A duplicate id inside a multi-row INSERT: nothing was written (one transaction); the
-        // row-by-row pass names the event, as appending one at a time would have.
-        if (full === 0 || !isUniqueViolation(ConvokitError.is(error) ? error.cause : error)) throw error;
-        conn.write('audit.append', () => insertEach(params));
+        // A duplicate id inside a multi-row INSERT: nothing was written (one statement or one
+        // transaction); the row-by-row pass names the event, as appending one at a time would have.
+        if (!isUniqueViolation(ConvokitError.is(error) ? error.cause : error)) throw error;
+        conn.run('audit.append', () => inTransaction.immediate(insertEach, params));
       }
     },
 

@@ -234,6 +234,42 @@ CREATE INDEX session_user_totals_range ON session_user_totals (first_at, last_at
 CREATE INDEX rollups_day_pairs ON rollups_day (dim, key, day, count) WHERE ${DAY_PAIR_INDEX_TERM};
 `;
 
+/**
+ * The turns version (optional `TurnStore.version`): one row that each write transaction changing
+ * the turns raises by one. Re-runnable, like every step a test may replay on a current schema.
+ */
+const V6_TURNS_VERSION = `
+CREATE TABLE IF NOT EXISTS turns_version (id INTEGER PRIMARY KEY CHECK (id = 0), value INTEGER NOT NULL);
+INSERT OR IGNORE INTO turns_version (id, value) VALUES (0, 0);
+`;
+
+/**
+ * The audit log keyed by its event id, WITHOUT ROWID: the id's uniqueness index was a B-tree of
+ * its own beside the rowid table, written on every append (a create, an update, each context a
+ * sweep expires). The rows are small (no values, ever), so they sit well in an index B-tree.
+ */
+const V7_AUDIT_WITHOUT_ROWID = `
+CREATE TABLE audit_v7 (
+  id TEXT PRIMARY KEY,
+  at INTEGER NOT NULL,
+  principal TEXT NOT NULL,
+  action TEXT NOT NULL,
+  context_id TEXT NOT NULL,
+  scope TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  changed_keys TEXT NOT NULL,
+  attempted_action TEXT,
+  version INTEGER
+) WITHOUT ROWID;
+INSERT INTO audit_v7 (id, at, principal, action, context_id, scope, outcome, changed_keys, attempted_action, version)
+  SELECT id, at, principal, action, context_id, scope, outcome, changed_keys, attempted_action, version FROM audit;
+DROP TABLE audit;
+ALTER TABLE audit_v7 RENAME TO audit;
+CREATE INDEX audit_at ON audit (at, id);
+CREATE INDEX audit_context ON audit (context_id, at, id);
+CREATE INDEX audit_principal ON audit (principal, at, id);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { description: 'turns, child name tables, FTS5, contexts, audit', up: (db) => db.exec(V1_TURNS) },
   {
@@ -267,6 +303,14 @@ export const MIGRATIONS: readonly Migration[] = [
     up: (db) =>
       db.exec(`DROP INDEX contexts_expires;
 CREATE INDEX contexts_expiry ON contexts (expires_at, id) WHERE expires_at IS NOT NULL;`),
+  },
+  {
+    description: 'turns version counter (optional TurnStore.version)',
+    up: (db) => db.exec(V6_TURNS_VERSION),
+  },
+  {
+    description: 'audit as a WITHOUT ROWID table keyed by event id',
+    up: (db) => db.exec(V7_AUDIT_WITHOUT_ROWID),
   },
 ];
 

@@ -96,13 +96,13 @@ PRAGMA user_version = 4;`);
     ]);
   });
 
-  it('a limited sweep reads its batch off the index, with no sort of every expired context', async () => {
+  it('a limited sweep reads its batch (rowids) off the index alone, with no sort of every expired context', async () => {
     const path = join(dir, 'plan.db');
     await (await createSqliteStorage({ path })).close();
     const db = new Database(path, { readonly: true });
     const plan = db
       .prepare(
-        'EXPLAIN QUERY PLAN SELECT id FROM contexts WHERE expires_at IS NOT NULL AND expires_at <= ? ORDER BY expires_at, id LIMIT ?',
+        'EXPLAIN QUERY PLAN SELECT rowid FROM contexts WHERE expires_at IS NOT NULL AND expires_at <= ? ORDER BY expires_at, id LIMIT ?',
       )
       .all(T, 10)
       .map((r) => (r as { detail: string }).detail);
