@@ -1,5 +1,12 @@
 import type { Sql } from 'postgres';
-import { DAY, distinctRebuildStatements, HIST_AGG, rebuildStatements, weekStartSql } from './rollups.js';
+import {
+  DAY,
+  distinctRebuildStatements,
+  HIST_AGG,
+  rebuildStatements,
+  sessionDaysRebuildStatements,
+  weekStartSql,
+} from './rollups.js';
 
 export interface Migration {
   version: number;
@@ -208,6 +215,19 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX session_totals_first ON ${S}.session_totals (first_at, last_at)`,
       // The longest session bounds the search for sessions crossing a window's end.
       `CREATE INDEX session_totals_span ON ${S}.session_totals ((last_at - first_at))`,
+    ],
+  },
+  {
+    version: 5,
+    name: 'sessions by first day',
+    statements: (S) => [
+      // Appends from a process still on schema 4 would not keep the new table: wait them out.
+      `LOCK TABLE ${S}.turns IN SHARE ROW EXCLUSIVE MODE`,
+      'SET LOCAL statement_timeout = 0',
+      // Sessions per UTC day of their first turn: counting the sessions of a window sums a row per
+      // day instead of reading every session's totals (see session-plan.ts).
+      `CREATE TABLE ${S}.session_first_days (day bigint PRIMARY KEY, n bigint NOT NULL)`,
+      ...sessionDaysRebuildStatements(S).slice(1),
     ],
   },
 ];

@@ -133,11 +133,31 @@ export function appendRollupCtes(S: string): Array<[string, string]> {
     ['r_hour', totalsUpsert(S, 'rollup_hour', HOUR, PLAIN)],
     ['r_day', totalsUpsert(S, 'rollup_day', DAY, `dim <> 'hourOfDay'`)],
     [
+      's_batch',
+      `SELECT session_id, count(*) AS n, min(at) AS first_at, max(at) AS last_at FROM ins GROUP BY 1`,
+    ],
+    [
       'r_sessions',
       `INSERT INTO ${S}.session_totals AS r (session_id, count, first_at, last_at)
-        SELECT session_id, count(*), min(at), max(at) FROM ins GROUP BY 1 ORDER BY 1
+        SELECT session_id, n, first_at, last_at FROM s_batch ORDER BY 1
         ON CONFLICT (session_id) DO UPDATE SET count = r.count + excluded.count,
           first_at = least(r.first_at, excluded.first_at), last_at = greatest(r.last_at, excluded.last_at)`,
+    ],
+    // Reads session_totals as it was before this statement (one snapshot for every CTE): a new
+    // session counts on its first day; one whose first turn moved to an earlier day moves there.
+    [
+      'r_session_days',
+      `INSERT INTO ${S}.session_first_days AS r (day, n)
+        SELECT day, sum(n) FROM (
+          SELECT b.first_at - mod(b.first_at, ${DAY}) AS day, 1 AS n
+          FROM s_batch b LEFT JOIN ${S}.session_totals o ON o.session_id = b.session_id
+          WHERE o.session_id IS NULL OR b.first_at - mod(b.first_at, ${DAY}) < o.first_at - mod(o.first_at, ${DAY})
+          UNION ALL
+          SELECT o.first_at - mod(o.first_at, ${DAY}), -1
+          FROM s_batch b JOIN ${S}.session_totals o ON o.session_id = b.session_id
+          WHERE b.first_at - mod(b.first_at, ${DAY}) < o.first_at - mod(o.first_at, ${DAY})
+        ) d GROUP BY 1 HAVING sum(n) <> 0 ORDER BY 1
+        ON CONFLICT (day) DO UPDATE SET n = r.n + excluded.n`,
     ],
     [
       'r_members',
@@ -163,6 +183,18 @@ export function appendRollupCtes(S: string): Array<[string, string]> {
         ) d GROUP BY 1, 2, 3, 4, 5 HAVING sum(n) <> 0 ORDER BY 1, 2, 3, 4, 5
         ON CONFLICT (dim, kind, day, key, prev) DO UPDATE SET n = r.n + excluded.n`,
     ],
+  ];
+}
+
+/**
+ * `session_first_days` recomputed from `session_totals`: how many sessions have their first turn
+ * on each UTC day, so counting the sessions of a window sums a row per day (see session-plan.ts).
+ */
+export function sessionDaysRebuildStatements(S: string): string[] {
+  return [
+    `DELETE FROM ${S}.session_first_days`,
+    `INSERT INTO ${S}.session_first_days (day, n)
+      SELECT first_at - mod(first_at, ${DAY}), count(*) FROM ${S}.session_totals GROUP BY 1`,
   ];
 }
 

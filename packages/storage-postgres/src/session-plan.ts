@@ -1,5 +1,6 @@
 import type { AggregateRow, AggregateSpec, Measure, NormalizedTurnFilter } from '@convokit/core';
 import type { PgSql } from './db.js';
+import { DAY } from './rollups.js';
 
 /**
  * "Sessions in a window": `groupBy: ['session']` with count, firstAt and lastAt and no filter but
@@ -21,6 +22,23 @@ export function sessionPlanServes(spec: AggregateSpec, f: NormalizedTurnFilter):
   return Object.keys(f).every((k) => k === 'from' || k === 'to');
 }
 
+/**
+ * How many sessions lie wholly inside [$1, $2). Over whole days [$3, $4) those starting in the
+ * window come from `session_first_days` (a row per day), the partial days around them from the
+ * totals' index; then the sessions starting inside but ending at or after the window's end (they
+ * started less than the longest span before it) are taken off.
+ */
+function insideCount(S: string, inside: string, a: number, b: number): string {
+  if (a >= b) return `SELECT count(*) FROM ${S}.session_totals st WHERE ${inside}`;
+  const starting = (lo: string, hi: string) =>
+    `(SELECT count(*) FROM ${S}.session_totals st WHERE st.first_at >= ${lo} AND st.first_at < ${hi})`;
+  return `SELECT (SELECT coalesce(sum(d.n), 0) FROM ${S}.session_first_days d WHERE d.day >= $3::bigint AND d.day < $4::bigint)
+      + ${starting('$1::bigint', '$3::bigint')} + ${starting('$4::bigint', '$2::bigint')}
+      - (SELECT count(*) FROM ${S}.session_totals st, span
+         WHERE st.first_at >= greatest($1::bigint, $2::bigint - span.s) AND st.first_at < $2::bigint
+           AND st.last_at >= $2::bigint)`;
+}
+
 interface Row {
   k: string | null;
   n: number | null;
@@ -40,7 +58,11 @@ export async function sessionAggregate(
   const from = f.from ?? 0;
   const to = f.to ?? END_OF_TIME;
   if (from >= to) return { rows: [], totalGroups: 0 };
-  const inside = 'st.first_at >= $1::bigint AND st.last_at < $2::bigint';
+  // The whole UTC days of the window: [a, b).
+  const a = from % DAY === 0 ? from : from - (from % DAY) + DAY;
+  const b = to - (to % DAY);
+  // first_at < to follows from last_at < to; stated, it bounds the range read on (first_at, last_at).
+  const inside = 'st.first_at >= $1::bigint AND st.first_at < $2::bigint AND st.last_at < $2::bigint';
   let page = '';
   const order = spec.orderBy;
   const top = spec.limit === undefined ? undefined : spec.offset + spec.limit;
@@ -69,8 +91,8 @@ export async function sessionAggregate(
     SELECT st.session_id, st.count::float8, st.first_at::float8, st.last_at::float8, 1
     FROM ${S}.session_totals st WHERE ${inside}${page}
     UNION ALL
-    SELECT NULL, (SELECT count(*) FROM ${S}.session_totals st WHERE ${inside})::float8, NULL, NULL, 2`,
-    [from, to] as never[],
+    SELECT NULL, (${insideCount(S, inside, a, b)})::float8, NULL, NULL, 2`,
+    (a < b ? [from, to, a, b] : [from, to]) as never[],
     { prepare: true },
   );
   const out: AggregateRow[] = [];

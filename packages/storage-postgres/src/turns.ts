@@ -32,6 +32,7 @@ import {
   expandedTurns,
   ROLLUP_TABLES,
   rebuildStatements,
+  sessionDaysRebuildStatements,
   WEEK,
   weekHistRebuildStatements,
   weekStart,
@@ -450,6 +451,7 @@ export function createTurnStore(db: Db): TurnStore {
         [before],
         { prepare: true },
       );
+      for (const statement of sessionDaysRebuildStatements(S)) await sql.unsafe(statement);
       for (const statement of distinctAfterCut(S, cutDay, before !== cutDay)) await sql.unsafe(statement);
       return result.count;
     });

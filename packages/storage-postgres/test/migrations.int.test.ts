@@ -74,8 +74,8 @@ describe.skipIf(!url)('migrations (postgres)', () => {
         const versions = await admin.unsafe(
           `SELECT version FROM "${schema}".schema_migrations ORDER BY version`,
         );
-        expect(versions.map((r) => r.version)).toEqual([1, 2, 3, 4]);
-        expect(POSTGRES_SCHEMA_VERSION).toBe(4);
+        expect(versions.map((r) => r.version)).toEqual([1, 2, 3, 4, 5]);
+        expect(POSTGRES_SCHEMA_VERSION).toBe(5);
         const indexes = await admin.unsafe(`SELECT indexname FROM pg_indexes WHERE schemaname = $1`, [
           schema,
         ]);
@@ -110,7 +110,7 @@ describe.skipIf(!url)('migrations (postgres)', () => {
       const admin = postgres(url!, { max: 1, onnotice: () => {} });
       const rows = await admin.unsafe(`SELECT version FROM "${schema}".schema_migrations ORDER BY version`);
       await admin.end({ timeout: 5 });
-      expect(rows.map((r) => r.version)).toEqual([1, 2, 3, 4]);
+      expect(rows.map((r) => r.version)).toEqual([1, 2, 3, 4, 5]);
     } finally {
       await Promise.all(stores.map((s) => s.close()));
     }
@@ -305,6 +305,103 @@ describe.skipIf(!url)('migrations (postgres)', () => {
         // Retention keeps them exact.
         await storage.turns.deleteBefore(D0 + DAY + 12);
         await check([...turns, ...more].filter((t) => t.at >= D0 + DAY + 12));
+      } finally {
+        await storage.close();
+      }
+    } finally {
+      await admin.end({ timeout: 5 });
+    }
+  });
+  test('upgrading a schema-4 database counts its sessions by first day', async () => {
+    const schema = freshSchema();
+    schemas.push(schema);
+    const S = `"${schema}"`;
+    const admin = postgres(url!, { max: 1, onnotice: () => {} });
+    const DAY = 86_400_000;
+    const D0 = Date.UTC(2026, 2, 5);
+    const turns: Turn[] = [
+      turn({ at: D0 + 5, sessionId: 'a', userId: 'u1' }),
+      turn({ at: D0 + DAY + 3, sessionId: 'a', userId: 'u1' }),
+      turn({ at: D0 + DAY + 7, sessionId: 'b', userId: 'u2' }),
+      turn({ at: D0 + 3 * DAY + 1, sessionId: 'c', userId: 'u1' }),
+      turn({ at: D0 + 3 * DAY + 9, sessionId: 'd' }),
+    ];
+    try {
+      await admin.unsafe(`CREATE SCHEMA ${S}`);
+      await admin.unsafe(
+        `CREATE TABLE ${S}.schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+      );
+      // Schema 4 as released, its rollups and session totals built from the turns stored under schema 2.
+      for (const m of MIGRATIONS.filter((x) => x.version <= 2)) {
+        await admin.unsafe(m.statements(S).join(';\n')).simple();
+        await admin.unsafe(`INSERT INTO ${S}.schema_migrations (version, name) VALUES ($1, $2)`, [
+          m.version,
+          m.name,
+        ]);
+      }
+      for (const t of turns) {
+        await admin.unsafe(
+          `INSERT INTO ${S}.turns (id, session_id, user_id, at, outcome, body, search)
+           VALUES ($1, $2, $3, $4, $5, $6, $7::tsvector)`,
+          [
+            t.id,
+            t.sessionId,
+            t.userId ?? null,
+            t.at,
+            t.outcome,
+            JSON.stringify(t),
+            turnVector(t.userInput, t.assistantResponse),
+          ] as never[],
+        );
+      }
+      for (const m of MIGRATIONS.filter((x) => x.version === 3 || x.version === 4)) {
+        await admin.begin(async (tx) => {
+          await tx.unsafe(m.statements(S).join(';\n')).simple();
+          if (m.after) await m.after(tx as never, S);
+          await tx.unsafe(`INSERT INTO ${S}.schema_migrations (version, name) VALUES ($1, $2)`, [
+            m.version,
+            m.name,
+          ]);
+        });
+      }
+      const storage = createPostgresStorage({ url, schema });
+      try {
+        await storage.migrate();
+        const versions = await admin.unsafe(`SELECT version FROM ${S}.schema_migrations ORDER BY version`);
+        expect(versions.map((r) => r.version)).toEqual([1, 2, 3, 4, 5]);
+        // a starts on D0, b on D0 + 1d, c and d on D0 + 3d.
+        const days = await admin.unsafe(`SELECT day, n FROM ${S}.session_first_days ORDER BY day`);
+        expect(days.map((r) => [Number(r.day), Number(r.n)])).toEqual([
+          [D0, 1],
+          [D0 + DAY, 1],
+          [D0 + 3 * DAY, 2],
+        ]);
+        const specs: AggregateSpecInput[] = [
+          { from: D0, to: D0 + 4 * DAY },
+          { from: D0 + DAY, to: D0 + 4 * DAY },
+          { from: D0 + 12, to: D0 + 3 * DAY + 5 },
+        ].map((filter) => ({
+          filter,
+          groupBy: ['session'],
+          measures: ['count', 'firstAt', 'lastAt'],
+          orderBy: { measure: 'lastAt', direction: 'desc' },
+          limit: 2,
+        }));
+        const check = async (stored: Turn[]) => {
+          for (const spec of specs) {
+            expect(await storage.turns.aggregate(spec)).toEqual(referenceAggregate(stored, spec as never));
+          }
+        };
+        await check(turns);
+        // Appends and retention keep the new table exact.
+        const more = [
+          turn({ at: D0 + 2 * DAY, sessionId: 'c' }),
+          turn({ at: D0 + 2 * DAY + 1, sessionId: 'e' }),
+        ];
+        await storage.turns.append(more);
+        await check([...turns, ...more]);
+        await storage.turns.deleteBefore(D0 + DAY + 5);
+        await check([...turns, ...more].filter((t) => t.at >= D0 + DAY + 5));
       } finally {
         await storage.close();
       }

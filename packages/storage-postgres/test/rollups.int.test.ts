@@ -181,4 +181,88 @@ describe.skipIf(!url)('schema-4 rollups (postgres)', () => {
       { keys: [D0 + 2 * DAY], values: { sessions: 1, users: 1 } },
     ]);
   });
+  test('sessions in a window: the count by first day (session_first_days) equals a reading of the turns, any millisecond window', async () => {
+    const turnArb = fc.record({
+      at: fc.oneof(
+        fc.integer({ min: MON - 4 * DAY, max: MON + 4 * DAY }),
+        fc.integer({ min: -4, max: 4 }).map((d) => MON + d * DAY),
+      ),
+      sessionId: fc.constantFrom('s1', 's2', 's3', 's4', 's5', 's6', 's7'),
+    });
+    const bound = fc.oneof(
+      fc.integer({ min: -5, max: 5 }).map((d) => MON + d * DAY),
+      fc.integer({ min: MON - 5 * DAY, max: MON + 5 * DAY }),
+    );
+    const window = fc
+      .tuple(fc.option(bound, { nil: undefined }), fc.option(bound, { nil: undefined }))
+      .map(([a, b]) =>
+        a !== undefined && b !== undefined && a > b ? { from: b, to: a } : { from: a, to: b },
+      )
+      .map((w) => Object.fromEntries(Object.entries(w).filter(([, v]) => v !== undefined)));
+    const page = fc.constantFrom(
+      { orderBy: { measure: 'lastAt', direction: 'desc' }, limit: 2 },
+      { orderBy: { measure: 'firstAt', direction: 'asc' }, limit: 1, offset: 1 },
+      {},
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.array(turnArb, { maxLength: 12 }), { minLength: 1, maxLength: 3 }),
+        window,
+        page,
+        fc.option(fc.integer({ min: MON - 5 * DAY, max: MON + 5 * DAY }), { nil: undefined }),
+        async (batches, w, p, cut) => {
+          await ctx.storage.turns.deleteBefore(END);
+          // Batches in any time order: a session's first turn may move to an earlier day.
+          let stored: Turn[] = [];
+          for (const batch of batches) {
+            const turns = batch.map((t) => turn(t));
+            await ctx.storage.turns.append(turns);
+            stored = [...stored, ...turns];
+          }
+          if (cut !== undefined) {
+            await ctx.storage.turns.deleteBefore(cut);
+            stored = stored.filter((t) => t.at >= cut);
+          }
+          const spec = { filter: w, groupBy: ['session'], measures: ['count', 'firstAt', 'lastAt'], ...p };
+          const got = await ctx.storage.turns.aggregate(spec as AggregateSpecInput);
+          expectSame(got, referenceAggregate(stored, spec as never));
+        },
+      ),
+      { numRuns: 120 },
+    );
+  });
+  test('session_first_days: a session whose first turn moves to an earlier day moves there', async () => {
+    await ctx.storage.turns.deleteBefore(END);
+    await ctx.storage.turns.append([
+      turn({ at: MON + 2 * DAY + HOUR, sessionId: 'a' }),
+      turn({ at: MON + 2 * DAY + 2 * HOUR, sessionId: 'b' }),
+    ]);
+    // Session a now starts a day earlier; c is new on that day too.
+    await ctx.storage.turns.append([
+      turn({ at: MON + DAY + 5, sessionId: 'a' }),
+      turn({ at: MON + DAY + 6, sessionId: 'c' }),
+    ]);
+    const days = await db.sql.unsafe(
+      `SELECT day, n FROM "${schema}".session_first_days WHERE n <> 0 ORDER BY day`,
+    );
+    expect(days.map((r) => [r.day, r.n])).toEqual([
+      [MON + DAY, 2],
+      [MON + 2 * DAY, 1],
+    ]);
+    // Sessions wholly inside [MON, MON + 3d): a, b, c; inside [MON + 2d, MON + 3d): b only.
+    const count = async (from: number, to: number) =>
+      (
+        await ctx.storage.turns.aggregate({
+          filter: { from, to },
+          groupBy: ['session'],
+          measures: ['count'],
+          limit: 1,
+        })
+      ).totalGroups;
+    expect(await count(MON, MON + 3 * DAY)).toBe(3);
+    // b inside; a is cut by the window's start and still counts (its turn inside the window).
+    expect(await count(MON + 2 * DAY, MON + 3 * DAY)).toBe(2);
+    // Only a's and c's first turns, and a crosses the end: a and c, as groups of their turns inside.
+    expect(await count(MON + DAY, MON + 2 * DAY)).toBe(2);
+  });
 });
