@@ -32,6 +32,12 @@ export interface AppendResult {
   appended: number;
   /** Ids left alone because they were already stored (only with `ifExists: 'skip'`). */
   skippedIds: string[];
+  /**
+   * Present exactly when the store implements `TurnStore.version`: the turns version right after
+   * this append, read in the same atomic step (so when `appended > 0`, the step from
+   * `version - 1` to `version` was this append and nothing else). Unchanged when nothing was stored.
+   */
+  version?: number;
 }
 
 export interface ListTurnsOptions extends PageInput {
@@ -73,6 +79,15 @@ export interface TurnStore {
   count(filter?: TurnFilter): Promise<number>;
   /** Deletes every turn with `at < before` (retention) and returns how many; aggregates follow. */
   deleteBefore(before: number): Promise<number>;
+  /**
+   * Optional capability: a change marker for the stored turns, seen by every process sharing the
+   * store. It rises by exactly one with every `append` that stores at least one turn and every
+   * `deleteBefore` that deletes at least one, whoever made it; nothing else changes it (reads,
+   * context and audit writes, appends that stored nothing). A cache holding an answer computed at
+   * version `v` knows no turn changed while `version()` still returns `v`. Adapters that
+   * cannot keep it cheaply leave it out; callers then fall back to recomputing.
+   */
+  version?(): Promise<number>;
 }
 
 export interface GetContextOptions {

@@ -5,6 +5,7 @@ import type { AuditLog, ContextStore, TurnStore } from '@convokit/core';
  * store reports itself (`file`, `closed`) rather than the engine underneath.
  */
 export function guardTurns(inner: TurnStore, check: () => void): TurnStore {
+  const version = inner.version?.bind(inner);
   return {
     append: async (turns, options) => {
       check();
@@ -34,6 +35,13 @@ export function guardTurns(inner: TurnStore, check: () => void): TurnStore {
       check();
       return inner.deleteBefore(before);
     },
+    // One writer per directory (the lock), so the engine's in-process counter sees every change.
+    ...(version && {
+      version: async () => {
+        check();
+        return version();
+      },
+    }),
   };
 }
 

@@ -43,6 +43,8 @@ const SCAN_RATIO = 16;
 export class MemoryTurnStore implements TurnStore {
   readonly index = new TurnIndex();
   readonly #text = new SearchIndex();
+  /** The turns version (TurnStore.version): this process is the only writer, so a counter. */
+  #version = 0;
 
   constructor(private readonly host: Host) {}
 
@@ -83,8 +85,14 @@ export class MemoryTurnStore implements TurnStore {
     if (fresh.length > 0) {
       this.host.record({ type: 'turns.append', turns: fresh });
       this.applyAppend(fresh);
+      this.#version++;
     }
-    return { appended: fresh.length, skippedIds };
+    return { appended: fresh.length, skippedIds, version: this.#version };
+  }
+
+  async version(): Promise<number> {
+    this.host.open();
+    return this.#version;
   }
 
   /** Adds frozen turns that are not stored yet; no validation, no journal. */
@@ -207,7 +215,9 @@ export class MemoryTurnStore implements TurnStore {
     const first = this.index.sorted[0];
     if (first === undefined || first.at >= at) return 0;
     this.host.record({ type: 'turns.deleteBefore', before: at });
-    return this.applyDeleteBefore(at);
+    const deleted = this.applyDeleteBefore(at);
+    if (deleted > 0) this.#version++;
+    return deleted;
   }
 
   #filter(filter: TurnFilter | undefined, where: string): NormalizedTurnFilter {

@@ -84,6 +84,8 @@ describe('lifecycle and bad input', () => {
     ).toEqual({
       appended: 1,
       skippedIds: ['t1'],
+      // The first append made version 1; the rejected batch changed nothing.
+      version: 2,
     });
     expect((await s.turns.get('t1'))!.sessionId).toBe('s1');
   });

@@ -27,7 +27,7 @@ function caseContext(storage: Storage, clock: CaseContext['clock']): CaseContext
 /**
  * Runs one case against a fresh store from `init` (created with a manual clock at
  * CONFORMANCE_START, destroyed afterwards). Resolves `skipped` when the store does not serve the
- * case's part; rejects with the case's failure otherwise.
+ * case's part or the optional capability it `requires`; rejects with the case's failure otherwise.
  */
 export async function runConformanceCase(
   init: StorageInitializer,
@@ -39,6 +39,7 @@ export async function runConformanceCase(
   let outcome: 'passed' | 'skipped' = 'passed';
   try {
     if (testCase.part !== 'storage' && !served(init, storage, testCase.part)) outcome = 'skipped';
+    else if (testCase.requires === 'turns.version' && !storage.turns?.version) outcome = 'skipped';
     else await testCase.run(caseContext(storage, clock));
   } catch (error) {
     failure = error;
@@ -75,7 +76,8 @@ export function runStorageConformance(init: StorageInitializer): void {
           }
           it(testCase.name, async (context) => {
             const outcome = await runConformanceCase(init, testCase);
-            if (outcome === 'skipped') context.skip(`${init.name} does not serve ${testCase.part}`);
+            if (outcome === 'skipped')
+              context.skip(`${init.name} does not serve ${testCase.requires ?? testCase.part}`);
           });
         }
       });

@@ -51,6 +51,7 @@ const mustFail: Record<Defect, string[]> = {
     'contexts-expiry: update of an expired context is NOT_FOUND',
     'contexts-expiry: delete of an expired context reports false',
   ],
+  'version-ignores-delete': ['turns-version: deleteBefore raises the version by one only when it deletes'],
   'append-not-atomic': ['turns-append: a batch with an already stored id is CONFLICT and writes nothing'],
   'cursor-ignores-filter': [
     'turns-list: a cursor used with another filter or order is VALIDATION',

@@ -65,6 +65,7 @@ export const DEFECTS = [
   'audit-oldest-first',
   'pairs-include-same-name',
   'group-keys-locale-order',
+  'version-ignores-delete',
 ] as const;
 export type Defect = (typeof DEFECTS)[number];
 
@@ -245,6 +246,7 @@ export function createNaiveStorage(options: { clock: Clock; defects?: readonly D
     }
   }
 
+  let version = 0;
   const turnStore: NonNullable<Storage['turns']> = {
     async append(batch, opts = {}) {
       open();
@@ -278,7 +280,13 @@ export function createNaiveStorage(options: { clock: Clock; defects?: readonly D
         else toWrite.push(turn);
       }
       for (const turn of toWrite) turns.set(turn.id, structuredClone(turn));
-      return { appended: list.length - skippedIds.length, skippedIds };
+      const appended = list.length - skippedIds.length;
+      if (appended > 0) version++;
+      return { appended, skippedIds, version };
+    },
+    async version() {
+      open();
+      return version;
     },
     async get(id) {
       open();
@@ -373,6 +381,7 @@ export function createNaiveStorage(options: { clock: Clock; defects?: readonly D
           n++;
         }
       }
+      if (n > 0 && !has('version-ignores-delete')) version++;
       return n;
     },
   };

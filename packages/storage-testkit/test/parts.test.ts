@@ -36,6 +36,26 @@ describe('parts an adapter does not serve', () => {
     expect(outcomes.get('storage:passed')).toBe(conformanceCases.filter((c) => c.part === 'storage').length);
   });
 
+  it('cases that need turns.version are skipped for a store without it; the rest still pass', async () => {
+    const withoutVersion = ({ clock }: { clock: Clock }): Storage => {
+      const full = createNaiveStorage({ clock });
+      const { version: _version, ...turns } = full.turns!;
+      // Without version() the store must not hand out append versions either.
+      const append: typeof turns.append = async (batch, options) => {
+        const { version: _v, ...result } = await turns.append(batch, options);
+        return result;
+      };
+      return { ...full, turns: { ...turns, append } };
+    };
+    const versionCases = conformanceCases.filter((c) => c.concern === 'turns-version');
+    const outcomes = await Promise.all(
+      versionCases.map((c) => runConformanceCase({ name: 'no-version', create: withoutVersion }, c)),
+    );
+    expect(outcomes.filter((o) => o === 'passed')).toHaveLength(1);
+    expect(outcomes.filter((o) => o === 'skipped')).toHaveLength(versionCases.length - 1);
+    expect(versionCases.filter((c) => c.requires === 'turns.version')).toHaveLength(versionCases.length - 1);
+  });
+
   it('declaring a part the store lacks fails that part instead of skipping it', async () => {
     const init = {
       name: 'liar',

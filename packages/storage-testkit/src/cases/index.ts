@@ -10,6 +10,7 @@ import { turnsAppendCases } from './turns-append.js';
 import { turnsListCases } from './turns-list.js';
 import { turnsPropertyCases } from './turns-properties.js';
 import { turnsSearchCases } from './turns-search.js';
+import { turnsVersionCases } from './turns-version.js';
 
 /** Every check of the suite as plain data, in the order the suite registers them. */
 export const conformanceCases: readonly ConformanceCase[] = Object.freeze([
@@ -19,6 +20,7 @@ export const conformanceCases: readonly ConformanceCase[] = Object.freeze([
   ...turnsSearchCases,
   ...turnsAggregateCases,
   ...turnsPropertyCases,
+  ...turnsVersionCases,
   ...contextsCrudCases,
   ...contextsVersioningCases,
   ...contextsExpiryCases,
