@@ -48,12 +48,24 @@ import { type SessionContext, sessionContext } from './session-context.js';
 
 export interface DataManagerMetrics {
   /** `queries.total`, `queries.<type>`, `queries.search`, `queries.session_context`, `queries.failed`,
-   * `cache.hits`, `cache.misses`, `storage.failures`, `circuit.rejections`, `circuit.opened`,
+   * `cache.hits`, `cache.misses`, `cache.revalidated`, `storage.failures`, `circuit.rejections`, `circuit.opened`,
    * `turns.recorded`, `validation.errors`. */
   counters: Record<string, number>;
   /** `query` (every query, search and session context) and `query.<type>`, ms. */
   latencies: Record<string, LatencySummary>;
-  cache: { enabled: boolean; hits: number; misses: number; hitRate: number | null; size: number };
+  /**
+   * `hits` counts every answer served without computing it: fresh ones, answers joined from a
+   * computation already running, and `revalidated` ones (past their TTL, served again because the
+   * store's turns version shows no write could have changed them). `misses` were computed.
+   */
+  cache: {
+    enabled: boolean;
+    hits: number;
+    misses: number;
+    revalidated: number;
+    hitRate: number | null;
+    size: number;
+  };
   circuit: CircuitSnapshot;
 }
 
@@ -100,12 +112,23 @@ interface Answer {
   response: DataResponse;
 }
 
+/** A finished computation: the answer, what it read, and the store version read before it began. */
+interface Flight extends Answer {
+  reads: ReadSet;
+  version: number | undefined;
+}
+
 /** What a computation hands back: the answer's parts and what it read to get them. */
 interface Computed {
   data: unknown;
   totalRecords: number;
   metadata: ResponseMetadata;
   reads: ReadSet;
+  /**
+   * The answer's period ends at "now" (no `to`): a later computation covers another period even
+   * when no turn changed, so it is never revalidated, only recomputed after the TTL.
+   */
+  movesWithClock: boolean;
 }
 
 /** Creates a manager over a storage that serves turns; `UNSUPPORTED` when it does not. */
@@ -128,7 +151,7 @@ class DataManager implements ConversationalDataManager {
   readonly #parsed = new Map<string, { query: ConversationalQuery; key: string }>();
   readonly #breaker: CircuitBreaker;
   /** Computations running now, by cache generation and key. */
-  readonly #inFlight = new Map<string, Promise<Answer & { reads: ReadSet }>>();
+  readonly #inFlight = new Map<string, Promise<Flight>>();
   #closed = false;
   #latencyMemo: { at: number; value: LatencySummary } | undefined;
 
@@ -200,8 +223,11 @@ class DataManager implements ConversationalDataManager {
         },
       );
     }
+    let version: number | undefined;
     try {
       const result = await this.#guard(() => this.#turns.append(prepared, { ifExists }));
+      // An append that stored nothing reports the current version, which is not this write's.
+      if (result.appended > 0) version = result.version;
       if (result.skippedIds.length > 0) {
         const skipped = new Set(result.skippedIds);
         prepared = prepared.filter((t) => !skipped.has(t.id));
@@ -214,7 +240,7 @@ class DataManager implements ConversationalDataManager {
       throw failure;
     } finally {
       // Even a failed append may have reached the store (a driver can fail after committing).
-      this.#cache?.invalidate(prepared.map(turnKeys));
+      this.#cache?.invalidate(prepared.map(turnKeys), version);
     }
     this.#metrics.increment('turns.recorded', prepared.length);
     return prepared;
@@ -266,7 +292,13 @@ class DataManager implements ConversationalDataManager {
           openEnd: query.timeRange.to === undefined,
           movingStart: query.timeRange.from !== undefined,
         });
-        return { data: out.data, totalRecords: out.totalRecords, metadata, reads };
+        return {
+          data: out.data,
+          totalRecords: out.totalRecords,
+          metadata,
+          reads,
+          movesWithClock: query.timeRange.to === undefined,
+        };
       },
       (error) => this.#failure(error, query, started, type),
     ) as Promise<DataResponse<T>>;
@@ -302,7 +334,13 @@ class DataManager implements ConversationalDataManager {
       async () => {
         const hits = await this.#turns.search(text, options);
         // Ranking reads corpus-wide statistics: any write can change it.
-        return { data: hits, totalRecords: hits.length, metadata, reads: 'all' as const };
+        return {
+          data: hits,
+          totalRecords: hits.length,
+          metadata,
+          reads: 'all' as const,
+          movesWithClock: false,
+        };
       },
       (error) => ({ ...this.#failure(error, null, started, 'search'), metadata: { ...metadata } }),
     ) as Promise<DataResponse<SearchHit[]>>;
@@ -352,7 +390,7 @@ class DataManager implements ConversationalDataManager {
           );
         }
         const reads = recorder.reads({ openEnd: false, movingStart: false });
-        return { data: summary, totalRecords: summary.turns, metadata, reads };
+        return { data: summary, totalRecords: summary.turns, metadata, reads, movesWithClock: false };
       },
       (error) => ({ ...this.#failure(error, null, started, 'session_context'), metadata: { ...metadata } }),
     ) as Promise<DataResponse<SessionContext>>;
@@ -369,6 +407,7 @@ class DataManager implements ConversationalDataManager {
         enabled: this.#cache !== null,
         hits,
         misses,
+        revalidated: this.#metrics.counter('cache.revalidated'),
         hitRate: ratio(hits, hits + misses),
         size: this.#cache?.size ?? 0,
       },
@@ -411,24 +450,37 @@ class DataManager implements ConversationalDataManager {
       this.#metrics.increment('cache.hits');
       return this.#fromCache(hit, kind, started, false);
     }
+    const expired = cache?.expired(key);
+    if (expired) {
+      const current = await this.#storeVersion();
+      if (current !== undefined && cache!.revalidate(key, expired, current)) {
+        this.#metrics.increment('cache.hits');
+        this.#metrics.increment('cache.revalidated');
+        return this.#fromCache(expired.value, kind, started, false);
+      }
+    }
     const generation = cache?.generation ?? 0;
     const flightKey = `${generation}\u0000${key}`;
-    let flight: Promise<Answer & { reads: ReadSet }> | undefined = cache
-      ? this.#inFlight.get(flightKey)
-      : undefined;
+    let flight: Promise<Flight> | undefined = cache ? this.#inFlight.get(flightKey) : undefined;
     const joined = flight !== undefined;
     if (cache) this.#metrics.increment(joined ? 'cache.hits' : 'cache.misses');
     if (!flight) {
-      flight = this.#guard(compute).then((out) => ({
-        response: deepFreeze({
-          success: true,
-          data: out.data,
-          metadata: out.metadata,
-          totalRecords: out.totalRecords,
-          processingTimeMs: 0,
-        }),
-        reads: out.reads,
-      }));
+      flight = (async () => {
+        // Read before computing, so the answer reflects at least this version (for revalidation).
+        const version = cache ? await this.#storeVersion() : undefined;
+        const out = await this.#guard(compute);
+        return {
+          response: deepFreeze({
+            success: true,
+            data: out.data,
+            metadata: out.metadata,
+            totalRecords: out.totalRecords,
+            processingTimeMs: 0,
+          }),
+          reads: out.reads,
+          version: out.movesWithClock ? undefined : version,
+        };
+      })();
       if (cache) {
         this.#inFlight.set(flightKey, flight);
         const done = () => this.#inFlight.delete(flightKey);
@@ -438,7 +490,7 @@ class DataManager implements ConversationalDataManager {
     try {
       const answer = await flight;
       if (joined) return this.#fromCache(answer, kind, started, false);
-      cache?.set(key, { response: answer.response }, answer.reads, generation);
+      cache?.set(key, { response: answer.response }, answer.reads, generation, answer.version);
       return this.#finish(answer.response, kind, started);
     } catch (error) {
       const stale = this.#staleAnswer(key, error);
@@ -473,6 +525,19 @@ class DataManager implements ConversationalDataManager {
     if (this.#parsed.size >= PARSE_MEMO_SIZE) this.#parsed.delete(this.#parsed.keys().next().value!);
     this.#parsed.set(raw, parsed);
     return parsed;
+  }
+
+  /**
+   * The store's turns version, or undefined when it keeps none or cannot say now. Failing to read
+   * it only costs the revalidation (the answer is recomputed, and that call reports any failure).
+   */
+  async #storeVersion(): Promise<number | undefined> {
+    if (!this.#turns.version) return undefined;
+    try {
+      return await this.#turns.version();
+    } catch {
+      return undefined;
+    }
   }
 
   #staleAnswer(key: string, error: unknown): Answer | undefined {

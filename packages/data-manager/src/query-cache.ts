@@ -6,10 +6,14 @@ import { type ReadSet, type TurnKeys, touches } from './read-set.js';
 export const MAX_CHECKED_BATCH = 256;
 /** Turns kept in the write log for computations still running; older writes raise the floor. */
 const MAX_LOGGED_TURNS = 4096;
+/** Store versions of this cache's own writes remembered for revalidation; older ones are forgotten. */
+const MAX_OWN_VERSIONS = 4096;
 
-interface Entry<V> {
+export interface Entry<V> {
   value: V;
   reads: ReadSet;
+  /** The store's turns version read before the computation began; undefined without the capability. */
+  version: number | undefined;
 }
 
 /**
@@ -23,7 +27,12 @@ interface Entry<V> {
  * bounded: when older writes fall out of it, `floor` rises and a computation that began before
  * the floor is not stored at all (conservative, never stale).
  *
- * An answer is served until it is more than `ttlMs` old (lru-cache's rule).
+ * An answer is served until it is more than `ttlMs` old (lru-cache's rule). When the store keeps
+ * a turns version (`TurnStore.version`), an expired answer can be revalidated instead of
+ * recomputed: the version rises by exactly one per change, and this cache knows which versions
+ * its own writes made (`invalidate` gets the version an append returned). If every version since
+ * the answer's was an own write, no other process changed the turns, and the own writes that
+ * could change the answer already removed it; so an answer still here is exact.
  */
 export class QueryCache<V extends object> {
   readonly #lru: LRUCache<string, Entry<V>>;
@@ -32,6 +41,8 @@ export class QueryCache<V extends object> {
   #floor = 0;
   #log: Array<{ generation: number; turns: readonly TurnKeys[] }> = [];
   #loggedTurns = 0;
+  /** Store versions made by writes through this cache's owner, oldest first (bounded). */
+  readonly #ownVersions = new Set<number>();
 
   constructor(options: { ttlMs: number; maxEntries: number }, clock: Clock) {
     const origin = clock.now();
@@ -66,21 +77,47 @@ export class QueryCache<V extends object> {
     return this.#lru.get(key, { allowStale: true })?.value;
   }
 
+  /** The entry under `key` when it is past its TTL and carries a store version (revalidation candidate). */
+  expired(key: string): Entry<V> | undefined {
+    if (this.#lru.getRemainingTTL(key) > 0) return undefined;
+    const entry = this.#lru.peek(key, { allowStale: true });
+    return entry?.version === undefined ? undefined : entry;
+  }
+
   /**
-   * Stores `value`, computed from `reads` by a computation that began at `generation`, unless a
-   * write since then could have changed it.
+   * Serves `entry` (from `expired`) for another TTL when the store is at `current` and every
+   * version since the entry's was an own write. False when the entry was dropped meanwhile or
+   * some change may have come from elsewhere: the caller recomputes.
    */
-  set(key: string, value: V, reads: ReadSet, generation: number): void {
+  revalidate(key: string, entry: Entry<V>, current: number): boolean {
+    if (this.#lru.peek(key, { allowStale: true }) !== entry) return false;
+    const since = entry.version!;
+    if (current < since || current - since > MAX_OWN_VERSIONS) return false;
+    for (let v = since + 1; v <= current; v++) if (!this.#ownVersions.has(v)) return false;
+    this.#lru.set(key, { ...entry, version: current });
+    return true;
+  }
+
+  /**
+   * Stores `value`, computed from `reads` by a computation that began at `generation` (and, when
+   * the store has versions, at store `version`), unless a write since then could have changed it.
+   */
+  set(key: string, value: V, reads: ReadSet, generation: number, version?: number): void {
     if (generation < this.#floor) return;
     // The log is in generation order: only the writes after this computation began matter.
     for (let i = this.#log.length - 1; i >= 0 && this.#log[i]!.generation > generation; i--) {
       if (touches(reads, this.#log[i]!.turns)) return;
     }
-    this.#lru.set(key, { value, reads });
+    this.#lru.set(key, { value, reads, version });
   }
 
-  /** A write of `turns` (stored or maybe stored): drops every answer they can change. */
-  invalidate(turns: readonly TurnKeys[]): void {
+  /**
+   * A write of `turns` (stored or maybe stored): drops every answer they can change.
+   * `version`: the store's turns version right after the write, when it stored turns and the
+   * store reported it; it marks that step as this cache's own for `revalidate`.
+   */
+  invalidate(turns: readonly TurnKeys[], version?: number): void {
+    if (version !== undefined) this.#ownWrite(version);
     this.#generation += 1;
     if (turns.length > MAX_CHECKED_BATCH) {
       this.clear();
@@ -99,6 +136,14 @@ export class QueryCache<V extends object> {
       if (touches(entry.value.reads, turns)) doomed.push(key);
     }
     for (const key of doomed) this.#lru.delete(key);
+  }
+
+  #ownWrite(version: number): void {
+    this.#ownVersions.add(version);
+    // A Set iterates in insertion order: the first is the oldest.
+    if (this.#ownVersions.size > MAX_OWN_VERSIONS) {
+      this.#ownVersions.delete(this.#ownVersions.values().next().value!);
+    }
   }
 
   /** Drops every answer; computations running now will not be stored. */

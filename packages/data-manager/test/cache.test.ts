@@ -40,13 +40,15 @@ describe('query cache', () => {
     }).toThrow(TypeError);
   });
 
-  it('expires after the TTL on the injected clock', async () => {
+  it('expires after the TTL on the injected clock (a period ending at "now" is recomputed)', async () => {
     setup = await fixtureManager({ cache: { ttlMs: 1000, maxEntries: 10 } });
-    await setup.manager.query(Q);
+    const live = { type: 'persona_usage', timeRange: { from: FULL.from } } as const;
+    await setup.manager.query(live);
     setup.clock.advance(1000); // served until more than ttlMs old
-    expect((await setup.manager.query(Q)).metadata.cacheHit).toBe(true);
+    expect((await setup.manager.query(live)).metadata.cacheHit).toBe(true);
     setup.clock.advance(1);
-    expect((await setup.manager.query(Q)).metadata.cacheHit).toBe(false);
+    expect((await setup.manager.query(live)).metadata.cacheHit).toBe(false);
+    expect(setup.manager.getMetrics().cache).toMatchObject({ hits: 1, misses: 2, revalidated: 0 });
   });
 
   it('a write through another manager (another process) shows after at most the TTL', async () => {
