@@ -43,6 +43,7 @@ import { TURN_CELLS_SELECT, TURN_SELECT, type TurnRow, turnOfCells, turnOfRow } 
 import { type SearchRowBase, searchPage, searchScore, searchSql, searchTerms, snippetOf } from './search.js';
 import { prepareSessionStatements, SessionBatch, type SessionStatements, trimSessions } from './sessions.js';
 import { turnFilterSql, whereSql } from './turn-filter-sql.js';
+import { turnsVersion } from './turns-version.js';
 import { underPath } from './validate-field.js';
 
 const TurnBatchSchema = TurnSchema.array();
@@ -81,6 +82,7 @@ export function createTurnStore(conn: Connection): TurnStore {
   };
   let distinctStatements: DistinctStatements | undefined;
   let sessionStatements: SessionStatements | undefined;
+  const version = turnsVersion(conn);
 
   function insertTurns(turns: readonly Turn[], ifExists: 'error' | 'skip'): AppendResult {
     const insert = conn.prepare(`
@@ -182,8 +184,10 @@ export function createTurnStore(conn: Connection): TurnStore {
         }
         seen.add(t.id);
       }
-      if (valid.length === 0) return conn.run('turns.append', () => ({ appended: 0, skippedIds: [] }));
-      return conn.write('turns.append', () => insertTurns(valid, ifExists));
+      if (valid.length === 0) {
+        return conn.run('turns.append', () => ({ appended: 0, skippedIds: [], version: version.read() }));
+      }
+      return conn.write('turns.append', () => version.after(insertTurns(valid, ifExists)));
     },
 
     async get(id) {
@@ -282,8 +286,13 @@ export function createTurnStore(conn: Connection): TurnStore {
         if (day !== before && deleted > 0) rebuildRollups(conn.db, day, day + DAY_MS);
         trimDistinct(conn.db, before);
         trimSessions(conn.db, before);
+        if (deleted > 0) version.bump();
         return deleted;
       });
+    },
+
+    async version() {
+      return conn.run('turns.version', () => version.read());
     },
   };
 }
