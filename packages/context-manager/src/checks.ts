@@ -28,10 +28,14 @@ export function checkScope(value: unknown, where: string): ContextScope {
   throw invalid(where, 'scope', `must be one of ${CONTEXT_SCOPES.join(', ')}`);
 }
 
-/** A JSON object argument (`data`, a patch, `metadata`), measured while it is checked. */
+/**
+ * A JSON object argument (`data`, a patch, `metadata`), measured while it is checked: the depth
+ * exactly, the bytes as an upper bound (see `JsonMeter`; `checkDataLimits` makes them exact when
+ * the bound exceeds the limit).
+ */
 export function checkJsonObject(value: unknown, where: string, field: string): Measured {
   if (!isPlainObject(value)) throw invalid(where, field, 'must be a plain JSON object');
-  const meter = new JsonMeter(where, field);
+  const meter = new JsonMeter(where, field, true);
   const bytes = meter.bytes(value);
   return { bytes, depth: meter.depth };
 }

@@ -23,7 +23,6 @@ import {
   ConvokitError,
   contextOf,
   createLogger,
-  Metrics,
   PageSchema,
   requirePart,
   systemClock,
@@ -43,8 +42,9 @@ import { type ChangeEvent, Emitter, type EventName, type ExpireEvent } from './e
 import { createFlatIdGenerator } from './ids.js';
 import { invalid } from './json.js';
 import { KeyedQueue } from './keyed-queue.js';
-import { checkDataLimits, measure } from './limits.js';
+import { checkDataLimits, measureBound } from './limits.js';
 import { type AppliedUpdate, applyUpdate, resolveChain, UPDATE_STRATEGIES } from './merge.js';
+import { OpMetrics, type OpStat } from './op-metrics.js';
 import type { ChatContextManagerOptions, ResolvedSettings } from './options.js';
 import { resolveSettings } from './options.js';
 import { type AccessPolicy, defaultPolicy, type PolicyAction } from './policy.js';
@@ -127,7 +127,7 @@ export class ContextEngine {
   readonly #clock: Clock;
   readonly #ids: IdGenerator;
   readonly #log: Logger;
-  readonly #metrics = new Metrics();
+  readonly #metrics = new OpMetrics();
   readonly #buffer: AuditBuffer;
   readonly #events: Emitter;
   readonly #queue = new KeyedQueue();
@@ -138,6 +138,8 @@ export class ContextEngine {
   #inflight = 0;
   #idle: (() => void) | null = null;
   readonly #recentKeys: Array<readonly string[] | undefined> = [undefined, undefined];
+  /** The last two times `#shareTime` handed out (strings until then, so the array holds tagged values). */
+  readonly #recentTimes: unknown[] = ['', ''];
 
   constructor(options: ChatContextManagerOptions) {
     this.#settings = resolveSettings(options);
@@ -288,6 +290,16 @@ export class ContextEngine {
   #leave(op: string, start: number): void {
     this.#metrics.increment(op);
     this.#metrics.observe(op, performance.now() - start);
+    this.#settle();
+  }
+
+  /** `#leave` for `get`, `create` and `update`, whose counters are fields. */
+  #leaveHot(stat: OpStat, start: number): void {
+    stat.record(performance.now() - start);
+    this.#settle();
+  }
+
+  #settle(): void {
     if (--this.#inflight === 0 && this.#idle) {
       this.#idle();
       this.#idle = null;
@@ -318,7 +330,7 @@ export class ContextEngine {
       this.#failed(error);
       throw error;
     } finally {
-      this.#leave('get', start);
+      this.#leaveHot(this.#metrics.get, start);
     }
   }
 
@@ -333,7 +345,7 @@ export class ContextEngine {
       this.#failed(error);
       throw error;
     } finally {
-      this.#leave('create', start);
+      this.#leaveHot(this.#metrics.create, start);
     }
   }
 
@@ -360,7 +372,7 @@ export class ContextEngine {
       this.#failed(error);
       throw error;
     } finally {
-      this.#leave('update', start);
+      this.#leaveHot(this.#metrics.update, start);
     }
   }
 
@@ -383,7 +395,7 @@ export class ContextEngine {
     if (scope === 'persona' && persona === undefined) {
       throw invalid(where, 'persona', 'is required for a persona-scope context');
     }
-    const now = this.#clock.now();
+    const now = this.#shareTime(this.#clock.now());
     // Fields in the order of core `contextOf` (see shapes.ts).
     const context: Context = {
       id,
@@ -400,11 +412,11 @@ export class ContextEngine {
     if (sessionId !== undefined) context.sessionId = sessionId;
     if (persona !== undefined) context.persona = persona;
     if (parentId !== undefined) context.parentId = parentId;
-    if (ttl !== null) context.expiresAt = now + ttl;
+    if (ttl !== null) context.expiresAt = this.#shareTime(now + ttl);
 
     const gate = this.#authorize(p, 'create', context);
     if (gate) await gate;
-    checkDataLimits({ bytes, depth }, this.#settings.limits, id);
+    checkDataLimits({ bytes, depth }, this.#settings.limits, id, data as JsonObject, metadata);
     if (parentId !== undefined) await this.#checkParent(p, parentId, now);
 
     const max = this.#settings.limits.maxContextsPerOwner;
@@ -626,7 +638,8 @@ export class ContextEngine {
     if (made === null) return { context: ctx, changedKeys: [] };
     const { changes, changedKeys } = made;
     if (changes.data !== undefined) {
-      checkDataLimits(measure(changes.data, ctx.metadata), this.#settings.limits, id);
+      const { data } = changes;
+      checkDataLimits(measureBound(data, ctx.metadata), this.#settings.limits, id, data, ctx.metadata);
     }
     if (changes.expiresAt === undefined) {
       const slid = this.#slide(ctx, now);
@@ -855,6 +868,21 @@ export class ContextEngine {
   }
 
   /**
+   * `t`, or the equal number handed out last. A time outside V8's small-integer range is a boxed
+   * number of 16 bytes, made anew by every computation: a context holds two (`createdAt`, which
+   * its other times and its create event share, and `expiresAt`), so the contexts created in one
+   * millisecond (with the default TTL) share two boxes instead of holding two each.
+   */
+  #shareTime(t: number): number {
+    const recent = this.#recentTimes;
+    if (recent[0] === t) return recent[0] as number;
+    if (recent[1] === t) return recent[1] as number;
+    recent[1] = recent[0];
+    recent[0] = t;
+    return t;
+  }
+
+  /**
    * A frozen list equal to `keys`: one of the last two handed out when equal, else a frozen copy.
    * Successive writes of one kind name the same keys, and a store may keep a frozen list as it is
    * (the memory adapter does), so their events then share one list instead of a copy each.
@@ -890,18 +918,16 @@ export class ContextEngine {
     let keys = changedKeys as string[];
     if (keys.length > 1000 || !withinKeyLength(keys)) keys = keys.slice(0, 1000).map((k) => k.slice(0, 256));
     keys = this.#sharedKeys(keys);
-    const event: AuditEvent = {
-      id: this.#ids(),
-      at,
-      principal,
-      action,
-      contextId,
-      scope,
-      outcome,
-      changedKeys: keys,
-    };
-    if (version !== undefined) event.version = version;
-    if (attemptedAction !== undefined) event.attemptedAction = attemptedAction;
-    return event;
+    const id = this.#ids();
+    // One literal per combination of the optional fields, in the order core
+    // `warmAuditEventShapes` warms (a field added afterwards would go to a separate array).
+    if (attemptedAction === undefined) {
+      return version === undefined
+        ? { id, at, principal, action, contextId, scope, outcome, changedKeys: keys }
+        : { id, at, principal, action, contextId, scope, outcome, changedKeys: keys, version };
+    }
+    return version === undefined
+      ? { id, at, principal, action, contextId, scope, outcome, changedKeys: keys, attemptedAction }
+      : { id, at, principal, action, contextId, scope, outcome, changedKeys: keys, attemptedAction, version };
   }
 }

@@ -47,6 +47,11 @@ function numberBytes(n: number): number {
   return String(n).length;
 }
 
+/** At most this many bytes of JSON per UTF-16 code unit of a string (`\u001f`, a lone surrogate). */
+const MAX_BYTES_PER_UNIT = 6;
+/** The longest JSON text of a finite number (`-2.2250738585072014e-308`). */
+const MAX_NUMBER_BYTES = 24;
+
 /**
  * One walk that measures a JSON value: its nesting depth (0 for a primitive, 1 for an object or
  * array of primitives, ...) and the UTF-8 bytes of its JSON text, exactly
@@ -54,26 +59,39 @@ function numberBytes(n: number): number {
  * plain JSON (what JsonValueSchema accepts) and names the offending path; without, the value is
  * trusted. A hand walk rather than the zod schema plus `JSON.stringify`, because it runs on every
  * create and update.
+ *
+ * With `bound` the bytes are an upper bound instead (a string counts six bytes per code unit, a
+ * number that is not a small integer 24), which needs no look at the characters: the limit check
+ * then measures exactly only data whose bound exceeds the limit.
  */
 export class JsonMeter {
   depth = 0;
   readonly #where: string | undefined;
   readonly #path: Array<string | number>;
+  readonly #bound: boolean;
 
-  constructor(where?: string, root = '') {
+  constructor(where?: string, root = '', bound = false) {
     this.#where = where;
     this.#path = root ? [root] : [];
+    this.#bound = bound;
+  }
+
+  #string(s: string): number {
+    return this.#bound ? MAX_BYTES_PER_UNIT * s.length + 2 : stringBytes(s);
   }
 
   /** Bytes of `value`; `depth` afterwards holds the deepest nesting seen so far. */
   bytes(value: unknown, level = 0): number {
     switch (typeof value) {
       case 'string':
-        return stringBytes(value);
+        return this.#string(value);
       case 'boolean':
         return value ? 4 : 5;
       case 'number':
-        if (Number.isFinite(value)) return numberBytes(value);
+        if (Number.isFinite(value)) {
+          if (this.#bound && (value | 0) !== value) return MAX_NUMBER_BYTES;
+          return numberBytes(value);
+        }
         throw this.#invalid('must be a finite number');
       case 'object': {
         if (value === null) return 4;
@@ -101,7 +119,7 @@ export class JsonMeter {
         let total = 1;
         for (const key in value) {
           path?.push(key);
-          total += stringBytes(key) + 2 + this.bytes((value as JsonObject)[key], inner);
+          total += this.#string(key) + 2 + this.bytes((value as JsonObject)[key], inner);
           path?.pop();
         }
         return total === 1 ? 2 : total;

@@ -4,15 +4,22 @@ import { JsonMeter } from './json.js';
 import type { ResolvedLimits } from './options.js';
 
 export interface Measured {
-  /** UTF-8 bytes of the JSON of `data` plus that of `metadata`. */
+  /** UTF-8 bytes of the JSON of `data` plus that of `metadata`, or an upper bound of them. */
   bytes: number;
-  /** The deeper nesting of the two. */
+  /** The deeper nesting of the two, exact. */
   depth: number;
 }
 
-/** Measures trusted (already checked) data and metadata. */
+/** Measures trusted (already checked) data and metadata exactly. */
 export function measure(data: JsonObject, metadata: JsonObject): Measured {
   const meter = new JsonMeter();
+  const bytes = meter.bytes(data) + meter.bytes(metadata);
+  return { bytes, depth: meter.depth };
+}
+
+/** As `measure`, with an upper bound of the bytes (see `JsonMeter`): no look at the characters. */
+export function measureBound(data: JsonObject, metadata: JsonObject): Measured {
+  const meter = new JsonMeter(undefined, '', true);
   const bytes = meter.bytes(data) + meter.bytes(metadata);
   return { bytes, depth: meter.depth };
 }
@@ -22,9 +29,18 @@ export function serializedBytes(data: JsonObject, metadata: JsonObject): number 
   return measure(data, metadata).bytes;
 }
 
-/** Throws `LIMIT` when a context's data would exceed the size or depth limits. */
-export function checkDataLimits(measured: Measured, limits: ResolvedLimits, contextId: string): void {
-  const { bytes, depth } = measured;
+/**
+ * Throws `LIMIT` when a context's data would exceed the size or depth limits. `measured.bytes` may
+ * be an upper bound: only when it exceeds `maxBytes` are `data` and `metadata` measured exactly.
+ */
+export function checkDataLimits(
+  measured: Measured,
+  limits: ResolvedLimits,
+  contextId: string,
+  data: JsonObject,
+  metadata: JsonObject,
+): void {
+  const { depth } = measured;
   if (depth > limits.maxDepth) {
     throw new ConvokitError(
       'LIMIT',
@@ -37,6 +53,8 @@ export function checkDataLimits(measured: Measured, limits: ResolvedLimits, cont
       },
     );
   }
+  if (measured.bytes <= limits.maxBytes) return;
+  const bytes = serializedBytes(data, metadata);
   if (bytes > limits.maxBytes) {
     throw new ConvokitError(
       'LIMIT',

@@ -1,5 +1,5 @@
 import type { Storage } from '@convokit/core';
-import { ConvokitError } from '@convokit/core';
+import { ConvokitError, warmAuditEventShapes } from '@convokit/core';
 import { createMemoryStorage } from '@convokit/storage-memory';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type ChangeEvent, createChatContextManager } from '../src/index.js';
@@ -379,6 +379,30 @@ describe.each(availableBackends())('contexts on $name', (backend) => {
     });
     expect(m.latencies.get!.count).toBe(3);
     expect(m.latencies.get!.p99).toBeGreaterThanOrEqual(0);
+    expect(m.latencies.update!.count).toBe(1);
+    expect(m.latencies.create!.count).toBe(1);
+    // Keys in core Metrics order, the hot operations among the others.
+    expect(Object.keys(m.counters)).toEqual(Object.keys(m.counters).sort((a, b) => a.localeCompare(b)));
+    expect(Object.keys(m.latencies)).toEqual(['create', 'get', 'update']);
+  });
+
+  it('hands the log events built in the field orders core warms (so `at` stays a tagged field)', async () => {
+    const audit = s.storage.audit!;
+    const append = audit.append.bind(audit);
+    const appended: object[] = [];
+    audit.append = async (events) => {
+      appended.push(...events);
+      await append(events);
+    };
+    const h = s.manager.as(alice);
+    await h.create('session', { a: 1 }, { id: 'k' });
+    await h.update('k', { a: 2 });
+    await rejection(s.manager.as(bob).get('k'));
+    await h.delete('k');
+    await s.manager.audit();
+    const shapes = warmAuditEventShapes().map((o) => Object.keys(o).join());
+    expect(appended).toHaveLength(4);
+    for (const e of appended) expect(shapes).toContain(Object.keys(e).join());
   });
 
   it('close flushes the audit trail, is idempotent, and later calls fail', async () => {

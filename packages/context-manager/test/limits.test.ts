@@ -32,13 +32,21 @@ describe('serializedBytes', () => {
     );
     fc.assert(
       fc.property(
-        fc.jsonValue({ maxDepth: 3, depthSize: 'small' }),
+        fc.oneof(
+          fc.jsonValue({ maxDepth: 3, depthSize: 'small' }),
+          fc.array(fc.double({ noNaN: true, noDefaultInfinity: true })),
+        ),
         fc.dictionary(strings, strings, { maxKeys: 6 }),
         (v, extra) => {
           for (const value of [v, extra, { v, extra }]) {
             const meter = new JsonMeter('test');
-            expect(meter.bytes(value)).toBe(Buffer.byteLength(JSON.stringify(value), 'utf8'));
+            const exact = Buffer.byteLength(JSON.stringify(value), 'utf8');
+            expect(meter.bytes(value)).toBe(exact);
             expect(meter.depth).toBe(depthOf(value));
+            // The bound the limit check starts from: never below the exact size, same depth.
+            const bound = new JsonMeter('test', '', true);
+            expect(bound.bytes(value)).toBeGreaterThanOrEqual(exact);
+            expect(bound.depth).toBe(depthOf(value));
           }
         },
       ),
@@ -89,12 +97,18 @@ describe.each(availableBackends())('limits on $name', (backend) => {
         (await rejection(h.create('session', { s: 'x'.repeat(80) }, { metadata: { m: 'y'.repeat(10) } })))
           .code,
       ).toBe('LIMIT');
+      // exactly at the limit with characters JSON escapes: a bound (6 bytes each) would be over
+      await h.create('session', { s: '\u0001'.repeat(15) }, { id: 'escaped' }); // 8 + 90 + 2 = 100
+      expect(await rejection(h.create('session', { s: `${'\u0001'.repeat(15)}x` }))).toMatchObject({
+        code: 'LIMIT',
+        details: { actual: 101 },
+      });
       // an update that would grow past the limit
       const grow = await rejection(h.update('fits', { more: 1 }));
       expect(grow).toMatchObject({ code: 'LIMIT', details: { limit: 'maxBytes' } });
       expect(await h.get('fits')).toMatchObject({ version: 1, data: { s: 'x'.repeat(90) } });
-      // nothing but the one create was audited
-      expect((await s.manager.audit()).items.map((e) => e.action)).toEqual(['create']);
+      // nothing but the two creates was audited
+      expect((await s.manager.audit()).items.map((e) => e.action)).toEqual(['create', 'create']);
     } finally {
       await s.close();
     }

@@ -9,6 +9,7 @@ export {
 } from './cursor.js';
 export type { ConvokitErrorJSON, ErrorCode, ErrorDetails } from './errors.js';
 export { ConvokitError, ERROR_CODES } from './errors.js';
+export { warmAuditEventShapes } from './event-shape.js';
 export type { NormalizedTurnFilter } from './filter.js';
 export { matchesTurnFilter, normalizeTurnFilter } from './filter.js';
 export type { HistogramJSON } from './histogram.js';

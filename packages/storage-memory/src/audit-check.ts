@@ -1,4 +1,4 @@
-import { type AuditEvent, AuditEventSchema, validate } from '@convokit/core';
+import { type AuditEvent, AuditEventSchema, validate, warmAuditEventShapes } from '@convokit/core';
 import { isEpochMs, isKey, underPath } from './checks.js';
 import type { Frozen } from './json.js';
 
@@ -27,7 +27,9 @@ export class AuditChecker {
   readonly #singleKeys = new Map<string, readonly string[]>();
   constructor(frozen: Frozen) {
     this.#frozen = frozen;
-    warmEventShapes();
+    // The event literals of `#fast` with `at` as a tagged field (see core `warmAuditEventShapes`):
+    // events written at one time then share one number instead of a 16-byte box each.
+    warmAuditEventShapes();
   }
 
   /** A frozen copy of event `i` of a batch, or the schema's VALIDATION error. */
@@ -55,7 +57,8 @@ export class AuditChecker {
     const s = scope as AuditEvent['scope'];
     const o = outcome as AuditEvent['outcome'];
     // One literal per combination of the optional fields, so every event gets its fields in the
-    // object itself (a field added afterwards costs a separate property array per event).
+    // object itself (a field added afterwards costs a separate property array per event), in the
+    // order core `warmAuditEventShapes` warms.
     let event: AuditEvent;
     if (attemptedAction === undefined) {
       event =
@@ -129,47 +132,4 @@ export class AuditChecker {
     }
     return shared as string[];
   }
-}
-
-/**
- * The four event literals of `#fast`, built once with a string in `at`, so that V8 keeps `at` as a
- * tagged field rather than a private boxed double per event (see core `warmContextShapes`). Built
- * once per process and kept in `eventShapes`, so that a bundler cannot drop the work.
- */
-let eventShapes: readonly object[] | undefined;
-
-function warmEventShapes(): readonly object[] {
-  eventShapes ??= generalizeEventShapes();
-  return eventShapes;
-}
-
-function generalizeEventShapes(): readonly object[] {
-  const [a, k] = ['', null];
-  return [
-    { id: a, at: a, principal: a, action: a, contextId: a, scope: a, outcome: a, changedKeys: k },
-    { id: a, at: a, principal: a, action: a, contextId: a, scope: a, outcome: a, changedKeys: k, version: 0 },
-    {
-      id: a,
-      at: a,
-      principal: a,
-      action: a,
-      contextId: a,
-      scope: a,
-      outcome: a,
-      changedKeys: k,
-      attemptedAction: a,
-    },
-    {
-      id: a,
-      at: a,
-      principal: a,
-      action: a,
-      contextId: a,
-      scope: a,
-      outcome: a,
-      changedKeys: k,
-      attemptedAction: a,
-      version: 0,
-    },
-  ];
 }

@@ -1,4 +1,4 @@
-import type { AuditEvent } from '@convokit/core';
+import { type AuditEvent, warmAuditEventShapes } from '@convokit/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createMemoryStorage } from '../src/index.js';
@@ -103,5 +103,23 @@ describe('audit lists by context and principal', () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('stored audit events', () => {
+  it('have their keys in the order of one of the shapes core warms (so `at` stays a tagged field)', async () => {
+    const s = createMemoryStorage();
+    const shapes = warmAuditEventShapes().map((o) => Object.keys(o).join());
+    const { version: _v, ...noVersion } = event('e1', ['a']);
+    await s.audit.append([
+      noVersion,
+      event('e2', ['a']),
+      { ...noVersion, id: 'e3', action: 'deny', outcome: 'denied', attemptedAction: 'read' },
+      { ...event('e4', []), action: 'deny', outcome: 'denied', attemptedAction: 'update' },
+    ]);
+    const stored = (await s.audit.list({}, { limit: 10 })).items;
+    expect(stored).toHaveLength(4);
+    for (const e of stored) expect(shapes).toContain(Object.keys(e).join());
+    expect(new Set(stored.map((e) => Object.keys(e).join())).size).toBe(4);
   });
 });
