@@ -1,5 +1,6 @@
-import { makeSnippet, type NormalizedTurnFilter, type Turn, tokenize } from '@convokit/core';
-import { TURN_SELECT } from './rows.js';
+import { makeSnippet, type NormalizedTurnFilter, type SearchHit, type Turn, tokenize } from '@convokit/core';
+import type { Connection } from './connection.js';
+import { TURN_SELECT, type TurnRow, turnOfRow } from './rows.js';
 import { turnFilterSql } from './turn-filter-sql.js';
 
 /**
@@ -25,43 +26,47 @@ export function ftsQuery(terms: readonly string[], mode: 'all' | 'any'): string 
  */
 export const TIE_MARGIN = 64;
 
-/** One statement of a search; `bounded` ones may answer `undefined` (see `searchPage`). */
-export interface SearchStatement {
-  sql: string;
-  params: unknown[];
-  bounded: boolean;
-}
-
-/** A row of a search statement: the turn row, its bm25 (lower is better) and terms matched. */
-export interface SearchRowBase {
+/**
+ * A ranked hit before its row is read: turn seq, FTS5 bm25 (lower is better) and how many of the
+ * distinct terms it holds.
+ */
+export interface RankedHit {
+  seq: number;
   rank: number;
   matched: number;
-  /** Bounded statements: how many best scores were kept, and the worst of them. */
-  top_n?: number;
-  top_worst?: number;
 }
 
 /**
- * The statements of one search, to run in order until one answers (see `searchPage`).
+ * One statement that ranks hits. `all` mode statements return `[seq, bm25]` rows in page order;
+ * `keep` says how many best scores a bounded one kept (see `pickPage`), undefined when it saw
+ * every hit. The `any` statement returns `[seq, bm25, matched]` rows, already the page.
+ */
+export interface RankStatement {
+  sql: string;
+  params: unknown[];
+  keep?: number;
+}
+
+/**
+ * The statements of one search, to run in order until one answers (see `pickPage`).
  *
  * `all` mode (or one term): FTS5 scores every match (rowid and bm25 only), the filters see only
- * the narrow turns row, and the texts are read for the page alone. The page is every hit ranked
- * no worse than the limit-th best, so the tie-break on (at, id) among equal scores sees every
- * tied hit. The first statement keeps only the best `limit + TIE_MARGIN` scores (a bounded sort,
- * no copy of every match); it proves its page exact unless more than TIE_MARGIN hits tie with the
- * limit-th best, and then the second statement keeps every match. (No score column is named
- * `rank`: in a query on turns_fts that is FTS5's hidden rank column, which scores again.)
+ * the narrow turns row, and only `[seq, bm25]` pairs come back; the texts are read for the page
+ * alone (`pageSql`). The page is every hit ranked no worse than the limit-th best, so the
+ * tie-break on (at, id) among equal scores sees every tied hit. The first statement keeps only
+ * the best `limit + TIE_MARGIN` scores (a bounded sort, no copy of every match) and orders just
+ * those; it proves its page exact unless more than TIE_MARGIN hits tie with the limit-th best,
+ * and then the second statement keeps every match and cuts at the limit-th best score. (No score
+ * column is named `rank`: in a query on turns_fts that is FTS5's hidden rank column, which
+ * scores again.)
  */
 export function searchSql(
   terms: readonly string[],
   mode: 'all' | 'any',
   filter: NormalizedTurnFilter,
   limit: number,
-): SearchStatement[] {
+): RankStatement[] {
   const where = turnFilterSql(filter);
-  // TURN_SELECT is `SELECT <columns> FROM turns t JOIN turn_texts x ...`: reuse its column list.
-  const columns = TURN_SELECT.slice('SELECT '.length, TURN_SELECT.indexOf(' FROM '));
-  const filters = where.clauses.map((c) => ` AND ${c}`).join('');
   if (mode === 'all' || terms.length === 1) {
     const match = ftsQuery(terms, mode);
     const scored = 'SELECT rowid AS seq, bm25(turns_fts) AS score FROM turns_fts WHERE turns_fts MATCH ?';
@@ -74,60 +79,103 @@ export function searchSql(
           SELECT m.seq, m.score FROM m JOIN turns t ON t.seq = m.seq
           WHERE ${where.clauses.join(' AND ')}${keep})`
         : `WITH h AS MATERIALIZED (${scored}${keep})`;
-    const page = (extra: string, from: string) => `
-        SELECT ${columns}, h.score AS rank, ${terms.length} AS matched${extra}
-        FROM ${from} JOIN turns t ON t.seq = h.seq JOIN turn_texts x ON x.seq = t.seq
-        WHERE h.score <= ifnull(cut, 1e308)
-        ORDER BY h.score, t.at DESC, t.id DESC
-        LIMIT ?`;
-    const edge = (stats: string) =>
-      `,
-        edge AS MATERIALIZED (SELECT (SELECT score FROM h ORDER BY score LIMIT 1 OFFSET ?) AS cut${stats})`;
+    const order = (cut: string) => `
+        SELECT h.seq, h.score FROM h JOIN turns t ON t.seq = h.seq${cut}
+        ORDER BY h.score, t.at DESC, t.id DESC`;
+    const keep = limit + TIE_MARGIN;
     return [
+      { sql: `${hits(' ORDER BY score LIMIT ?')}${order('')}`, params: [match, ...where.params, keep], keep },
       {
-        sql: `${hits(' ORDER BY score LIMIT ?')}${edge(', (SELECT count(*) FROM h) AS top_n, (SELECT max(score) FROM h) AS top_worst')}${page(', edge.top_n AS top_n, edge.top_worst AS top_worst', 'h JOIN edge')}`,
-        params: [match, ...where.params, limit + TIE_MARGIN, limit - 1, limit],
-        bounded: true,
-      },
-      {
-        sql: `${hits('')}${edge('')}${page('', 'h JOIN edge')}`,
+        sql: `${hits('')}
+        ${order(' WHERE h.score <= ifnull((SELECT score FROM h ORDER BY score LIMIT 1 OFFSET ?), 1e308)')}
+        LIMIT ?`,
         params: [match, ...where.params, limit - 1, limit],
-        bounded: false,
       },
     ];
   }
+  const filters = where.clauses.map((c) => ` AND ${c}`).join('');
   const perTerm = terms.map(() => 'SELECT rowid FROM turns_fts WHERE turns_fts MATCH ?').join(' UNION ALL ');
   return [
     {
       sql: `
       WITH m AS (SELECT rowid AS seq, COUNT(*) AS matched FROM (${perTerm}) GROUP BY rowid)
-      SELECT ${columns}, bm25(turns_fts) AS rank, m.matched AS matched
+      SELECT t.seq, bm25(turns_fts) AS score, m.matched
       FROM turns_fts JOIN m ON m.seq = turns_fts.rowid JOIN turns t ON t.seq = turns_fts.rowid
-        JOIN turn_texts x ON x.seq = t.seq
       WHERE turns_fts MATCH ?${filters}
-      ORDER BY m.matched DESC, rank, t.at DESC, t.id DESC
+      ORDER BY m.matched DESC, score, t.at DESC, t.id DESC
       LIMIT ?`,
       params: [...terms.map(phrase), ftsQuery(terms, mode), ...where.params, limit],
-      bounded: false,
     },
   ];
 }
 
 /**
- * A statement's page, or `undefined` when a bounded statement cannot prove it exact: it kept
- * `top_n` best scores, the worst being `top_worst`; if it kept fewer than it asked for, it saw
- * every hit, and otherwise every hit it dropped scores at least `top_worst`, which must be
- * strictly worse than the last score on the page (rows hold at most `limit` hits).
+ * A statement's page, or `undefined` when a bounded statement cannot prove it exact. Rows are
+ * `[seq, bm25, matched?]` in rank order. A bounded statement kept the `keep` best scores: if it
+ * returned fewer, it saw every hit; otherwise every hit it dropped scores at least as badly as
+ * the worst it kept (its last row, rows being ordered by score first), which must be strictly
+ * worse than the last score on the page, or a dropped hit could tie with it.
  */
-export function searchPage<R extends SearchRowBase>(
-  rows: R[],
+export function pickPage(
+  rows: unknown[][],
   limit: number,
-  bounded: boolean,
-): R[] | undefined {
-  if (!bounded || rows.length === 0) return rows;
-  const { top_n: kept, top_worst: worst } = rows[0]!;
-  if (kept === undefined || worst === undefined || kept < limit + TIE_MARGIN) return rows;
-  return rows.length === limit && worst > rows[limit - 1]!.rank ? rows : undefined;
+  keep: number | undefined,
+  terms: number,
+): RankedHit[] | undefined {
+  // keep > limit, so a full bounded result always has a limit-th row.
+  if (
+    keep !== undefined &&
+    rows.length >= keep &&
+    !((rows.at(-1)![1] as number) > (rows[limit - 1]![1] as number))
+  ) {
+    return undefined;
+  }
+  return rows.slice(0, limit).map((r) => ({
+    seq: r[0] as number,
+    rank: r[1] as number,
+    matched: r.length > 2 ? (r[2] as number) : terms,
+  }));
+}
+
+/** The rows of a page's turns, in the order of `seqs` (one placeholder per seq, at most `limit`). */
+export function pageSql(count: number): string {
+  return `${TURN_SELECT} WHERE t.seq IN (${Array(count).fill('?').join(', ')})`;
+}
+
+/** The page's turns in rank order, from rows read in any order. */
+export function inRankOrder<R extends { seq: number }>(hits: readonly RankedHit[], rows: readonly R[]): R[] {
+  const bySeq = new Map(rows.map((r) => [r.seq, r]));
+  return hits.map((h) => bySeq.get(h.seq)!);
+}
+
+/** A search of distinct, non-empty terms: rank, read the page's rows, cut the snippets. */
+export function searchTurns(
+  conn: Connection,
+  terms: readonly string[],
+  mode: 'all' | 'any',
+  filter: NormalizedTurnFilter,
+  limit: number,
+): SearchHit[] {
+  let hits: RankedHit[] | undefined;
+  for (const { sql, params, keep } of searchSql(terms, mode, filter, limit)) {
+    hits = pickPage(
+      conn
+        .prepare(sql)
+        .raw()
+        .all(...params) as unknown[][],
+      limit,
+      keep,
+      terms.length,
+    );
+    if (hits) break;
+  }
+  if (!hits?.length) return [];
+  const rows = conn.prepare(pageSql(hits.length)).all(...hits.map((h) => h.seq)) as TurnRow[];
+  const termSet = new Set(terms);
+  return inRankOrder(hits, rows).map((row, i) => {
+    const turn = turnOfRow(row);
+    return { turn, score: searchScore(hits[i]!.matched, hits[i]!.rank), snippet: snippetOf(turn, termSet) };
+  });
 }
 
 /** What the FTS table indexes for a turn: core terms of both texts, space-separated. */
@@ -147,7 +195,9 @@ export function snippetOf(turn: Turn, terms: ReadonlySet<string>): string {
     for (const term of tokenize(text)) if (terms.has(term)) seen.add(term);
     return seen.size;
   };
+  // The response can hold more terms only if the user input lacks one: skip tokenizing it otherwise.
+  const inUser = held(turn.userInput);
   const source =
-    held(turn.assistantResponse) > held(turn.userInput) ? turn.assistantResponse : turn.userInput;
+    inUser < terms.size && held(turn.assistantResponse) > inUser ? turn.assistantResponse : turn.userInput;
   return makeSnippet(source, terms);
 }

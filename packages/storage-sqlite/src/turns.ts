@@ -40,14 +40,13 @@ import {
 } from './distinct.js';
 import { prepareRollupStatements, RollupBatch, type RollupStatements, rebuildRollups } from './rollups.js';
 import { TURN_CELLS_SELECT, TURN_SELECT, type TurnRow, turnOfCells, turnOfRow } from './rows.js';
-import { type SearchRowBase, searchPage, searchScore, searchSql, searchTerms, snippetOf } from './search.js';
+import { searchTerms, searchTurns } from './search.js';
 import { prepareSessionStatements, SessionBatch, type SessionStatements, trimSessions } from './sessions.js';
 import { turnFilterSql, whereSql } from './turn-filter-sql.js';
 import { turnsVersion } from './turns-version.js';
 import { underPath } from './validate-field.js';
 
 const TurnBatchSchema = TurnSchema.array();
-type SearchRow = TurnRow & SearchRowBase;
 const SELECT_ONE = `${TURN_SELECT} WHERE t.id = ?`;
 
 /** Rows per FTS5 insert statement: one statement per row costs about a third more in FTS5. */
@@ -245,19 +244,8 @@ export function createTurnStore(conn: Connection): TurnStore {
       const opts = validate(SearchOptionsSchema, options, 'turns.search');
       const terms = distinctTerms(query);
       if (terms.length === 0) return conn.run('turns.search', () => []);
-      const statements = searchSql(terms, opts.mode, normalizeTurnFilter(opts.filter), opts.limit);
-      return conn.run('turns.search', () => {
-        let rows: SearchRow[] | undefined;
-        for (const { sql, params, bounded } of statements) {
-          rows = searchPage(conn.prepare(sql).all(...params) as SearchRow[], opts.limit, bounded);
-          if (rows) break;
-        }
-        const termSet = new Set(terms);
-        return (rows ?? []).map((row) => {
-          const turn = turnOfRow(row);
-          return { turn, score: searchScore(row.matched, row.rank), snippet: snippetOf(turn, termSet) };
-        });
-      });
+      const filter = normalizeTurnFilter(opts.filter);
+      return conn.run('turns.search', () => searchTurns(conn, terms, opts.mode, filter, opts.limit));
     },
 
     async aggregate(spec: AggregateSpecInput): Promise<AggregateResult> {

@@ -3,7 +3,7 @@ import { createMemoryStorage } from '@convokit/storage-memory';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createSqliteStorage } from '../src/index.js';
-import { searchPage, TIE_MARGIN } from '../src/search.js';
+import { pickPage, TIE_MARGIN } from '../src/search.js';
 
 /** The page edge: search keeps the best `limit` hits, and equal scores across the edge go newest first. */
 
@@ -70,17 +70,23 @@ describe('search page edge', () => {
     }
   });
 
-  it('searchPage accepts a bounded page only when the dropped scores are strictly worse', () => {
-    const row = (rank: number, top_n: number, top_worst: number) => ({ rank, matched: 1, top_n, top_worst });
-    const full = 2 + TIE_MARGIN;
+  it('pickPage accepts a bounded page only when the dropped scores are strictly worse', () => {
+    const keep = 2 + TIE_MARGIN;
+    // Rows in rank order: [seq, bm25]; `last` is the worst score kept.
+    const rows = (n: number, last: number) =>
+      Array.from({ length: n }, (_, i) => [i + 1, i === n - 1 ? last : -3 + i / 1000]);
     // Fewer kept than asked for: every hit was seen.
-    expect(searchPage([row(-3, 5, -1), row(-2, 5, -1)], 2, true)).toHaveLength(2);
+    expect(pickPage(rows(5, -1), 2, keep, 1)).toEqual([
+      { seq: 1, rank: -3, matched: 1 },
+      { seq: 2, rank: -3 + 1 / 1000, matched: 1 },
+    ]);
     // All kept: the worst kept must be worse (greater) than the last on the page.
-    expect(searchPage([row(-3, full, -1), row(-2, full, -1)], 2, true)).toHaveLength(2);
-    expect(searchPage([row(-3, full, -2), row(-2, full, -2)], 2, true)).toBeUndefined();
-    // Unbounded statements and empty results always answer.
-    expect(searchPage([row(-3, full, -2), row(-2, full, -2)], 2, false)).toHaveLength(2);
-    expect(searchPage([], 2, true)).toEqual([]);
+    expect(pickPage(rows(keep, -1), 2, keep, 1)).toHaveLength(2);
+    expect(pickPage(rows(keep, -3 + 1 / 1000), 2, keep, 1)).toBeUndefined();
+    // Unbounded statements and empty results always answer; `any` rows carry their own count.
+    expect(pickPage(rows(keep, -3 + 1 / 1000), 2, undefined, 1)).toHaveLength(2);
+    expect(pickPage([], 2, keep, 1)).toEqual([]);
+    expect(pickPage([[7, -2, 1]], 2, undefined, 2)).toEqual([{ seq: 7, rank: -2, matched: 1 }]);
   });
 
   it('small pages equal the memory adapter’s, filtered or not', async () => {
