@@ -161,6 +161,45 @@ describe('deleteExpired', () => {
     );
   });
 
+  it('without values, every stored field comes back in its place, optional ones only when set', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.record(
+            {
+              ownerId: fc.constantFrom('o1', 'o2'),
+              sessionId: fc.constantFrom('s1', 's2'),
+              persona: fc.constantFrom('p1', 'p2'),
+              parentId: fc.constantFrom('x1', 'x2'),
+            },
+            { requiredKeys: [] },
+          ),
+          { minLength: 1, maxLength: 8 },
+        ),
+        fc.nat({ max: 50 }),
+        async (optionals, spread) => {
+          const path = join(dir, `fields-${Math.random()}.db`);
+          await using storage = await createSqliteStorage({ path, clock: createManualClock(T) });
+          const stored = optionals.map((o, i) => {
+            const { ownerId: _owner, ...base } = context(`f${i}`, T + i, {
+              version: 1 + ((i * 7) % 5),
+              createdAt: T - 100 - i,
+              updatedAt: T - 50 + i,
+              accessCount: i * 3,
+              lastAccessedAt: T - spread - i,
+              scope: i % 2 === 0 ? 'session' : 'conversation',
+            });
+            return { ...base, ...o } as Context;
+          });
+          for (const c of stored) await storage.contexts!.create(c);
+          const got = await storage.contexts!.deleteExpired(T + 100, { values: false });
+          expect(got).toStrictEqual(stored.map(strip));
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
+
   it('rejects a values option that is not a boolean, deleting nothing', async () => {
     await using storage = await createSqliteStorage({ path: join(dir, 'bad.db') });
     await storage.contexts!.create(context('a', T));
