@@ -1,7 +1,13 @@
 import { ConvokitError } from '@convokit/core';
 import type Database from 'better-sqlite3';
 import { buildDistinct } from './distinct.js';
-import { buildDayPairRollups, DAY_PAIR_INDEX_TERM, END_OF_TIME, rebuildRollups } from './rollups.js';
+import {
+  buildDayPairRollups,
+  DAY_PAIR_INDEX_TERM,
+  END_OF_TIME,
+  rebuildRollups,
+  rebuildWeeks,
+} from './rollups.js';
 import { buildSessions } from './sessions.js';
 
 /**
@@ -270,6 +276,34 @@ CREATE INDEX audit_context ON audit (context_id, at, id);
 CREATE INDEX audit_principal ON audit (principal, at, id);
 `;
 
+/**
+ * Weekly rollups (weeks from Monday 00:00 UTC) for the dimensions with histograms (rollups.ts
+ * WEEK_DIMS), in the shape of the daily ones: a range of whole weeks reads a seventh of the rows.
+ * `IF NOT EXISTS`: upgrade tests of earlier steps take today's schema back to their version by
+ * undoing only their own step; the rows are summed again from the days either way.
+ */
+const V8_ROLLUPS_WEEK = `
+CREATE TABLE IF NOT EXISTS rollups_week (
+  dim TEXT NOT NULL,
+  week INTEGER NOT NULL,
+  key TEXT NOT NULL,
+  count INTEGER NOT NULL,
+  errors INTEGER NOT NULL,
+  tokens_in INTEGER NOT NULL,
+  tokens_out INTEGER NOT NULL,
+  feedback_sum REAL NOT NULL,
+  feedback_count INTEGER NOT NULL,
+  latency_count INTEGER NOT NULL,
+  latency_sum REAL NOT NULL,
+  latency_min REAL,
+  latency_max REAL,
+  first_at INTEGER NOT NULL,
+  last_at INTEGER NOT NULL,
+  hist BLOB,
+  PRIMARY KEY (dim, week, key)
+) WITHOUT ROWID;
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { description: 'turns, child name tables, FTS5, contexts, audit', up: (db) => db.exec(V1_TURNS) },
   {
@@ -311,6 +345,13 @@ CREATE INDEX contexts_expiry ON contexts (expires_at, id) WHERE expires_at IS NO
   {
     description: 'audit as a WITHOUT ROWID table keyed by event id',
     up: (db) => db.exec(V7_AUDIT_WITHOUT_ROWID),
+  },
+  {
+    description: 'weekly rollups, built from the daily ones',
+    up: (db) => {
+      db.exec(V8_ROLLUPS_WEEK);
+      rebuildWeeks(db, 0, END_OF_TIME);
+    },
   },
 ];
 

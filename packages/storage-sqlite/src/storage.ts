@@ -16,7 +16,7 @@ import { createContextStore } from './contexts.js';
 import { sqliteError } from './errors.js';
 import { checkSchema, migrate, SCHEMA_VERSION } from './migrations.js';
 import type { SqliteStorageOptions, SqliteSynchronous } from './options.js';
-import { mergeHist } from './rollups.js';
+import { histSum, mergeHist } from './rollups.js';
 import { createTurnStore } from './turns.js';
 
 export interface SqliteStorage extends Storage {
@@ -109,6 +109,7 @@ export function openConnection(options: SqliteStorageOptions): Connection {
     if (path !== ':memory:') db.pragma(`mmap_size = ${mmapSizeMiB * 1024 * 1024}`);
     db.function('cvk_month', { deterministic: true }, (ms) => bucketStart('month', Number(ms)));
     db.function('cvk_hist_merge', { deterministic: true }, mergeHist);
+    db.aggregate('cvk_hist_sum', { deterministic: true, ...histSum });
     const version = readonly ? checkSchema(db, path) : migrate(db, path);
     // Lets the planner gather the statistics it lacks (bounded work), so range filters that cover
     // most of the table scan it instead of walking an index row by row.

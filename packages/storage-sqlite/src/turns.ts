@@ -3,6 +3,7 @@ import {
   type AggregateSpecInput,
   type AppendOptions,
   type AppendResult,
+  bucketStart,
   ConvokitError,
   DAY_MS,
   decodeCursor,
@@ -38,7 +39,14 @@ import {
   prepareDistinctStatements,
   trimDistinct,
 } from './distinct.js';
-import { prepareRollupStatements, RollupBatch, type RollupStatements, rebuildRollups } from './rollups.js';
+import {
+  prepareRollupStatements,
+  RollupBatch,
+  type RollupStatements,
+  rebuildRollups,
+  rebuildWeeks,
+  WEEK_MS,
+} from './rollups.js';
 import { TURN_CELLS_SELECT, TURN_SELECT, type TurnRow, turnOfCells, turnOfRow } from './rows.js';
 import { searchTerms, searchTurns } from './search.js';
 import { prepareSessionStatements, SessionBatch, type SessionStatements, trimSessions } from './sessions.js';
@@ -272,6 +280,10 @@ export function createTurnStore(conn: Connection): TurnStore {
         conn.prepare('DELETE FROM rollups WHERE hour < ?').run(day);
         conn.prepare('DELETE FROM rollups_day WHERE day < ?').run(day);
         if (day !== before && deleted > 0) rebuildRollups(conn.db, day, day + DAY_MS);
+        // Whole weeks before the cut go too; the week it cuts through is summed again from its days.
+        const week = bucketStart('week', before);
+        conn.prepare('DELETE FROM rollups_week WHERE week < ?').run(week);
+        if (week !== before && deleted > 0) rebuildWeeks(conn.db, week, week + WEEK_MS);
         trimDistinct(conn.db, before);
         trimSessions(conn.db, before);
         if (deleted > 0) version.bump();

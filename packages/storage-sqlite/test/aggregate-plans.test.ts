@@ -12,6 +12,7 @@ import { createMemoryStorage } from '@convokit/storage-memory';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { aggregateTurns, dayPairPlan, rollupPlan, splitRange } from '../src/aggregate.js';
+import { END_OF_TIME, rebuildWeeks } from '../src/rollups.js';
 import { sessionPlanServes } from '../src/session-plan.js';
 import { openConnection } from '../src/storage.js';
 import { createTurnStore } from '../src/turns.js';
@@ -599,5 +600,167 @@ describe('aggregate: distinct and session rollups agree with the memory adapter'
       ),
       { numRuns: 150 },
     );
+  });
+});
+
+/**
+ * Weekly rollups: ranges of several weeks (whole weeks from `rollups_week`, the days around them
+ * daily, hours and partial hours around those), appends out of time order, and retention cuts
+ * through a week. Every plan must give what a scan of the turns gives; and what appends wrote
+ * into the weekly rows must equal those rows summed again from the daily ones.
+ */
+describe('aggregate: weekly rollups agree with the base plan and the memory adapter', () => {
+  const MONDAY = Date.UTC(2026, 1, 23);
+  const WEEK = 7 * DAY_MS;
+  const SPAN_W = 5 * WEEK;
+  // Instants on and around week, day and hour boundaries, and anywhere.
+  const weekInstant = fc.oneof(
+    fc.integer({ min: 0, max: 5 }).map((w) => MONDAY + w * WEEK),
+    fc.integer({ min: 0, max: 35 }).map((d) => MONDAY + d * DAY_MS),
+    fc.integer({ min: 0, max: 35 * 24 }).map((h) => MONDAY + h * HOUR_MS),
+    fc.integer({ min: 1, max: 5 }).map((w) => MONDAY + w * WEEK - 1),
+    fc.integer({ min: 0, max: SPAN_W }).map((x) => MONDAY + x),
+  );
+  const weekTurnArb = fc.record({
+    at: fc.oneof(
+      fc.integer({ min: 0, max: SPAN_W - 1 }),
+      fc.integer({ min: 0, max: 4 }).map((w) => w * WEEK),
+      fc.integer({ min: 1, max: 5 }).map((w) => w * WEEK - 1),
+    ),
+    session: fc.integer({ min: 0, max: 5 }),
+    user: maybe(fc.constantFrom('u1', 'u2')),
+    persona: maybe(fc.constantFrom('analyst', 'coach')),
+    frameworks: names(['swot', 'okr', 'lean']),
+    tools: names(['search', 'calc']),
+    latencyMs: maybe(fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 5000 }))),
+    tokens: maybe(fc.record({ input: fc.nat(500), output: fc.nat(500) })),
+    error: fc.boolean(),
+    feedback: maybe(fc.constantFrom(-1, -0.5, 0, 0.5, 1)),
+  });
+  const weekSpecArb: fc.Arbitrary<AggregateSpecInput> = fc
+    .record({
+      groupBy: fc.constantFrom<GroupKey[]>(
+        [],
+        ['persona'],
+        ['framework'],
+        ['week'],
+        ['week', 'persona'],
+        ['outcome', 'week'],
+        ['tool'],
+        ['framework', 'framework'],
+        ['month'],
+      ),
+      measures: fc.subarray([...ADDITIVE, 'sessions'] as Measure[], { minLength: 1 }),
+      range: fc.tuple(maybe(weekInstant), maybe(weekInstant)),
+      filter: fc.constantFrom(undefined, 'persona', 'outcome', 'framework'),
+    })
+    .map((r): AggregateSpecInput => {
+      const filter: Record<string, unknown> = {};
+      const [a, b] = r.range;
+      if (a !== undefined) filter.from = b === undefined ? a : Math.min(a, b);
+      if (b !== undefined) filter.to = a === undefined ? b : Math.max(a, b);
+      if (r.filter === 'persona') filter.persona = ['analyst', 'coach'];
+      if (r.filter === 'outcome') filter.outcome = 'error';
+      if (r.filter === 'framework') filter.framework = 'okr';
+      return { filter, groupBy: r.groupBy, measures: r.measures };
+    });
+
+  it('on random turns over five weeks, in out-of-order batches, with retention cuts', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(weekTurnArb, { minLength: 1, maxLength: 80 }),
+        fc.array(weekSpecArb, { minLength: 1, maxLength: 6 }),
+        maybe(weekInstant),
+        async (raw, specs, cut) => {
+          const turns: Turn[] = raw.map((r, i) => {
+            const t: Turn = {
+              id: `t${String(i).padStart(4, '0')}`,
+              sessionId: `s${r.session}`,
+              at: MONDAY + r.at,
+              userInput: 'question',
+              assistantResponse: 'answer',
+              frameworks: r.frameworks,
+              tools: r.tools,
+              mcpServers: [],
+              outcome: r.error ? 'error' : 'ok',
+            };
+            if (r.user) t.userId = r.user;
+            if (r.persona) t.persona = r.persona;
+            if (r.latencyMs !== undefined) t.latencyMs = r.latencyMs;
+            if (r.tokens) t.tokens = r.tokens;
+            if (r.feedback !== undefined) t.feedback = r.feedback;
+            return t;
+          });
+          const conn = openConnection({ path: ':memory:' });
+          const store = createTurnStore(conn);
+          const memory = createMemoryStorage();
+          try {
+            // Three batches in generated (not time) order: weekly rows are merged by upsert.
+            const third = Math.ceil(turns.length / 3);
+            for (let i = 0; i < turns.length; i += third) {
+              const part = turns.slice(i, i + third);
+              await store.append(part);
+              await memory.turns.append(part);
+            }
+            if (cut !== undefined) {
+              expect(await store.deleteBefore(cut)).toBe(await memory.turns.deleteBefore(cut));
+            }
+            const weeks = () => conn.db.prepare('SELECT * FROM rollups_week ORDER BY dim, week, key').all();
+            const written = weeks();
+            rebuildWeeks(conn.db, 0, END_OF_TIME);
+            expect(weeks()).toEqual(written);
+            for (const spec of specs) {
+              const viaRollups = await aggregateTurns(conn, spec);
+              const viaBase = await aggregateTurns(conn, spec, 'turns.aggregate', { plan: 'base' });
+              expect(viaRollups, JSON.stringify(spec)).toEqual(viaBase);
+              expect(viaBase, JSON.stringify(spec)).toEqual(await memory.turns.aggregate(spec));
+            }
+          } finally {
+            conn.db.close();
+            await memory.close();
+          }
+        },
+      ),
+      { numRuns: 120 },
+    );
+  });
+
+  it('reads whole weeks from the weekly rows', async () => {
+    const conn = openConnection({ path: ':memory:' });
+    try {
+      const turn = (id: string, at: number, latencyMs: number): Turn => ({
+        id,
+        sessionId: 's',
+        at,
+        userInput: 'q',
+        assistantResponse: 'a',
+        frameworks: [],
+        tools: [],
+        mcpServers: [],
+        outcome: 'ok',
+        persona: 'analyst',
+        latencyMs,
+      });
+      await createTurnStore(conn).append([
+        turn('a', MONDAY + HOUR_MS, 100),
+        turn('b', MONDAY + 3 * DAY_MS, 300),
+        turn('c', MONDAY + WEEK + DAY_MS, 200),
+      ]);
+      const spec = {
+        filter: { from: MONDAY, to: MONDAY + 2 * WEEK },
+        groupBy: ['persona'] as GroupKey[],
+        measures: ['count', 'latencyP50'] as Measure[],
+      };
+      expect((await aggregateTurns(conn, spec)).rows).toEqual([
+        { keys: ['analyst'], values: { count: 3, latencyP50: expect.closeTo(200, -1) } },
+      ]);
+      // Without the daily rows of those weeks the answer is unchanged: it came from the weekly ones.
+      conn.db.prepare('DELETE FROM rollups_day').run();
+      expect((await aggregateTurns(conn, spec)).rows[0]?.values.count).toBe(3);
+      // Grouped by day the weekly rows cannot serve, and the emptied daily rows show.
+      expect((await aggregateTurns(conn, { ...spec, groupBy: ['day'] })).rows).toEqual([]);
+    } finally {
+      conn.db.close();
+    }
   });
 });

@@ -1,7 +1,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConvokitError, HOUR_MS, LatencyHistogram, latencyBucket, tokenize } from '@convokit/core';
+import {
+  ConvokitError,
+  DAY_MS,
+  HOUR_MS,
+  LatencyHistogram,
+  latencyBucket,
+  type Turn,
+  tokenize,
+} from '@convokit/core';
+import { createMemoryStorage } from '@convokit/storage-memory';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { aggregateTurns } from '../src/aggregate.js';
@@ -401,6 +410,62 @@ describe('schema migrations', () => {
       }
     } finally {
       conn.db.close();
+    }
+  });
+
+  it('opens a version-7 database: weekly rollups built from the daily ones, data kept', async () => {
+    // Version 8 only added `rollups_week`: a version-7 file is a current one without it.
+    const MONDAY = Date.UTC(2026, 1, 23);
+    const turns: Turn[] = Array.from({ length: 40 }, (_, i) => ({
+      id: `w${String(i).padStart(3, '0')}`,
+      sessionId: `s${i % 4}`,
+      at: MONDAY + i * 19 * HOUR_MS + i,
+      userInput: 'q',
+      assistantResponse: 'a',
+      frameworks: i % 3 ? ['okr'] : ['okr', 'swot'],
+      tools: [],
+      mcpServers: [],
+      outcome: i % 5 ? 'ok' : 'error',
+      ...(i % 4 ? { persona: i % 2 ? 'analyst' : 'coach' } : {}),
+      latencyMs: 50 + ((i * 37) % 400),
+    }));
+    const path = join(dir, 'v7.db');
+    const old = createSqliteStorage({ path });
+    await old.turns.append(turns);
+    await old.close();
+    const db = new Database(path);
+    const written = db.prepare('SELECT * FROM rollups_week ORDER BY dim, week, key').all();
+    db.exec('DROP TABLE rollups_week; PRAGMA user_version = 7;');
+    db.close();
+
+    const storage = createSqliteStorage({ path });
+    const memory = createMemoryStorage();
+    await memory.turns.append(turns);
+    try {
+      const check = new Database(path, { readonly: true });
+      expect(check.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+      // What the appends had written, summed again from the days.
+      expect(written.length).toBeGreaterThan(0);
+      expect(check.prepare('SELECT * FROM rollups_week ORDER BY dim, week, key').all()).toEqual(written);
+      check.close();
+      const spec = {
+        filter: { from: MONDAY, to: MONDAY + 28 * DAY_MS },
+        groupBy: ['week', 'persona'] as const,
+        measures: ['count', 'errorRate', 'latencyP95', 'latencyAvg'] as const,
+      };
+      const result = await storage.turns.aggregate({
+        ...spec,
+        groupBy: [...spec.groupBy],
+        measures: [...spec.measures],
+      });
+      expect(result.rows.length).toBeGreaterThan(3);
+      expect(result).toEqual(
+        await memory.turns.aggregate({ ...spec, groupBy: [...spec.groupBy], measures: [...spec.measures] }),
+      );
+      expect(await storage.turns.count()).toBe(40);
+    } finally {
+      await storage.close();
+      await memory.close();
     }
   });
 
