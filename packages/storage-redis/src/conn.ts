@@ -39,6 +39,8 @@ export class Conn {
     log: Logger;
     server: ServerAddress;
     deadlineMs: number;
+    /** Every command fails after a deadline of its own (see DeadlineRedis). */
+    commandBounded: boolean;
   }) {
     this.redis = init.redis;
     this.prefix = init.prefix;
@@ -46,8 +48,7 @@ export class Conn {
     this.log = init.log;
     this.server = init.server;
     this.#deadlineMs = init.deadlineMs;
-    const { commandTimeout } = this.redis.options;
-    this.#commandBounded = typeof commandTimeout === 'number' && commandTimeout > 0;
+    this.#commandBounded = init.commandBounded;
   }
 
   get closed(): boolean {
@@ -110,9 +111,9 @@ export class Conn {
   }
 
   /**
-   * `run` for a call that sends exactly one command: ioredis's own commandTimeout, which starts
+   * `run` for a call that sends exactly one command: the command's own deadline, which starts
    * when the command is queued (also while reconnecting), already bounds it, so the hot paths
-   * skip a second timer. Without a commandTimeout (overridden in the ioredis options) it is `run`.
+   * skip a second timer. Without a command timeout (overridden in the ioredis options) it is `run`.
    */
   async one<T>(op: string, fn: (redis: ScriptingRedis) => Promise<T>): Promise<T> {
     if (!this.#commandBounded) return this.run(op, fn);

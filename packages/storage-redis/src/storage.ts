@@ -12,6 +12,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { createAuditLog } from './audit.js';
 import { Conn, type ScriptingRedis } from './conn.js';
 import { createContextStore } from './contexts.js';
+import { DeadlineRedis } from './deadline.js';
 import type { RedisStorageOptions } from './options.js';
 import { AUDIT_APPEND, CREATE, DELETE, LIST, SWEEP, TOUCH, UPDATE } from './scripts.js';
 
@@ -37,6 +38,11 @@ function invalid(path: string, message: string): ConvokitError {
   });
 }
 
+function newRedis(url: string | undefined, options: RedisOptions): Redis {
+  const { commandTimeout: _unbounded, ...rest } = options;
+  return url === undefined ? new Redis(rest) : new Redis(url, rest);
+}
+
 function ms(value: number | undefined, fallback: number, path: string): number {
   if (value === undefined) return fallback;
   if (!(Number.isFinite(value) && value > 0))
@@ -55,10 +61,13 @@ export function createRedisStorage(options: RedisStorageOptions = {}): RedisStor
   const connectTimeout = ms(options.connectTimeoutMs, 5_000, 'connectTimeoutMs');
   const commandTimeout = ms(options.commandTimeoutMs, 5_000, 'commandTimeoutMs');
   const log = createLogger('storage-redis', options.logger);
+  // `redis.commandTimeout`, when given (even as undefined), overrides commandTimeoutMs, as the
+  // ioredis options always have; DeadlineRedis enforces it with one timer for all commands.
+  const perCommand =
+    options.redis && 'commandTimeout' in options.redis ? options.redis.commandTimeout : commandTimeout;
   const redisOptions: RedisOptions = {
     lazyConnect: true,
     connectTimeout,
-    commandTimeout,
     // A command waits through one reconnection (a killed connection costs nothing), then fails
     // instead of queueing until the server returns (STORAGE, never a hang); reconnection goes on
     // in the background, so the next call works as soon as the server is back.
@@ -66,9 +75,11 @@ export function createRedisStorage(options: RedisStorageOptions = {}): RedisStor
     retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2_000),
     ...options.redis,
   };
-  const redis = (options.url
-    ? new Redis(options.url, redisOptions)
-    : new Redis(redisOptions)) as unknown as ScriptingRedis;
+  const bounded = typeof perCommand === 'number' && perCommand > 0;
+  const url = options.url || undefined;
+  const redis = (bounded
+    ? new DeadlineRedis(url, redisOptions, perCommand)
+    : newRedis(url, redisOptions)) as unknown as ScriptingRedis;
   redis.on('error', (error: Error) => log.debug({ err: error.message }, 'redis connection error'));
   redis.defineCommand('ckCreate', { numberOfKeys: 0, lua: CREATE });
   redis.defineCommand('ckUpdate', { numberOfKeys: 0, lua: UPDATE });
@@ -84,6 +95,7 @@ export function createRedisStorage(options: RedisStorageOptions = {}): RedisStor
     log,
     server: { host: redis.options.host ?? 'localhost', port: redis.options.port ?? 6379 },
     deadlineMs: connectTimeout + commandTimeout + 1_000,
+    commandBounded: bounded,
   });
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {

@@ -79,6 +79,35 @@ describe.skipIf(!url)('faults (redis)', () => {
     silent.close();
   });
 
+  test('a one-command call (get, update) to a server that never answers fails with STORAGE after the command timeout', async () => {
+    const sockets = new Set<net.Socket>();
+    const silent = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+    const port = (silent.address() as net.AddressInfo).port;
+    const storage = createRedisStorage({
+      url: `redis://127.0.0.1:${port}`,
+      connectTimeoutMs: 300,
+      commandTimeoutMs: 300,
+    });
+    try {
+      for (const call of [() => storage.contexts.get('x'), () => storage.contexts.update('x', 1, {}, 1)]) {
+        const started = Date.now();
+        const error = await call().catch((e: unknown) => e);
+        expect(error).toMatchObject({ code: 'STORAGE', details: { port } });
+        expect((error as Error).message).toContain('timed out');
+        expect(Date.now() - started).toBeGreaterThanOrEqual(299);
+        expect(Date.now() - started).toBeLessThan(2500);
+      }
+    } finally {
+      await storage.close();
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+    }
+  });
+
   test('CLIENT KILL: the next call works on a new connection', async () => {
     const keyPrefix = freshPrefix();
     prefixes.push(keyPrefix);
