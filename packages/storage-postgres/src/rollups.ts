@@ -164,13 +164,19 @@ export function appendRollupCtes(S: string): Array<[string, string]> {
       `INSERT INTO ${S}.rollup_members (dim, kind, key, member, day) ${MEMBERS_SELECT}
         ON CONFLICT DO NOTHING RETURNING dim, kind, key, member, day`,
     ],
+    // The first and last day holding stored turns (member rows lie between): a new row on or
+    // before the first has no stored row before it, one on or after the last none after it, so
+    // appends in time order (and every append to an empty store) skip those index probes.
+    ['r_bounds', `SELECT min(bucket) AS lo, max(bucket) AS hi FROM ${S}.rollup_day WHERE dim = ''`],
     [
       'r_near',
       `SELECT m.dim, m.kind, m.key, m.day,
           lag(m.day) OVER w AS new_prev, lead(m.day) OVER w AS new_next,
-          (SELECT max(o.day) FROM ${S}.rollup_members o WHERE ${same} AND o.day < m.day) AS old_prev,
-          (SELECT min(o.day) FROM ${S}.rollup_members o WHERE ${same} AND o.day > m.day) AS old_next
-        FROM r_members m WINDOW w AS (PARTITION BY m.dim, m.kind, m.key, m.member ORDER BY m.day)`,
+          CASE WHEN m.day > b.lo THEN
+            (SELECT max(o.day) FROM ${S}.rollup_members o WHERE ${same} AND o.day < m.day) END AS old_prev,
+          CASE WHEN m.day < b.hi THEN
+            (SELECT min(o.day) FROM ${S}.rollup_members o WHERE ${same} AND o.day > m.day) END AS old_next
+        FROM r_members m, r_bounds b WINDOW w AS (PARTITION BY m.dim, m.kind, m.key, m.member ORDER BY m.day)`,
     ],
     [
       'r_distinct',

@@ -12,30 +12,36 @@ const MAX_LEXEME_BYTES = 2_000;
  * Positions are kept so ts_rank counts repeated terms.
  */
 export function turnVector(userInput: string, assistantResponse: string): string {
-  const positions = new Map<string, number[]>();
+  // Per distinct term, in first-seen order: its "'term':p1,p2" text, how many positions it holds
+  // and the last one (parallel arrays: this runs for every appended turn).
+  const index = new Map<string, number>();
+  const items: string[] = [];
+  const counts: number[] = [];
+  const lasts: number[] = [];
   let position = 0;
-  for (const text of [userInput, assistantResponse]) {
-    for (const term of tokenize(text)) {
+  const add = (terms: string[]) => {
+    for (const term of terms) {
       position += 1;
       // A UTF-16 unit takes at most 3 UTF-8 bytes: only long runs need counting.
       if (term.length * 3 > MAX_LEXEME_BYTES && Buffer.byteLength(term) > MAX_LEXEME_BYTES) continue;
-      let list = positions.get(term);
-      if (!list) {
-        list = [];
-        positions.set(term, list);
-      }
-      if (list.length >= MAX_POSITIONS) continue;
       // Positions only grow; past the cap they repeat it, and a repeat is dropped.
       const at = Math.min(position, MAX_POSITION);
-      if (list[list.length - 1] !== at) list.push(at);
+      const k = index.get(term);
+      if (k === undefined) {
+        index.set(term, items.length);
+        items.push(`${quoteLexeme(term)}:${at}`);
+        counts.push(1);
+        lasts.push(at);
+      } else if (counts[k]! < MAX_POSITIONS && lasts[k] !== at) {
+        items[k] += `,${at}`;
+        counts[k]! += 1;
+        lasts[k] = at;
+      }
     }
-  }
-  let out = '';
-  for (const [term, list] of positions) {
-    if (out !== '') out += ' ';
-    out += `${quoteLexeme(term)}:${list.join(',')}`;
-  }
-  return out;
+  };
+  add(tokenize(userInput));
+  add(tokenize(assistantResponse));
+  return items.join(' ');
 }
 
 /** A tsquery literal matching every term (`all`) or any (`any`). */

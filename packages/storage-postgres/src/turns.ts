@@ -169,31 +169,33 @@ interface HistDelta {
 /** The latency histogram additions of `turns`, per dimension value and UTC day and ISO week. */
 function histDeltas(turns: readonly Turn[]): Map<string, HistDelta> {
   const out = new Map<string, HistDelta>();
-  const add = (dim: string, key: string, day: number, week: number, lb: number) => {
-    for (const [unit, bucket] of [
-      ['d', day],
-      ['w', week],
-    ] as const) {
-      const id = `${dim}\u0000${unit}\u0000${bucket}\u0000${key}`;
-      let delta = out.get(id);
-      if (!delta) {
-        delta = { dim, unit, bucket, key, counts: new Map() };
-        out.set(id, delta);
-      }
-      delta.counts.set(lb, (delta.counts.get(lb) ?? 0) + 1);
+  // `tag` is "\0unit\0bucket\0", built once per turn: the map key is dim + tag + key.
+  const add = (dim: string, key: string, unit: 'd' | 'w', bucket: number, tag: string, lb: number) => {
+    const id = dim + tag + key;
+    let delta = out.get(id);
+    if (!delta) {
+      delta = { dim, unit, bucket, key, counts: new Map() };
+      out.set(id, delta);
     }
+    delta.counts.set(lb, (delta.counts.get(lb) ?? 0) + 1);
   };
   for (const t of turns) {
     if (t.latencyMs === undefined) continue;
     const lb = latencyBucket(t.latencyMs);
     const day = t.at - (t.at % DAY);
     const week = weekStart(t.at);
-    add(ALL_DIM, '', day, week, lb);
-    add('persona', t.persona ?? '', day, week, lb);
-    add('outcome', t.outcome, day, week, lb);
-    for (const name of t.frameworks) add('framework', name, day, week, lb);
-    for (const name of t.tools) add('tool', name, day, week, lb);
-    for (const name of t.mcpServers) add('mcpServer', name, day, week, lb);
+    const dayTag = `\u0000d\u0000${day}\u0000`;
+    const weekTag = `\u0000w\u0000${week}\u0000`;
+    const both = (dim: string, key: string) => {
+      add(dim, key, 'd', day, dayTag, lb);
+      add(dim, key, 'w', week, weekTag, lb);
+    };
+    both(ALL_DIM, '');
+    both('persona', t.persona ?? '');
+    both('outcome', t.outcome);
+    for (const name of t.frameworks) both('framework', name);
+    for (const name of t.tools) both('tool', name);
+    for (const name of t.mcpServers) both('mcpServer', name);
   }
   return out;
 }
