@@ -9,6 +9,7 @@ import type {
   ContextFilter,
   ContextScope,
   ContextStore,
+  ContextStoreSync,
   IdGenerator,
   JsonObject,
   Logger,
@@ -22,6 +23,7 @@ import {
   ContextFilterSchema,
   ConvokitError,
   contextOf,
+  contextStoreSync,
   createLogger,
   PageSchema,
   requirePart,
@@ -120,6 +122,8 @@ function sleep(ms: number): Promise<void> {
  */
 export class ContextEngine {
   readonly #contexts: ContextStore;
+  /** The store's synchronous side, if it offers one (reads then await nothing). */
+  readonly #sync: ContextStoreSync | undefined;
   readonly #audit: AuditLog;
   readonly #settings: ResolvedSettings;
   readonly #policy: AccessPolicy;
@@ -144,6 +148,7 @@ export class ContextEngine {
   constructor(options: ChatContextManagerOptions) {
     this.#settings = resolveSettings(options);
     this.#contexts = requirePart(options.storage, 'contexts', 'ChatContextManager');
+    this.#sync = contextStoreSync(this.#contexts);
     this.#audit = requirePart(options.storage, 'audit', 'ChatContextManager');
     this.#policy = options.policy ?? defaultPolicy;
     this.#customPolicy = options.policy !== undefined;
@@ -312,20 +317,15 @@ export class ContextEngine {
 
   /**
    * `ContextHandle.get`: `read` tracked as the `get` operation. Written out rather than through
-   * `run`, which would add a closure, a promise and an await to the hottest call.
+   * `run`, which would add a closure, a promise and an await to the hottest call; over a store
+   * with a synchronous side and a synchronous policy it awaits nothing at all.
    */
   async get(p: Principal, idIn: unknown): Promise<Context | undefined> {
     const start = this.#enter();
     try {
       const id = checkKey(idIn, 'ContextHandle.get', 'id');
-      const now = this.#clock.now();
-      const ctx = await this.#contexts.get(id, { now });
-      if (ctx === undefined) return undefined;
-      const gate = this.#authorize(p, 'read', ctx);
-      if (gate) await gate;
-      const expiresAt = this.#slide(ctx, now);
-      await this.#contexts.touch(id, expiresAt === undefined ? { at: now } : { at: now, expiresAt });
-      return accessed(ctx, now, expiresAt);
+      const read = this.#readAt(p, id, this.#clock.now());
+      return read instanceof Promise ? await read : read;
     } catch (error) {
       this.#failed(error);
       throw error;
@@ -480,7 +480,33 @@ export class ContextEngine {
   /** A read: counts the access and slides expiry; `undefined` when absent or expired. Untracked. */
   async read(p: Principal, idIn: unknown): Promise<Context | undefined> {
     const id = checkKey(idIn, 'ContextHandle.get', 'id');
-    const now = this.#clock.now();
+    return this.#readAt(p, id, this.#clock.now());
+  }
+
+  /**
+   * The read of `get` and `read`. Through the store's synchronous side when it has one (core
+   * `ContextStoreSync`: the memory adapter), and then without a promise unless the policy is
+   * async: the context as the store touched it is the answer. Otherwise through the async
+   * contract, answering with the context read plus the access.
+   */
+  #readAt(p: Principal, id: string, now: number): Context | undefined | Promise<Context | undefined> {
+    const sync = this.#sync;
+    if (sync === undefined) return this.#readAsync(p, id, now);
+    const ctx = sync.getNow(id, now);
+    if (ctx === undefined) return undefined;
+    const gate = this.#authorize(p, 'read', ctx);
+    if (gate) return gate.then(() => this.#touchNow(sync, ctx, now));
+    return this.#touchNow(sync, ctx, now);
+  }
+
+  #touchNow(sync: ContextStoreSync, ctx: Context, now: number): Context {
+    const expiresAt = this.#slide(ctx, now);
+    const touched = sync.touchNow(ctx.id, expiresAt === undefined ? { at: now } : { at: now, expiresAt });
+    // `undefined` only if the context went away while an async policy decided: as the async path.
+    return touched ?? accessed(ctx, now, expiresAt);
+  }
+
+  async #readAsync(p: Principal, id: string, now: number): Promise<Context | undefined> {
     const ctx = await this.#contexts.get(id, { now });
     if (ctx === undefined) return undefined;
     const gate = this.#authorize(p, 'read', ctx);

@@ -1,6 +1,8 @@
 export type { Clock, ManualClock } from './clock.js';
 export { createManualClock, systemClock } from './clock.js';
 export { contextOf, warmContextShapes } from './context-shape.js';
+export type { ContextStoreSync } from './context-sync.js';
+export { CONTEXT_STORE_SYNC, contextStoreSync } from './context-sync.js';
 export {
   decodeCursor,
   encodeCursor,

@@ -1,10 +1,12 @@
 import {
+  CONTEXT_STORE_SYNC,
   type Context,
   type ContextChanges,
   ContextChangesSchema,
   type ContextFilter,
   ContextFilterSchema,
   type ContextStore,
+  type ContextStoreSync,
   type ContextTouch,
   ConvokitError,
   contextOf,
@@ -50,7 +52,9 @@ interface Posting {
   stale: number;
 }
 
-export class MemoryContextStore implements ContextStore {
+export class MemoryContextStore implements ContextStore, ContextStoreSync {
+  /** Reads and touches answered at once (see core `ContextStoreSync`): this store itself. */
+  readonly [CONTEXT_STORE_SYNC]: ContextStoreSync = this;
   readonly byId = new Map<string, Context>();
   readonly #by = new Map<IndexedField, Map<string, Posting>>(INDEXED.map((f) => [f, new Map()]));
   readonly #expiry = new ExpiryHeap();
@@ -72,6 +76,16 @@ export class MemoryContextStore implements ContextStore {
     if (this.host.journal !== undefined) this.host.record({ type: 'contexts.put', context: c });
     this.put(c);
     return c;
+  }
+
+  /** `get(id, { now })`, answered at once (`ContextStoreSync`). */
+  getNow(id: string, now: number): Context | undefined {
+    this.host.open();
+    const c = this.byId.get(id);
+    if (c === undefined) checkKey(id, 'contexts.get', 'id');
+    checkEpochMs(now, 'contexts.get', 'options.now');
+    if (c === undefined || c.expiresAt === undefined) return c;
+    return now >= c.expiresAt ? undefined : c;
   }
 
   async get(id: string, options?: GetContextOptions): Promise<Context | undefined> {
@@ -115,6 +129,11 @@ export class MemoryContextStore implements ContextStore {
   }
 
   async touch(id: string, touch: ContextTouch): Promise<void> {
+    this.touchNow(id, touch);
+  }
+
+  /** `touch`, answered at once, returning the context as touched (`ContextStoreSync`). */
+  touchNow(id: string, touch: ContextTouch): Context | undefined {
     this.host.open();
     const where = 'contexts.touch';
     const c = this.byId.get(id);
@@ -125,7 +144,7 @@ export class MemoryContextStore implements ContextStore {
     if (expiresAt !== undefined) checkEpochMs(expiresAt, where, 'touch.expiresAt');
     const unknown = unknownKey(t, TOUCH_KEYS);
     if (unknown !== undefined) throw invalid(where, `touch.${unknown}`, 'is not a known field');
-    if (c === undefined || (c.expiresAt !== undefined && at! >= c.expiresAt)) return;
+    if (c === undefined || (c.expiresAt !== undefined && at! >= c.expiresAt)) return undefined;
     const next = Object.freeze(
       rebuild(c, NO_CHANGES, c.version, c.updatedAt, c.accessCount + 1, at!, expiresAt),
     );
@@ -133,6 +152,7 @@ export class MemoryContextStore implements ContextStore {
     // A touch changes no indexed field: only the map entry and, when it slides, the expiry.
     this.byId.set(id, next);
     if (next.expiresAt !== c.expiresAt) this.#moveExpiry(c, next);
+    return next;
   }
 
   async delete(id: string, options?: { expectedVersion?: number; now?: number }): Promise<boolean> {
