@@ -203,11 +203,20 @@ export function dayPairPlan(spec: AggregateSpec, f: NormalizedTurnFilter): DayPa
   return undefined;
 }
 
-/** Totals per pair over whole days, read in pair order from the partial index `rollups_day_pairs`. */
+/**
+ * Where `dayPairSql` reads whole days or weeks: `pairs`, days in pair order from the partial index
+ * `rollups_day_pairs` (no sort, but it holds every day of a pair before the next pair: right for
+ * long ranges); `day`, days by the primary key (the few days around whole weeks); `week`, whole
+ * weeks from `rollups_week` (the dimensions it keeps, rollups.ts WEEK_DIMS).
+ */
+type PairSource = 'pairs' | 'day' | 'week';
+
+/** Totals per pair over whole days or weeks (see PairSource). */
 function dayPairSql(
   spec: AggregateSpec,
   plan: DayPairPlan,
   range: Range,
+  source: PairSource,
 ): { sql: string; params: unknown[] } {
   const first = 'substr(r.key, 1, instr(r.key, char(1)) - 1)';
   // Neither a user nor a persona is ever '': it stands for none.
@@ -227,20 +236,25 @@ function dayPairSql(
   }
   if (m.has('firstAt')) measures.push('MIN(r.first_at) AS first');
   if (m.has('lastAt')) measures.push('MAX(r.last_at) AS last');
-  const clauses = [`r.${DAY_PAIR_INDEX_TERM}`, 'r.dim = ?'];
+  const level = source === 'week' ? 'week' : 'day';
+  const clauses = source === 'pairs' ? [`r.${DAY_PAIR_INDEX_TERM}`, 'r.dim = ?'] : ['r.dim = ?'];
   const params: unknown[] = [plan.dim];
   if (range.from !== undefined) {
-    clauses.push('r.day >= ?');
+    clauses.push(`r.${level} >= ?`);
     params.push(range.from);
   }
   if (range.to !== undefined) {
-    clauses.push('r.day < ?');
+    clauses.push(`r.${level} < ?`);
     params.push(range.to);
   }
   const cols = [...keys.map((k, i) => `${k} AS k${i}`), ...measures];
+  const from = {
+    pairs: 'rollups_day r INDEXED BY rollups_day_pairs',
+    day: 'rollups_day r',
+    week: 'rollups_week r',
+  }[source];
   return {
-    sql: `SELECT ${cols.join(', ')} FROM rollups_day r INDEXED BY rollups_day_pairs
-      WHERE ${clauses.join(' AND ')} GROUP BY r.key`,
+    sql: `SELECT ${cols.join(', ')} FROM ${from} WHERE ${clauses.join(' AND ')} GROUP BY r.key`,
     params,
   };
 }
@@ -493,7 +507,9 @@ function rollupGroupsSql(
   const where = rollupWhere(plan, range, time);
   const cols: string[] = [];
   spec.groupBy.forEach((key, i) => {
-    if (TIME_KEYS.has(key)) cols.push(`${timeKeySql(key, time)} AS t${i}`);
+    // A key of the level's own size is its time column as stored: grouping by (time, key) then
+    // follows the primary key's order and needs no sort.
+    if (TIME_KEYS.has(key)) cols.push(`${key === level ? time : timeKeySql(key, time)} AS t${i}`);
   });
   // Keys filtered but not grouped by (a list of personas) add up into one group.
   const byKey = spec.groupBy.some((key) => !TIME_KEYS.has(key));
@@ -850,8 +866,16 @@ export async function aggregateTurns(
       const { interior, edges } = splitRange(f, DAY_MS);
       for (const edge of edges) addBase({ ...f, from: edge.from, to: edge.to });
       if (interior) {
-        const sql = dayPairSql(spec, pairPlan, interior);
-        addGroups(sql.sql, sql.params);
+        // Whole weeks from the weekly rows where the dimension has them, the days around them daily.
+        const byWeek = WEEK_DIMS.includes(pairPlan.dim) ? splitRange(interior, 'week') : undefined;
+        const parts: Array<[Range, PairSource]> = byWeek
+          ? byWeek.edges.map((part) => [part, 'day'])
+          : [[interior, 'pairs']];
+        if (byWeek?.interior) parts.push([byWeek.interior, 'week']);
+        for (const [part, source] of parts) {
+          const sql = dayPairSql(spec, pairPlan, part, source);
+          addGroups(sql.sql, sql.params);
+        }
       }
     } else if (!plan) addBase(f);
     else {

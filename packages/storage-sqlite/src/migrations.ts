@@ -353,6 +353,11 @@ CREATE INDEX contexts_expiry ON contexts (expires_at, id) WHERE expires_at IS NO
       rebuildWeeks(db, 0, END_OF_TIME);
     },
   },
+  {
+    // No new table: rollups.ts WEEK_DIMS gained them, and every weekly row is summed again.
+    description: 'weekly rows for framework pairs and (framework, persona)',
+    up: (db) => rebuildWeeks(db, 0, END_OF_TIME),
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -29,9 +29,11 @@ export const DAY_PAIR_INDEX_TERM = "dim IN ('frameworkPersona', 'userPersona')";
 /**
  * Dimensions that also keep weekly rows (`rollups_week`, weeks starting Monday 00:00 UTC as core
  * `bucketStart('week')`): those with histograms, so a 90-day percentile reads 13 rows per key
- * instead of 90, and their blobs once each.
+ * instead of 90, and their blobs once each (schema v8); and framework pairs and (framework,
+ * persona), which have many keys per day (v9). Not (user, persona): a row per user and week would
+ * cost appends more than it saves.
  */
-export const WEEK_DIMS: readonly string[] = ['', ...ROLLUP_DIMS];
+export const WEEK_DIMS: readonly string[] = ['', ...ROLLUP_DIMS, PAIR_DIM, 'frameworkPersona'];
 export const WEEK_MS = 7 * DAY_MS;
 
 /** Past every valid `at` (EpochMsSchema stops at 8.64e15), day-aligned. */
@@ -84,7 +86,7 @@ export class RollupBatch {
     const add = (dim: string, key: string) => {
       bump(this.#hourly, dim, key, hour, turn);
       bump(this.#daily, dim, key, day, turn);
-      if (this.weekly && dim !== PAIR_DIM) bump(this.#weekly, dim, key, week, turn);
+      if (this.weekly) bump(this.#weekly, dim, key, week, turn);
     };
     add(ALL_DIM, '');
     add('persona', turn.persona ?? '');
@@ -94,8 +96,10 @@ export class RollupBatch {
     for (const name of turn.mcpServers) add('mcpServer', name);
     const persona = turn.persona ?? '';
     bump(this.#daily, 'userPersona', `${turn.userId ?? ''}\u0001${persona}`, day, turn);
-    for (const name of turn.frameworks)
+    for (const name of turn.frameworks) {
       bump(this.#daily, 'frameworkPersona', `${name}\u0001${persona}`, day, turn);
+      if (this.weekly) bump(this.#weekly, 'frameworkPersona', `${name}\u0001${persona}`, week, turn);
+    }
     if (turn.frameworks.length > 1) {
       // Co-occurrence: each pair of the turn's frameworks once, in the order core's reference
       // adapter puts them (the smaller name first), as `first SOH second` (U+0001: names hold no control characters; SQLite string functions stop at NUL).

@@ -648,6 +648,8 @@ describe('aggregate: weekly rollups agree with the base plan and the memory adap
         ['outcome', 'week'],
         ['tool'],
         ['framework', 'framework'],
+        ['framework', 'persona'],
+        ['persona', 'framework'],
         ['month'],
       ),
       measures: fc.subarray([...ADDITIVE, 'sessions'] as Measure[], { minLength: 1 }),

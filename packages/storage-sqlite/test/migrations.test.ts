@@ -4,9 +4,11 @@ import { join } from 'node:path';
 import {
   ConvokitError,
   DAY_MS,
+  type GroupKey,
   HOUR_MS,
   LatencyHistogram,
   latencyBucket,
+  type Measure,
   type Turn,
   tokenize,
 } from '@convokit/core';
@@ -413,61 +415,74 @@ describe('schema migrations', () => {
     }
   });
 
-  it('opens a version-7 database: weekly rollups built from the daily ones, data kept', async () => {
+  it.each([
     // Version 8 only added `rollups_week`: a version-7 file is a current one without it.
-    const MONDAY = Date.UTC(2026, 1, 23);
-    const turns: Turn[] = Array.from({ length: 40 }, (_, i) => ({
-      id: `w${String(i).padStart(3, '0')}`,
-      sessionId: `s${i % 4}`,
-      at: MONDAY + i * 19 * HOUR_MS + i,
-      userInput: 'q',
-      assistantResponse: 'a',
-      frameworks: i % 3 ? ['okr'] : ['okr', 'swot'],
-      tools: [],
-      mcpServers: [],
-      outcome: i % 5 ? 'ok' : 'error',
-      ...(i % 4 ? { persona: i % 2 ? 'analyst' : 'coach' } : {}),
-      latencyMs: 50 + ((i * 37) % 400),
-    }));
-    const path = join(dir, 'v7.db');
-    const old = createSqliteStorage({ path });
-    await old.turns.append(turns);
-    await old.close();
-    const db = new Database(path);
-    const written = db.prepare('SELECT * FROM rollups_week ORDER BY dim, week, key').all();
-    db.exec('DROP TABLE rollups_week; PRAGMA user_version = 7;');
-    db.close();
+    [7, 'DROP TABLE rollups_week'],
+    // Version 9 only added weekly rows for framework pairs and (framework, persona).
+    [8, "DELETE FROM rollups_week WHERE dim IN ('frameworkPair', 'frameworkPersona')"],
+  ])(
+    'opens a version-%i database: weekly rollups built from the daily ones, data kept',
+    async (version, undo) => {
+      const MONDAY = Date.UTC(2026, 1, 23);
+      const turns: Turn[] = Array.from({ length: 40 }, (_, i) => ({
+        id: `w${String(i).padStart(3, '0')}`,
+        sessionId: `s${i % 4}`,
+        at: MONDAY + i * 19 * HOUR_MS + i,
+        userInput: 'q',
+        assistantResponse: 'a',
+        frameworks: i % 3 ? ['okr'] : ['okr', 'swot'],
+        tools: [],
+        mcpServers: [],
+        outcome: i % 5 ? 'ok' : 'error',
+        ...(i % 4 ? { persona: i % 2 ? 'analyst' : 'coach' } : {}),
+        latencyMs: 50 + ((i * 37) % 400),
+      }));
+      const path = join(dir, 'v7.db');
+      const old = createSqliteStorage({ path });
+      await old.turns.append(turns);
+      await old.close();
+      const db = new Database(path);
+      const written = db.prepare('SELECT * FROM rollups_week ORDER BY dim, week, key').all();
+      db.exec(`${undo}; PRAGMA user_version = ${version};`);
+      db.close();
 
-    const storage = createSqliteStorage({ path });
-    const memory = createMemoryStorage();
-    await memory.turns.append(turns);
-    try {
-      const check = new Database(path, { readonly: true });
-      expect(check.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
-      // What the appends had written, summed again from the days.
-      expect(written.length).toBeGreaterThan(0);
-      expect(check.prepare('SELECT * FROM rollups_week ORDER BY dim, week, key').all()).toEqual(written);
-      check.close();
-      const spec = {
-        filter: { from: MONDAY, to: MONDAY + 28 * DAY_MS },
-        groupBy: ['week', 'persona'] as const,
-        measures: ['count', 'errorRate', 'latencyP95', 'latencyAvg'] as const,
-      };
-      const result = await storage.turns.aggregate({
-        ...spec,
-        groupBy: [...spec.groupBy],
-        measures: [...spec.measures],
-      });
-      expect(result.rows.length).toBeGreaterThan(3);
-      expect(result).toEqual(
-        await memory.turns.aggregate({ ...spec, groupBy: [...spec.groupBy], measures: [...spec.measures] }),
-      );
-      expect(await storage.turns.count()).toBe(40);
-    } finally {
-      await storage.close();
-      await memory.close();
-    }
-  });
+      const storage = createSqliteStorage({ path });
+      const memory = createMemoryStorage();
+      await memory.turns.append(turns);
+      try {
+        const check = new Database(path, { readonly: true });
+        expect(check.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+        // What the appends had written, summed again from the days.
+        expect(written.length).toBeGreaterThan(0);
+        expect(check.prepare('SELECT * FROM rollups_week ORDER BY dim, week, key').all()).toEqual(written);
+        check.close();
+        const spec = {
+          filter: { from: MONDAY, to: MONDAY + 28 * DAY_MS },
+          groupBy: ['week', 'persona'] as const,
+          measures: ['count', 'errorRate', 'latencyP95', 'latencyAvg'] as const,
+        };
+        const result = await storage.turns.aggregate({
+          ...spec,
+          groupBy: [...spec.groupBy],
+          measures: [...spec.measures],
+        });
+        expect(result.rows.length).toBeGreaterThan(3);
+        expect(result).toEqual(
+          await memory.turns.aggregate({ ...spec, groupBy: [...spec.groupBy], measures: [...spec.measures] }),
+        );
+        const pairs = {
+          filter: spec.filter,
+          groupBy: ['framework', 'persona'] as GroupKey[],
+          measures: ['count'] as Measure[],
+        };
+        expect(await storage.turns.aggregate(pairs)).toEqual(await memory.turns.aggregate(pairs));
+        expect(await storage.turns.count()).toBe(40);
+      } finally {
+        await storage.close();
+        await memory.close();
+      }
+    },
+  );
 
   it('a second open of a current database changes nothing', async () => {
     const path = join(dir, 'current.db');
