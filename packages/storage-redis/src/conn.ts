@@ -8,7 +8,7 @@ export interface ServerAddress {
 
 export interface ScriptingRedis extends Redis {
   ckCreate(...args: string[]): Promise<number>;
-  ckUpdate(...args: string[]): Promise<string[]>;
+  ckUpdate(...args: string[]): Promise<string>;
   ckTouch(...args: string[]): Promise<number>;
   ckDelete(...args: string[]): Promise<(number | string)[]>;
   ckSweep(...args: string[]): Promise<string[][]>;

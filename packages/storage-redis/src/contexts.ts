@@ -172,6 +172,9 @@ function fromUpdate(id: string, version: number, now: number, r: string[], sent:
   return c;
 }
 
+/** Joins the fields of the UPDATE script's reply (see scripts.ts). */
+const FIELD_SEPARATOR = '\u001f';
+
 function live(h: Hash, now: number): boolean {
   return h.exp === undefined || now < Number(h.exp);
 }
@@ -255,7 +258,7 @@ export function createContextStore(conn: Conn): ContextStore {
     const args = [P, String(id), String(expectedVersion), String(now)];
     const sent = changeArgs(changes, args);
     return conn.one('contexts.update', async (redis) => {
-      const r = await redis.ckUpdate(...args);
+      const r = (await redis.ckUpdate(...args)).split(FIELD_SEPARATOR);
       if (r[0] === 'ok') return fromUpdate(String(id), expectedVersion + 1, now, r, sent);
       if (r[0] === 'nf') {
         throw new ConvokitError('NOT_FOUND', `Context ${id} does not exist or has expired`, {

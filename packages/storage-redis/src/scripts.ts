@@ -85,20 +85,22 @@ return 1
 
 /**
  * ARGV: prefix, id, expected version, now, then change pairs (data, metadata, owner, parent, exp;
- * an empty value removes parent or exp). Returns {'nf'}, {'conflict', version}, or a fixed-position
- * array (see fromUpdate in contexts.ts): 'ok', scope, owner, session, persona, parent, created,
- * exp, acc, last, metadata, data, with '' for an absent field and for the data or metadata the
- * call sent (the caller has those: the script stores what it was sent verbatim). The new version
- * and updatedAt are the caller's expected version + 1 and now.
+ * an empty value removes parent or exp). Returns one string of fields joined by U+001F (one bulk
+ * reply costs Redis and the client less than a table of 12): 'nf'; 'conflict', version; or 'ok',
+ * scope, owner, session, persona, parent, created, exp, acc, last, metadata, data (see fromUpdate
+ * in contexts.ts), with '' for an absent field and for the data or metadata the call sent (the
+ * caller has those: the script stores what it was sent verbatim). No field can hold U+001F: ids
+ * have no control characters, and JSON text escapes them. The new version and updatedAt are the
+ * caller's expected version + 1 and now.
  */
 export const UPDATE = `
 local P, id, expected, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local key = P .. 'ctx:' .. id
 local r = redis.call('HMGET', key, 'ver', 'exp', 'created', 'scope', 'owner', 'session', 'persona', 'parent', 'acc', 'last', 'metadata')
-if not r[1] then return { 'nf' } end
+if not r[1] then return 'nf' end
 local exp = r[2]
-if exp and tonumber(now) >= tonumber(exp) then return { 'nf' } end
-if r[1] ~= expected then return { 'conflict', r[1] } end
+if exp and tonumber(now) >= tonumber(exp) then return 'nf' end
+if r[1] ~= expected then return 'conflict\\31' .. r[1] end
 local hadExp = exp ~= false
 local created, owner, parent, meta = r[3], r[5], r[8], r[11]
 local ver = tostring(tonumber(expected) + 1)
@@ -142,7 +144,7 @@ if hadExp or exp then
 end
 local data = ''
 if not sentData then data = redis.call('HGET', key, 'data') end
-return { 'ok', r[4], owner or '', r[6] or '', r[7] or '', parent or '', created, exp or '', r[9], r[10], meta, data }
+return table.concat({ 'ok', r[4], owner or '', r[6] or '', r[7] or '', parent or '', created, exp or '', r[9], r[10], meta, data }, '\\31')
 `;
 
 /**

@@ -167,6 +167,18 @@ describe.skipIf(!url)('hot paths (redis)', () => {
     );
   });
 
+  test('update hands back data and metadata holding the reply separator (U+001F) and other control characters intact', async () => {
+    const { contexts } = ctx.storage;
+    const odd = { 'a\u001fb': 'x\u001fy\u0000z', nested: ['\u001f', { '\u001f': '\n\u001e' }], 'é😀': 1 };
+    await contexts.create(ctxOf('sep-é😀', { data: odd, metadata: { m: '\u001f' }, sessionId: 's\u00e9' }));
+    // Only the owner changes: data and metadata come back in the script's reply, not from the call.
+    const updated = await contexts.update('sep-é😀', 1, { ownerId: 'o-\u00fc' }, T + 3);
+    expect(updated.data).toEqual(odd);
+    expect(updated.metadata).toEqual({ m: '\u001f' });
+    expect(updated).toEqual(await contexts.get('sep-é😀', { now: T + 4 }));
+    expect(updated).toMatchObject({ id: 'sep-é😀', sessionId: 's\u00e9', ownerId: 'o-\u00fc', version: 2 });
+  });
+
   test('after any mix of create, update, touch and delete the indexes name exactly the live contexts', async () => {
     const owner = fc.constantFrom('o1', 'o2');
     const parent = fc.constantFrom('p1', 'p2');
