@@ -18,7 +18,9 @@ import { loadManager } from './adapters.js';
 export interface DataManager {
   query(query: ConversationalQueryInput): Promise<DataResponse>;
   recordTurns(turns: readonly unknown[]): Promise<unknown[]>;
-  getMetrics(): { cache: { hits: number; misses: number; hitRate: number | null; size: number } };
+  getMetrics(): {
+    cache: { hits: number; misses: number; revalidated?: number; hitRate: number | null; size: number };
+  };
   clearCache(): void;
   close(): Promise<void>;
 }
