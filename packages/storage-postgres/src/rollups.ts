@@ -46,10 +46,24 @@ export interface RollupSource {
   frameworks: string;
   tools: string;
   mcpServers: string;
+  /** The name relations already carry the turn's columns (`TURN_COLUMNS`): no join back to the turns. */
+  namesCarryTurn?: boolean;
 }
 
-const TURN_COLS =
-  'x.at, x.session_id, x.user_id, x.outcome, x.latency_ms, x.latency_bucket, x.tokens_in, x.tokens_out, x.feedback';
+/** The turn columns every rollup reads, as a name relation carrying them selects them. */
+export const TURN_COLUMNS = [
+  'at',
+  'session_id',
+  'user_id',
+  'outcome',
+  'latency_ms',
+  'latency_bucket',
+  'tokens_in',
+  'tokens_out',
+  'feedback',
+] as const;
+
+const TURN_COLS = TURN_COLUMNS.map((c) => `x.${c}`).join(', ');
 
 /**
  * Each turn once per dimension value it counts under (`dim, key` plus the turn's columns): the
@@ -57,13 +71,17 @@ const TURN_COLS =
  * `hourOfDay` the membership rows only.
  */
 export function expandedTurns(s: RollupSource): string {
+  const names = (dim: string, relation: string) =>
+    s.namesCarryTurn
+      ? `SELECT '${dim}', x.name, ${TURN_COLS} FROM ${relation} x`
+      : `SELECT '${dim}', n.name, ${TURN_COLS} FROM ${relation} n JOIN ${s.turns} x ON x.id = n.turn_id`;
   return [
     `SELECT '' AS dim, '' AS key, ${TURN_COLS} FROM ${s.turns} x`,
     `SELECT 'persona', coalesce(x.persona, ''), ${TURN_COLS} FROM ${s.turns} x`,
     `SELECT 'outcome', x.outcome, ${TURN_COLS} FROM ${s.turns} x`,
-    `SELECT 'framework', n.name, ${TURN_COLS} FROM ${s.frameworks} n JOIN ${s.turns} x ON x.id = n.turn_id`,
-    `SELECT 'tool', n.name, ${TURN_COLS} FROM ${s.tools} n JOIN ${s.turns} x ON x.id = n.turn_id`,
-    `SELECT 'mcpServer', n.name, ${TURN_COLS} FROM ${s.mcpServers} n JOIN ${s.turns} x ON x.id = n.turn_id`,
+    names('framework', s.frameworks),
+    names('tool', s.tools),
+    names('mcpServer', s.mcpServers),
     `SELECT 'session', x.session_id, ${TURN_COLS} FROM ${s.turns} x`,
     `SELECT 'hourOfDay', (mod(x.at, ${DAY}) / ${HOUR})::text, ${TURN_COLS} FROM ${s.turns} x`,
   ].join('\n UNION ALL ');

@@ -33,6 +33,7 @@ import {
   ROLLUP_TABLES,
   rebuildStatements,
   sessionDaysRebuildStatements,
+  TURN_COLUMNS,
   WEEK,
   weekHistRebuildStatements,
   weekStart,
@@ -87,9 +88,17 @@ export function parseTurn(body: string): Turn {
  * nowhere. Latency histograms are merged in JS (see `histDeltas`).
  */
 function appendStatement(S: string): string {
+  // Name rows of the turns inserted, carrying the turn's columns so the rollups need no second join.
   const nameRows = (a: number, b: number) =>
-    `SELECT n.turn_id, n.name, i.at FROM unnest($${a}::text[], $${b}::text[]) AS n(turn_id, name) JOIN ins i ON i.id = n.turn_id`;
-  const expanded = expandedTurns({ turns: 'ins', frameworks: 'nf', tools: 'nt', mcpServers: 'nm' });
+    `SELECT n.turn_id, n.name, ${TURN_COLUMNS.map((c) => `i.${c}`).join(', ')}
+      FROM unnest($${a}::text[], $${b}::text[]) AS n(turn_id, name) JOIN ins i ON i.id = n.turn_id`;
+  const expanded = expandedTurns({
+    turns: 'ins',
+    frameworks: 'nf',
+    tools: 'nt',
+    mcpServers: 'nm',
+    namesCarryTurn: true,
+  });
   return `WITH ins AS (
       INSERT INTO ${S}.turns (id, session_id, conversation_id, user_id, persona, at, outcome, latency_ms,
         latency_bucket, tokens_in, tokens_out, feedback, body, search)
@@ -106,9 +115,9 @@ function appendStatement(S: string): string {
     nf AS (${nameRows(15, 16)}),
     nt AS (${nameRows(17, 18)}),
     nm AS (${nameRows(19, 20)}),
-    wf AS (INSERT INTO ${S}.${NAME_TABLES.framework} (turn_id, name, at) SELECT * FROM nf),
-    wt AS (INSERT INTO ${S}.${NAME_TABLES.tool} (turn_id, name, at) SELECT * FROM nt),
-    wm AS (INSERT INTO ${S}.${NAME_TABLES.mcpServer} (turn_id, name, at) SELECT * FROM nm),
+    wf AS (INSERT INTO ${S}.${NAME_TABLES.framework} (turn_id, name, at) SELECT turn_id, name, at FROM nf),
+    wt AS (INSERT INTO ${S}.${NAME_TABLES.tool} (turn_id, name, at) SELECT turn_id, name, at FROM nt),
+    wm AS (INSERT INTO ${S}.${NAME_TABLES.mcpServer} (turn_id, name, at) SELECT turn_id, name, at FROM nm),
     e AS MATERIALIZED (${expanded}),
     ${appendRollupCtes(S)
       .map(([name, body]) => `${name} AS (${body})`)
