@@ -12,34 +12,62 @@ function settled(command: Tracked): boolean {
 }
 
 /**
- * An ioredis client whose commands fail with "Command timed out" when unanswered `timeoutMs`
- * after they were queued, as ioredis's own `commandTimeout` does, but checked by one sweep timer
- * for all commands instead of a timer per command. A timer per command cost about 5 us per call
- * to a sequential caller (measured: each call created and dropped Node's timer list for that
- * duration); here a call costs an array push.
+ * The adapter's ioredis client. It changes two things of how commands are sent, nothing of what
+ * is sent.
  *
- * Commands are kept in the order they were queued, so their deadlines are in order too. Answered
- * ones are dropped from the front as new ones arrive (one connection answers in order), and a
- * sweep every `timeoutMs / 10` (5 to 100 ms) rejects the unanswered ones whose deadline passed: a
- * command fails between `timeoutMs` and `timeoutMs` plus one sweep interval after it was queued.
- * The sweep timer runs only while commands are pending and never keeps the process alive.
+ * **Writes are batched per tick.** The first command sent in a tick corks the socket and a
+ * `process.nextTick` uncorks it, so the commands of concurrent callers issued in the same tick
+ * (say 8 callers resumed by one chunk of replies) leave in one write system call instead of one
+ * each. Measured on raw `GET`s from 8 callers: about twice the calls per second and half the
+ * client CPU per call; a lone caller's command leaves at the end of its tick, as fast as before.
+ * (ioredis's `enableAutoPipelining` batches too, but waits for `setImmediate` and keeps one batch
+ * in flight: slower in both cases.) Pipelines, which write through a stream of their own, are
+ * left alone.
+ *
+ * **Command timeouts are swept.** With `timeoutMs`, a command fails with "Command timed out" when
+ * unanswered `timeoutMs` after it was queued, as with ioredis's own `commandTimeout`, but checked
+ * by one sweep timer for all commands instead of a timer per command. A timer per command cost
+ * about 5 us per call to a sequential caller (measured: each call created and dropped Node's
+ * timer list for that duration); here a call costs an array push. Commands are kept in the order
+ * they were queued, so their deadlines are in order too. Answered ones are dropped from the front
+ * as new ones arrive (one connection answers in order), and a sweep every `timeoutMs / 10` (5 to
+ * 100 ms) rejects the unanswered ones whose deadline passed: a command fails between `timeoutMs`
+ * and `timeoutMs` plus one sweep interval after it was queued. The sweep timer runs only while
+ * commands are pending and never keeps the process alive.
  */
-export class DeadlineRedis extends Redis {
-  readonly #timeoutMs: number;
+export class AdapterRedis extends Redis {
+  readonly #timeoutMs: number | undefined;
   readonly #sweepMs: number;
   /** Pending commands and their deadlines, interleaved: command, deadline, command, ... */
   #pending: (Tracked | number)[] = [];
   /** Index in #pending of the oldest command not yet known answered. */
   #head = 0;
   #timer: NodeJS.Timeout | undefined;
+  /** Whether this tick's writes are corked (uncorked on the next tick). */
+  #corked = false;
+  readonly #uncork = (stream: Redis['stream']): void => {
+    this.#corked = false;
+    stream.uncork();
+  };
 
-  constructor(url: string | undefined, options: RedisOptions, timeoutMs: number) {
+  constructor(url: string | undefined, options: RedisOptions, timeoutMs: number | undefined) {
     // ioredis's per-command timer stays off: this class bounds every command instead.
     const { commandTimeout: _perCommand, ...rest } = options;
     if (url === undefined) super(rest);
     else super(url, rest);
     this.#timeoutMs = timeoutMs;
-    this.#sweepMs = Math.min(100, Math.max(5, timeoutMs / 10));
+    this.#sweepMs = Math.min(100, Math.max(5, (timeoutMs ?? 0) / 10));
+  }
+
+  /**
+   * Writes this tick's commands now instead of at the end of the tick: for a command sent without
+   * waiting for its answer (a touch written behind), so that it is on the wire when its caller
+   * goes on, ahead of anything the caller then does through another connection.
+   */
+  flush(): void {
+    if (!this.#corked) return;
+    this.#corked = false;
+    this.stream.uncork();
   }
 
   /** Commands queued and not yet known to be answered (for tests and diagnostics). */
@@ -48,8 +76,17 @@ export class DeadlineRedis extends Redis {
   }
 
   override sendCommand(command: Command, stream?: Stream): unknown {
+    if (stream === undefined && !this.#corked && this.status === 'ready') {
+      this.#corked = true;
+      this.stream.cork();
+      process.nextTick(this.#uncork, this.stream);
+    }
+    if (this.#timeoutMs !== undefined) this.#track(command as Tracked, this.#timeoutMs);
+    return super.sendCommand(command, stream);
+  }
+
+  #track(tracked: Tracked, timeoutMs: number): void {
     this.#dropAnswered();
-    const tracked = command as Tracked;
     // ioredis sends a command again after a reconnection: it keeps its first deadline and place.
     if (tracked[REJECTED] === undefined) {
       // ioredis marks only a resolved command (isResolved); an error reply or a failed
@@ -60,13 +97,12 @@ export class DeadlineRedis extends Redis {
         tracked[REJECTED] = true;
         reject(error);
       };
-      this.#pending.push(tracked, performance.now() + this.#timeoutMs);
+      this.#pending.push(tracked, performance.now() + timeoutMs);
     }
     if (this.#timer === undefined) {
       this.#timer = setInterval(() => this.#sweep(), this.#sweepMs);
       this.#timer.unref();
     }
-    return super.sendCommand(command, stream);
   }
 
   /** Advances past answered commands at the front, releasing them. */

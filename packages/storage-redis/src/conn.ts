@@ -1,12 +1,12 @@
 import { type Clock, ConvokitError, closedError, type Logger } from '@convokit/core';
-import type { Redis } from 'ioredis';
+import type { AdapterRedis } from './client.js';
 
 export interface ServerAddress {
   host: string;
   port: number;
 }
 
-export interface ScriptingRedis extends Redis {
+export interface ScriptingRedis extends AdapterRedis {
   ckCreate(...args: string[]): Promise<number>;
   ckUpdate(...args: string[]): Promise<string>;
   ckTouch(...args: string[]): Promise<number>;
@@ -39,7 +39,7 @@ export class Conn {
     log: Logger;
     server: ServerAddress;
     deadlineMs: number;
-    /** Every command fails after a deadline of its own (see DeadlineRedis). */
+    /** Every command fails after a deadline of its own (see AdapterRedis). */
     commandBounded: boolean;
   }) {
     this.redis = init.redis;
@@ -71,7 +71,9 @@ export class Conn {
    * without bound.
    */
   async behind(op: string, fn: (redis: ScriptingRedis) => Promise<unknown>): Promise<void> {
-    const sent = this.one(op, fn).then(
+    const sending = this.one(op, fn);
+    this.redis.flush();
+    const sent = sending.then(
       () => undefined,
       (error: unknown) => {
         this.log.warn({ op, err: (error as Error).message }, 'write-behind failed');

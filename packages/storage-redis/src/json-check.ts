@@ -45,11 +45,14 @@ function copyObjectAt(value: object, depth: number): Record<string, unknown> | t
   const record = value as Record<string, unknown>;
   const out: Record<string, unknown> = {};
   for (const key in record) {
-    // Assigning '__proto__' would set the copy's prototype; such rare input takes the schema path.
-    if (key === '__proto__') return NOT_PLAIN;
     const item = copyValue(record[key], depth + 1);
     if (item === NOT_PLAIN) return NOT_PLAIN;
-    out[key] = item;
+    if (key === '__proto__') {
+      // Assigning would set the copy's prototype; JSON.parse makes it an own property, as here.
+      Object.defineProperty(out, key, { value: item, writable: true, enumerable: true, configurable: true });
+    } else {
+      out[key] = item;
+    }
   }
   return out;
 }

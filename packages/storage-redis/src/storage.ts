@@ -8,11 +8,11 @@ import {
   type StorageCapabilities,
   systemClock,
 } from '@convokit/core';
-import { Redis, type RedisOptions } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
 import { createAuditLog } from './audit.js';
+import { AdapterRedis } from './client.js';
 import { Conn, type ScriptingRedis } from './conn.js';
 import { createContextStore } from './contexts.js';
-import { DeadlineRedis } from './deadline.js';
 import type { RedisStorageOptions } from './options.js';
 import { AUDIT_APPEND, CREATE, DELETE, LIST, SWEEP, TOUCH, UPDATE } from './scripts.js';
 
@@ -38,11 +38,6 @@ function invalid(path: string, message: string): ConvokitError {
   });
 }
 
-function newRedis(url: string | undefined, options: RedisOptions): Redis {
-  const { commandTimeout: _unbounded, ...rest } = options;
-  return url === undefined ? new Redis(rest) : new Redis(url, rest);
-}
-
 function ms(value: number | undefined, fallback: number, path: string): number {
   if (value === undefined) return fallback;
   if (!(Number.isFinite(value) && value > 0))
@@ -62,7 +57,7 @@ export function createRedisStorage(options: RedisStorageOptions = {}): RedisStor
   const commandTimeout = ms(options.commandTimeoutMs, 5_000, 'commandTimeoutMs');
   const log = createLogger('storage-redis', options.logger);
   // `redis.commandTimeout`, when given (even as undefined), overrides commandTimeoutMs, as the
-  // ioredis options always have; DeadlineRedis enforces it with one timer for all commands.
+  // ioredis options always have; AdapterRedis enforces it with one timer for all commands.
   const perCommand =
     options.redis && 'commandTimeout' in options.redis ? options.redis.commandTimeout : commandTimeout;
   const redisOptions: RedisOptions = {
@@ -77,9 +72,11 @@ export function createRedisStorage(options: RedisStorageOptions = {}): RedisStor
   };
   const bounded = typeof perCommand === 'number' && perCommand > 0;
   const url = options.url || undefined;
-  const redis = (bounded
-    ? new DeadlineRedis(url, redisOptions, perCommand)
-    : newRedis(url, redisOptions)) as unknown as ScriptingRedis;
+  const redis = new AdapterRedis(
+    url,
+    redisOptions,
+    bounded ? perCommand : undefined,
+  ) as unknown as ScriptingRedis;
   redis.on('error', (error: Error) => log.debug({ err: error.message }, 'redis connection error'));
   redis.defineCommand('ckCreate', { numberOfKeys: 0, lua: CREATE });
   redis.defineCommand('ckUpdate', { numberOfKeys: 0, lua: UPDATE });

@@ -81,8 +81,11 @@ describe('plainJsonCopy', () => {
     expect(Object.is((copy!.a as { b: number }[])[4]!.b, 0)).toBe(true);
     expect(copy!.a).not.toBe(input.a);
     expect(plainJsonCopy(Object.assign(Object.create(null), { a: 1 }))).toStrictEqual({ a: 1 });
-    // An own '__proto__' key is left to the schema (assigning it would set the copy's prototype).
-    expect(plainJsonCopy(JSON.parse('{"__proto__":{"x":1}}'))).toBeUndefined();
+    // An own '__proto__' key stays an own property, as JSON.parse makes it; the prototype stays.
+    const proto = plainJsonCopy(JSON.parse('{"__proto__":{"x":1},"y":2}'));
+    expect(proto).toStrictEqual(JSON.parse('{"__proto__":{"x":1},"y":2}'));
+    expect(Object.getPrototypeOf(proto)).toBe(Object.prototype);
+    expect(Object.keys(proto!)).toEqual(['__proto__', 'y']);
     expect(plainJsonCopy([])).toBeUndefined();
     expect(plainJsonCopy(null)).toBeUndefined();
     expect(plainJsonCopy({ a: undefined })).toBeUndefined();

@@ -1,13 +1,13 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { DeadlineRedis } from '../src/deadline.js';
+import { AdapterRedis } from '../src/client.js';
 import { reportSkip, url } from './support.js';
 
 reportSkip('deadline.int.test.ts');
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe('DeadlineRedis against a server that never answers', () => {
+describe('AdapterRedis against a server that never answers', () => {
   let silent: net.Server;
   let port = 0;
   const sockets = new Set<net.Socket>();
@@ -26,7 +26,7 @@ describe('DeadlineRedis against a server that never answers', () => {
 
   test('each command fails after its own deadline, not before, within one sweep interval after', async () => {
     // 300 ms: the sweep runs every 30 ms.
-    const redis = new DeadlineRedis(
+    const redis = new AdapterRedis(
       `redis://127.0.0.1:${port}`,
       { lazyConnect: true, maxRetriesPerRequest: 1 },
       300,
@@ -56,9 +56,9 @@ describe('DeadlineRedis against a server that never answers', () => {
   });
 });
 
-describe.skipIf(!url)('DeadlineRedis against Redis', () => {
+describe.skipIf(!url)('AdapterRedis against Redis', () => {
   test('answered commands are released as new ones are sent; nothing pending once idle', async () => {
-    const redis = new DeadlineRedis(url, { maxRetriesPerRequest: 1 }, 5_000);
+    const redis = new AdapterRedis(url, { maxRetriesPerRequest: 1 }, 5_000);
     try {
       for (let i = 0; i < 2_000; i++) await redis.ping();
       // Only the last command can still be held (it is dropped when the next one is sent or
@@ -71,6 +71,45 @@ describe.skipIf(!url)('DeadlineRedis against Redis', () => {
       const replies = await Promise.all(Array.from({ length: 64 }, () => redis.ping()));
       expect(replies).toEqual(Array(64).fill('PONG'));
       await sleep(250);
+      expect(redis.pendingCount).toBe(0);
+    } finally {
+      redis.disconnect();
+    }
+  });
+});
+
+describe.skipIf(!url)('AdapterRedis write batching', () => {
+  test('commands sent in one tick leave in one corked write, and every caller gets its own reply', async () => {
+    const redis = new AdapterRedis(url, { maxRetriesPerRequest: 1 }, 5_000);
+    const prefix = `ck-test:batch:${process.pid}:`;
+    try {
+      await redis.ping();
+      const first = redis.ping();
+      // The socket stays corked until the end of the tick, collecting this tick's commands.
+      expect(redis.stream.writableCorked).toBe(1);
+      const more = Array.from({ length: 300 }, (_, i) => redis.set(`${prefix}${i}`, `v${i}`));
+      expect(redis.stream.writableCorked).toBe(1);
+      await Promise.all([first, ...more]);
+      expect(redis.stream.writableCorked).toBe(0);
+      // Many callers at once, each awaiting its own reads: replies match their commands.
+      const got = await Promise.all(
+        Array.from({ length: 300 }, async (_, i) => [
+          await redis.get(`${prefix}${i}`),
+          await redis.strlen(`${prefix}${i}`),
+        ]),
+      );
+      expect(got).toEqual(Array.from({ length: 300 }, (_, i) => [`v${i}`, `v${i}`.length]));
+    } finally {
+      await redis.del(...Array.from({ length: 300 }, (_, i) => `${prefix}${i}`));
+      redis.disconnect();
+    }
+  });
+
+  test('without a timeout nothing is tracked and commands still work', async () => {
+    const redis = new AdapterRedis(url, { maxRetriesPerRequest: 1 }, undefined);
+    try {
+      const replies = await Promise.all(Array.from({ length: 20 }, () => redis.ping()));
+      expect(replies).toEqual(Array(20).fill('PONG'));
       expect(redis.pendingCount).toBe(0);
     } finally {
       redis.disconnect();
