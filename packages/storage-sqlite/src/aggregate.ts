@@ -502,7 +502,7 @@ function rollupGroupsSql(
   plan: RollupPlan,
   range: Range,
   level: Level,
-): { sql: string; params: unknown[]; keysOf: (row: Record<string, unknown>) => GroupValue[] } {
+): { sql: string; params: unknown[]; keysOf: (row: unknown[], at: Columns) => GroupValue[] } {
   const time = `r.${level}`;
   const where = rollupWhere(plan, range, time);
   const cols: string[] = [];
@@ -528,12 +528,12 @@ function rollupGroupsSql(
   }
   if (m.has('firstAt')) measures.push('MIN(r.first_at) AS first');
   if (m.has('lastAt')) measures.push('MAX(r.last_at) AS last');
-  const keysOf = (row: Record<string, unknown>): GroupValue[] => {
+  const keysOf = (row: unknown[], at: Columns): GroupValue[] => {
     let pairIndex = 0;
     return spec.groupBy.map((key, i) =>
       TIME_KEYS.has(key)
-        ? (row[`t${i}`] as GroupValue)
-        : rollupKeyValue(plan, key, row.rk as string, pairIndex++),
+        ? (row[at[`t${i}`]!] as GroupValue)
+        : rollupKeyValue(plan, key, row[at.rk!] as string, pairIndex++),
     );
   };
   const groupSql = groupBy.length ? `GROUP BY ${groupBy.join(', ')}` : '';
@@ -613,9 +613,9 @@ export function splitRange(range: Range, unit: number | 'week'): { interior?: Ra
   return { interior: { from: a, to: b }, edges };
 }
 
-function keysOf(row: Record<string, unknown>, n: number): GroupValue[] {
+function keysOf(row: unknown[], at: Columns, n: number): GroupValue[] {
   const keys: GroupValue[] = [];
-  for (let i = 0; i < n; i++) keys.push((row[`k${i}`] ?? null) as GroupValue);
+  for (let i = 0; i < n; i++) keys.push((row[at[`k${i}`]!] ?? null) as GroupValue);
   return keys;
 }
 
@@ -768,9 +768,26 @@ function addRollupRow(acc: Accumulated, row: unknown[], n: number): void {
 }
 
 /** A result row as totals, with what the plan did not select at its neutral value. */
-function rawGroup(row: Record<string, unknown>): RawGroup {
-  const num = (key: string) => (row[key] as number | undefined) ?? 0;
-  const opt = (key: string) => (row[key] as number | null | undefined) ?? null;
+/** A statement's result columns by alias: rows are read as arrays (objects cost more to build). */
+type Columns = Record<string, number>;
+
+function columnsOf(statement: { columns(): Array<{ name: string }> }): Columns {
+  const at: Columns = {};
+  statement.columns().forEach((column, i) => {
+    at[column.name] = i;
+  });
+  return at;
+}
+
+function rawGroup(row: unknown[], at: Columns): RawGroup {
+  const num = (key: string) => {
+    const i = at[key];
+    return i === undefined ? 0 : ((row[i] as number | null) ?? 0);
+  };
+  const opt = (key: string) => {
+    const i = at[key];
+    return i === undefined ? null : ((row[i] as number | null) ?? null);
+  };
   const g: RawGroup = {
     c: num('c'),
     e: num('e'),
@@ -787,8 +804,8 @@ function rawGroup(row: Record<string, unknown>): RawGroup {
     lsErr: 0,
     fsErr: 0,
   };
-  if (row.s !== undefined) g.s = row.s as number;
-  if (row.u !== undefined) g.u = row.u as number;
+  if (at.s !== undefined) g.s = row[at.s] as number;
+  if (at.u !== undefined) g.u = row[at.u] as number;
   return g;
 }
 
@@ -834,12 +851,14 @@ export async function aggregateTurns(
     const addGroups = (
       sql: string,
       params: unknown[],
-      keysOfRow = (row: Record<string, unknown>) => keysOf(row, n),
+      keysOfRow = (row: unknown[], at: Columns) => keysOf(row, at, n),
     ) => {
-      for (const row of conn.prepare(sql).all(...params) as Array<Record<string, unknown>>) {
-        const g = rawGroup(row);
+      const statement = conn.prepare(sql);
+      const at = columnsOf(statement);
+      for (const row of statement.raw(true).all(...params) as unknown[][]) {
+        const g = rawGroup(row, at);
         let found = true;
-        const acc = groups.getOrCreate(keysOfRow(row), (keys) => {
+        const acc = groups.getOrCreate(keysOfRow(row, at), (keys) => {
           found = false;
           return { keys, g, buckets: new BucketSums() };
         });
