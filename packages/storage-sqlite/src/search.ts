@@ -52,7 +52,7 @@ export interface RankStatement {
  *
  * `all` mode (or one term): FTS5 scores every match (rowid and bm25 only), the filters see only
  * the narrow turns row, and only `[seq, bm25]` pairs come back; the texts are read for the page
- * alone (`pageSql`). The page is every hit ranked no worse than the limit-th best, so the
+ * alone (`PAGE_SQL`). The page is every hit ranked no worse than the limit-th best, so the
  * tie-break on (at, id) among equal scores sees every tied hit. The first statement keeps only
  * the best `limit + TIE_MARGIN` scores (a bounded sort, no copy of every match) and orders just
  * those; it proves its page exact unless more than TIE_MARGIN hits tie with the limit-th best,
@@ -137,10 +137,11 @@ export function pickPage(
   }));
 }
 
-/** The rows of a page's turns, in the order of `seqs` (one placeholder per seq, at most `limit`). */
-export function pageSql(count: number): string {
-  return `${TURN_SELECT} WHERE t.seq IN (${Array(count).fill('?').join(', ')})`;
-}
+/**
+ * The rows of a page's turns, in no particular order (`inRankOrder` puts them back): the seqs bind
+ * as one JSON array, so every page size shares one prepared statement.
+ */
+export const PAGE_SQL = `${TURN_SELECT} WHERE t.seq IN (SELECT value FROM json_each(?))`;
 
 /** The page's turns in rank order, from rows read in any order. */
 export function inRankOrder<R extends { seq: number }>(hits: readonly RankedHit[], rows: readonly R[]): R[] {
@@ -170,7 +171,7 @@ export function searchTurns(
     if (hits) break;
   }
   if (!hits?.length) return [];
-  const rows = conn.prepare(pageSql(hits.length)).all(...hits.map((h) => h.seq)) as TurnRow[];
+  const rows = conn.prepare(PAGE_SQL).all(JSON.stringify(hits.map((h) => h.seq))) as TurnRow[];
   const termSet = new Set(terms);
   return inRankOrder(hits, rows).map((row, i) => {
     const turn = turnOfRow(row);
