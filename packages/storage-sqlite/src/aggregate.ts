@@ -9,7 +9,6 @@ import {
   type GroupKey,
   type GroupValue,
   HOUR_MS,
-  LatencyHistogram,
   type Measure,
   type NormalizedTurnFilter,
   normalizeTurnFilter,
@@ -36,8 +35,8 @@ import { turnFilterSql, whereSql } from './turn-filter-sql.js';
  * `aggregate` in SQL. Two plans give the same numbers: the rollup plan sums hourly and daily rollups when
  * the spec only needs additive measures over an hour-aligned range and at most one rollup
  * dimension; the base plan is a GROUP BY over the turns table (child tables joined for
- * multi-valued keys). Percentiles come from the core LatencyHistogram built from per-group
- * (bucket, count) pairs in both plans, so they match the memory adapter exactly.
+ * multi-valued keys). Percentiles come from per-group (bucket, count) sums in both plans, read
+ * as core LatencyHistogram reads them (bucket-sums.ts), so they match the memory adapter exactly.
  */
 
 const CHILD_TABLE = {
@@ -640,7 +639,7 @@ export function compareKeys(a: readonly GroupValue[], b: readonly GroupValue[]):
 function measureValues(
   measures: readonly Measure[],
   g: RawGroup,
-  histogram: LatencyHistogram | undefined,
+  buckets: BucketSums | undefined,
 ): Partial<Record<Measure, number | null>> {
   const values: Partial<Record<Measure, number | null>> = {};
   for (const m of measures) {
@@ -666,7 +665,7 @@ function measureValues(
       case 'latencyP50':
       case 'latencyP95':
       case 'latencyP99':
-        values[m] = g.lc > 0 && histogram ? histogram.quantile(PERCENTILES[m]!) : null;
+        values[m] = g.lc > 0 && buckets ? buckets.quantile(PERCENTILES[m]!, g.lmin ?? 0, g.lmax ?? 0) : null;
         break;
       case 'latencyCount':
         values[m] = g.lc;
@@ -964,15 +963,7 @@ export async function aggregateTurns(
     if (n === 0) groups.getOrCreate([], emptyGroup);
     const rows: AggregateRow[] = [];
     for (const { keys, g, buckets } of groups.values()) {
-      let histogram: LatencyHistogram | undefined;
-      if (wantsPercentiles && g.lc > 0) {
-        histogram = new LatencyHistogram().addBuckets(buckets.entries(), {
-          sum: sumOf(g, 'ls'),
-          min: g.lmin ?? 0,
-          max: g.lmax ?? 0,
-        });
-      }
-      rows.push({ keys, values: measureValues(spec.measures, g, histogram) });
+      rows.push({ keys, values: measureValues(spec.measures, g, wantsPercentiles ? buckets : undefined) });
     }
     return page(rows, rows.length);
   });

@@ -1,4 +1,4 @@
-import { ZERO_BUCKET } from '@convokit/core';
+import { bucketValue, ZERO_BUCKET } from '@convokit/core';
 
 /** Most buckets kept densely: 32 KiB, a span of latencies of a factor of e^80. */
 const MAX_DENSE = 4096;
@@ -63,6 +63,29 @@ export class BucketSums {
     const all = new Map(out);
     for (const [bucket, count] of this.#sparse) all.set(bucket, (all.get(bucket) ?? 0) + count);
     return [...all].filter(([, count]) => count !== 0).sort((a, b) => a[0] - b[0]);
+  }
+
+  /**
+   * The `q` quantile of the summed buckets with the exact `min` and `max` of the values, as core
+   * `new LatencyHistogram().addBuckets(this.entries(), { sum, min, max }).quantile(q)` gives it
+   * (nearest rank ceil(q * count), the bucket's `bucketValue` clamped to [min, max]; null when
+   * empty), property-tested against it. Built here because filling a LatencyHistogram (a Map
+   * entry per bucket) for each of 150 groups of 300 buckets was half of a 90-day week x persona
+   * percentile.
+   */
+  quantile(q: number, min: number, max: number): number | null {
+    const entries = this.entries();
+    let count = 0;
+    for (const [, n] of entries) if (n > 0) count += n;
+    if (count === 0) return null;
+    const rank = Math.max(1, Math.ceil(q * count));
+    let seen = 0;
+    for (const [bucket, n] of entries) {
+      if (n <= 0) continue;
+      seen += n;
+      if (seen >= rank) return Math.min(max, Math.max(min, bucketValue(bucket)));
+    }
+    return max;
   }
 
   /**

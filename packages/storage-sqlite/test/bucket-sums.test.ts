@@ -1,4 +1,4 @@
-import { latencyBucket, ZERO_BUCKET } from '@convokit/core';
+import { LatencyHistogram, latencyBucket, ZERO_BUCKET } from '@convokit/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BucketSums } from '../src/bucket-sums.js';
@@ -33,6 +33,40 @@ describe('BucketSums', () => {
         expect(sums.entries()).toEqual([...want].sort((a, b) => a[0] - b[0]));
       }),
     );
+  });
+
+  it('gives the quantile core LatencyHistogram gives for the same buckets, min and max', () => {
+    const latency = fc.oneof(fc.constant(0), fc.double({ min: 0.0005, max: 1e6, noNaN: true }));
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(latency, fc.integer({ min: 1, max: 3 })), { maxLength: 30 }),
+        fc.oneof(fc.constantFrom(0, 0.5, 0.95, 0.99, 1), fc.double({ min: 0, max: 1, noNaN: true })),
+        (values, q) => {
+          const sums = new BucketSums();
+          const histogram = new LatencyHistogram();
+          for (const [ms, times] of values) {
+            sums.add(latencyBucket(ms), times);
+            histogram.add(ms, times);
+          }
+          const min = histogram.min ?? 0;
+          const max = histogram.max ?? 0;
+          const fromBuckets = new LatencyHistogram().addBuckets(sums.entries(), { sum: 0, min, max });
+          expect(sums.quantile(q, min, max)).toBe(fromBuckets.quantile(q));
+          expect(sums.quantile(q, min, max)).toBe(histogram.quantile(q));
+        },
+      ),
+    );
+    expect(new BucketSums().quantile(0.5, 0, 0)).toBeNull();
+    // Ten values a bucket apart, once each: every rank is its own bucket, so each q tells.
+    const sums = new BucketSums();
+    const histogram = new LatencyHistogram();
+    for (let ms = 100; ms <= 1000; ms += 100) {
+      sums.add(latencyBucket(ms), 1);
+      histogram.add(ms);
+    }
+    for (let k = 0; k <= 100; k++) {
+      expect(sums.quantile(k / 100, 100, 1000), `q ${k / 100}`).toBe(histogram.quantile(k / 100));
+    }
   });
 
   it('keeps real latencies densely and the zero bucket apart', () => {
