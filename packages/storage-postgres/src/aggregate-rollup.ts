@@ -1,6 +1,6 @@
 import type { AggregateSpec, GroupKey, GroupValue, Measure, NormalizedTurnFilter } from '@convokit/core';
 import { Params } from './params.js';
-import { ALL_DIM, DAY, HOUR, WEEK, weekStart, weekStartSql } from './rollups.js';
+import { ALL_DIM, DAY, HOUR, USERLESS_DIMS, WEEK, weekStart, weekStartSql } from './rollups.js';
 import { turnFilterSql } from './turn-filter.js';
 
 /**
@@ -113,6 +113,9 @@ export function rollupPlan(spec: AggregateSpec, f: NormalizedTurnFilter): Rollup
     if (!wholeDays || spec.groupBy.includes('hour') || spec.groupBy.includes('dayOfWeek')) return undefined;
     // No membership rows per outcome (few specs ask; they would cost every append).
     if (plan.dim === 'outcome') return undefined;
+    // Nor user rows per framework, tool or MCP server (see USERLESS_DIMS).
+    if (spec.measures.includes('users') && (USERLESS_DIMS as readonly string[]).includes(plan.dim))
+      return undefined;
     if (spec.groupBy.includes('hourOfDay')) {
       if (plan.dim !== ALL_DIM) return undefined;
       plan.members = { dim: 'hourOfDay' };

@@ -5,6 +5,7 @@ import {
   HIST_AGG,
   rebuildStatements,
   sessionDaysRebuildStatements,
+  USERLESS_DIMS,
   weekStartSql,
 } from './rollups.js';
 
@@ -228,6 +229,18 @@ export const MIGRATIONS: readonly Migration[] = [
       // day instead of reading every session's totals (see session-plan.ts).
       `CREATE TABLE ${S}.session_first_days (day bigint PRIMARY KEY, n bigint NOT NULL)`,
       ...sessionDaysRebuildStatements(S).slice(1),
+    ],
+  },
+  {
+    version: 6,
+    name: 'no user members per framework, tool or MCP server',
+    statements: (S) => [
+      // Appends from a process still on schema 5 would write the rows again: wait them out.
+      `LOCK TABLE ${S}.turns IN SHARE ROW EXCLUSIVE MODE`,
+      'SET LOCAL statement_timeout = 0',
+      // Appends stop writing them (see USERLESS_DIMS in rollups.ts); plans stop reading them.
+      `DELETE FROM ${S}.rollup_members WHERE kind = 'u' AND dim IN (${USERLESS_DIMS.map((d) => `'${d}'`).join(', ')})`,
+      `DELETE FROM ${S}.distinct_days WHERE kind = 'u' AND dim IN (${USERLESS_DIMS.map((d) => `'${d}'`).join(', ')})`,
     ],
   },
 ];

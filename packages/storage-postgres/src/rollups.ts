@@ -222,13 +222,21 @@ export function sessionDaysRebuildStatements(S: string): string[] {
   ];
 }
 
+/**
+ * Dimensions with session membership rows but no user ones (schema 6): a third of the member rows
+ * an append wrote, for a measure (distinct users per framework, tool or MCP server) nothing in
+ * convokit asks for; such a spec is answered by the scan of the turns instead.
+ */
+export const USERLESS_DIMS = ['framework', 'tool', 'mcpServer'] as const;
+
 /** Sessions and users per dimension value and day (outcome filters with distinct counts scan). */
 export const MEMBERS_SELECT = `SELECT DISTINCT dim, kind, key, member, day FROM (
         SELECT dim, 's'::"char" AS kind, key, session_id AS member, at - mod(at, ${DAY}) AS day
         FROM e WHERE dim NOT IN ('session', 'outcome')
         UNION ALL
         SELECT dim, 'u'::"char", key, user_id, at - mod(at, ${DAY})
-        FROM e WHERE dim NOT IN ('session', 'outcome') AND user_id IS NOT NULL
+        FROM e WHERE dim NOT IN ('session', 'outcome', ${USERLESS_DIMS.map((d) => `'${d}'`).join(', ')})
+          AND user_id IS NOT NULL
       ) m ORDER BY 1, 2, 3, 4, 5`;
 
 /**

@@ -4,6 +4,7 @@ import postgres from 'postgres';
 import { afterAll, describe, expect, test } from 'vitest';
 import { createPostgresStorage, POSTGRES_SCHEMA_VERSION } from '../src/index.js';
 import { MIGRATIONS } from '../src/migrations.js';
+import { distinctRebuildStatements } from '../src/rollups.js';
 import { turnVector } from '../src/search-vector.js';
 import { turn } from './fixtures.js';
 import { referenceAggregate } from './reference-aggregate.js';
@@ -74,8 +75,8 @@ describe.skipIf(!url)('migrations (postgres)', () => {
         const versions = await admin.unsafe(
           `SELECT version FROM "${schema}".schema_migrations ORDER BY version`,
         );
-        expect(versions.map((r) => r.version)).toEqual([1, 2, 3, 4, 5]);
-        expect(POSTGRES_SCHEMA_VERSION).toBe(5);
+        expect(versions.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6]);
+        expect(POSTGRES_SCHEMA_VERSION).toBe(6);
         const indexes = await admin.unsafe(`SELECT indexname FROM pg_indexes WHERE schemaname = $1`, [
           schema,
         ]);
@@ -110,7 +111,7 @@ describe.skipIf(!url)('migrations (postgres)', () => {
       const admin = postgres(url!, { max: 1, onnotice: () => {} });
       const rows = await admin.unsafe(`SELECT version FROM "${schema}".schema_migrations ORDER BY version`);
       await admin.end({ timeout: 5 });
-      expect(rows.map((r) => r.version)).toEqual([1, 2, 3, 4, 5]);
+      expect(rows.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6]);
     } finally {
       await Promise.all(stores.map((s) => s.close()));
     }
@@ -368,7 +369,7 @@ describe.skipIf(!url)('migrations (postgres)', () => {
       try {
         await storage.migrate();
         const versions = await admin.unsafe(`SELECT version FROM ${S}.schema_migrations ORDER BY version`);
-        expect(versions.map((r) => r.version)).toEqual([1, 2, 3, 4, 5]);
+        expect(versions.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6]);
         // a starts on D0, b on D0 + 1d, c and d on D0 + 3d.
         const days = await admin.unsafe(`SELECT day, n FROM ${S}.session_first_days ORDER BY day`);
         expect(days.map((r) => [Number(r.day), Number(r.n)])).toEqual([
@@ -402,6 +403,107 @@ describe.skipIf(!url)('migrations (postgres)', () => {
         await check([...turns, ...more]);
         await storage.turns.deleteBefore(D0 + DAY + 5);
         await check([...turns, ...more].filter((t) => t.at >= D0 + DAY + 5));
+      } finally {
+        await storage.close();
+      }
+    } finally {
+      await admin.end({ timeout: 5 });
+    }
+  });
+  test('upgrading a schema-5 database drops the user member rows per framework, tool and MCP server', async () => {
+    const schema = freshSchema();
+    schemas.push(schema);
+    const S = `"${schema}"`;
+    const admin = postgres(url!, { max: 1, onnotice: () => {} });
+    const DAY = 86_400_000;
+    const D0 = Date.UTC(2026, 2, 5);
+    const turns: Turn[] = [
+      turn({ at: D0 + 5, sessionId: 'a', userId: 'u1', persona: 'p', frameworks: ['x', 'y'] }),
+      turn({ at: D0 + DAY + 3, sessionId: 'a', userId: 'u1', frameworks: ['x'] }),
+      turn({ at: D0 + DAY + 7, sessionId: 'b', userId: 'u2', persona: 'p', frameworks: ['y'] }),
+    ];
+    try {
+      await admin.unsafe(`CREATE SCHEMA ${S}`);
+      await admin.unsafe(
+        `CREATE TABLE ${S}.schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+      );
+      for (const m of MIGRATIONS.filter((x) => x.version <= 2)) {
+        await admin.unsafe(m.statements(S).join(';\n')).simple();
+        await admin.unsafe(`INSERT INTO ${S}.schema_migrations (version, name) VALUES ($1, $2)`, [
+          m.version,
+          m.name,
+        ]);
+      }
+      for (const t of turns) {
+        await admin.unsafe(
+          `INSERT INTO ${S}.turns (id, session_id, user_id, persona, at, outcome, body, search)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8::tsvector)`,
+          [
+            t.id,
+            t.sessionId,
+            t.userId ?? null,
+            t.persona ?? null,
+            t.at,
+            t.outcome,
+            JSON.stringify(t),
+            turnVector(t.userInput, t.assistantResponse),
+          ] as never[],
+        );
+        for (const name of t.frameworks)
+          await admin.unsafe(`INSERT INTO ${S}.turn_frameworks VALUES ($1, $2, $3)`, [t.id, name, t.at]);
+      }
+      for (const m of MIGRATIONS.filter((x) => x.version >= 3 && x.version <= 5)) {
+        await admin.begin(async (tx) => {
+          await tx.unsafe(m.statements(S).join(';\n')).simple();
+          if (m.after) await m.after(tx as never, S);
+          await tx.unsafe(`INSERT INTO ${S}.schema_migrations (version, name) VALUES ($1, $2)`, [
+            m.version,
+            m.name,
+          ]);
+        });
+      }
+      // What schema 5 also kept: users per framework and day, counted by first appearance.
+      await admin.unsafe(
+        `INSERT INTO ${S}.rollup_members (dim, kind, key, member, day)
+         SELECT DISTINCT 'framework', 'u', f.name, t.user_id, t.at - mod(t.at, ${DAY})
+         FROM ${S}.turns t JOIN ${S}.turn_frameworks f ON f.turn_id = t.id WHERE t.user_id IS NOT NULL`,
+      );
+      for (const statement of distinctRebuildStatements(S)) await admin.unsafe(statement);
+      const userless = async () =>
+        (
+          await admin.unsafe(
+            `SELECT (SELECT count(*) FROM ${S}.rollup_members WHERE kind = 'u' AND dim = 'framework')
+               + (SELECT count(*) FROM ${S}.distinct_days WHERE kind = 'u' AND dim = 'framework') AS n`,
+          )
+        )[0]!.n;
+      // Member rows x: u1 on D0 and D0 + 1d; y: u1 on D0, u2 on D0 + 1d. distinct_days rows: x on
+      // D0 (prev -1) and D0 + 1d (prev D0), y on D0 and D0 + 1d (both prev -1).
+      expect(Number(await userless())).toBe(4 + 4);
+      const storage = createPostgresStorage({ url, schema });
+      try {
+        await storage.migrate();
+        const versions = await admin.unsafe(`SELECT version FROM ${S}.schema_migrations ORDER BY version`);
+        expect(versions.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6]);
+        expect(Number(await userless())).toBe(0);
+        const window = { from: D0, to: D0 + 2 * DAY };
+        const specs: AggregateSpecInput[] = [
+          // Answered by the scan now, the same figures.
+          { filter: window, groupBy: ['framework'], measures: ['count', 'users'] },
+          { filter: { ...window, framework: 'y' }, measures: ['users', 'sessions'] },
+          // Still from the member rows.
+          { filter: window, groupBy: ['framework'], measures: ['count', 'sessions'] },
+          { filter: window, groupBy: ['persona'], measures: ['users', 'sessions'] },
+        ];
+        const check = async (stored: Turn[]) => {
+          for (const spec of specs) {
+            expect(await storage.turns.aggregate(spec)).toEqual(referenceAggregate(stored, spec as never));
+          }
+        };
+        await check(turns);
+        const more = [turn({ at: D0 + DAY + 9, sessionId: 'c', userId: 'u3', frameworks: ['x'] })];
+        await storage.turns.append(more);
+        expect(Number(await userless())).toBe(0);
+        await check([...turns, ...more]);
       } finally {
         await storage.close();
       }
