@@ -24,7 +24,6 @@ import {
   DAY_PAIR_INDEX_TERM,
   type DayPairDim,
   PAIR_DIM,
-  sumBelow,
   WEEK_DIMS,
   WEEK_MS,
 } from './rollups.js';
@@ -355,7 +354,7 @@ function rollupKeys(spec: AggregateSpec, plan: RollupPlan, time: string): string
 
 /**
  * Distinct sessions and users per group from `distinct_days` over a day-aligned range: rows
- * [k0 .. kn-1, kind, floor, prevs]. An entity counts on its first active day in the range or in
+ * [k0 .. kn-1, kind, count]. An entity counts on its first active day in the range or in
  * its group's day bucket, whichever starts later (`floor`): the `prevs` entries before `floor`.
  */
 function distinctSql(
@@ -388,8 +387,18 @@ function distinctSql(
     clauses.push('n.key IN (SELECT value FROM json_each(?))');
     params.push(JSON.stringify(plan.keys));
   }
-  const cols = [...keys.map((k, i) => `${k} AS k${i}`), 'n.kind', `${floor} AS floor`, 'n.prevs'];
-  return { sql: `SELECT ${cols.join(', ')} FROM distinct_days n WHERE ${clauses.join(' AND ')}`, params };
+  // Summed per group in SQL (`cvk_sum_below`, rollups.ts sumBelow): a row per group instead of a
+  // row and a blob copy per (group, day) handed to JS.
+  const cols = [
+    ...keys.map((k, i) => `${k} AS k${i}`),
+    'n.kind',
+    `SUM(cvk_sum_below(n.prevs, ${floor})) AS n`,
+  ];
+  const groupBy = [...keys.map((_, i) => `k${i}`), 'n.kind'];
+  return {
+    sql: `SELECT ${cols.join(', ')} FROM distinct_days n WHERE ${clauses.join(' AND ')} GROUP BY ${groupBy.join(', ')}`,
+    params,
+  };
 }
 
 /**
@@ -944,7 +953,7 @@ export async function aggregateTurns(
           .all(...sql.params) as unknown[][]) {
           const acc = groups.get(row);
           if (!acc) continue;
-          const count = sumBelow(row[n + 2] as Uint8Array, row[n + 1] as number);
+          const count = row[n + 1] as number;
           if (row[n] === KIND_SESSION) acc.g.s = (acc.g.s ?? 0) + count;
           else acc.g.u = (acc.g.u ?? 0) + count;
         }

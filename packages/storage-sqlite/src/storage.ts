@@ -16,7 +16,7 @@ import { createContextStore } from './contexts.js';
 import { sqliteError } from './errors.js';
 import { checkSchema, migrate, SCHEMA_VERSION } from './migrations.js';
 import type { SqliteStorageOptions, SqliteSynchronous } from './options.js';
-import { histSum, mergeHist } from './rollups.js';
+import { histSum, mergeHist, sumBelow } from './rollups.js';
 import { createTurnStore } from './turns.js';
 
 export interface SqliteStorage extends Storage {
@@ -110,6 +110,9 @@ export function openConnection(options: SqliteStorageOptions): Connection {
     db.function('cvk_month', { deterministic: true }, (ms) => bucketStart('month', Number(ms)));
     db.function('cvk_hist_merge', { deterministic: true }, mergeHist);
     db.aggregate('cvk_hist_sum', { deterministic: true, ...histSum });
+    db.function('cvk_sum_below', { deterministic: true }, (blob, limit) =>
+      sumBelow(blob as Uint8Array, Number(limit)),
+    );
     const version = readonly ? checkSchema(db, path) : migrate(db, path);
     // Lets the planner gather the statistics it lacks (bounded work), so range filters that cover
     // most of the table scan it instead of walking an index row by row.
