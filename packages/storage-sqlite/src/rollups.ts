@@ -252,10 +252,38 @@ export function sumBelow(blob: Uint8Array, limit: number): number {
 export function mergeHist(a: unknown, b: unknown): Buffer | null {
   if (!(a instanceof Uint8Array)) return b instanceof Uint8Array ? Buffer.from(b) : null;
   if (!(b instanceof Uint8Array)) return Buffer.from(a);
-  const sum = new Map<number, number>();
-  addHist(a, sum);
-  addHist(b, sum);
-  return encodeHist(sum);
+  // Both blobs hold their keys ascending, once each: merged in one walk, as encodeHist would
+  // write their sum (zero counts left out), without a Map and a sort per upsert.
+  const pairsOf = (blob: Uint8Array) => {
+    const keys: number[] = [];
+    const counts: number[] = [];
+    eachPair(blob, (key, count) => {
+      keys.push(key);
+      counts.push(count);
+      return true;
+    });
+    return { keys, counts };
+  };
+  const x = pairsOf(a);
+  const y = pairsOf(b);
+  const out: number[] = [];
+  let last = 0;
+  const put = (key: number, count: number) => {
+    if (count === 0) return;
+    writeVarint(out, key - last);
+    writeVarint(out, count);
+    last = key;
+  };
+  let i = 0;
+  let j = 0;
+  while (i < x.keys.length || j < y.keys.length) {
+    const kx = i < x.keys.length ? x.keys[i]! : Number.POSITIVE_INFINITY;
+    const ky = j < y.keys.length ? y.keys[j]! : Number.POSITIVE_INFINITY;
+    if (kx < ky) put(kx, x.counts[i++]!);
+    else if (ky < kx) put(ky, y.counts[j++]!);
+    else put(kx, x.counts[i++]! + y.counts[j++]!);
+  }
+  return out.length === 0 ? null : Buffer.from(out);
 }
 
 function writeDeltas(deltas: Map<string, Delta>, upsert: Database.Statement): void {
