@@ -1,6 +1,6 @@
 import type { AggregateSpec, GroupKey, GroupValue, Measure, NormalizedTurnFilter } from '@convokit/core';
 import { Params } from './params.js';
-import { ALL_DIM, DAY, HOUR, USERLESS_DIMS, WEEK, weekStart, weekStartSql } from './rollups.js';
+import { ALL_DIM, DAY, HOUR, PAIR_DIMS, USERLESS_DIMS, WEEK, weekStart, weekStartSql } from './rollups.js';
 import { turnFilterSql } from './turn-filter.js';
 
 /**
@@ -27,8 +27,10 @@ const TOTAL_COLUMN: Partial<Record<Measure, string>> = {
 };
 
 export interface RollupPlan {
-  /** Rollup dimension the totals come from ('' for all turns, or 'session'). */
+  /** Rollup dimension the totals come from ('' for all turns, 'session', or a PAIR_DIMS one). */
   dim: string;
+  /** A two-key dimension (PAIR_DIMS): whole days from the daily totals, the rest scanned. */
+  pair?: boolean;
   /** Restrict to these keys of `dim`. */
   keys?: string[];
   /** Where distinct sessions/users come from, when the spec asks for them. */
@@ -61,6 +63,8 @@ const aligned = (x: number | undefined, unit: number) => x === undefined || x % 
 /** Which rollups serve the spec, or undefined when only a scan of the turns can. */
 export function rollupPlan(spec: AggregateSpec, f: NormalizedTurnFilter): RollupPlan | undefined {
   if (f.sessionId || f.userId || f.conversationId) return undefined;
+  const pair = pairPlan(spec, f);
+  if (pair) return pair;
   const wantsDistinct = spec.measures.includes('sessions') || spec.measures.includes('users');
   const wantsPercentiles = spec.measures.some((m) => PERCENTILE_MEASURES.has(m));
   // Latency histograms are kept per day: nothing finer to group by.
@@ -122,6 +126,18 @@ export function rollupPlan(spec: AggregateSpec, f: NormalizedTurnFilter): Rollup
     } else plan.members = plan.keys ? { dim: plan.dim, keys: plan.keys } : { dim: plan.dim };
   }
   return plan;
+}
+
+/** Grouping by exactly a PAIR_DIMS pair, a time window only, additive measures: the pair rows. */
+function pairPlan(spec: AggregateSpec, f: NormalizedTurnFilter): RollupPlan | undefined {
+  const dim = Object.entries(PAIR_DIMS).find(
+    ([, keys]) => spec.groupBy.length === 2 && keys.every((k, i) => spec.groupBy[i] === k),
+  )?.[0];
+  if (!dim) return undefined;
+  if (!Object.keys(f).every((k) => k === 'from' || k === 'to')) return undefined;
+  if (spec.measures.some((m) => m === 'sessions' || m === 'users' || PERCENTILE_MEASURES.has(m)))
+    return undefined;
+  return { dim, pair: true };
 }
 
 interface Range {
@@ -216,6 +232,7 @@ export function rollupParts(
   S: string,
   scanEdge: (filter: NormalizedTurnFilter) => Part[],
 ): Part[] {
+  if (plan.pair) return pairParts(spec, f, plan, S, scanEdge);
   const parts: Part[] = [];
   const wantsPercentiles = spec.measures.some((m) => PERCENTILE_MEASURES.has(m));
   // Percentiles need the daily histograms: partial days are scanned. Otherwise partial hours are.
@@ -265,6 +282,34 @@ export function rollupParts(
       if (!spec.measures.includes(measure)) continue;
       parts.push(distinctPart(spec, f, plan.members, kind, measure, S));
     }
+  }
+  return parts;
+}
+
+/** A pair plan's statements: whole days from the pair rows of the daily totals, partial days scanned. */
+function pairParts(
+  spec: AggregateSpec,
+  f: NormalizedTurnFilter,
+  plan: RollupPlan,
+  S: string,
+  scanEdge: (filter: NormalizedTurnFilter) => Part[],
+): Part[] {
+  const { interior, edges } = splitRange(f, DAY);
+  const parts = edges.flatMap((edge) => scanEdge({ ...f, from: edge.from, to: edge.to }));
+  if (interior) {
+    const first = 'split_part(r.key, chr(1), 1)';
+    const second =
+      spec.groupBy[1] === 'persona'
+        ? `NULLIF(split_part(r.key, chr(1), 2), '')`
+        : 'split_part(r.key, chr(1), 2)';
+    const p = new Params();
+    const where = `r.dim = ${p.add(plan.dim, 'text')}${rangeWhere('r.bucket', interior, p)}`;
+    parts.push({
+      kind: 'totals',
+      sql: `SELECT ${[`${first} AS k0`, `${second} AS k1`, ...TOTALS('r')].join(', ')}
+        FROM ${S}.rollup_day r WHERE ${where} GROUP BY 1, 2`,
+      params: p.values,
+    });
   }
   return parts;
 }

@@ -3,6 +3,7 @@ import {
   DAY,
   distinctRebuildStatements,
   HIST_AGG,
+  pairRebuildStatements,
   rebuildStatements,
   sessionDaysRebuildStatements,
   USERLESS_DIMS,
@@ -242,6 +243,19 @@ export const MIGRATIONS: readonly Migration[] = [
       `DELETE FROM ${S}.rollup_members WHERE kind = 'u' AND dim IN (${USERLESS_DIMS.map((d) => `'${d}'`).join(', ')})`,
       `DELETE FROM ${S}.distinct_days WHERE kind = 'u' AND dim IN (${USERLESS_DIMS.map((d) => `'${d}'`).join(', ')})`,
     ],
+  },
+  {
+    version: 7,
+    name: 'daily (framework, persona) and framework-pair totals',
+    statements: (S) => [
+      // Appends from a process still on schema 6 would not add to the new rows: wait them out.
+      `LOCK TABLE ${S}.turns IN SHARE ROW EXCLUSIVE MODE`,
+      'SET LOCAL statement_timeout = 0',
+    ],
+    async after(tx, S) {
+      // Built from every stored turn's framework rows (see PAIR_DIMS in rollups.ts).
+      for (const statement of pairRebuildStatements(S)) await tx.unsafe(statement, [0, 8.64e15 + DAY]);
+    },
   },
 ];
 

@@ -61,16 +61,49 @@ export const TURN_COLUMNS = [
   'tokens_in',
   'tokens_out',
   'feedback',
+  'persona',
 ] as const;
 
 const TURN_COLS = TURN_COLUMNS.map((c) => `x.${c}`).join(', ');
+
+/**
+ * Two-key dimensions kept in the daily totals only (schema 7; no hourly rows, histograms or
+ * member rows), keyed `first U+0001 second` (names and personas hold no control character):
+ * (framework, persona) with '' for a turn without a persona, and framework pairs, the smaller
+ * name (byte order) first, as grouping by framework twice pairs them.
+ */
+export const PAIR_DIMS = {
+  frameworkPersona: ['framework', 'persona'],
+  frameworkPair: ['framework', 'framework'],
+} as const;
+const PAIR_DIM_LIST = Object.keys(PAIR_DIMS)
+  .map((d) => `'${d}'`)
+  .join(', ');
+
+/** The pair rows of each turn of `s` (see PAIR_DIMS), as `expandedTurns` rows (`dim, key`, the turn's columns). */
+export function expandedPairs(s: RollupSource): string[] {
+  if (s.namesCarryTurn) {
+    return [
+      `SELECT 'frameworkPersona' AS dim, x.name || chr(1) || coalesce(x.persona, '') AS key, ${TURN_COLS} FROM ${s.frameworks} x`,
+      `SELECT 'frameworkPair', x.name || chr(1) || y.name, ${TURN_COLS}
+        FROM ${s.frameworks} x JOIN ${s.frameworks} y ON y.turn_id = x.turn_id AND y.name > x.name COLLATE "C"`,
+    ];
+  }
+  return [
+    `SELECT 'frameworkPersona' AS dim, n.name || chr(1) || coalesce(x.persona, '') AS key, ${TURN_COLS}
+      FROM ${s.frameworks} n JOIN ${s.turns} x ON x.id = n.turn_id`,
+    `SELECT 'frameworkPair', n.name || chr(1) || m.name, ${TURN_COLS}
+      FROM ${s.frameworks} n JOIN ${s.frameworks} m ON m.turn_id = n.turn_id AND m.name > n.name COLLATE "C"
+      JOIN ${s.turns} x ON x.id = n.turn_id`,
+  ];
+}
 
 /**
  * Each turn once per dimension value it counts under (`dim, key` plus the turn's columns): the
  * body of the `e` CTE every rollup statement reads. `session` feeds the daily totals only,
  * `hourOfDay` the membership rows only.
  */
-export function expandedTurns(s: RollupSource): string {
+export function expandedTurns(s: RollupSource, pairs = true): string {
   const names = (dim: string, relation: string) =>
     s.namesCarryTurn
       ? `SELECT '${dim}', x.name, ${TURN_COLS} FROM ${relation} x`
@@ -84,6 +117,7 @@ export function expandedTurns(s: RollupSource): string {
     names('mcpServer', s.mcpServers),
     `SELECT 'session', x.session_id, ${TURN_COLS} FROM ${s.turns} x`,
     `SELECT 'hourOfDay', (mod(x.at, ${DAY}) / ${HOUR})::text, ${TURN_COLS} FROM ${s.turns} x`,
+    ...(pairs ? expandedPairs(s) : []),
   ].join('\n UNION ALL ');
 }
 
@@ -112,7 +146,7 @@ function totalsUpsert(S: string, table: string, unit: number, dims: string): str
 }
 
 /** The rollup dimensions proper (no per-session or hour-of-day rows). */
-const PLAIN = `dim NOT IN ('session', 'hourOfDay')`;
+const PLAIN = `dim NOT IN ('session', 'hourOfDay', ${PAIR_DIM_LIST})`;
 
 /**
  * The statements adding the turns of CTE `e` (see `expandedTurns`) into every rollup. The latency
@@ -150,6 +184,8 @@ export function appendRollupCtes(S: string): Array<[string, string]> {
   return [
     ['r_hour', totalsUpsert(S, 'rollup_hour', HOUR, PLAIN)],
     ['r_day', totalsUpsert(S, 'rollup_day', DAY, `dim <> 'hourOfDay'`)],
+    // The pair rows come from CTE `ep` (see expandedPairs), which only this reads.
+    ['r_pairs', totalsUpsert(S, 'rollup_day', DAY, 'TRUE').replace('FROM e WHERE', 'FROM ep WHERE')],
     [
       's_batch',
       `SELECT session_id, count(*) AS n, min(at) AS first_at, max(at) AS last_at FROM ins GROUP BY 1`,
@@ -232,10 +268,10 @@ export const USERLESS_DIMS = ['framework', 'tool', 'mcpServer'] as const;
 /** Sessions and users per dimension value and day (outcome filters with distinct counts scan). */
 export const MEMBERS_SELECT = `SELECT DISTINCT dim, kind, key, member, day FROM (
         SELECT dim, 's'::"char" AS kind, key, session_id AS member, at - mod(at, ${DAY}) AS day
-        FROM e WHERE dim NOT IN ('session', 'outcome')
+        FROM e WHERE dim NOT IN ('session', 'outcome', ${PAIR_DIM_LIST})
         UNION ALL
         SELECT dim, 'u'::"char", key, user_id, at - mod(at, ${DAY})
-        FROM e WHERE dim NOT IN ('session', 'outcome', ${USERLESS_DIMS.map((d) => `'${d}'`).join(', ')})
+        FROM e WHERE dim NOT IN ('session', 'outcome', ${PAIR_DIM_LIST}, ${USERLESS_DIMS.map((d) => `'${d}'`).join(', ')})
           AND user_id IS NOT NULL
       ) m ORDER BY 1, 2, 3, 4, 5`;
 
@@ -327,6 +363,16 @@ export function rebuildStatements(S: string, schema: 3 | 4 = 4): string[] {
         : `DELETE FROM ${S}.${t} WHERE bucket >= $1::bigint AND bucket < $2::bigint${t === 'rollup_hist' ? ` AND unit = 'd'` : ''}`,
     ),
     ...rollupStatements(S, schema).map((body) => `${with_} ${body}`),
+  ];
+}
+
+/** Recomputes the pair rows of the daily totals (PAIR_DIMS) for the stored turns with `at` in [$1, $2). */
+export function pairRebuildStatements(S: string): string[] {
+  const { ctes, source } = storedSource(S);
+  return [
+    `DELETE FROM ${S}.rollup_day WHERE dim IN (${PAIR_DIM_LIST}) AND bucket >= $1::bigint AND bucket < $2::bigint`,
+    `WITH ${ctes}, e AS MATERIALIZED (${expandedPairs(source).join(' UNION ALL ')})
+      ${totalsUpsert(S, 'rollup_day', DAY, 'TRUE')}`,
   ];
 }
 

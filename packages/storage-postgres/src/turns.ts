@@ -29,6 +29,7 @@ import {
   DAY,
   decodeHist,
   encodeHist,
+  expandedPairs,
   expandedTurns,
   ROLLUP_TABLES,
   rebuildStatements,
@@ -92,13 +93,10 @@ function appendStatement(S: string): string {
   const nameRows = (a: number, b: number) =>
     `SELECT n.turn_id, n.name, ${TURN_COLUMNS.map((c) => `i.${c}`).join(', ')}
       FROM unnest($${a}::text[], $${b}::text[]) AS n(turn_id, name) JOIN ins i ON i.id = n.turn_id`;
-  const expanded = expandedTurns({
-    turns: 'ins',
-    frameworks: 'nf',
-    tools: 'nt',
-    mcpServers: 'nm',
-    namesCarryTurn: true,
-  });
+  const source = { turns: 'ins', frameworks: 'nf', tools: 'nt', mcpServers: 'nm', namesCarryTurn: true };
+  // The pair rows apart: only the daily totals read them, the other rollups need not skip them.
+  const expanded = expandedTurns(source, false);
+  const pairs = expandedPairs(source).join(' UNION ALL ');
   return `WITH ins AS (
       INSERT INTO ${S}.turns (id, session_id, conversation_id, user_id, persona, at, outcome, latency_ms,
         latency_bucket, tokens_in, tokens_out, feedback, body, search)
@@ -119,6 +117,7 @@ function appendStatement(S: string): string {
     wt AS (INSERT INTO ${S}.${NAME_TABLES.tool} (turn_id, name, at) SELECT turn_id, name, at FROM nt),
     wm AS (INSERT INTO ${S}.${NAME_TABLES.mcpServer} (turn_id, name, at) SELECT turn_id, name, at FROM nm),
     e AS MATERIALIZED (${expanded}),
+    ep AS (${pairs}),
     ${appendRollupCtes(S)
       .map(([name, body]) => `${name} AS (${body})`)
       .join(',\n    ')}

@@ -269,6 +269,9 @@ describe.skipIf(!url)('aggregate (postgres)', () => {
       ['week', 'persona'],
       ['month', 'dayOfWeek'],
       ['session'],
+      // The pair rows of the daily totals (schema 7).
+      ['framework', 'persona'],
+      ['framework', 'framework'],
     ) as fc.Arbitrary<never[]>;
     const filterDim = fc.oneof(
       { weight: 4, arbitrary: fc.constant({}) },

@@ -75,8 +75,8 @@ describe.skipIf(!url)('migrations (postgres)', () => {
         const versions = await admin.unsafe(
           `SELECT version FROM "${schema}".schema_migrations ORDER BY version`,
         );
-        expect(versions.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6]);
-        expect(POSTGRES_SCHEMA_VERSION).toBe(6);
+        expect(versions.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+        expect(POSTGRES_SCHEMA_VERSION).toBe(7);
         const indexes = await admin.unsafe(`SELECT indexname FROM pg_indexes WHERE schemaname = $1`, [
           schema,
         ]);
@@ -111,7 +111,7 @@ describe.skipIf(!url)('migrations (postgres)', () => {
       const admin = postgres(url!, { max: 1, onnotice: () => {} });
       const rows = await admin.unsafe(`SELECT version FROM "${schema}".schema_migrations ORDER BY version`);
       await admin.end({ timeout: 5 });
-      expect(rows.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6]);
+      expect(rows.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6, 7]);
     } finally {
       await Promise.all(stores.map((s) => s.close()));
     }
@@ -369,7 +369,7 @@ describe.skipIf(!url)('migrations (postgres)', () => {
       try {
         await storage.migrate();
         const versions = await admin.unsafe(`SELECT version FROM ${S}.schema_migrations ORDER BY version`);
-        expect(versions.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6]);
+        expect(versions.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6, 7]);
         // a starts on D0, b on D0 + 1d, c and d on D0 + 3d.
         const days = await admin.unsafe(`SELECT day, n FROM ${S}.session_first_days ORDER BY day`);
         expect(days.map((r) => [Number(r.day), Number(r.n)])).toEqual([
@@ -483,7 +483,7 @@ describe.skipIf(!url)('migrations (postgres)', () => {
       try {
         await storage.migrate();
         const versions = await admin.unsafe(`SELECT version FROM ${S}.schema_migrations ORDER BY version`);
-        expect(versions.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6]);
+        expect(versions.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6, 7]);
         expect(Number(await userless())).toBe(0);
         const window = { from: D0, to: D0 + 2 * DAY };
         const specs: AggregateSpecInput[] = [
@@ -503,6 +503,107 @@ describe.skipIf(!url)('migrations (postgres)', () => {
         const more = [turn({ at: D0 + DAY + 9, sessionId: 'c', userId: 'u3', frameworks: ['x'] })];
         await storage.turns.append(more);
         expect(Number(await userless())).toBe(0);
+        await check([...turns, ...more]);
+      } finally {
+        await storage.close();
+      }
+    } finally {
+      await admin.end({ timeout: 5 });
+    }
+  });
+  test('upgrading a schema-6 database builds the daily (framework, persona) and framework-pair totals', async () => {
+    const schema = freshSchema();
+    schemas.push(schema);
+    const S = `"${schema}"`;
+    const admin = postgres(url!, { max: 1, onnotice: () => {} });
+    const DAY = 86_400_000;
+    const D0 = Date.UTC(2026, 2, 5);
+    const turns: Turn[] = [
+      turn({ at: D0 + 5, persona: 'p', frameworks: ['x', 'y', 'z'], latencyMs: 10 }),
+      turn({ at: D0 + 7, frameworks: ['y', 'x'], outcome: 'error' }),
+      turn({ at: D0 + DAY + 3, persona: 'q', frameworks: ['x'] }),
+    ];
+    try {
+      await admin.unsafe(`CREATE SCHEMA ${S}`);
+      await admin.unsafe(
+        `CREATE TABLE ${S}.schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+      );
+      for (const m of MIGRATIONS.filter((x) => x.version <= 2)) {
+        await admin.unsafe(m.statements(S).join(';\n')).simple();
+        await admin.unsafe(`INSERT INTO ${S}.schema_migrations (version, name) VALUES ($1, $2)`, [
+          m.version,
+          m.name,
+        ]);
+      }
+      for (const t of turns) {
+        await admin.unsafe(
+          `INSERT INTO ${S}.turns (id, session_id, persona, at, outcome, latency_ms, latency_bucket, body, search)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::tsvector)`,
+          [
+            t.id,
+            t.sessionId,
+            t.persona ?? null,
+            t.at,
+            t.outcome,
+            t.latencyMs ?? null,
+            t.latencyMs === undefined ? null : latencyBucket(t.latencyMs),
+            JSON.stringify(t),
+            turnVector(t.userInput, t.assistantResponse),
+          ] as never[],
+        );
+        for (const name of t.frameworks)
+          await admin.unsafe(`INSERT INTO ${S}.turn_frameworks VALUES ($1, $2, $3)`, [t.id, name, t.at]);
+      }
+      for (const m of MIGRATIONS.filter((x) => x.version >= 3 && x.version <= 6)) {
+        await admin.begin(async (tx) => {
+          await tx.unsafe(m.statements(S).join(';\n')).simple();
+          if (m.after) await m.after(tx as never, S);
+          await tx.unsafe(`INSERT INTO ${S}.schema_migrations (version, name) VALUES ($1, $2)`, [
+            m.version,
+            m.name,
+          ]);
+        });
+      }
+      // Schema 6 had no pair rows (schema 3's backfill now writes them: take them out).
+      await admin.unsafe(`DELETE FROM ${S}.rollup_day WHERE dim IN ('frameworkPersona', 'frameworkPair')`);
+      const storage = createPostgresStorage({ url, schema });
+      try {
+        await storage.migrate();
+        const versions = await admin.unsafe(`SELECT version FROM ${S}.schema_migrations ORDER BY version`);
+        expect(versions.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+        const rows = await admin.unsafe(
+          `SELECT dim, bucket, replace(key, chr(1), '|') AS key, count FROM ${S}.rollup_day
+           WHERE dim IN ('frameworkPersona', 'frameworkPair') ORDER BY 1, 2, 3`,
+        );
+        expect(rows.map((r) => [r.dim, Number(r.bucket) - D0, r.key, Number(r.count)])).toEqual([
+          ['frameworkPair', 0, 'x|y', 2],
+          ['frameworkPair', 0, 'x|z', 1],
+          ['frameworkPair', 0, 'y|z', 1],
+          ['frameworkPersona', 0, 'x|', 1],
+          ['frameworkPersona', 0, 'x|p', 1],
+          ['frameworkPersona', 0, 'y|', 1],
+          ['frameworkPersona', 0, 'y|p', 1],
+          ['frameworkPersona', 0, 'z|p', 1],
+          ['frameworkPersona', DAY, 'x|q', 1],
+        ]);
+        const window = { from: D0, to: D0 + 2 * DAY };
+        const specs: AggregateSpecInput[] = [
+          { filter: window, groupBy: ['framework', 'persona'], measures: ['count', 'errors', 'latencyAvg'] },
+          { filter: window, groupBy: ['framework', 'framework'], measures: ['count', 'lastAt'] },
+          {
+            filter: { from: D0 + 6, to: D0 + DAY + 4 },
+            groupBy: ['framework', 'framework'],
+            measures: ['count'],
+          },
+        ];
+        const check = async (stored: Turn[]) => {
+          for (const spec of specs) {
+            expect(await storage.turns.aggregate(spec)).toEqual(referenceAggregate(stored, spec as never));
+          }
+        };
+        await check(turns);
+        const more = [turn({ at: D0 + DAY + 9, persona: 'p', frameworks: ['z', 'x'] })];
+        await storage.turns.append(more);
         await check([...turns, ...more]);
       } finally {
         await storage.close();

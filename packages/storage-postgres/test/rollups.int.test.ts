@@ -265,4 +265,62 @@ describe.skipIf(!url)('schema-4 rollups (postgres)', () => {
     // Only a's and c's first turns, and a crosses the end: a and c, as groups of their turns inside.
     expect(await count(MON + DAY, MON + 2 * DAY)).toBe(2);
   });
+  test('(framework, persona) and framework pairs from the daily pair rows equal a GROUP BY scan, any window', async () => {
+    const turnArb = fc.record({
+      at: fc.integer({ min: MON - 4 * DAY, max: MON + 4 * DAY }),
+      persona: fc.option(fc.constantFrom('p', 'Q'), { nil: undefined }),
+      sessionId: fc.constantFrom('s1', 's2', 's3'),
+      frameworks: fc.uniqueArray(fc.constantFrom('a', 'B', 'c', 'é'), { maxLength: 3 }),
+      latencyMs: fc.option(fc.integer({ min: 0, max: 5000 }), { nil: undefined }),
+      tokens: fc.option(fc.record({ input: fc.nat(100), output: fc.nat(100) }), { nil: undefined }),
+      outcome: fc.constantFrom('ok' as const, 'error' as const),
+      feedback: fc.option(fc.constantFrom(-1, 0, 0.5, 1), { nil: undefined }),
+    });
+    const bound = fc.oneof(
+      fc.integer({ min: -5, max: 5 }).map((d) => MON + d * DAY),
+      fc.integer({ min: MON - 5 * DAY, max: MON + 5 * DAY }),
+    );
+    const window = fc
+      .tuple(fc.option(bound, { nil: undefined }), fc.option(bound, { nil: undefined }))
+      .map(([a, b]) =>
+        a !== undefined && b !== undefined && a > b ? { from: b, to: a } : { from: a, to: b },
+      )
+      .map((w) => Object.fromEntries(Object.entries(w).filter(([, v]) => v !== undefined)));
+    const measures = fc.subarray(
+      ['count', 'errors', 'errorRate', 'latencyAvg', 'tokensIn', 'feedbackAvg', 'firstAt', 'lastAt'] as const,
+      { minLength: 1 },
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.array(turnArb, { maxLength: 15 }), { minLength: 1, maxLength: 3 }),
+        window,
+        fc.constantFrom(['framework', 'persona'], ['framework', 'framework']),
+        measures,
+        fc.option(fc.integer({ min: MON - 5 * DAY, max: MON + 5 * DAY }), { nil: undefined }),
+        async (batches, w, groupBy, ms, cut) => {
+          await ctx.storage.turns.deleteBefore(END);
+          let stored: Turn[] = [];
+          for (const batch of batches) {
+            const turns = batch.map((t) => turn(t));
+            await ctx.storage.turns.append(turns);
+            stored = [...stored, ...turns];
+          }
+          if (cut !== undefined) {
+            await ctx.storage.turns.deleteBefore(cut);
+            stored = stored.filter((t) => t.at >= cut);
+          }
+          const spec = {
+            filter: w,
+            groupBy: [...groupBy],
+            measures: [...ms],
+            orderBy: { measure: ms[0], direction: 'desc' },
+          } as AggregateSpecInput;
+          const got = await ctx.storage.turns.aggregate(spec);
+          expectSame(got, await aggregateTurns(db, spec, { plan: 'base' }));
+          expectSame(got, referenceAggregate(stored, spec as never));
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
 });
