@@ -1,5 +1,5 @@
 import type { LatencySummary, MetricsSnapshot } from '@convokit/core';
-import { LatencyHistogram, Metrics } from '@convokit/core';
+import { LatencyHistogram, latencySummary, Metrics } from '@convokit/core';
 
 /** The operations counted on every call of the hot paths, held directly rather than by name. */
 export type HotOp = 'get' | 'create' | 'update';
@@ -44,7 +44,7 @@ export class OpMetrics {
     for (const [name, stat] of hot) {
       if (stat.count === 0) continue;
       counters[name] = stat.count;
-      latencies[name] = summary(stat.latency);
+      latencies[name] = latencySummary(stat.latency);
     }
     // In the order core `Metrics.snapshot` gives its keys.
     const sortedCounters: Record<string, number> = {};
@@ -54,16 +54,4 @@ export class OpMetrics {
     for (const k of Object.keys(latencies).sort()) sortedLatencies[k] = latencies[k]!;
     return { counters: sortedCounters, latencies: sortedLatencies };
   }
-}
-
-/** What core `Metrics.latency` gives for a histogram. */
-function summary(h: LatencyHistogram): LatencySummary {
-  return {
-    count: h.count,
-    avg: h.mean,
-    p50: h.quantile(0.5),
-    p95: h.quantile(0.95),
-    p99: h.quantile(0.99),
-    max: h.max,
-  };
 }

@@ -27,7 +27,7 @@ export { createIdGenerator } from './ids.js';
 export type { Logger } from './logger.js';
 export { createLogger, REDACTED_FIELDS, REDACTION_CENSOR } from './logger.js';
 export type { LatencySummary, MetricsSnapshot } from './metrics.js';
-export { Metrics } from './metrics.js';
+export { latencySummary, Metrics } from './metrics.js';
 export * from './schemas/aggregate.js';
 export * from './schemas/chart.js';
 export * from './schemas/common.js';

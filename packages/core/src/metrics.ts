@@ -15,6 +15,18 @@ export interface MetricsSnapshot {
 }
 
 /** Counters and latency histograms of one component; snapshots are plain JSON. */
+/** The summary a snapshot gives for one histogram. */
+export function latencySummary(h: LatencyHistogram): LatencySummary {
+  return {
+    count: h.count,
+    avg: h.mean,
+    p50: h.quantile(0.5),
+    p95: h.quantile(0.95),
+    p99: h.quantile(0.99),
+    max: h.max,
+  };
+}
+
 export class Metrics {
   readonly #counters = new Map<string, number>();
   readonly #latencies = new Map<string, LatencyHistogram>();
@@ -47,15 +59,7 @@ export class Metrics {
   }
 
   latency(name: string): LatencySummary {
-    const h = this.#latencies.get(name) ?? new LatencyHistogram();
-    return {
-      count: h.count,
-      avg: h.mean,
-      p50: h.quantile(0.5),
-      p95: h.quantile(0.95),
-      p99: h.quantile(0.99),
-      max: h.max,
-    };
+    return latencySummary(this.#latencies.get(name) ?? new LatencyHistogram());
   }
 
   snapshot(): MetricsSnapshot {

@@ -210,18 +210,9 @@ export function dayPairPlan(spec: AggregateSpec, f: NormalizedTurnFilter): DayPa
 type PairSource = 'pairs' | 'day' | 'week';
 
 /** Totals per pair over whole days or weeks (see PairSource). */
-function dayPairSql(
-  spec: AggregateSpec,
-  plan: DayPairPlan,
-  range: Range,
-  source: PairSource,
-): { sql: string; params: unknown[] } {
-  const first = 'substr(r.key, 1, instr(r.key, char(1)) - 1)';
-  // Neither a user nor a persona is ever '': it stands for none.
-  const second = "NULLIF(substr(r.key, instr(r.key, char(1)) + 1), '')";
-  const firstKey = plan.dim === 'userPersona' ? `NULLIF(${first}, '')` : first;
-  const keys = plan.swapped ? [second, firstKey] : [firstKey, second];
-  const m = new Set(spec.measures);
+/** The sums of rollup rows `r` the measures read (without percentiles), aliased as measureValues reads them. */
+function rollupSums(wanted: readonly Measure[]): string[] {
+  const m = new Set(wanted);
   const measures = ['SUM(r.count) AS c'];
   if (m.has('errors') || m.has('errorRate')) measures.push('SUM(r.errors) AS e');
   if (m.has('latencyAvg') || m.has('latencyCount')) {
@@ -234,6 +225,21 @@ function dayPairSql(
   }
   if (m.has('firstAt')) measures.push('MIN(r.first_at) AS first');
   if (m.has('lastAt')) measures.push('MAX(r.last_at) AS last');
+  return measures;
+}
+
+function dayPairSql(
+  spec: AggregateSpec,
+  plan: DayPairPlan,
+  range: Range,
+  source: PairSource,
+): { sql: string; params: unknown[] } {
+  const first = 'substr(r.key, 1, instr(r.key, char(1)) - 1)';
+  // Neither a user nor a persona is ever '': it stands for none.
+  const second = "NULLIF(substr(r.key, instr(r.key, char(1)) + 1), '')";
+  const firstKey = plan.dim === 'userPersona' ? `NULLIF(${first}, '')` : first;
+  const keys = plan.swapped ? [second, firstKey] : [firstKey, second];
+  const measures = rollupSums(spec.measures);
   const level = source === 'week' ? 'week' : 'day';
   const clauses = source === 'pairs' ? [`r.${DAY_PAIR_INDEX_TERM}`, 'r.dim = ?'] : ['r.dim = ?'];
   const params: unknown[] = [plan.dim];
@@ -523,19 +529,7 @@ function rollupGroupsSql(
   const byKey = spec.groupBy.some((key) => !TIME_KEYS.has(key));
   if (byKey) cols.push('r.key AS rk');
   const groupBy = cols.map((c) => c.slice(c.lastIndexOf(' ') + 1));
-  const m = new Set(spec.measures);
-  const measures = ['SUM(r.count) AS c'];
-  if (m.has('errors') || m.has('errorRate')) measures.push('SUM(r.errors) AS e');
-  if (m.has('latencyAvg') || m.has('latencyCount')) {
-    measures.push('SUM(r.latency_count) AS lc', 'SUM(r.latency_sum) AS ls');
-  }
-  if (m.has('tokensIn')) measures.push('SUM(r.tokens_in) AS ti');
-  if (m.has('tokensOut')) measures.push('SUM(r.tokens_out) AS tout');
-  if (m.has('feedbackAvg') || m.has('feedbackCount')) {
-    measures.push('SUM(r.feedback_sum) AS fs', 'SUM(r.feedback_count) AS fc');
-  }
-  if (m.has('firstAt')) measures.push('MIN(r.first_at) AS first');
-  if (m.has('lastAt')) measures.push('MAX(r.last_at) AS last');
+  const measures = rollupSums(spec.measures);
   const keysOf = (row: unknown[], at: Columns): GroupValue[] => {
     let pairIndex = 0;
     return spec.groupBy.map((key, i) =>
