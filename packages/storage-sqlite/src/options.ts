@@ -19,6 +19,11 @@ export interface SqliteStorageOptions {
    * process's own memory.
    */
   mmapSizeMiB?: number;
+  /**
+   * WAL size, in 4 KiB pages, after which a commit copies the WAL into the database file
+   * (`PRAGMA wal_autocheckpoint`, at least 1); default 10,000 (about 40 MiB of WAL on disk).
+   */
+  walAutocheckpointPages?: number;
   /** Open without write access; the database must exist and be at the current schema version. */
   readonly?: boolean;
   /** A pino logger; silent when absent. */

@@ -4,7 +4,12 @@ import { join } from 'node:path';
 import { ConvokitError } from '@convokit/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSqliteStorage } from '../src/index.js';
-import { DEFAULT_CACHE_SIZE_MIB, DEFAULT_MMAP_SIZE_MIB, openConnection } from '../src/storage.js';
+import {
+  DEFAULT_CACHE_SIZE_MIB,
+  DEFAULT_MMAP_SIZE_MIB,
+  DEFAULT_WAL_AUTOCHECKPOINT_PAGES,
+  openConnection,
+} from '../src/storage.js';
 
 const MIB = 1024 * 1024;
 
@@ -32,14 +37,21 @@ describe('page cache and memory map', () => {
       // A negative cache_size is KiB.
       expect(conn.db.pragma('cache_size', { simple: true })).toBe(-64 * 1024);
       expect(conn.db.pragma('mmap_size', { simple: true })).toBe(1024 * MIB);
+      expect(conn.db.pragma('wal_autocheckpoint', { simple: true })).toBe(DEFAULT_WAL_AUTOCHECKPOINT_PAGES);
     } finally {
       conn.db.close();
     }
   });
 
   it('takes both sizes from the options; 0 turns the map off', () => {
-    const conn = openConnection({ path: join(dir, 'sized.db'), cacheSizeMiB: 8, mmapSizeMiB: 0 });
+    const conn = openConnection({
+      path: join(dir, 'sized.db'),
+      cacheSizeMiB: 8,
+      mmapSizeMiB: 0,
+      walAutocheckpointPages: 500,
+    });
     try {
+      expect(conn.db.pragma('wal_autocheckpoint', { simple: true })).toBe(500);
       expect(conn.db.pragma('cache_size', { simple: true })).toBe(-8 * 1024);
       expect(conn.db.pragma('mmap_size', { simple: true })).toBe(0);
     } finally {
@@ -100,6 +112,8 @@ describe('page cache and memory map', () => {
       [{ mmapSizeMiB: -1 }, 'mmapSizeMiB'],
       [{ mmapSizeMiB: 2048 }, 'mmapSizeMiB'],
       [{ mmapSizeMiB: '64' }, 'mmapSizeMiB'],
+      [{ walAutocheckpointPages: 0 }, 'walAutocheckpointPages'],
+      [{ walAutocheckpointPages: 2 ** 31 }, 'walAutocheckpointPages'],
     ];
     for (const [options, field] of cases) {
       const error = caught(() => createSqliteStorage({ path: join(dir, 'bad.db'), ...options } as never));
