@@ -10,6 +10,10 @@ import { DAY } from './rollups.js';
  * are recounted from their turns. With an order on firstAt or lastAt and a limit, only the rows
  * of the totals' index that can reach the page are read (ties with the last one included); the
  * caller orders and pages them as for any plan.
+ *
+ * The crossing sessions are recounted one by one (a lateral lookup on (session_id, at)): joined
+ * as a set, a store whose statistics autovacuum had not gathered yet (right after a bulk load)
+ * was planned as a scan of every turn in the window, 93 ms instead of 1.5 ms at 1M turns.
  */
 
 const SESSION_MEASURES = new Set<Measure>(['count', 'firstAt', 'lastAt']);
@@ -83,10 +87,11 @@ export async function sessionAggregate(
         UNION
         SELECT st.session_id FROM ${S}.session_totals st, span
         WHERE st.first_at >= $2::bigint - span.s AND st.first_at < $2::bigint AND st.last_at >= $2::bigint)
-    SELECT t.session_id AS k, count(*)::float8 AS n, min(t.at)::float8 AS first_at, max(t.at)::float8 AS last_at,
-      0 AS crossing
-    FROM ${S}.turns t WHERE t.session_id IN (SELECT session_id FROM crossing) AND t.at >= $1::bigint AND t.at < $2::bigint
-    GROUP BY 1
+    SELECT c.session_id AS k, x.n, x.first_at, x.last_at, 0 AS crossing
+    FROM crossing c CROSS JOIN LATERAL (
+      SELECT count(*)::float8 AS n, min(t.at)::float8 AS first_at, max(t.at)::float8 AS last_at
+      FROM ${S}.turns t WHERE t.session_id = c.session_id AND t.at >= $1::bigint AND t.at < $2::bigint) x
+    WHERE x.n > 0
     UNION ALL
     SELECT st.session_id, st.count::float8, st.first_at::float8, st.last_at::float8, 1
     FROM ${S}.session_totals st WHERE ${inside}${page}
