@@ -1,7 +1,27 @@
+import type { Adapter } from '../adapters.js';
 import { makeContext, ONE_KB } from '../data.js';
 import { openRawSqlite } from '../floors.js';
+import type { Recorder } from '../harness.js';
 import { closePeers, openKvPeers } from '../peers.js';
 import type { Scenario } from '../scenario.js';
+
+/** Issue 9's many-callers figure: 8 gets in flight at once, counted as 8 items per operation. */
+async function benchEightInFlight(
+  rec: Recorder,
+  adapter: Adapter,
+  get: () => Promise<unknown>,
+): Promise<void> {
+  await rec.bench(
+    {
+      operation: 'context get x8 concurrent',
+      subject: adapter.subject,
+      kind: 'ours',
+      klass: adapter.klass,
+      itemsPerOp: 8,
+    },
+    () => Promise.all(Array.from({ length: 8 }, () => get())),
+  );
+}
 
 /** Issue 2 and 3: a 1 KB context read by id through the async store API, against peers and floors. */
 export const contextGet: Scenario = {
@@ -35,16 +55,7 @@ export const contextGet: Scenario = {
         if (adapter.name === 'redis') {
           // Issue 9, many callers: 8 gets in flight on the store's one connection (the row above
           // is one caller awaiting each get).
-          await rec.bench(
-            {
-              operation: 'context get x8 concurrent',
-              subject: adapter.subject,
-              kind: 'ours',
-              klass: adapter.klass,
-              itemsPerOp: 8,
-            },
-            () => Promise.all(Array.from({ length: 8 }, () => contexts.get(pick(i++)))),
-          );
+          await benchEightInFlight(rec, adapter, () => contexts.get(pick(i++)));
         }
         // The newest page of a session's contexts, by owner and session (index-served).
         await rec.bench(
@@ -71,16 +82,7 @@ export const contextGet: Scenario = {
             );
           }
           let i = 0;
-          await rec.bench(
-            {
-              operation: 'context get x8 concurrent',
-              subject: adapter.subject,
-              kind: 'ours',
-              klass: adapter.klass,
-              itemsPerOp: 8,
-            },
-            () => Promise.all(Array.from({ length: 8 }, () => contexts.get(pick(i++)))),
-          );
+          await benchEightInFlight(rec, adapter, () => contexts.get(pick(i++)));
         } finally {
           await close();
         }
