@@ -2,6 +2,9 @@
 // (persona selection -> linked chart filters; timeline clicks -> drill-down navigation).
 const charts = {};
 const view = { data: null };
+// Counts renders (and failed loads), so a test can wait for "the next render" without clocks.
+let renders = 0;
+let failures = 0;
 
 function chart(id) {
   charts[id] ??= echarts.init(document.getElementById(id), null, { renderer: 'svg' });
@@ -124,11 +127,20 @@ function render(d) {
           `<tr><td>${esc(s.sessionId)}</td><td>${s.turns}</td><td>${esc(new Date(s.lastAt).toISOString().slice(0, 16).replace('T', ' '))}</td><td>${esc(s.personas.map((p) => p.persona).join(', '))}</td></tr>`,
       )
       .join('');
-  document.body.dataset.ready = String(Date.now());
+  document.getElementById('error').hidden = true;
+  document.body.dataset.ready = String(++renders);
 }
 
+// A failed load says so on the page, instead of leaving the last render silently in place.
 async function load(path, body) {
-  render(await api(path, body));
+  try {
+    render(await api(path, body));
+  } catch (e) {
+    const alert = document.getElementById('error');
+    alert.textContent = `Could not load the dashboard: ${e.message}`;
+    alert.hidden = false;
+    document.body.dataset.failed = String(++failures);
+  }
 }
 
 chart('personas').on('click', (e) => {
@@ -183,6 +195,4 @@ window.convokit = {
   },
 };
 
-load('/api/dashboard').catch((e) => {
-  document.querySelector('main').insertAdjacentHTML('afterbegin', `<p role="alert">${esc(e.message)}</p>`);
-});
+load('/api/dashboard');

@@ -49,8 +49,20 @@ describe.skipIf(!hasChromium)('dashboard in headless Chromium', () => {
     await services.close();
   });
 
-  async function loaded(after = 0): Promise<void> {
-    await page.waitForFunction((t) => Number(document.body.dataset.ready ?? 0) > t, after);
+  /** Waits for the render after `after`; a load the page reports as failed fails the test at once. */
+  async function loaded(after = 0, timeout = 30_000): Promise<void> {
+    const failedBefore = await page.evaluate(() => Number(document.body.dataset.failed ?? 0));
+    await page.waitForFunction(
+      ([t, f]) =>
+        Number(document.body.dataset.ready ?? 0) > t! || Number(document.body.dataset.failed ?? 0) > f!,
+      [after, failedBefore] as const,
+      { timeout },
+    );
+    const error = await page
+      .locator('#error:not([hidden])')
+      .textContent({ timeout: 1 })
+      .catch(() => null);
+    if (error) throw new Error(error);
   }
 
   const ready = () => page.evaluate(() => Number(document.body.dataset.ready ?? 0));
@@ -77,9 +89,33 @@ describe.skipIf(!hasChromium)('dashboard in headless Chromium', () => {
         ).convokit.pixelOf(c as string, i as number),
       [chart, index] as const,
     );
+    // Hover first and let the chart handle it (two frames), then press: the click is the
+    // chart's own, after the hover has settled, however slow the machine.
+    await page.mouse.move(point.x, point.y);
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
     const before = await ready();
-    await page.mouse.click(point.x, point.y);
-    await loaded(before);
+    await page.mouse.down();
+    await page.mouse.up();
+    try {
+      await loaded(before, 10_000);
+    } catch (error) {
+      if (!(error instanceof Error) || error.name !== 'TimeoutError') throw error;
+      // Say what was under the pointer, then try the same click once more: a click lost by a
+      // loaded machine should not fail the run, but it must be visible in the log.
+      const under = await page.evaluate(
+        ([x, y]) => {
+          const el = document.elementFromPoint(x!, y!);
+          return el ? `${el.tagName}${el.id ? `#${el.id}` : ''} in #${el.closest('[id]')?.id}` : 'nothing';
+        },
+        [point.x, point.y] as const,
+      );
+      console.log(
+        `click on ${chart}/${category} at (${point.x}, ${point.y}) over ${under} got no render in 10 s; clicking again`,
+      );
+      await page.mouse.down();
+      await page.mouse.up();
+      await loaded(before);
+    }
   }
 
   it('draws a chart for each query type from the stored turns', async () => {
