@@ -257,6 +257,18 @@ export const MIGRATIONS: readonly Migration[] = [
       for (const statement of pairRebuildStatements(S)) await tx.unsafe(statement, [0, 8.64e15 + DAY]);
     },
   },
+  {
+    version: 8,
+    name: 'turns version',
+    statements: (S) => [
+      // Appends or deletes in flight from a process still on schema 7 finish first.
+      `LOCK TABLE ${S}.turns IN SHARE ROW EXCLUSIVE MODE`,
+      // TurnStore.version: one row, raised by one in the transaction of every append that stores
+      // a turn and every deleteBefore that deletes one (see turns.ts).
+      `CREATE TABLE ${S}.turns_version (id integer PRIMARY KEY CHECK (id = 0), value bigint NOT NULL)`,
+      `INSERT INTO ${S}.turns_version (id, value) VALUES (0, 0)`,
+    ],
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

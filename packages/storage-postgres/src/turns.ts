@@ -21,7 +21,7 @@ import {
   validate,
 } from '@convokit/core';
 import { aggregateTurns } from './aggregate.js';
-import type { Db } from './db.js';
+import type { Db, PgSql } from './db.js';
 import { Params } from './params.js';
 import {
   ALL_DIM,
@@ -86,7 +86,9 @@ export function parseTurn(body: string): Turn {
 /**
  * The append statement: the turns, their name rows, and the totals, session and membership
  * rollups, each fed by the RETURNING of the turn insert, so ids that already existed count
- * nowhere. Latency histograms are merged in JS (see `histDeltas`).
+ * nowhere. Latency histograms are merged in JS (see `histDeltas`). It returns a row per turn
+ * stored and one more (id null) holding the turns version after it: raised by one when a turn
+ * was stored, as read in the same statement otherwise.
  */
 function appendStatement(S: string): string {
   // Name rows of the turns inserted, carrying the turn's columns so the rollups need no second join.
@@ -120,8 +122,12 @@ function appendStatement(S: string): string {
     ep AS (${pairs}),
     ${appendRollupCtes(S)
       .map(([name, body]) => `${name} AS (${body})`)
-      .join(',\n    ')}
-    SELECT id FROM ins`;
+      .join(',\n    ')},
+    ver AS (UPDATE ${S}.turns_version SET value = value + 1 WHERE id = 0 AND EXISTS (SELECT 1 FROM ins)
+      RETURNING value)
+    SELECT id, NULL::bigint AS version FROM ins
+    UNION ALL
+    SELECT NULL, coalesce((SELECT value FROM ver), (SELECT value FROM ${S}.turns_version WHERE id = 0))`;
 }
 
 /**
@@ -226,12 +232,28 @@ const GENERIC_PLAN_MAX = 10;
 export function createTurnStore(db: Db): TurnStore {
   const { S } = db;
   const appendSql = appendStatement(S);
+  const readVersion = async (sql: PgSql) => {
+    const rows = await sql.unsafe<{ value: number }[]>(
+      `SELECT value FROM ${S}.turns_version WHERE id = 0`,
+      [],
+      {
+        prepare: true,
+      },
+    );
+    return rows[0]!.value;
+  };
 
   async function append(turns: readonly Turn[], options: AppendOptions = {}): Promise<AppendResult> {
     db.assertOpen();
     const batch = validate(BatchSchema, turns, 'turns.append');
     const ifExists = appendMode(options);
-    if (batch.length === 0) return db.run('turns.append', async () => ({ appended: 0, skippedIds: [] }));
+    if (batch.length === 0) {
+      return db.run('turns.append', async (sql) => ({
+        appended: 0,
+        skippedIds: [],
+        version: await readVersion(sql),
+      }));
+    }
     const cols = {
       id: [] as string[],
       session: [] as string[],
@@ -296,7 +318,7 @@ export function createTurnStore(db: Db): TurnStore {
       const planMode = sql.unsafe(
         `SET LOCAL plan_cache_mode = ${batch.length <= GENERIC_PLAN_MAX ? 'force_generic_plan' : 'force_custom_plan'}`,
       );
-      const insert = sql.unsafe<{ id: string }[]>(
+      const insert = sql.unsafe<{ id: string | null; version: number | null }[]>(
         appendSql,
         [
           cols.id,
@@ -329,7 +351,12 @@ export function createTurnStore(db: Db): TurnStore {
         { prepare: true },
       );
       const [, , inserted, before] = await Promise.all([lock, planMode, insert, stored]);
-      const written = new Set(inserted.map((r) => r.id));
+      const written = new Set<string>();
+      let version = 0;
+      for (const r of inserted) {
+        if (r.id === null) version = r.version!;
+        else written.add(r.id);
+      }
       const skippedIds = batch.filter((t) => !written.has(t.id)).map((t) => t.id);
       if (skippedIds.length > 0 && ifExists === 'error') {
         // Thrown inside the transaction: the turns and rollups written above roll back.
@@ -357,7 +384,7 @@ export function createTurnStore(db: Db): TurnStore {
           { prepare: true },
         );
       }
-      return { appended: written.size, skippedIds };
+      return { appended: written.size, skippedIds, version };
     });
   }
 
@@ -473,8 +500,15 @@ export function createTurnStore(db: Db): TurnStore {
       );
       for (const statement of sessionDaysRebuildStatements(S)) await sql.unsafe(statement);
       for (const statement of distinctAfterCut(S, cutDay, before !== cutDay)) await sql.unsafe(statement);
+      if (result.count > 0) await sql.unsafe(`UPDATE ${S}.turns_version SET value = value + 1 WHERE id = 0`);
       return result.count;
     });
+  }
+
+  /** See core's TurnStore.version: raised in the transaction of every change to the turns. */
+  async function version(): Promise<number> {
+    db.assertOpen();
+    return db.read('turns.version', readVersion);
   }
 
   return {
@@ -485,5 +519,6 @@ export function createTurnStore(db: Db): TurnStore {
     aggregate: (spec) => aggregateTurns(db, spec),
     count,
     deleteBefore,
+    version,
   };
 }

@@ -75,8 +75,8 @@ describe.skipIf(!url)('migrations (postgres)', () => {
         const versions = await admin.unsafe(
           `SELECT version FROM "${schema}".schema_migrations ORDER BY version`,
         );
-        expect(versions.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6, 7]);
-        expect(POSTGRES_SCHEMA_VERSION).toBe(7);
+        expect(versions.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+        expect(POSTGRES_SCHEMA_VERSION).toBe(8);
         const indexes = await admin.unsafe(`SELECT indexname FROM pg_indexes WHERE schemaname = $1`, [
           schema,
         ]);
@@ -111,7 +111,7 @@ describe.skipIf(!url)('migrations (postgres)', () => {
       const admin = postgres(url!, { max: 1, onnotice: () => {} });
       const rows = await admin.unsafe(`SELECT version FROM "${schema}".schema_migrations ORDER BY version`);
       await admin.end({ timeout: 5 });
-      expect(rows.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+      expect(rows.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     } finally {
       await Promise.all(stores.map((s) => s.close()));
     }
@@ -369,7 +369,7 @@ describe.skipIf(!url)('migrations (postgres)', () => {
       try {
         await storage.migrate();
         const versions = await admin.unsafe(`SELECT version FROM ${S}.schema_migrations ORDER BY version`);
-        expect(versions.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+        expect(versions.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
         // a starts on D0, b on D0 + 1d, c and d on D0 + 3d.
         const days = await admin.unsafe(`SELECT day, n FROM ${S}.session_first_days ORDER BY day`);
         expect(days.map((r) => [Number(r.day), Number(r.n)])).toEqual([
@@ -483,7 +483,7 @@ describe.skipIf(!url)('migrations (postgres)', () => {
       try {
         await storage.migrate();
         const versions = await admin.unsafe(`SELECT version FROM ${S}.schema_migrations ORDER BY version`);
-        expect(versions.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+        expect(versions.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
         expect(Number(await userless())).toBe(0);
         const window = { from: D0, to: D0 + 2 * DAY };
         const specs: AggregateSpecInput[] = [
@@ -570,7 +570,7 @@ describe.skipIf(!url)('migrations (postgres)', () => {
       try {
         await storage.migrate();
         const versions = await admin.unsafe(`SELECT version FROM ${S}.schema_migrations ORDER BY version`);
-        expect(versions.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+        expect(versions.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
         const rows = await admin.unsafe(
           `SELECT dim, bucket, replace(key, chr(1), '|') AS key, count FROM ${S}.rollup_day
            WHERE dim IN ('frameworkPersona', 'frameworkPair') ORDER BY 1, 2, 3`,
@@ -605,6 +605,90 @@ describe.skipIf(!url)('migrations (postgres)', () => {
         const more = [turn({ at: D0 + DAY + 9, persona: 'p', frameworks: ['z', 'x'] })];
         await storage.turns.append(more);
         await check([...turns, ...more]);
+      } finally {
+        await storage.close();
+      }
+    } finally {
+      await admin.end({ timeout: 5 });
+    }
+  });
+
+  test('upgrading a schema-7 database starts its turns version at 0, raised by the next change', async () => {
+    const schema = freshSchema();
+    schemas.push(schema);
+    const S = `"${schema}"`;
+    const admin = postgres(url!, { max: 1, onnotice: () => {} });
+    const DAY = 86_400_000;
+    const D0 = Date.UTC(2026, 2, 5);
+    const turns: Turn[] = [
+      turn({ at: D0 + 5, sessionId: 'a', persona: 'p' }),
+      turn({ at: D0 + DAY + 3, sessionId: 'b', persona: 'q' }),
+    ];
+    try {
+      await admin.unsafe(`CREATE SCHEMA ${S}`);
+      await admin.unsafe(
+        `CREATE TABLE ${S}.schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+      );
+      const apply = async (from: number, to: number) => {
+        for (const m of MIGRATIONS.filter((x) => x.version >= from && x.version <= to)) {
+          await admin.begin(async (tx) => {
+            await tx.unsafe(m.statements(S).join(';\n')).simple();
+            if (m.after) await m.after(tx as never, S);
+            await tx.unsafe(`INSERT INTO ${S}.schema_migrations (version, name) VALUES ($1, $2)`, [
+              m.version,
+              m.name,
+            ]);
+          });
+        }
+      };
+      await apply(1, 2);
+      for (const t of turns) {
+        await admin.unsafe(
+          `INSERT INTO ${S}.turns (id, session_id, persona, at, outcome, body, search)
+           VALUES ($1, $2, $3, $4, $5, $6, $7::tsvector)`,
+          [
+            t.id,
+            t.sessionId,
+            t.persona ?? null,
+            t.at,
+            t.outcome,
+            JSON.stringify(t),
+            turnVector(t.userInput, t.assistantResponse),
+          ] as never[],
+        );
+      }
+      // Schema 7 as released: rollups built from the turns, no turns version.
+      await apply(3, 7);
+      const before = await admin.unsafe(
+        `SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = $1 AND tablename = 'turns_version'`,
+        [schema],
+      );
+      expect(before[0]!.n).toBe(0);
+      const storage = createPostgresStorage({ url, schema });
+      try {
+        await storage.migrate();
+        const versions = await admin.unsafe(`SELECT version FROM ${S}.schema_migrations ORDER BY version`);
+        expect(versions.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+        expect(await storage.turns.version!()).toBe(0);
+        expect(await storage.turns.count()).toBe(2);
+        expect(
+          await storage.turns.aggregate({
+            filter: { from: D0, to: D0 + 2 * DAY },
+            groupBy: ['persona'],
+            measures: ['count'],
+          }),
+        ).toEqual({
+          rows: [
+            { keys: ['p'], values: { count: 1 } },
+            { keys: ['q'], values: { count: 1 } },
+          ],
+          totalGroups: 2,
+        });
+        const appended = await storage.turns.append([turn({ at: D0 + DAY + 9, sessionId: 'b' })]);
+        expect(appended).toEqual({ appended: 1, skippedIds: [], version: 1 });
+        expect(await storage.turns.deleteBefore(D0 + DAY)).toBe(1);
+        expect(await storage.turns.version!()).toBe(2);
+        expect(await storage.turns.count()).toBe(2);
       } finally {
         await storage.close();
       }

@@ -87,7 +87,37 @@ describe.skipIf(!url)('several processes on one database (postgres)', () => {
       outcome: 'ok',
     };
     expect(await call({ action: 'countTurns', sessionId: 'mp-session' })).toEqual({ count: 0 });
-    expect(await call({ action: 'append', turn })).toEqual({ appended: 1, skippedIds: [] });
+    const before = await ctx.storage.turns.version!();
+    expect(await call({ action: 'append', turn })).toEqual({
+      appended: 1,
+      skippedIds: [],
+      version: before + 1,
+    });
     expect(await call({ action: 'countTurns', sessionId: 'mp-session' })).toEqual({ count: 1 });
+  });
+
+  test('3 processes appending at once: every append gets its own version, one apart, none lost', {
+    timeout: 120_000,
+  }, async () => {
+    const turn = {
+      sessionId: 'mp-versions',
+      at: Date.UTC(2026, 2, 3),
+      userInput: 'q',
+      assistantResponse: 'a',
+      frameworks: ['x'],
+      tools: [],
+      mcpServers: [],
+      outcome: 'ok',
+    };
+    const start = await ctx.storage.turns.version!();
+    const count = 40;
+    const results = await Promise.all(
+      ['p0', 'p1', 'p2'].map((prefix) => call({ action: 'appendMany', prefix, count, turn })),
+    );
+    for (const r of results) expect(r.error).toBeUndefined();
+    const versions = results.flatMap((r) => r.versions as number[]).sort((a, b) => a - b);
+    expect(versions).toEqual(Array.from({ length: 3 * count }, (_, i) => start + 1 + i));
+    expect(await ctx.storage.turns.version!()).toBe(start + 3 * count);
+    expect(await ctx.storage.turns.count({ sessionId: 'mp-versions' })).toBe(3 * count);
   });
 });

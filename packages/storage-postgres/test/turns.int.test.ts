@@ -24,7 +24,9 @@ describe.skipIf(!url)('turns (postgres)', () => {
       metadata: { nul: 'a\u0000b', nested: [1, { x: null }] },
     });
     const b = turn({ at: T0 + 1 });
-    expect(await ctx.storage.turns.append([a])).toEqual({ appended: 1, skippedIds: [] });
+    // The turns version: +1 per append that stores a turn, the same after one that stores none.
+    const v = await ctx.storage.turns.version!();
+    expect(await ctx.storage.turns.append([a])).toEqual({ appended: 1, skippedIds: [], version: v + 1 });
     await expect(ctx.storage.turns.append([b, a])).rejects.toMatchObject({
       code: 'CONFLICT',
       details: { ids: [a.id] },
@@ -33,6 +35,12 @@ describe.skipIf(!url)('turns (postgres)', () => {
     expect(await ctx.storage.turns.append([b, a], { ifExists: 'skip' })).toEqual({
       appended: 1,
       skippedIds: [a.id],
+      version: v + 2,
+    });
+    expect(await ctx.storage.turns.append([a, b], { ifExists: 'skip' })).toEqual({
+      appended: 0,
+      skippedIds: [a.id, b.id],
+      version: v + 2,
     });
     expect(await ctx.storage.turns.get(a.id)).toEqual(a);
     expect(await ctx.storage.turns.count({ framework: ['react', 'vue'] })).toBe(1);

@@ -39,6 +39,20 @@ const actions = {
     count: await storage.contexts.count({ ownerId: 'mp' }),
   }),
   append: async () => storage.turns.append([cmd.turn]),
+  // Two streams of one-turn appends at once (the pool has two connections): the versions returned.
+  appendMany: async () => {
+    const versions = [];
+    const stream = async (k) => {
+      for (let i = k; i < cmd.count; i += 2) {
+        const result = await storage.turns.append([
+          { ...cmd.turn, id: `${cmd.prefix}-${i}`, at: cmd.turn.at + i },
+        ]);
+        versions.push(result.version);
+      }
+    };
+    await Promise.all([stream(0), stream(1)]);
+    return { versions };
+  },
   countTurns: async () => ({ count: await storage.turns.count({ sessionId: cmd.sessionId }) }),
 };
 
