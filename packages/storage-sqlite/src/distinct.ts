@@ -35,6 +35,8 @@ export interface DistinctStatements {
   deleteMember: Database.Statement;
   prevDay: Database.Statement;
   nextDay: Database.Statement;
+  /** The latest day of any membership (by the `day` index). */
+  lastDay: Database.Statement;
   bump: Database.Statement;
 }
 
@@ -56,6 +58,7 @@ export function prepareDistinctStatements(db: Database.Database): DistinctStatem
         `SELECT min(day) FROM distinct_members WHERE dim = ? AND key = ? AND kind = ? AND entity = ? AND day > ?`,
       )
       .pluck(),
+    lastDay: db.prepare('SELECT max(day) FROM distinct_members').pluck(),
     bump: db.prepare(`
       INSERT INTO distinct_days (dim, key, kind, day, prevs) VALUES (?, ?, ?, ?, ?)
       ON CONFLICT (dim, kind, day, key) DO UPDATE SET prevs = cvk_hist_merge(prevs, excluded.prevs)`),
@@ -121,13 +124,20 @@ function neighbours(s: DistinctStatements, m: Member): { prev: number; next: num
 /**
  * Records the memberships of a batch (call inside the appending transaction). A membership
  * already stored changes nothing; a new one between two active days of the same entity takes
- * the later day's `prev` over.
+ * the later day's `prev` over. Memberships go in day order, tracking the latest day stored: a
+ * membership on or after it has no later day to look up (appends mostly come in time order, so
+ * most skip that lookup).
  */
 export function addMembers(s: DistinctStatements, members: Iterable<Member>): void {
   const deltas = new DayDeltas();
-  for (const m of members) {
+  const ordered = [...members].sort((a, b) => a.day - b.day);
+  let lastDay = (s.lastDay.get() as number | null) ?? Number.NEGATIVE_INFINITY;
+  for (const m of ordered) {
     if (s.insertMember.run(m.dim, m.key, m.kind, m.entity, m.day).changes === 0) continue;
-    const { prev, next } = neighbours(s, m);
+    const prev = (s.prevDay.get(m.dim, m.key, m.kind, m.entity, m.day) as number | null) ?? NO_PREV;
+    const next =
+      m.day >= lastDay ? null : (s.nextDay.get(m.dim, m.key, m.kind, m.entity, m.day) as number | null);
+    if (m.day > lastDay) lastDay = m.day;
     deltas.add(m, m.day, prev, 1);
     if (next !== null) {
       deltas.add(m, next, prev, -1);

@@ -35,6 +35,7 @@ export const DAY_PAIR_INDEX_TERM = "dim IN ('frameworkPersona', 'userPersona')";
  */
 export const WEEK_DIMS: readonly string[] = ['', ...ROLLUP_DIMS, PAIR_DIM, 'frameworkPersona'];
 export const WEEK_MS = 7 * DAY_MS;
+const WEEK_DIM_SET: ReadonlySet<string> = new Set(WEEK_DIMS);
 
 /** Past every valid `at` (EpochMsSchema stops at 8.64e15), day-aligned. */
 export const END_OF_TIME = 8.64e15 + 86_400_000;
@@ -70,82 +71,103 @@ export type RollupTurn = Pick<
  * One append's contributions, merged per (dim, key, hour) and per (dim, key, day) before they are
  * written, so a batch of a thousand turns costs one upsert per group rather than per turn.
  * Daily rows let ranges of whole days read 24x fewer rows.
+ *
+ * A turn is folded once, into its hour (and into its day for the two-key dimensions, which have
+ * no hourly rows); the batch's daily deltas are then summed from its hourly ones and its weekly
+ * deltas from its daily ones when written: every measure adds up exactly across the levels, and
+ * a batch holds far fewer groups than turns x levels (measured on the benchmark's data: about
+ * 21 folds per turn before, 8 now).
  */
 export class RollupBatch {
   readonly #hourly = new Map<string, Delta>();
+  /** Only the two-key dimensions (DAY_PAIR_DIMS) until `write` adds the days of the hours. */
   readonly #daily = new Map<string, Delta>();
-  readonly #weekly = new Map<string, Delta>();
 
   /** `weekly`: also weekly rows (appends); rebuilds of days leave the weeks to `rebuildWeeks`. */
   constructor(private readonly weekly = true) {}
 
   add(turn: RollupTurn): void {
-    const hour = turn.at - (turn.at % HOUR_MS);
-    const day = turn.at - (turn.at % DAY_MS);
-    const week = this.weekly ? bucketStart('week', turn.at) : 0;
-    const add = (dim: string, key: string) => {
-      bump(this.#hourly, dim, key, hour, turn);
-      bump(this.#daily, dim, key, day, turn);
-      if (this.weekly) bump(this.#weekly, dim, key, week, turn);
-    };
-    add(ALL_DIM, '');
-    add('persona', turn.persona ?? '');
-    add('outcome', turn.outcome);
-    for (const name of turn.frameworks) add('framework', name);
-    for (const name of turn.tools) add('tool', name);
-    for (const name of turn.mcpServers) add('mcpServer', name);
+    const at = turn.at;
+    const hour = at - (at % HOUR_MS);
+    const bucket = turn.latencyMs === undefined ? 0 : latencyBucket(turn.latencyMs);
+    const hourly = this.#hourly;
+    bump(hourly, ALL_DIM, '', hour, turn, bucket);
+    bump(hourly, 'persona', turn.persona ?? '', hour, turn, bucket);
+    bump(hourly, 'outcome', turn.outcome, hour, turn, bucket);
+    for (const name of turn.frameworks) bump(hourly, 'framework', name, hour, turn, bucket);
+    for (const name of turn.tools) bump(hourly, 'tool', name, hour, turn, bucket);
+    for (const name of turn.mcpServers) bump(hourly, 'mcpServer', name, hour, turn, bucket);
+    const day = at - (at % DAY_MS);
     const persona = turn.persona ?? '';
-    bump(this.#daily, 'userPersona', `${turn.userId ?? ''}\u0001${persona}`, day, turn);
+    bump(this.#daily, 'userPersona', `${turn.userId ?? ''}\u0001${persona}`, day, turn, bucket);
     for (const name of turn.frameworks) {
-      bump(this.#daily, 'frameworkPersona', `${name}\u0001${persona}`, day, turn);
-      if (this.weekly) bump(this.#weekly, 'frameworkPersona', `${name}\u0001${persona}`, week, turn);
+      bump(this.#daily, 'frameworkPersona', `${name}\u0001${persona}`, day, turn, bucket);
     }
     if (turn.frameworks.length > 1) {
       // Co-occurrence: each pair of the turn's frameworks once, in the order core's reference
       // adapter puts them (the smaller name first), as `first SOH second` (U+0001: names hold no control characters; SQLite string functions stop at NUL).
       const names = [...turn.frameworks].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
       for (let i = 0; i < names.length; i++) {
-        for (let j = i + 1; j < names.length; j++) add(PAIR_DIM, `${names[i]}\u0001${names[j]}`);
+        for (let j = i + 1; j < names.length; j++) {
+          bump(hourly, PAIR_DIM, `${names[i]}\u0001${names[j]}`, hour, turn, bucket);
+        }
       }
     }
   }
 
   /** Adds the batch into the rollup tables (call inside the appending transaction). */
   write(statements: RollupStatements): void {
+    const daily = this.#daily;
+    for (const d of this.#hourly.values()) fold(daily, d, d.start - (d.start % DAY_MS));
     writeDeltas(this.#hourly, statements.upsertHour);
-    writeDeltas(this.#daily, statements.upsertDay);
-    if (this.#weekly.size > 0) {
+    writeDeltas(daily, statements.upsertDay);
+    if (this.weekly && daily.size > 0) {
       if (!statements.upsertWeek) throw new Error('weekly rollups written without their statement');
-      writeDeltas(this.#weekly, statements.upsertWeek);
+      const weekly = new Map<string, Delta>();
+      for (const d of daily.values()) {
+        if (WEEK_DIM_SET.has(d.dim)) fold(weekly, d, bucketStart('week', d.start));
+      }
+      writeDeltas(weekly, statements.upsertWeek);
     }
     this.#hourly.clear();
-    this.#daily.clear();
-    this.#weekly.clear();
+    daily.clear();
   }
 }
 
-function bump(deltas: Map<string, Delta>, dim: string, key: string, start: number, turn: RollupTurn): void {
+function emptyDelta(dim: string, key: string, start: number, at: number): Delta {
+  return {
+    dim,
+    start,
+    key,
+    count: 0,
+    errors: 0,
+    tokensIn: 0,
+    tokensOut: 0,
+    feedbackSum: 0,
+    feedbackCount: 0,
+    latencyCount: 0,
+    latencySum: 0,
+    latencyMin: null,
+    latencyMax: null,
+    firstAt: at,
+    lastAt: at,
+    buckets: new Map(),
+  };
+}
+
+/** Adds one turn into the delta of (dim, key, start); `bucket` is the latency bucket of its latency, if any. */
+function bump(
+  deltas: Map<string, Delta>,
+  dim: string,
+  key: string,
+  start: number,
+  turn: RollupTurn,
+  bucket: number,
+): void {
   const id = `${dim}\u0000${start}\u0000${key}`;
   let d = deltas.get(id);
   if (!d) {
-    d = {
-      dim,
-      start,
-      key,
-      count: 0,
-      errors: 0,
-      tokensIn: 0,
-      tokensOut: 0,
-      feedbackSum: 0,
-      feedbackCount: 0,
-      latencyCount: 0,
-      latencySum: 0,
-      latencyMin: null,
-      latencyMax: null,
-      firstAt: turn.at,
-      lastAt: turn.at,
-      buckets: new Map(),
-    };
+    d = emptyDelta(dim, key, start, turn.at);
     deltas.set(id, d);
   }
   d.count++;
@@ -165,13 +187,35 @@ function bump(deltas: Map<string, Delta>, dim: string, key: string, start: numbe
     if (d.latencyMin === null || v < d.latencyMin) d.latencyMin = v;
     if (d.latencyMax === null || v > d.latencyMax) d.latencyMax = v;
     // Pairs keep no histogram (their rollups serve no percentile), which keeps appends cheap.
-    if (dim !== PAIR_DIM && !(dim in DAY_PAIR_DIMS)) {
-      const b = latencyBucket(v);
-      d.buckets.set(b, (d.buckets.get(b) ?? 0) + 1);
-    }
+    if (dim !== PAIR_DIM && !(dim in DAY_PAIR_DIMS)) d.buckets.set(bucket, (d.buckets.get(bucket) ?? 0) + 1);
   }
   if (turn.at < d.firstAt) d.firstAt = turn.at;
   if (turn.at > d.lastAt) d.lastAt = turn.at;
+}
+
+/** Adds delta `d` into the delta of (d.dim, d.key, start) in `into` (a coarser level's). */
+function fold(into: Map<string, Delta>, d: Delta, start: number): void {
+  const id = `${d.dim}\u0000${start}\u0000${d.key}`;
+  let t = into.get(id);
+  if (!t) {
+    t = emptyDelta(d.dim, d.key, start, d.firstAt);
+    into.set(id, t);
+  }
+  t.count += d.count;
+  t.errors += d.errors;
+  t.tokensIn += d.tokensIn;
+  t.tokensOut += d.tokensOut;
+  t.feedbackSum += d.feedbackSum;
+  t.feedbackCount += d.feedbackCount;
+  t.latencyCount += d.latencyCount;
+  t.latencySum += d.latencySum;
+  if (d.latencyMin !== null && (t.latencyMin === null || d.latencyMin < t.latencyMin))
+    t.latencyMin = d.latencyMin;
+  if (d.latencyMax !== null && (t.latencyMax === null || d.latencyMax > t.latencyMax))
+    t.latencyMax = d.latencyMax;
+  if (d.firstAt < t.firstAt) t.firstAt = d.firstAt;
+  if (d.lastAt > t.lastAt) t.lastAt = d.lastAt;
+  for (const [b, n] of d.buckets) t.buckets.set(b, (t.buckets.get(b) ?? 0) + n);
 }
 
 /**

@@ -57,25 +57,39 @@ import { underPath } from './validate-field.js';
 const TurnBatchSchema = TurnSchema.array();
 const SELECT_ONE = `${TURN_SELECT} WHERE t.id = ?`;
 
-/** Rows per FTS5 insert statement: one statement per row costs about a third more in FTS5. */
-const FTS_CHUNK = 64;
-const INSERT_FTS_CHUNK = `INSERT INTO turns_fts (rowid, terms) VALUES ${Array(FTS_CHUNK).fill('(?, ?)').join(', ')}`;
+/**
+ * Rows per multi-row insert: one statement per row costs about a third more in FTS5, and each
+ * statement run is a round trip into the driver (the child name tables take ~2 rows a turn).
+ */
+const CHUNK = 64;
 
-/** Search terms of a batch, inserted FTS_CHUNK turns per statement (the rest one by one). */
-class FtsBatch {
+/** Two-column rows of a batch for one table, inserted CHUNK rows per statement (the rest one by one). */
+class ChunkedInsert {
   readonly #params: Array<number | bigint | string> = [];
-  constructor(private readonly conn: Connection) {}
+  readonly #many: string;
+  readonly #one: string;
 
-  add(seq: number | bigint, terms: string): void {
-    this.#params.push(seq, terms);
-    if (this.#params.length === FTS_CHUNK * 2) {
-      this.conn.prepare(INSERT_FTS_CHUNK).run(this.#params);
+  constructor(
+    private readonly conn: Connection,
+    table: string,
+    columns: string,
+  ) {
+    const into = `INSERT INTO ${table} (${columns}) VALUES `;
+    this.#many = `${into}${Array(CHUNK).fill('(?, ?)').join(', ')}`;
+    this.#one = `${into}(?, ?)`;
+  }
+
+  add(seq: number | bigint, value: string): void {
+    this.#params.push(seq, value);
+    if (this.#params.length === CHUNK * 2) {
+      this.conn.prepare(this.#many).run(this.#params);
       this.#params.length = 0;
     }
   }
 
   flush(): void {
-    const one = this.conn.prepare('INSERT INTO turns_fts (rowid, terms) VALUES (?, ?)');
+    if (this.#params.length === 0) return;
+    const one = this.conn.prepare(this.#one);
     for (let i = 0; i < this.#params.length; i += 2) one.run(this.#params[i], this.#params[i + 1]);
     this.#params.length = 0;
   }
@@ -100,10 +114,10 @@ export function createTurnStore(conn: Connection): TurnStore {
     const insertText = conn.prepare(
       'INSERT INTO turn_texts (seq, user_input, assistant_response, metadata) VALUES (?, ?, ?, ?)',
     );
-    const fts = new FtsBatch(conn);
-    const insertFramework = conn.prepare('INSERT INTO turn_frameworks (seq, name) VALUES (?, ?)');
-    const insertTool = conn.prepare('INSERT INTO turn_tools (seq, name) VALUES (?, ?)');
-    const insertMcp = conn.prepare('INSERT INTO turn_mcp_servers (seq, name) VALUES (?, ?)');
+    const fts = new ChunkedInsert(conn, 'turns_fts', 'rowid, terms');
+    const frameworks = new ChunkedInsert(conn, 'turn_frameworks', 'seq, name');
+    const tools = new ChunkedInsert(conn, 'turn_tools', 'seq, name');
+    const mcpServers = new ChunkedInsert(conn, 'turn_mcp_servers', 'seq, name');
     const batch = new RollupBatch();
     const sessions = new SessionBatch();
     const members = new Map<string, Member>();
@@ -146,15 +160,18 @@ export function createTurnStore(conn: Connection): TurnStore {
         t.metadata === undefined ? null : JSON.stringify(t.metadata),
       );
       fts.add(seq, searchTerms(t));
-      for (const name of t.frameworks) insertFramework.run(seq, name);
-      for (const name of t.tools) insertTool.run(seq, name);
-      for (const name of t.mcpServers) insertMcp.run(seq, name);
+      for (const name of t.frameworks) frameworks.add(seq, name);
+      for (const name of t.tools) tools.add(seq, name);
+      for (const name of t.mcpServers) mcpServers.add(seq, name);
       batch.add(t);
       sessions.add(t);
       membersOf(t, members);
       appended++;
     }
     fts.flush();
+    frameworks.flush();
+    tools.flush();
+    mcpServers.flush();
     batch.write(rollups());
     sessionStatements ??= prepareSessionStatements(conn.db);
     sessions.write(sessionStatements);
