@@ -1,7 +1,6 @@
 import type { ContextScope } from '@convokit/core';
 import { CONTEXT_SCOPES, isKey } from '@convokit/core';
-import { invalid, isPlainObject, JsonMeter } from './json.js';
-import type { Measured } from './limits.js';
+import { invalid, isPlainObject, jsonBound } from './json.js';
 
 const SCOPES: ReadonlySet<string> = new Set(CONTEXT_SCOPES);
 
@@ -29,15 +28,15 @@ export function checkScope(value: unknown, where: string): ContextScope {
 }
 
 /**
- * A JSON object argument (`data`, a patch, `metadata`), measured while it is checked: the depth
- * exactly, the bytes as an upper bound (see `JsonMeter`; `checkDataLimits` makes them exact when
- * the bound exceeds the limit).
+ * A JSON object argument (`data`, a patch, `metadata`), measured while it is checked: returns the
+ * bytes as an upper bound (see `JsonMeter`; `checkDataLimits` makes them exact when the bound
+ * exceeds the limit), and the depth, exactly, is then `lastBoundDepth()`. Plain JSON takes the fast
+ * walk (`jsonBoundFast`); anything it refuses goes through the checking walk, which throws the
+ * VALIDATION error naming the path.
  */
-export function checkJsonObject(value: unknown, where: string, field: string): Measured {
+export function checkJsonObject(value: unknown, where: string, field: string): number {
   if (!isPlainObject(value)) throw invalid(where, field, 'must be a plain JSON object');
-  const meter = new JsonMeter(where, field, true);
-  const bytes = meter.bytes(value);
-  return { bytes, depth: meter.depth };
+  return jsonBound(value, where, field);
 }
 
 export function checkTtl(value: unknown, where: string, field: string): number | null {

@@ -42,7 +42,7 @@ import {
 } from './checks.js';
 import { type ChangeEvent, Emitter, type EventName, type ExpireEvent } from './events.js';
 import { createFlatIdGenerator } from './ids.js';
-import { invalid } from './json.js';
+import { invalid, lastBoundDepth } from './json.js';
 import { KeyedQueue } from './keyed-queue.js';
 import { checkDataLimits, measureBound } from './limits.js';
 import { type AppliedUpdate, applyUpdate, resolveChain, UPDATE_STRATEGIES } from './merge.js';
@@ -114,6 +114,18 @@ function withinKeyLength(keys: readonly string[]): boolean {
 /** A backoff pause. Not unref'd: a caller is waiting on it, so it must keep the process alive. */
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** A create whose arguments are checked: what `#createSlow` and `#created` need. */
+interface CreatePlan {
+  context: Context;
+  /** Upper bound of the bytes of `data` and `metadata` as JSON (see `checkDataLimits`). */
+  bytes: number;
+  depth: number;
+  /** An async policy's verdict, still to come; the limits are checked once it allows. */
+  gate: Promise<void> | undefined;
+  /** Nothing left to check: the store may take the context at once. */
+  ready: boolean;
 }
 
 /**
@@ -334,19 +346,47 @@ export class ContextEngine {
     }
   }
 
-  /** `ContextHandle.create`, tracked as `create`. */
-  async createTracked(p: Principal, scopeIn: unknown, data: unknown, optionsIn: unknown): Promise<Context> {
-    const start = this.#enter();
+  /**
+   * `ContextHandle.create`, tracked as `create`. Written without async functions (see `get`): the
+   * checks run at once, and the store's promise is the only one awaited, by a single `then` that
+   * audits, emits and records the metrics.
+   */
+  createTracked(p: Principal, scopeIn: unknown, data: unknown, optionsIn: unknown): Promise<Context> {
+    let start: number;
     try {
-      const created = await this.create(p, scopeIn, data, optionsIn);
-      if (this.#buffer.pending > AUDIT_HIGH_WATER) await this.#buffer.flush();
-      return created;
+      start = this.#enter();
     } catch (error) {
-      this.#failed(error);
-      throw error;
-    } finally {
-      this.#leaveHot(this.#metrics.create, start);
+      return Promise.reject(error);
     }
+    try {
+      // A local, not a field of the plan: a time read back from an object field is a new box,
+      // and the audit event would then hold 16 bytes of its own (see `#shareTime`).
+      const now = this.#shareTime(this.#clock.now());
+      const plan = this.#planCreate(p, scopeIn, data, optionsIn, now);
+      return this.#store(p, plan, now).then(
+        (created) => {
+          this.#created(p, plan, created, now);
+          if (this.#buffer.pending > AUDIT_HIGH_WATER) {
+            return this.#buffer.flush().then(() => this.#createDone(created, start));
+          }
+          return this.#createDone(created, start);
+        },
+        (error: unknown) => this.#createFailed(error, start),
+      );
+    } catch (error) {
+      return this.#createFailed(error, start);
+    }
+  }
+
+  #createDone(created: Context, start: number): Context {
+    this.#leaveHot(this.#metrics.create, start);
+    return created;
+  }
+
+  #createFailed(error: unknown, start: number): Promise<never> {
+    this.#failed(error);
+    this.#leaveHot(this.#metrics.create, start);
+    return Promise.reject(error);
   }
 
   /** `ContextHandle.update`, tracked as `update`. */
@@ -376,10 +416,30 @@ export class ContextEngine {
     }
   }
 
-  async create(p: Principal, scopeIn: unknown, data: unknown, optionsIn: unknown): Promise<Context> {
+  /** A create without the `create` metrics (chart creation runs it inside its own tracked call). */
+  create(p: Principal, scopeIn: unknown, data: unknown, optionsIn: unknown): Promise<Context> {
+    try {
+      const now = this.#shareTime(this.#clock.now());
+      const plan = this.#planCreate(p, scopeIn, data, optionsIn, now);
+      return this.#store(p, plan, now).then((created) => {
+        this.#created(p, plan, created, now);
+        return created;
+      });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Checks a create's arguments and builds the context. With a synchronous policy that allows it,
+   * the size and depth limits are checked here too, and the plan is `ready` unless a parent or an
+   * owner's count must still be read; anything else is left to `#createSlow`.
+   */
+  #planCreate(p: Principal, scopeIn: unknown, data: unknown, optionsIn: unknown, now: number): CreatePlan {
     const where = 'ContextHandle.create';
     const scope = checkScope(scopeIn, where);
-    const measured = checkJsonObject(data, where, 'data');
+    const dataBytes = checkJsonObject(data, where, 'data');
+    const dataDepth = lastBoundDepth();
     const o = checkOptions(optionsIn, where) as CreateOptions;
     const id = o.id === undefined ? this.#ids() : checkKey(o.id, where, 'id');
     const ttl = o.ttlMs === undefined ? this.#settings.ttl[scope] : checkTtl(o.ttlMs, where, 'ttlMs');
@@ -387,15 +447,20 @@ export class ContextEngine {
     const sessionId = checkOptionalKey(o.sessionId, where, 'sessionId');
     const persona = checkOptionalKey(o.persona, where, 'persona');
     const ownerId = o.ownerId === undefined ? p.id : checkKey(o.ownerId, where, 'ownerId');
-    const metadata: JsonObject = o.metadata === undefined ? {} : o.metadata;
-    const measuredMeta =
-      o.metadata === undefined ? { bytes: 2, depth: 0 } : checkJsonObject(metadata, where, 'metadata');
-    const bytes = measured.bytes + measuredMeta.bytes;
-    const depth = Math.max(measured.depth, measuredMeta.depth);
+    let metadata: JsonObject;
+    let bytes = dataBytes;
+    let depth = dataDepth;
+    if (o.metadata === undefined) {
+      metadata = {};
+      bytes += 2;
+    } else {
+      metadata = o.metadata;
+      bytes += checkJsonObject(metadata, where, 'metadata');
+      depth = Math.max(depth, lastBoundDepth());
+    }
     if (scope === 'persona' && persona === undefined) {
       throw invalid(where, 'persona', 'is required for a persona-scope context');
     }
-    const now = this.#shareTime(this.#clock.now());
     // Fields in the order of core `contextOf` (see shapes.ts).
     const context: Context = {
       id,
@@ -415,44 +480,87 @@ export class ContextEngine {
     if (ttl !== null) context.expiresAt = this.#shareTime(now + ttl);
 
     const gate = this.#authorize(p, 'create', context);
-    if (gate) await gate;
-    checkDataLimits({ bytes, depth }, this.#settings.limits, id, data as JsonObject, metadata);
-    if (parentId !== undefined) await this.#checkParent(p, parentId, now);
+    if (gate === undefined) {
+      checkDataLimits(bytes, depth, this.#settings.limits, id, data as JsonObject, metadata);
+    }
+    const ready =
+      gate === undefined && parentId === undefined && this.#settings.limits.maxContextsPerOwner === null;
+    return { context, bytes, depth, gate, ready };
+  }
 
+  /** Writes the planned context: at once when the plan is ready, else after the checks left. */
+  #store(p: Principal, plan: CreatePlan, now: number): Promise<Context> {
+    return plan.ready ? this.#contexts.create(plan.context) : this.#createSlow(p, plan, now);
+  }
+
+  /** The rest of a create that waits on an async policy, a parent's chain or an owner's count. */
+  async #createSlow(p: Principal, plan: CreatePlan, now: number): Promise<Context> {
+    const { context, gate } = plan;
+    const { id, metadata, parentId } = context;
+    const ownerId = context.ownerId!;
+    if (gate !== undefined) {
+      await gate;
+      checkDataLimits(plan.bytes, plan.depth, this.#settings.limits, id, context.data, metadata);
+    }
+    if (parentId !== undefined) await this.#checkParent(p, parentId, now);
     const max = this.#settings.limits.maxContextsPerOwner;
-    const created =
-      max === null
-        ? await this.#contexts.create(context)
-        : await this.#queue.run(`owner\u0000${ownerId}`, async () => {
-            const held = await this.#contexts.count({ ownerId }, { now });
-            if (held >= max) {
-              throw new ConvokitError(
-                'LIMIT',
-                `Owner ${ownerId} already holds ${held} contexts, the limit is ${max}`,
-                {
-                  limit: 'maxContextsPerOwner',
-                  max,
-                  actual: held,
-                  ownerId,
-                },
-              );
-            }
-            return this.#contexts.create(context);
-          });
-    const changedKeys = Object.keys(created.data);
+    if (max === null) return this.#contexts.create(context);
+    return this.#queue.run(`owner\u0000${ownerId}`, async () => {
+      const held = await this.#contexts.count({ ownerId }, { now });
+      if (held >= max) {
+        throw new ConvokitError(
+          'LIMIT',
+          `Owner ${ownerId} already holds ${held} contexts, the limit is ${max}`,
+          {
+            limit: 'maxContextsPerOwner',
+            max,
+            actual: held,
+            ownerId,
+          },
+        );
+      }
+      return this.#contexts.create(context);
+    });
+  }
+
+  /** After the store took a new context: its audit event, its `change` event, the debug line. */
+  #created(p: Principal, plan: CreatePlan, created: Context, now: number): void {
+    const { id, scope } = plan.context;
+    const changedKeys = this.#keysOf(created.data);
     this.#record(p.id, 'create', id, scope, 'ok', changedKeys, now, 1);
     if (this.#events.has('change')) {
       this.#events.emit('change', {
         type: 'create',
         context: created,
         principal: p.id,
-        changedKeys,
+        // The listener's own list: the audit's may be shared and frozen.
+        changedKeys: Object.keys(created.data),
         at: now,
       });
     }
     if (this.#log.isLevelEnabled('debug'))
       this.#log.debug({ op: 'create', contextId: id, scope, principal: p.id }, 'context created');
-    return created;
+  }
+
+  /**
+   * `Object.keys(data)`, or the last list of keys handed to the audit when `data` has exactly those
+   * (the common case of successive creates of one kind): compared in place, without a new array.
+   */
+  #keysOf(data: JsonObject): readonly string[] {
+    const recent = this.#recentKeys[0];
+    if (recent !== undefined) {
+      let i = 0;
+      let same = true;
+      for (const key in data) {
+        if (i >= recent.length || recent[i] !== key || !Object.hasOwn(data, key)) {
+          same = false;
+          break;
+        }
+        i++;
+      }
+      if (same && i === recent.length) return recent;
+    }
+    return Object.keys(data);
   }
 
   async #checkParent(p: Principal, parentId: string, now: number): Promise<void> {
@@ -665,7 +773,8 @@ export class ContextEngine {
     const { changes, changedKeys } = made;
     if (changes.data !== undefined) {
       const { data } = changes;
-      checkDataLimits(measureBound(data, ctx.metadata), this.#settings.limits, id, data, ctx.metadata);
+      const measured = measureBound(data, ctx.metadata);
+      checkDataLimits(measured.bytes, measured.depth, this.#settings.limits, id, data, ctx.metadata);
     }
     if (changes.expiresAt === undefined) {
       const slid = this.#slide(ctx, now);
@@ -942,8 +1051,12 @@ export class ContextEngine {
   ): AuditEvent {
     // AuditEventSchema bounds: at most 1000 keys of at most 256 characters (a copy, never the caller's array).
     let keys = changedKeys as string[];
-    if (keys.length > 1000 || !withinKeyLength(keys)) keys = keys.slice(0, 1000).map((k) => k.slice(0, 256));
-    keys = this.#sharedKeys(keys);
+    // The last list handed out was bounded and shared already (successive creates of one kind).
+    if (keys !== this.#recentKeys[0]) {
+      if (keys.length > 1000 || !withinKeyLength(keys))
+        keys = keys.slice(0, 1000).map((k) => k.slice(0, 256));
+      keys = this.#sharedKeys(keys);
+    }
     const id = this.#ids();
     // One literal per combination of the optional fields, in the order core
     // `warmAuditEventShapes` warms (a field added afterwards would go to a separate array).

@@ -134,6 +134,77 @@ export class JsonMeter {
   }
 }
 
+/** The deepest nesting the last `jsonBound` walk saw (read it right after the call). */
+let boundDepth = 0;
+
+/**
+ * What `new JsonMeter(where, root, true).bytes(value)` gives for plain JSON (the upper bound of
+ * the bytes, with the depth in `lastBoundDepth()`), or -1 for anything that walk would refuse:
+ * the caller then runs that walk, which names the offending path. The same walk without its
+ * bookkeeping (no path kept, no meter object), because it runs on every create and update.
+ */
+export function jsonBoundFast(value: unknown): number {
+  boundDepth = 0;
+  return boundWalk(value, 0);
+}
+
+/**
+ * The bytes bound of a JSON value as `new JsonMeter(where, root, true).bytes(value)` gives it, with
+ * the depth in `lastBoundDepth()`: the fast walk, then the checking walk for anything it refuses,
+ * which throws the VALIDATION error naming the path.
+ */
+export function jsonBound(value: unknown, where: string, root: string): number {
+  const fast = jsonBoundFast(value);
+  if (fast >= 0) return fast;
+  const meter = new JsonMeter(where, root, true);
+  const bytes = meter.bytes(value);
+  // Reached only by a value whose getters answer differently the second time they are read.
+  boundDepth = meter.depth;
+  return bytes;
+}
+
+export function lastBoundDepth(): number {
+  return boundDepth;
+}
+
+function boundWalk(value: unknown, level: number): number {
+  switch (typeof value) {
+    case 'string':
+      return MAX_BYTES_PER_UNIT * value.length + 2;
+    case 'boolean':
+      return value ? 4 : 5;
+    case 'number':
+      if ((value | 0) === value) return numberBytes(value);
+      return Number.isFinite(value) ? MAX_NUMBER_BYTES : -1;
+    case 'object': {
+      if (value === null) return 4;
+      const inner = level + 1;
+      if (inner > boundDepth) boundDepth = inner;
+      if (Array.isArray(value)) {
+        const n = value.length;
+        let total = n > 0 ? 1 + n : 2;
+        for (let i = 0; i < n; i++) {
+          if (!(i in value)) return -1;
+          const b = boundWalk(value[i], inner);
+          if (b < 0) return -1;
+          total += b;
+        }
+        return total;
+      }
+      if (!isPlainObject(value) || Object.getOwnPropertySymbols(value).length > 0) return -1;
+      let total = 1;
+      for (const key in value) {
+        const b = boundWalk((value as JsonObject)[key], inner);
+        if (b < 0) return -1;
+        total += MAX_BYTES_PER_UNIT * key.length + 4 + b;
+      }
+      return total === 1 ? 2 : total;
+    }
+    default:
+      return -1;
+  }
+}
+
 /** Structural equality of two JSON values (object key order does not matter). */
 export function jsonEqual(a: JsonValue | undefined, b: JsonValue | undefined): boolean {
   if (a === b) return true;

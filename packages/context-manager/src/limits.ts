@@ -1,6 +1,6 @@
 import type { JsonObject } from '@convokit/core';
 import { ConvokitError } from '@convokit/core';
-import { JsonMeter } from './json.js';
+import { JsonMeter, jsonBoundFast, lastBoundDepth } from './json.js';
 import type { ResolvedLimits } from './options.js';
 
 export interface Measured {
@@ -19,6 +19,13 @@ export function measure(data: JsonObject, metadata: JsonObject): Measured {
 
 /** As `measure`, with an upper bound of the bytes (see `JsonMeter`): no look at the characters. */
 export function measureBound(data: JsonObject, metadata: JsonObject): Measured {
+  // The fast walk first (no meter object); the meter for anything it refuses.
+  const dataBytes = jsonBoundFast(data);
+  if (dataBytes >= 0) {
+    const dataDepth = lastBoundDepth();
+    const metaBytes = jsonBoundFast(metadata);
+    if (metaBytes >= 0) return { bytes: dataBytes + metaBytes, depth: Math.max(dataDepth, lastBoundDepth()) };
+  }
   const meter = new JsonMeter(undefined, '', true);
   const bytes = meter.bytes(data) + meter.bytes(metadata);
   return { bytes, depth: meter.depth };
@@ -30,17 +37,17 @@ export function serializedBytes(data: JsonObject, metadata: JsonObject): number 
 }
 
 /**
- * Throws `LIMIT` when a context's data would exceed the size or depth limits. `measured.bytes` may
- * be an upper bound: only when it exceeds `maxBytes` are `data` and `metadata` measured exactly.
+ * Throws `LIMIT` when a context's data would exceed the size or depth limits. `bytes` may be an
+ * upper bound: only when it exceeds `maxBytes` are `data` and `metadata` measured exactly.
  */
 export function checkDataLimits(
-  measured: Measured,
+  bytesBound: number,
+  depth: number,
   limits: ResolvedLimits,
   contextId: string,
   data: JsonObject,
   metadata: JsonObject,
 ): void {
-  const { depth } = measured;
   if (depth > limits.maxDepth) {
     throw new ConvokitError(
       'LIMIT',
@@ -53,7 +60,7 @@ export function checkDataLimits(
       },
     );
   }
-  if (measured.bytes <= limits.maxBytes) return;
+  if (bytesBound <= limits.maxBytes) return;
   const bytes = serializedBytes(data, metadata);
   if (bytes > limits.maxBytes) {
     throw new ConvokitError(

@@ -64,16 +64,21 @@ export class MemoryAuditLog implements AuditLog {
       }
       batch[i] = event;
     }
-    const existing: string[] = [];
-    for (const e of batch) if (this.#has(e.id)) existing.push(e.id);
-    if (existing.length > 0) {
+    let existing: string[] | undefined;
+    for (const e of batch) {
+      if (!this.#has(e.id)) continue;
+      if (existing === undefined) existing = [];
+      existing.push(e.id);
+    }
+    if (existing !== undefined) {
       throw new ConvokitError('CONFLICT', `Audit events already stored: ${existing.slice(0, 5).join(', ')}`, {
         where,
         ids: existing,
       });
     }
     if (batch.length === 0) return;
-    this.host.record({ type: 'audit.append', events: batch });
+    // The mutation object only when a journal takes it: this runs on every audited write.
+    if (this.host.journal !== undefined) this.host.record({ type: 'audit.append', events: batch });
     this.applyAppend(batch);
   }
 
