@@ -45,8 +45,11 @@ export class AdapterRedis extends Redis {
   #timer: NodeJS.Timeout | undefined;
   /** Whether this tick's writes are corked (uncorked on the next tick). */
   #corked = false;
+  /** Batches written so far. */
+  #batches = 0;
   readonly #uncork = (stream: Redis['stream']): void => {
     this.#corked = false;
+    this.#batches += 1;
     stream.uncork();
   };
 
@@ -67,7 +70,16 @@ export class AdapterRedis extends Redis {
   flush(): void {
     if (!this.#corked) return;
     this.#corked = false;
+    this.#batches += 1;
     this.stream.uncork();
+  }
+
+  /**
+   * The write batch commands sent now join: a number that changes whenever a batch leaves, or
+   * undefined when they would be written at once (not ready, or a batch being written).
+   */
+  get batch(): number | undefined {
+    return this.#corked ? this.#batches : undefined;
   }
 
   /** Commands queued and not yet known to be answered (for tests and diagnostics). */

@@ -1,4 +1,5 @@
 import { type Clock, ConvokitError, closedError, type Logger } from '@convokit/core';
+import type { ContextCache } from './cache.js';
 import type { AdapterRedis } from './client.js';
 
 export interface ServerAddress {
@@ -26,6 +27,8 @@ export class Conn {
   readonly clock: Clock;
   readonly log: Logger;
   readonly server: ServerAddress;
+  /** The client-side context cache, when on. */
+  readonly cache: ContextCache | undefined;
   readonly #deadlineMs: number;
   readonly #commandBounded: boolean;
   #closed = false;
@@ -41,6 +44,7 @@ export class Conn {
     deadlineMs: number;
     /** Every command fails after a deadline of its own (see AdapterRedis). */
     commandBounded: boolean;
+    cache?: ContextCache;
   }) {
     this.redis = init.redis;
     this.prefix = init.prefix;
@@ -49,6 +53,7 @@ export class Conn {
     this.server = init.server;
     this.#deadlineMs = init.deadlineMs;
     this.#commandBounded = init.commandBounded;
+    this.cache = init.cache;
   }
 
   get closed(): boolean {

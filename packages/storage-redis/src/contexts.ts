@@ -212,6 +212,7 @@ export function createContextStore(conn: Conn): ContextStore {
     const data = JSON.stringify(c.data);
     const metadata = JSON.stringify(c.metadata);
     const args = toHash(c, data, metadata);
+    conn.cache?.invalidate(ckey(c.id));
     return conn.one('contexts.create', async (redis) => {
       const created = await redis.ckCreate(P, ...args);
       if (created !== 1) {
@@ -236,13 +237,39 @@ export function createContextStore(conn: Conn): ContextStore {
           ? options.now
           : validate(NowOptionsSchema, options, 'contexts.get options').now;
     const key = ckey(String(id));
+    const cache = conn.cache;
+    if (cache !== undefined) {
+      const hit = cache.lookup(key);
+      if (hit !== undefined && (await cache.confirm()) && cache.still(key, hit)) {
+        conn.assertOpen();
+        cache.hits += 1;
+        return liveContext(hit.row, now);
+      }
+      cache.misses += 1;
+    }
     return conn.one('contexts.get', async (redis) => {
+      const ticket = cache?.ticket();
+      // OPTIN tracking: Redis tracks the key of the command right after CLIENT CACHING YES.
+      const caching =
+        ticket &&
+        redis.client('CACHING', 'YES').then(
+          () => true,
+          () => false,
+        );
       const row = (await redis.hmget(key, ...GET_FIELDS)) as (string | null)[];
       if (row[F_ID] === null) return undefined;
       const exp = row[F_EXP];
-      if (exp != null && nowOf(now) >= Number(exp)) return undefined;
-      return fromRow(row);
+      if (cache !== undefined && ticket !== undefined && (await caching))
+        cache.store(key, row, exp == null ? Number.NaN : Number(exp), ticket);
+      return liveContext(row, now);
     });
+  }
+
+  /** The context of a GET_FIELDS row whose id is present, or undefined when it expired by `now`. */
+  function liveContext(row: (string | null)[], now: number | undefined): Context | undefined {
+    const exp = row[F_EXP];
+    if (exp != null && nowOf(now) >= Number(exp)) return undefined;
+    return fromRow(row);
   }
 
   async function update(
@@ -257,6 +284,7 @@ export function createContextStore(conn: Conn): ContextStore {
     if (!isEpochMs(now)) validate(EpochMsSchema, now, 'contexts.update now');
     const args = [P, String(id), String(expectedVersion), String(now)];
     const sent = changeArgs(changes, args);
+    conn.cache?.invalidate(ckey(String(id)));
     return conn.one('contexts.update', async (redis) => {
       const r = (await redis.ckUpdate(...args)).split(FIELD_SEPARATOR);
       if (r[0] === 'ok') return fromUpdate(String(id), expectedVersion + 1, now, r, sent);
@@ -285,6 +313,7 @@ export function createContextStore(conn: Conn): ContextStore {
     const { at, expiresAt } = validate(TouchSchema, t, 'contexts.touch');
     const args = [P, id, String(at)];
     if (expiresAt !== undefined) args.push(String(expiresAt));
+    conn.cache?.invalidate(ckey(id));
     // Written behind: the contract allows it, and it saves the context manager's read a round trip.
     await conn.behind('contexts.touch', (redis) => redis.ckTouch(...args));
   }
@@ -293,6 +322,7 @@ export function createContextStore(conn: Conn): ContextStore {
     conn.assertOpen();
     const opts = validate(DeleteOptionsSchema, options ?? {}, 'contexts.delete options');
     const expected = opts.expectedVersion === undefined ? '' : String(opts.expectedVersion);
+    conn.cache?.invalidate(ckey(id));
     return conn.one('contexts.delete', async (redis) => {
       const r = await redis.ckDelete(P, id, String(nowOf(opts.now)), expected);
       if (Number(r[0]) === -1) {
@@ -400,6 +430,8 @@ export function createContextStore(conn: Conn): ContextStore {
     conn.assertOpen();
     validate(EpochMsSchema, now, 'contexts.deleteExpired');
     const { limit, values } = validate(SweepOptionsSchema, options ?? {}, 'contexts.deleteExpired options');
+    // A sweep deletes contexts this call cannot name before it runs.
+    conn.cache?.clear();
     return conn.one('contexts.deleteExpired', async (redis) => {
       const rows = await redis.ckSweep(P, String(now), String(limit ?? 0));
       const deleted = rows.map((flat) => fromHash(pairsToHash(flat)));

@@ -1,3 +1,4 @@
+export type { ClientCacheOptions } from './cache.js';
 export type { RedisStorageOptions } from './options.js';
-export type { RedisStorage } from './storage.js';
+export type { CacheStats, RedisStorage } from './storage.js';
 export { createRedisStorage } from './storage.js';

@@ -1,5 +1,6 @@
 import type { Clock, Logger } from '@convokit/core';
 import type { RedisOptions } from 'ioredis';
+import type { ClientCacheOptions } from './cache.js';
 
 export interface RedisStorageOptions {
   /** `redis://[:password@]host:port[/db]`. Either this or `redis`. */
@@ -14,6 +15,11 @@ export interface RedisStorageOptions {
   connectTimeoutMs?: number;
   /** A command without an answer after this long fails with STORAGE; default 5 000 ms. */
   commandTimeoutMs?: number;
+  /**
+   * Client-side caching of `contexts.get`, kept exact by Redis's invalidation messages (CLIENT
+   * TRACKING, one extra connection); `false` turns it off. Default on, with the default limits.
+   */
+  clientCache?: boolean | ClientCacheOptions;
   /** pino logger; silent when absent. */
   logger?: Logger;
 }

@@ -10,6 +10,7 @@ import {
 } from '@convokit/core';
 import type { RedisOptions } from 'ioredis';
 import { createAuditLog } from './audit.js';
+import { type ClientCacheOptions, ContextCache, LEASE_MS } from './cache.js';
 import { AdapterRedis } from './client.js';
 import { Conn, type ScriptingRedis } from './conn.js';
 import { createContextStore } from './contexts.js';
@@ -21,6 +22,17 @@ export interface RedisStorage extends Storage {
   readonly audit: AuditLog;
   /** The prefix of every key this store writes. */
   readonly keyPrefix: string;
+  /** The client-side cache's counters, or undefined when it is off (`clientCache: false`). */
+  cacheStats(): CacheStats | undefined;
+}
+
+export interface CacheStats {
+  /** Contexts held, and the characters of their text. */
+  entries: number;
+  chars: number;
+  /** Gets answered from the cache, and gets that asked Redis. */
+  hits: number;
+  misses: number;
 }
 
 const CAPABILITIES: StorageCapabilities = {
@@ -45,6 +57,29 @@ function ms(value: number | undefined, fallback: number, path: string): number {
   return value;
 }
 
+function whole(value: unknown, fallback: number, path: string): number {
+  if (value === undefined) return fallback;
+  if (!(Number.isSafeInteger(value) && (value as number) > 0))
+    throw invalid(path, 'must be a whole number above 0');
+  return value as number;
+}
+
+/** The cache limits, or undefined when the cache is off. */
+function cacheLimits(option: unknown): Required<ClientCacheOptions> | undefined {
+  if (option === false) return undefined;
+  if (option === undefined || option === true) return { maxEntries: 10_000, maxChars: 32 * 1024 * 1024 };
+  if (typeof option !== 'object' || option === null || Array.isArray(option))
+    throw invalid('clientCache', 'must be a boolean or { maxEntries, maxChars }');
+  const o = option as Record<string, unknown>;
+  for (const key of Object.keys(o)) {
+    if (key !== 'maxEntries' && key !== 'maxChars') throw invalid(`clientCache.${key}`, 'is not an option');
+  }
+  return {
+    maxEntries: whole(o.maxEntries, 10_000, 'clientCache.maxEntries'),
+    maxChars: whole(o.maxChars, 32 * 1024 * 1024, 'clientCache.maxChars'),
+  };
+}
+
 /**
  * Redis storage for contexts and audit (no turns: Redis has no query engine for the analytics).
  * Contexts expire natively (PEXPIREAT) and by the `now` each call passes; versioned writes and
@@ -55,6 +90,7 @@ export function createRedisStorage(options: RedisStorageOptions = {}): RedisStor
   if (typeof keyPrefix !== 'string') throw invalid('keyPrefix', 'must be a string');
   const connectTimeout = ms(options.connectTimeoutMs, 5_000, 'connectTimeoutMs');
   const commandTimeout = ms(options.commandTimeoutMs, 5_000, 'commandTimeoutMs');
+  const limits = cacheLimits(options.clientCache);
   const log = createLogger('storage-redis', options.logger);
   // `redis.commandTimeout`, when given (even as undefined), overrides commandTimeoutMs, as the
   // ioredis options always have; AdapterRedis enforces it with one timer for all commands.
@@ -85,6 +121,26 @@ export function createRedisStorage(options: RedisStorageOptions = {}): RedisStor
   redis.defineCommand('ckSweep', { numberOfKeys: 0, lua: SWEEP });
   redis.defineCommand('ckList', { numberOfKeys: 0, lua: LIST });
   redis.defineCommand('ckAuditAppend', { numberOfKeys: 0, lua: AUDIT_APPEND });
+  // The invalidation connection: the same server and credentials, no name (CLIENT LIST shows the
+  // data connection under the name given), and no command retried on a new connection.
+  const subOptions: RedisOptions = {
+    ...redisOptions,
+    lazyConnect: true,
+    autoResubscribe: false,
+    maxRetriesPerRequest: 0,
+    connectionName: undefined,
+  };
+  const cache =
+    limits === undefined
+      ? undefined
+      : new ContextCache({
+          data: redis,
+          // Its commands (the pings hits wait for) fail within the lease, not the full command timeout.
+          makeSub: () =>
+            new AdapterRedis(url, subOptions, Math.min(LEASE_MS, bounded ? perCommand : LEASE_MS)),
+          log,
+          ...limits,
+        });
   const conn = new Conn({
     redis,
     prefix: keyPrefix,
@@ -93,11 +149,13 @@ export function createRedisStorage(options: RedisStorageOptions = {}): RedisStor
     server: { host: redis.options.host ?? 'localhost', port: redis.options.port ?? 6379 },
     deadlineMs: connectTimeout + commandTimeout + 1_000,
     commandBounded: bounded,
+    ...(cache ? { cache } : {}),
   });
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     if (!closing) {
       conn.markClosed();
+      cache?.close();
       closing = (async () => {
         // Touches written behind get their answers first (each bounded by the call deadline).
         await conn.settle();
@@ -123,6 +181,10 @@ export function createRedisStorage(options: RedisStorageOptions = {}): RedisStor
     contractVersion: STORAGE_CONTRACT_VERSION,
     capabilities: { ...CAPABILITIES },
     keyPrefix,
+    cacheStats: () =>
+      cache === undefined
+        ? undefined
+        : { entries: cache.size, chars: cache.chars, hits: cache.hits, misses: cache.misses },
     contexts: createContextStore(conn),
     audit: createAuditLog(conn),
     close,
