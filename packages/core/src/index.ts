@@ -42,6 +42,7 @@ export type {
   AuditLog,
   ContextStore,
   ContextTouch,
+  ExpireAuditOptions,
   GetContextOptions,
   ListTurnsOptions,
   SearchHit,

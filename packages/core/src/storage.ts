@@ -149,6 +149,32 @@ export interface ContextStore {
     options: { limit?: number; values: false },
   ): Promise<Array<Omit<Context, 'data' | 'metadata'>>>;
   deleteExpired(now: number, options?: { limit?: number; values?: boolean }): Promise<Context[]>;
+  /**
+   * Optional capability, for an adapter whose contexts and audit log share one store: what
+   * `deleteExpired(now, options)` does, plus the audit of it in the same atomic write. `event` is
+   * called once per deleted context, oldest expiry first (ties by id), with what `deleteExpired`
+   * would return for it; the events it returns are appended to this storage's audit log (as
+   * `AuditLog.append`) in the same transaction as the deletes. Either every deleted context of
+   * the call has its event stored or nothing changed: an `event` that throws, an invalid event
+   * (`VALIDATION`) or an event id already stored (`CONFLICT`) rejects the call and deletes
+   * nothing. Resolves with the deleted contexts, as `deleteExpired` does. Callers without it
+   * delete and then append, and a crash between the two loses the audit of the deleted batch.
+   */
+  deleteExpiredAudited?(
+    now: number,
+    options: ExpireAuditOptions & { values: false },
+  ): Promise<Array<Omit<Context, 'data' | 'metadata'>>>;
+  deleteExpiredAudited?(now: number, options: ExpireAuditOptions): Promise<Context[]>;
+}
+
+/** Options of `ContextStore.deleteExpiredAudited`. */
+export interface ExpireAuditOptions {
+  /** As `deleteExpired`'s `limit`. */
+  limit?: number;
+  /** As `deleteExpired`'s `values`; with `false` the contexts handed to `event` lack them too. */
+  values?: boolean;
+  /** The audit event of one deleted context (whole, or without its values under `values: false`). */
+  event(context: Omit<Context, 'data' | 'metadata'>): AuditEvent;
 }
 
 export interface AuditLog {

@@ -52,6 +52,11 @@ const mustFail: Record<Defect, string[]> = {
     'contexts-expiry: delete of an expired context reports false',
   ],
   'version-ignores-delete': ['turns-version: deleteBefore raises the version by one only when it deletes'],
+  'expire-audit-not-atomic': [
+    'contexts-expire-audited: an event that throws rejects the call and deletes nothing',
+    'contexts-expire-audited: an invalid event is VALIDATION and deletes nothing',
+    'contexts-expire-audited: an event id already stored is CONFLICT and deletes nothing',
+  ],
   'append-not-atomic': ['turns-append: a batch with an already stored id is CONFLICT and writes nothing'],
   'cursor-ignores-filter': [
     'turns-list: a cursor used with another filter or order is VALIDATION',

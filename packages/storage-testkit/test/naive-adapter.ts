@@ -66,6 +66,7 @@ export const DEFECTS = [
   'pairs-include-same-name',
   'group-keys-locale-order',
   'version-ignores-delete',
+  'expire-audit-not-atomic',
 ] as const;
 export type Defect = (typeof DEFECTS)[number];
 
@@ -488,6 +489,31 @@ export function createNaiveStorage(options: { clock: Clock; defects?: readonly D
         ) as Context[];
       }
       return chosen.map((c) => structuredClone(c));
+    },
+    async deleteExpiredAudited(now, opts) {
+      open();
+      if (typeof opts?.event !== 'function') {
+        throw new ConvokitError('VALIDATION', 'event must be a function', {
+          where: 'contexts.deleteExpiredAudited',
+        });
+      }
+      // Chosen without deleting: the contexts go only once every event is valid and new.
+      const kept = new Map(contexts);
+      const chosen = await contextStore.deleteExpired(now, opts);
+      if (!has('expire-audit-not-atomic')) for (const c of chosen) contexts.set(c.id, kept.get(c.id)!);
+      const list = validate(
+        AuditEventSchema.array(),
+        chosen.map((c) => opts.event(structuredClone(c))),
+        'audit.append',
+      );
+      const seen = new Set(events.map((e) => e.id));
+      for (const e of list) {
+        if (seen.has(e.id)) throw new ConvokitError('CONFLICT', `audit event ${e.id} exists`, { id: e.id });
+        seen.add(e.id);
+      }
+      for (const c of chosen) contexts.delete(c.id);
+      events.push(...list.map((e) => structuredClone(e)));
+      return chosen;
     },
   };
 

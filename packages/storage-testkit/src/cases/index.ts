@@ -2,6 +2,7 @@ import type { ConformanceCase } from '../types.js';
 import { auditCases } from './audit.js';
 import { badInputAuditCases, badInputContextCases, badInputTurnCases } from './bad-input.js';
 import { contextsCrudCases } from './contexts-crud.js';
+import { contextsExpireAuditedCases } from './contexts-expire-audited.js';
 import { contextsExpiryCases } from './contexts-expiry.js';
 import { contextsVersioningCases } from './contexts-versioning.js';
 import { lifecycleCases } from './lifecycle.js';
@@ -24,6 +25,7 @@ export const conformanceCases: readonly ConformanceCase[] = Object.freeze([
   ...contextsCrudCases,
   ...contextsVersioningCases,
   ...contextsExpiryCases,
+  ...contextsExpireAuditedCases,
   ...auditCases,
   ...badInputTurnCases,
   ...badInputContextCases,
