@@ -155,9 +155,10 @@ export interface ContextStore {
    * called once per deleted context, oldest expiry first (ties by id), with what `deleteExpired`
    * would return for it; the events it returns are appended to this storage's audit log (as
    * `AuditLog.append`) in the same transaction as the deletes. Either every deleted context of
-   * the call has its event stored or nothing changed: an `event` that throws, an invalid event
-   * (`VALIDATION`) or an event id already stored (`CONFLICT`) rejects the call and deletes
-   * nothing. Resolves with the deleted contexts, as `deleteExpired` does. Callers without it
+   * the call has its event stored or nothing changed: an `event` that throws (the call rejects
+   * with what it threw), an invalid event (`VALIDATION`) or an event id already stored
+   * (`CONFLICT`) rejects the call and deletes nothing. Resolves with the deleted contexts, as
+   * `deleteExpired` does. Callers without it
    * delete and then append, and a crash between the two loses the audit of the deleted batch.
    */
   deleteExpiredAudited?(

@@ -53,7 +53,7 @@ const mustFail: Record<Defect, string[]> = {
   ],
   'version-ignores-delete': ['turns-version: deleteBefore raises the version by one only when it deletes'],
   'expire-audit-not-atomic': [
-    'contexts-expire-audited: an event that throws rejects the call and deletes nothing',
+    'contexts-expire-audited: an event that throws rejects the call with its error and deletes nothing',
     'contexts-expire-audited: an invalid event is VALIDATION and deletes nothing',
     'contexts-expire-audited: an event id already stored is CONFLICT and deletes nothing',
   ],

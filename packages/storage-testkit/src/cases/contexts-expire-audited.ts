@@ -98,19 +98,21 @@ const cases = defineCases('contexts', 'contexts-expire-audited', {
       expect((await audit.list()).items).toHaveLength(3);
     },
 
-  'an event that throws rejects the call and deletes nothing': async ({ contexts, audit }) => {
+  'an event that throws rejects the call with its error and deletes nothing': async ({ contexts, audit }) => {
     await seed(contexts);
     const seen: Summary[] = [];
     const events = eventsInto(seen, T + 300);
+    const failure = new Error('no event for e2');
     await expect(
       method(contexts)(T + 300, {
         values: false,
         event: (context) => {
-          if (context.id === 'e2') throw new Error('no event for e2');
+          if (context.id === 'e2') throw failure;
           return events(context);
         },
       }),
-    ).rejects.toThrow('no event for e2');
+    ).rejects.toBe(failure);
+    expect(ids(seen)).toEqual(['e1', 'e0']);
     expect(await contexts.count({}, { now: T })).toBe(5);
     expect((await audit.list()).items).toEqual([]);
   },
