@@ -18,6 +18,7 @@ import { Params } from './params.js';
 import { decodeHist } from './rollups.js';
 import { sessionAggregate, sessionPlanServes } from './session-plan.js';
 import { NAME_TABLES, turnFilterSql } from './turn-filter.js';
+import { userPersonaAggregate, userPersonaPlanServes } from './user-persona-plan.js';
 
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
@@ -74,9 +75,16 @@ function groupSql(
     const first = firstAlias.get(key);
     // Second mention of a multi-valued key: distinct pairs, smaller name (byte order) first.
     // The name rows carry the turn's `at`: bounding them too lets a time window use their index.
-    joinOf.push(
-      (p, filter) =>
-        `JOIN ${S}.${table} ${alias} ON ${alias}.turn_id = t.id${first ? ` AND ${alias}.name > ${first}.name` : ''}${timeBounds(alias, filter, p)}`,
+    const pairing = first ? ` AND ${alias}.name > ${first}.name` : '';
+    joinOf.push((p, filter) =>
+      // A filter on sessions, users or conversations picks few turns: each looks its names up by
+      // the primary key (turn_id, name). Joined as a set, a store without planner statistics yet
+      // (right after a bulk load) read every name row of the window: 115-170 ms instead of 1-6 ms
+      // for 50 sessions over 1M turns (OFFSET 0 keeps the lookup from being flattened into a join).
+      filter.sessionId || filter.userId || filter.conversationId
+        ? `CROSS JOIN LATERAL (SELECT ${alias}x.name FROM ${S}.${table} ${alias}x
+            WHERE ${alias}x.turn_id = t.id${pairing.replace(`${alias}.`, `${alias}x.`)} OFFSET 0) ${alias}`
+        : `JOIN ${S}.${table} ${alias} ON ${alias}.turn_id = t.id${pairing}${timeBounds(alias, filter, p)}`,
     );
     if (!first) firstAlias.set(key, alias);
     keyExprs.push(`${alias}.name`);
@@ -180,6 +188,14 @@ export async function aggregateTurns(
       const end = spec.limit === undefined ? undefined : spec.offset + spec.limit;
       return { rows: rows.slice(spec.offset, end), totalGroups };
     });
+  }
+  if (options.plan !== 'base' && userPersonaPlanServes(spec, filter)) {
+    const rows = await db.read('turns.aggregate', (sql) => userPersonaAggregate(sql, S, spec, filter));
+    if (rows) {
+      sortRows(rows, spec.orderBy);
+      const end = spec.limit === undefined ? undefined : spec.offset + spec.limit;
+      return { rows: rows.slice(spec.offset, end), totalGroups: rows.length };
+    }
   }
   const { keyExprs, joins } = groupSql(spec, S);
   const plan = options.plan === 'base' ? undefined : rollupPlan(spec, filter);

@@ -5,8 +5,10 @@ import {
   HIST_AGG,
   pairRebuildStatements,
   rebuildStatements,
+  SESSION_TOTALS_SELECT,
   sessionDaysRebuildStatements,
   USERLESS_DIMS,
+  userPersonaUpsert,
   weekStartSql,
 } from './rollups.js';
 
@@ -267,6 +269,27 @@ export const MIGRATIONS: readonly Migration[] = [
       // a turn and every deleteBefore that deletes one (see turns.ts).
       `CREATE TABLE ${S}.turns_version (id integer PRIMARY KEY CHECK (id = 0), value bigint NOT NULL)`,
       `INSERT INTO ${S}.turns_version (id, value) VALUES (0, 0)`,
+    ],
+  },
+  {
+    version: 9,
+    name: 'session errors and users, user-persona totals',
+    statements: (S) => [
+      // Appends from a process still on schema 8 would not keep the new columns: wait them out.
+      `LOCK TABLE ${S}.turns IN SHARE ROW EXCLUSIVE MODE`,
+      'SET LOCAL statement_timeout = 0',
+      `ALTER TABLE ${S}.session_totals ADD COLUMN errors bigint NOT NULL DEFAULT 0,
+        ADD COLUMN user_id text COLLATE "C", ADD COLUMN users_mixed boolean NOT NULL DEFAULT false`,
+      `UPDATE ${S}.session_totals st SET errors = x.errors, user_id = x.user_id, users_mixed = x.users_mixed
+        FROM (SELECT session_id, ${SESSION_TOTALS_SELECT} FROM ${S}.turns GROUP BY 1) x
+        WHERE x.session_id = st.session_id`,
+      `CREATE TABLE ${S}.user_persona_totals (
+        user_key text COLLATE "C" NOT NULL,
+        persona_key text COLLATE "C" NOT NULL,
+        count bigint NOT NULL,
+        PRIMARY KEY (user_key, persona_key)
+      )`,
+      userPersonaUpsert(S, `${S}.turns`),
     ],
   },
 ];

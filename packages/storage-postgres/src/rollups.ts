@@ -186,17 +186,19 @@ export function appendRollupCtes(S: string): Array<[string, string]> {
     ['r_day', totalsUpsert(S, 'rollup_day', DAY, `dim <> 'hourOfDay'`)],
     // The pair rows come from CTE `ep` (see expandedPairs), which only this reads.
     ['r_pairs', totalsUpsert(S, 'rollup_day', DAY, 'TRUE').replace('FROM e WHERE', 'FROM ep WHERE')],
-    [
-      's_batch',
-      `SELECT session_id, count(*) AS n, min(at) AS first_at, max(at) AS last_at FROM ins GROUP BY 1`,
-    ],
+    ['s_batch', `SELECT session_id, ${SESSION_TOTALS_SELECT} FROM ins GROUP BY 1`],
+    // A session's user (schema 9): its turns' one user id (null for none), or users_mixed when
+    // they hold two or more values (no user counting as one).
     [
       'r_sessions',
-      `INSERT INTO ${S}.session_totals AS r (session_id, count, first_at, last_at)
-        SELECT session_id, n, first_at, last_at FROM s_batch ORDER BY 1
+      `INSERT INTO ${S}.session_totals AS r (session_id, count, errors, first_at, last_at, user_id, users_mixed)
+        SELECT session_id, n, errors, first_at, last_at, user_id, users_mixed FROM s_batch ORDER BY 1
         ON CONFLICT (session_id) DO UPDATE SET count = r.count + excluded.count,
-          first_at = least(r.first_at, excluded.first_at), last_at = greatest(r.last_at, excluded.last_at)`,
+          errors = r.errors + excluded.errors,
+          first_at = least(r.first_at, excluded.first_at), last_at = greatest(r.last_at, excluded.last_at),
+          users_mixed = r.users_mixed OR excluded.users_mixed OR r.user_id IS DISTINCT FROM excluded.user_id`,
     ],
+    ['r_user_persona', userPersonaUpsert(S, 'ins')],
     // Reads session_totals as it was before this statement (one snapshot for every CTE): a new
     // session counts on its first day; one whose first turn moved to an earlier day moves there.
     [
@@ -244,6 +246,25 @@ export function appendRollupCtes(S: string): Array<[string, string]> {
         ON CONFLICT (dim, kind, day, key, prev) DO UPDATE SET n = r.n + excluded.n`,
     ],
   ];
+}
+
+/**
+ * A session's columns of `session_totals` from its turns (grouped by session_id): `n, errors,
+ * first_at, last_at, user_id, users_mixed` (no user is '' here: user ids are never empty).
+ */
+export const SESSION_TOTALS_SELECT = `count(*) AS n, count(*) FILTER (WHERE outcome = 'error') AS errors,
+  min(at) AS first_at, max(at) AS last_at, NULLIF(max(coalesce(user_id, '')), '') AS user_id,
+  min(coalesce(user_id, '')) <> max(coalesce(user_id, '')) AS users_mixed`;
+
+/**
+ * Adds the turns of `src` to `user_persona_totals` (schema 9): turns per (user, persona) over all
+ * time, '' for none (keys are never empty). Grouping by user and persona over a window that holds
+ * most turns reads them and takes off the turns outside it (see user-persona-plan.ts).
+ */
+export function userPersonaUpsert(S: string, src: string): string {
+  return `INSERT INTO ${S}.user_persona_totals AS r (user_key, persona_key, count)
+    SELECT coalesce(user_id, ''), coalesce(persona, ''), count(*) FROM ${src} GROUP BY 1, 2 ORDER BY 1, 2
+    ON CONFLICT (user_key, persona_key) DO UPDATE SET count = r.count + excluded.count`;
 }
 
 /**

@@ -33,6 +33,7 @@ import {
   expandedTurns,
   ROLLUP_TABLES,
   rebuildStatements,
+  SESSION_TOTALS_SELECT,
   sessionDaysRebuildStatements,
   TURN_COLUMNS,
   WEEK,
@@ -459,9 +460,18 @@ export function createTurnStore(db: Db): TurnStore {
       for (const table of Object.values(NAME_TABLES)) {
         await sql.unsafe(`DELETE FROM ${S}.${table} WHERE at < $1::bigint`, [before], { prepare: true });
       }
-      const result = await sql.unsafe(`DELETE FROM ${S}.turns WHERE at < $1::bigint`, [before], {
-        prepare: true,
-      });
+      // The deleted turns come off the (user, persona) totals in the same statement.
+      const [deleted] = await sql.unsafe<{ n: number }[]>(
+        `WITH d AS (DELETE FROM ${S}.turns WHERE at < $1::bigint RETURNING user_id, persona),
+          g AS (SELECT coalesce(user_id, '') AS u, coalesce(persona, '') AS p, count(*) AS n FROM d GROUP BY 1, 2),
+          up AS (UPDATE ${S}.user_persona_totals r SET count = r.count - g.n FROM g
+            WHERE r.user_key = g.u AND r.persona_key = g.p)
+        SELECT count(*)::float8 AS n FROM d`,
+        [before],
+        { prepare: true },
+      );
+      const result = { count: deleted!.n };
+      if (result.count > 0) await sql.unsafe(`DELETE FROM ${S}.user_persona_totals WHERE count <= 0`);
       // Whole days before the cut go; the day it cuts through is recomputed from what is left.
       const cutDay = before - (before % DAY);
       if (before !== cutDay) {
@@ -492,9 +502,9 @@ export function createTurnStore(db: Db): TurnStore {
       // Sessions that had turns before the cut are recounted from what is left.
       await sql.unsafe(
         `WITH gone AS (DELETE FROM ${S}.session_totals WHERE first_at < $1::bigint RETURNING session_id)
-         INSERT INTO ${S}.session_totals (session_id, count, first_at, last_at)
-         SELECT t.session_id, count(*), min(t.at), max(t.at) FROM ${S}.turns t
-         WHERE t.session_id IN (SELECT session_id FROM gone) GROUP BY 1`,
+         INSERT INTO ${S}.session_totals (session_id, count, errors, first_at, last_at, user_id, users_mixed)
+         SELECT * FROM (SELECT session_id, ${SESSION_TOTALS_SELECT} FROM ${S}.turns
+           WHERE session_id IN (SELECT session_id FROM gone) GROUP BY 1) x`,
         [before],
         { prepare: true },
       );

@@ -272,6 +272,11 @@ describe.skipIf(!url)('aggregate (postgres)', () => {
       // The pair rows of the daily totals (schema 7).
       ['framework', 'persona'],
       ['framework', 'framework'],
+      // Sessions by user (session_totals' user, schema 9) and (user, persona) totals.
+      ['session', 'user'],
+      ['user', 'session'],
+      ['user', 'persona'],
+      ['persona', 'user'],
     ) as fc.Arbitrary<never[]>;
     const filterDim = fc.oneof(
       { weight: 4, arbitrary: fc.constant({}) },
@@ -351,7 +356,39 @@ describe.skipIf(!url)('aggregate (postgres)', () => {
             limit: 2,
             offset: page ? 1 : 0,
           };
-          for (const s of [spec, bySession]) {
+          const window = {
+            ...(from !== undefined ? { from } : {}),
+            ...(to !== undefined ? { to } : {}),
+          };
+          // The data manager's engagement and history calls: sessions by user over any window,
+          // (user, persona) counts (from the totals less the turns outside when that reads
+          // fewer), sessions with errors paged by lastAt, and names of a few sessions' turns.
+          const manager = [
+            {
+              groupBy: ['session', 'user'] as never[],
+              filter: window,
+              measures: ['count', 'errors', 'firstAt', 'lastAt'] as never[],
+            },
+            {
+              groupBy: ['user', 'persona'] as never[],
+              filter: window,
+              measures: ['count'] as never[],
+              orderBy: { measure: 'count' as const, direction: 'desc' as const },
+            },
+            {
+              groupBy: ['session'] as never[],
+              filter: window,
+              measures: ['count', 'errors', 'firstAt', 'lastAt'] as never[],
+              orderBy: { measure: 'lastAt' as const, direction: 'desc' as const },
+              limit: 2,
+            },
+            {
+              groupBy: (page ? ['session', 'framework'] : ['framework', 'framework']) as never[],
+              filter: { ...window, sessionId: ['s1', 's3'] },
+              measures: ['count'] as never[],
+            },
+          ];
+          for (const s of [spec, bySession, ...manager]) {
             const got = await ctx.storage.turns.aggregate(s);
             const want = referenceAggregate(turns, s);
             expect(got.totalGroups).toBe(want.totalGroups);

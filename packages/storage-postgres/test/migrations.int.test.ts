@@ -75,8 +75,8 @@ describe.skipIf(!url)('migrations (postgres)', () => {
         const versions = await admin.unsafe(
           `SELECT version FROM "${schema}".schema_migrations ORDER BY version`,
         );
-        expect(versions.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
-        expect(POSTGRES_SCHEMA_VERSION).toBe(8);
+        expect(versions.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+        expect(POSTGRES_SCHEMA_VERSION).toBe(9);
         const indexes = await admin.unsafe(`SELECT indexname FROM pg_indexes WHERE schemaname = $1`, [
           schema,
         ]);
@@ -111,7 +111,7 @@ describe.skipIf(!url)('migrations (postgres)', () => {
       const admin = postgres(url!, { max: 1, onnotice: () => {} });
       const rows = await admin.unsafe(`SELECT version FROM "${schema}".schema_migrations ORDER BY version`);
       await admin.end({ timeout: 5 });
-      expect(rows.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+      expect(rows.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
     } finally {
       await Promise.all(stores.map((s) => s.close()));
     }
@@ -369,7 +369,7 @@ describe.skipIf(!url)('migrations (postgres)', () => {
       try {
         await storage.migrate();
         const versions = await admin.unsafe(`SELECT version FROM ${S}.schema_migrations ORDER BY version`);
-        expect(versions.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+        expect(versions.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
         // a starts on D0, b on D0 + 1d, c and d on D0 + 3d.
         const days = await admin.unsafe(`SELECT day, n FROM ${S}.session_first_days ORDER BY day`);
         expect(days.map((r) => [Number(r.day), Number(r.n)])).toEqual([
@@ -483,7 +483,7 @@ describe.skipIf(!url)('migrations (postgres)', () => {
       try {
         await storage.migrate();
         const versions = await admin.unsafe(`SELECT version FROM ${S}.schema_migrations ORDER BY version`);
-        expect(versions.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+        expect(versions.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
         expect(Number(await userless())).toBe(0);
         const window = { from: D0, to: D0 + 2 * DAY };
         const specs: AggregateSpecInput[] = [
@@ -570,7 +570,7 @@ describe.skipIf(!url)('migrations (postgres)', () => {
       try {
         await storage.migrate();
         const versions = await admin.unsafe(`SELECT version FROM ${S}.schema_migrations ORDER BY version`);
-        expect(versions.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+        expect(versions.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
         const rows = await admin.unsafe(
           `SELECT dim, bucket, replace(key, chr(1), '|') AS key, count FROM ${S}.rollup_day
            WHERE dim IN ('frameworkPersona', 'frameworkPair') ORDER BY 1, 2, 3`,
@@ -668,7 +668,7 @@ describe.skipIf(!url)('migrations (postgres)', () => {
       try {
         await storage.migrate();
         const versions = await admin.unsafe(`SELECT version FROM ${S}.schema_migrations ORDER BY version`);
-        expect(versions.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+        expect(versions.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
         expect(await storage.turns.version!()).toBe(0);
         expect(await storage.turns.count()).toBe(2);
         expect(
@@ -689,6 +689,134 @@ describe.skipIf(!url)('migrations (postgres)', () => {
         expect(await storage.turns.deleteBefore(D0 + DAY)).toBe(1);
         expect(await storage.turns.version!()).toBe(2);
         expect(await storage.turns.count()).toBe(2);
+      } finally {
+        await storage.close();
+      }
+    } finally {
+      await admin.end({ timeout: 5 });
+    }
+  });
+
+  test('upgrading a schema-8 database keeps errors and users per session and (user, persona) totals', async () => {
+    const schema = freshSchema();
+    schemas.push(schema);
+    const S = `"${schema}"`;
+    const admin = postgres(url!, { max: 1, onnotice: () => {} });
+    const DAY = 86_400_000;
+    const D0 = Date.UTC(2026, 2, 5);
+    const turns: Turn[] = [
+      turn({ at: D0 + 5, sessionId: 'a', userId: 'u1', persona: 'p', outcome: 'error' }),
+      turn({ at: D0 + 7, sessionId: 'a', userId: 'u2', persona: 'p' }),
+      turn({ at: D0 + DAY + 3, sessionId: 'b', userId: 'u1', persona: 'q' }),
+      turn({ at: D0 + DAY + 4, sessionId: 'b' }),
+      turn({ at: D0 + DAY + 5, sessionId: 'c', userId: 'u2', persona: 'p', outcome: 'error' }),
+    ];
+    try {
+      await admin.unsafe(`CREATE SCHEMA ${S}`);
+      await admin.unsafe(
+        `CREATE TABLE ${S}.schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+      );
+      const apply = async (from: number, to: number) => {
+        for (const m of MIGRATIONS.filter((x) => x.version >= from && x.version <= to)) {
+          await admin.begin(async (tx) => {
+            await tx.unsafe(m.statements(S).join(';\n')).simple();
+            if (m.after) await m.after(tx as never, S);
+            await tx.unsafe(`INSERT INTO ${S}.schema_migrations (version, name) VALUES ($1, $2)`, [
+              m.version,
+              m.name,
+            ]);
+          });
+        }
+      };
+      await apply(1, 2);
+      for (const t of turns) {
+        await admin.unsafe(
+          `INSERT INTO ${S}.turns (id, session_id, user_id, persona, at, outcome, body, search)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8::tsvector)`,
+          [
+            t.id,
+            t.sessionId,
+            t.userId ?? null,
+            t.persona ?? null,
+            t.at,
+            t.outcome,
+            JSON.stringify(t),
+            turnVector(t.userInput, t.assistantResponse),
+          ] as never[],
+        );
+      }
+      // Schema 8 as released: session totals without errors or users, no (user, persona) totals.
+      await apply(3, 8);
+      const storage = createPostgresStorage({ url, schema });
+      try {
+        await storage.migrate();
+        const versions = await admin.unsafe(`SELECT version FROM ${S}.schema_migrations ORDER BY version`);
+        expect(versions.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+        const sessions = async () =>
+          (
+            await admin.unsafe(
+              `SELECT session_id, count, errors, user_id, users_mixed FROM ${S}.session_totals ORDER BY 1`,
+            )
+          ).map((r) => [r.session_id, Number(r.count), Number(r.errors), r.user_id, r.users_mixed]);
+        const userPersona = async () =>
+          (
+            await admin.unsafe(
+              `SELECT user_key, persona_key, count FROM ${S}.user_persona_totals ORDER BY 1, 2`,
+            )
+          ).map((r) => [r.user_key, r.persona_key, Number(r.count)]);
+        // A session's turns with two users, or a user and none, are mixed.
+        expect(await sessions()).toEqual([
+          ['a', 2, 1, 'u2', true],
+          ['b', 2, 0, 'u1', true],
+          ['c', 1, 1, 'u2', false],
+        ]);
+        expect(await userPersona()).toEqual([
+          ['', '', 1],
+          ['u1', 'p', 1],
+          ['u1', 'q', 1],
+          ['u2', 'p', 2],
+        ]);
+        const window = { from: D0, to: D0 + 2 * DAY };
+        const specs: AggregateSpecInput[] = [
+          {
+            filter: window,
+            groupBy: ['session', 'user'],
+            measures: ['count', 'errors', 'firstAt', 'lastAt'],
+          },
+          { filter: window, groupBy: ['user', 'persona'], measures: ['count'] },
+          {
+            filter: window,
+            groupBy: ['session'],
+            measures: ['count', 'errors', 'lastAt'],
+            orderBy: { measure: 'lastAt', direction: 'desc' },
+            limit: 2,
+          },
+        ];
+        const check = async (stored: Turn[]) => {
+          for (const spec of specs) {
+            expect(await storage.turns.aggregate(spec)).toEqual(referenceAggregate(stored, spec as never));
+          }
+        };
+        await check(turns);
+        const more = [
+          turn({ at: D0 + DAY + 9, sessionId: 'c', userId: 'u2', persona: 'p' }),
+          turn({ at: D0 + DAY + 10, sessionId: 'd', userId: 'u3', outcome: 'error' }),
+        ];
+        await storage.turns.append(more);
+        expect((await sessions()).slice(2)).toEqual([
+          ['c', 2, 1, 'u2', false],
+          ['d', 1, 1, 'u3', false],
+        ]);
+        await check([...turns, ...more]);
+        // Session a goes with day 0; its turns come off the (user, persona) totals.
+        expect(await storage.turns.deleteBefore(D0 + DAY)).toBe(2);
+        expect(await userPersona()).toEqual([
+          ['', '', 1],
+          ['u1', 'q', 1],
+          ['u2', 'p', 2],
+          ['u3', '', 1],
+        ]);
+        await check([...turns.slice(2), ...more]);
       } finally {
         await storage.close();
       }
