@@ -212,6 +212,43 @@ export class ContextEngine {
 
   async #sweep(): Promise<number> {
     const start = performance.now();
+    const total = this.#contexts.deleteExpiredAudited
+      ? await this.#sweepAudited()
+      : await this.#sweepThenAudit();
+    this.#metrics.increment('expired', total);
+    this.#metrics.observe('sweep', performance.now() - start);
+    if (total > 0) this.#log.info({ expired: total }, 'sweep deleted expired contexts');
+    return total;
+  }
+
+  /**
+   * A store that deletes and audits in one atomic write: each batch's `expire` events are stored
+   * with its deletes, so no crash or failure can leave a deleted context unaudited.
+   */
+  async #sweepAudited(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const now = this.#clock.now();
+      const event = (context: Omit<Context, 'data' | 'metadata'>) =>
+        this.#event(SYSTEM, 'expire', context.id, context.scope, 'ok', NO_KEYS, now, context.version);
+      // Values are read only for `expire` listeners (see #sweepThenAudit).
+      const notify = this.#events.has('expire');
+      let count: number;
+      if (notify) {
+        const deleted = await this.#contexts.deleteExpiredAudited!(now, { limit: SWEEP_BATCH, event });
+        for (const context of deleted) this.#events.emit('expire', { context, at: now });
+        count = deleted.length;
+      } else {
+        count = (
+          await this.#contexts.deleteExpiredAudited!(now, { limit: SWEEP_BATCH, values: false, event })
+        ).length;
+      }
+      total += count;
+      if (count < SWEEP_BATCH) return total;
+    }
+  }
+
+  async #sweepThenAudit(): Promise<number> {
     let total = 0;
     // The sweep's `expire` events go to the audit log as one batch once the deletes are done
     // (or fail: what was deleted is audited either way), and the sweep resolves only after that
@@ -243,9 +280,6 @@ export class ContextEngine {
       this.#buffer.pushAll(events);
     }
     await this.#buffer.flush();
-    this.#metrics.increment('expired', total);
-    this.#metrics.observe('sweep', performance.now() - start);
-    if (total > 0) this.#log.info({ expired: total }, 'sweep deleted expired contexts');
     return total;
   }
 

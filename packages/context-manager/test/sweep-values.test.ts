@@ -1,4 +1,4 @@
-import { createManualClock } from '@convokit/core';
+import { createManualClock, type ExpireAuditOptions } from '@convokit/core';
 import { createMemoryStorage } from '@convokit/storage-memory';
 import { createSqliteStorage } from '@convokit/storage-sqlite';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -12,7 +12,7 @@ afterEach(removeTempDirs);
 describe.each([
   ['memory', () => createMemoryStorage({ clock: createManualClock(T0) })],
   ['sqlite', () => createSqliteStorage({ path: `${tempDir()}/s.db` })],
-] as const)('sweep on %s asks for values only when someone listens', (_name, open) => {
+] as const)('sweep on %s asks for values only when someone listens', (name, open) => {
   it('without expire listeners: values: false, every deletion still audited with its version', async () => {
     const clock = createManualClock(T0);
     const storage = await open();
@@ -20,9 +20,17 @@ describe.each([
     const asked: unknown[] = [];
     const original = contexts.deleteExpired.bind(contexts);
     contexts.deleteExpired = (async (now: number, options?: { limit?: number; values?: boolean }) => {
-      asked.push(options?.values);
+      asked.push(['deleteExpired', options?.values]);
       return original(now, options);
     }) as typeof contexts.deleteExpired;
+    // A store that deletes and audits in one write (sqlite) is asked through that method instead.
+    const audited = contexts.deleteExpiredAudited?.bind(contexts);
+    if (audited) {
+      contexts.deleteExpiredAudited = (async (now: number, options: ExpireAuditOptions) => {
+        asked.push(['deleteExpiredAudited', options.values]);
+        return audited(now, options);
+      }) as typeof contexts.deleteExpiredAudited;
+    }
     const manager = createChatContextManager({ storage, clock, sweepIntervalMs: 0 });
     const h = manager.as(alice);
     await h.create('session', { secret: 's' }, { id: 'a', ttlMs: 1000 });
@@ -30,7 +38,8 @@ describe.each([
     await h.create('session', { secret: 't' }, { id: 'b', ttlMs: 5000 });
     clock.advance(2000);
     expect(await manager.sweep()).toBe(1);
-    expect(asked).toEqual([false]);
+    expect(asked).toEqual([[audited ? 'deleteExpiredAudited' : 'deleteExpired', false]]);
+    expect(audited === undefined).toBe(name === 'memory');
     const expired = (await manager.audit({ action: 'expire' })).items;
     expect(expired.map((e) => [e.contextId, e.principal, e.scope, e.version, e.changedKeys])).toEqual([
       ['a', 'system', 'session', 2, []],
@@ -52,6 +61,43 @@ describe.each([
     expect(await manager.sweep()).toBe(1);
     expect(seen).toEqual([['a', { secret: 's' }, 1]]);
     expect((await manager.audit({ action: 'expire' })).items.map((e) => e.contextId)).toEqual(['a']);
+    await manager.close();
+    await storage.close();
+  });
+});
+
+describe('sweep on a store that deletes and audits in one write (sqlite)', () => {
+  it('a batch whose audit cannot be stored deletes nothing; the next sweep deletes and audits it', async () => {
+    const clock = createManualClock(T0);
+    const storage = createSqliteStorage({ path: `${tempDir()}/s.db`, clock });
+    // The first expire event reuses the create event's id: its append is a CONFLICT.
+    const ids = ['e-create', 'e-create', 'e-expire'];
+    const manager = createChatContextManager({
+      storage,
+      clock,
+      sweepIntervalMs: 0,
+      idGenerator: () => ids.shift() ?? 'e-spare',
+    });
+    const h = manager.as(alice);
+    await h.create('session', { secret: 's' }, { id: 'a', ttlMs: 1000 });
+    clock.advance(2000);
+    const seen: string[] = [];
+    manager.on('expire', (event) => seen.push(event.context.id));
+
+    await expect(manager.sweep()).rejects.toMatchObject({ code: 'CONFLICT' });
+    // Not deleted, not emitted, not audited; still invisible, being expired.
+    expect(await storage.contexts.count({}, { now: T0 })).toBe(1);
+    expect(await h.get('a')).toBeUndefined();
+    expect(seen).toEqual([]);
+    expect((await manager.audit()).items.map((e) => [e.id, e.action])).toEqual([['e-create', 'create']]);
+
+    expect(await manager.sweep()).toBe(1);
+    expect(seen).toEqual(['a']);
+    expect(await storage.contexts.count({}, { now: T0 })).toBe(0);
+    expect((await manager.audit()).items.map((e) => [e.id, e.action, e.contextId])).toEqual([
+      ['e-expire', 'expire', 'a'],
+      ['e-create', 'create', 'a'],
+    ]);
     await manager.close();
     await storage.close();
   });

@@ -82,7 +82,7 @@ function keysJson(value: unknown): string | undefined {
 }
 
 /** The rows of a batch, flattened (FIELDS parameters each); VALIDATION (the schema's) when one is bad. */
-function rowsOf(events: readonly AuditEvent[]): unknown[] {
+export function auditRows(events: readonly AuditEvent[]): unknown[] {
   const params: unknown[] = [];
   if (Array.isArray(events) && events.every((e) => pushRow(params, e))) return params;
   const valid = validate(AuditBatchSchema, events, 'audit.append');
@@ -104,32 +104,50 @@ function rowsOf(events: readonly AuditEvent[]): unknown[] {
   return params;
 }
 
-export function createAuditLog(conn: Connection): AuditLog {
-  /** One row per statement: on a duplicate id, names the first event whose insert failed. */
-  function insertEach(params: unknown[]): void {
-    const insert = conn.prepare(INSERT_ONE);
-    for (let o = 0; o < params.length; o += FIELDS) {
-      try {
-        insert.run(params.slice(o, o + FIELDS));
-      } catch (error) {
-        if (!isUniqueViolation(error)) throw error;
-        const id = params[o];
-        throw new ConvokitError('CONFLICT', `An audit event with id ${id} is already stored`, {
-          where: 'audit.append',
-          id,
-        });
-      }
+/** One row per statement: on a duplicate id, names the first event whose insert failed. */
+function insertEach(conn: Connection, params: unknown[], where: string): void {
+  const insert = conn.prepare(INSERT_ONE);
+  for (let o = 0; o < params.length; o += FIELDS) {
+    try {
+      insert.run(params.slice(o, o + FIELDS));
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+      const id = params[o];
+      throw new ConvokitError('CONFLICT', `An audit event with id ${id} is already stored`, { where, id });
     }
   }
+}
 
-  /** Up to ROWS_PER_INSERT rows per statement, the last statement taking the remainder. */
-  function insertMany(params: unknown[]): void {
-    const chunk = FIELDS * ROWS_PER_INSERT;
-    for (let o = 0; o < params.length; o += chunk) {
-      const part = o === 0 && params.length <= chunk ? params : params.slice(o, o + chunk);
+/** Up to ROWS_PER_INSERT rows per statement, the last statement taking the remainder. */
+function insertMany(conn: Connection, params: unknown[]): void {
+  const chunk = FIELDS * ROWS_PER_INSERT;
+  for (let o = 0; o < params.length; o += chunk) {
+    const part = o === 0 && params.length <= chunk ? params : params.slice(o, o + chunk);
+    conn.prepare(INSERT_ROWS[part.length / FIELDS]!).run(part);
+  }
+}
+
+/**
+ * Inserts `auditRows` output inside the caller's transaction (which a throw rolls back). A
+ * duplicate id fails only its own statement, so the rows from that statement on are inserted one
+ * by one to name the first event that is already stored.
+ */
+export function insertAuditRows(conn: Connection, params: unknown[], where: string): void {
+  const chunk = FIELDS * ROWS_PER_INSERT;
+  for (let o = 0; o < params.length; o += chunk) {
+    const part = o === 0 && params.length <= chunk ? params : params.slice(o, o + chunk);
+    try {
       conn.prepare(INSERT_ROWS[part.length / FIELDS]!).run(part);
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+      insertEach(conn, params.slice(o), where);
     }
   }
+}
+
+export function createAuditLog(conn: Connection): AuditLog {
+  const each = (params: unknown[]) => insertEach(conn, params, 'audit.append');
+  const many = (params: unknown[]) => insertMany(conn, params);
 
   // Made once: better-sqlite3 builds a wrapper per transaction() call, measurable per create.
   const inTransaction = conn.db.transaction((insert: (params: unknown[]) => void, params: unknown[]) =>
@@ -138,22 +156,20 @@ export function createAuditLog(conn: Connection): AuditLog {
 
   return {
     async append(events: readonly AuditEvent[]) {
-      const params = rowsOf(events);
+      const params = auditRows(events);
       if (params.length === 0) return conn.run('audit.append', () => undefined);
       // One row (each create, update, delete) is one statement, atomic on its own: no BEGIN and
       // COMMIT around it. Larger batches take one transaction, all or nothing.
-      if (params.length === FIELDS) return conn.run('audit.append', () => insertEach(params));
+      if (params.length === FIELDS) return conn.run('audit.append', () => each(params));
       try {
         conn.run('audit.append', () =>
-          params.length <= FIELDS * ROWS_PER_INSERT
-            ? insertMany(params)
-            : inTransaction.immediate(insertMany, params),
+          params.length <= FIELDS * ROWS_PER_INSERT ? many(params) : inTransaction.immediate(many, params),
         );
       } catch (error) {
         // A duplicate id inside a multi-row INSERT: nothing was written (one statement or one
         // transaction); the row-by-row pass names the event, as appending one at a time would have.
         if (!isUniqueViolation(ConvokitError.is(error) ? error.cause : error)) throw error;
-        conn.run('audit.append', () => inTransaction.immediate(insertEach, params));
+        conn.run('audit.append', () => inTransaction.immediate(each, params));
       }
     },
 

@@ -1,4 +1,5 @@
 import {
+  type AuditEvent,
   type Clock,
   type Context,
   type ContextChanges,
@@ -6,10 +7,12 @@ import {
   type ContextFilter,
   ContextFilterSchema,
   ContextSchema,
+  ContextScopeSchema,
   type ContextStore,
   ConvokitError,
   decodeCursor,
   EpochMsSchema,
+  type ExpireAuditOptions,
   encodeCursor,
   fingerprint,
   type GetContextOptions,
@@ -20,6 +23,7 @@ import {
   validate,
 } from '@convokit/core';
 import type Database from 'better-sqlite3';
+import { auditRows, insertAuditRows } from './audit.js';
 import type { Connection } from './connection.js';
 import { type ContextRow, contextOfRow } from './rows.js';
 import { type PendingTouch, TouchBuffer } from './touch-buffer.js';
@@ -27,6 +31,7 @@ import { type PendingTouch, TouchBuffer } from './touch-buffer.js';
 const COLUMNS =
   'id, scope, owner_id, session_id, persona, parent_id, data, metadata, version, created_at, updated_at, expires_at, access_count, last_accessed_at';
 const LIVE = '(expires_at IS NULL OR expires_at > ?)';
+const SCOPES: readonly Context['scope'][] = ContextScopeSchema.options;
 // Built once: statement lookups are by SQL text, and a fresh template string would be re-hashed on every call.
 const SELECT_ONE = `SELECT ${COLUMNS} FROM contexts WHERE id = ?`;
 const INSERT = `INSERT INTO contexts (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`;
@@ -206,6 +211,48 @@ export function createContextStore(conn: Connection, options: ContextStoreOption
     return { clauses, params };
   }
 
+  function sweepOptions(
+    now: number,
+    opts: { limit?: number; values?: boolean },
+    where: string,
+  ): { limit: number; values: boolean } {
+    validate(EpochMsSchema, now, where);
+    const limit = opts?.limit === undefined ? -1 : positiveInt(opts.limit, 'limit', where);
+    if (opts?.values !== undefined && typeof opts.values !== 'boolean') {
+      throw new ConvokitError('VALIDATION', `Invalid input to ${where}: values: must be a boolean`, {
+        where,
+        issues: [{ path: 'values', message: 'must be a boolean' }],
+      });
+    }
+    return { limit, values: opts?.values !== false };
+  }
+
+  /** Deletes one batch of expired contexts (in the caller's run) and returns them in expiry order. */
+  function deleteBatch(now: number, limit: number, values: boolean): Array<Context | ContextSummary> {
+    if (values) {
+      const rows = conn.prepare(DELETE_EXPIRED).all(now, limit) as ContextRow[];
+      return rows.map(contextOfRow).sort(byExpiry);
+    }
+    const rows = summaryStatement().all(now, limit) as SummaryArray[];
+    const out = new Array<ContextSummary>(rows.length);
+    for (let i = 0; i < rows.length; i++) out[i] = summaryOfArray(rows[i]!);
+    return out.sort(byExpiry);
+  }
+
+  /**
+   * A page of a list with no filter: there is no (created_at, id) index (schema 10), so each
+   * scope's range of contexts_scope gives its first `limit` in order and the outer ORDER BY merges
+   * them; at most SCOPES x limit rows are read, whatever the store holds.
+   */
+  function listAll(clauses: string[], params: unknown[], limit: number): unknown[] {
+    const arm = `SELECT * FROM (SELECT ${COLUMNS} FROM contexts WHERE scope = ? AND ${clauses.join(' AND ')} ORDER BY created_at, id LIMIT ?)`;
+    const sql = `${SCOPES.map(() => arm).join(' UNION ALL ')} ORDER BY created_at, id LIMIT ?`;
+    const args: unknown[] = [];
+    for (const scope of SCOPES) args.push(scope, ...params, limit);
+    args.push(limit);
+    return conn.prepare(sql).all(...args);
+  }
+
   const store: ContextStore = {
     async create(context: Context) {
       const c = validate(ContextSchema, context, 'contexts.create');
@@ -349,6 +396,8 @@ export function createContextStore(conn: Connection, options: ContextStoreOption
       const now = nowOf(nowInput, 'contexts.list');
       const print = fingerprint({ filter: f });
       const where = filterSql(f, now);
+      // Only the liveness clause: no column to narrow by.
+      const unfiltered = where.clauses.length === 1;
       if (page.cursor) {
         const key = decodeCursor(page.cursor, print, 'contexts.list');
         const [createdAt, id] = key;
@@ -362,16 +411,21 @@ export function createContextStore(conn: Connection, options: ContextStoreOption
             },
           );
         }
-        where.clauses.push('(created_at > ? OR (created_at = ? AND id > ?))');
-        where.params.push(createdAt, createdAt, id);
+        // A row value, so that the index's range starts at the cursor instead of being filtered to it.
+        where.clauses.push('(created_at, id) > (?, ?)');
+        where.params.push(createdAt, id);
       }
       return conn.run('contexts.list', () => {
         flush();
-        const rows = conn
-          .prepare(
-            `SELECT ${COLUMNS} FROM contexts WHERE ${where.clauses.join(' AND ')} ORDER BY created_at, id LIMIT ?`,
-          )
-          .all(...where.params, page.limit + 1) as ContextRow[];
+        const rows = (
+          unfiltered
+            ? listAll(where.clauses, where.params, page.limit + 1)
+            : conn
+                .prepare(
+                  `SELECT ${COLUMNS} FROM contexts WHERE ${where.clauses.join(' AND ')} ORDER BY created_at, id LIMIT ?`,
+                )
+                .all(...where.params, page.limit + 1)
+        ) as ContextRow[];
         const more = rows.length > page.limit;
         const items = (more ? rows.slice(0, page.limit) : rows).map(contextOfRow);
         const last = items[items.length - 1];
@@ -393,32 +447,45 @@ export function createContextStore(conn: Connection, options: ContextStoreOption
     },
 
     async deleteExpired(now: number, opts: { limit?: number; values?: boolean } = {}) {
-      validate(EpochMsSchema, now, 'contexts.deleteExpired');
-      const limit =
-        opts.limit === undefined ? -1 : positiveInt(opts.limit, 'limit', 'contexts.deleteExpired');
-      if (opts.values !== undefined && typeof opts.values !== 'boolean') {
-        throw new ConvokitError(
-          'VALIDATION',
-          'Invalid input to contexts.deleteExpired: values: must be a boolean',
-          {
-            where: 'contexts.deleteExpired',
-            issues: [{ path: 'values', message: 'must be a boolean' }],
-          },
-        );
-      }
-      const values = opts.values !== false;
+      const { limit, values } = sweepOptions(now, opts, 'contexts.deleteExpired');
       return conn.run('contexts.deleteExpired', () => {
         flush();
-        if (values) {
-          const rows = conn.prepare(DELETE_EXPIRED).all(now, limit) as ContextRow[];
-          return rows.map(contextOfRow).sort(byExpiry);
-        }
-        const rows = summaryStatement().all(now, limit) as SummaryArray[];
-        const out = new Array<ContextSummary>(rows.length);
-        for (let i = 0; i < rows.length; i++) out[i] = summaryOfArray(rows[i]!);
         // Typed as whole contexts only to fit the contract's general signature (see core storage.ts).
-        return out.sort(byExpiry) as Context[];
+        return deleteBatch(now, limit, values) as Context[];
       });
+    },
+
+    async deleteExpiredAudited(now: number, opts: ExpireAuditOptions) {
+      const where = 'contexts.deleteExpiredAudited';
+      const { limit, values } = sweepOptions(now, opts, where);
+      const { event } = opts;
+      if (typeof event !== 'function') {
+        throw new ConvokitError('VALIDATION', `Invalid input to ${where}: event: must be a function`, {
+          where,
+          issues: [{ path: 'event', message: 'must be a function' }],
+        });
+      }
+      // The deletes and their audit rows commit together: a crash or a failure in between (a
+      // throwing or invalid event, a stored event id) leaves both as they were.
+      let thrown: { error: unknown } | undefined;
+      try {
+        return conn.write(where, () => {
+          flush();
+          const deleted = deleteBatch(now, limit, values);
+          const events = new Array<AuditEvent>(deleted.length);
+          try {
+            for (let i = 0; i < deleted.length; i++) events[i] = event(deleted[i]!);
+          } catch (error) {
+            thrown = { error };
+            throw error;
+          }
+          insertAuditRows(conn, auditRows(events), where);
+          return deleted as Context[];
+        });
+      } catch (error) {
+        // The caller's own error, as it threw it, not wrapped as a storage failure.
+        throw thrown ? thrown.error : error;
+      }
     },
   };
 

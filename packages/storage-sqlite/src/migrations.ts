@@ -358,6 +358,12 @@ CREATE INDEX contexts_expiry ON contexts (expires_at, id) WHERE expires_at IS NO
     description: 'weekly rows for framework pairs and (framework, persona)',
     up: (db) => rebuildWeeks(db, 0, END_OF_TIME),
   },
+  {
+    // Every create, delete and swept context wrote this B-tree, for one query only: a list with
+    // no filter, which now merges the per-scope ranges of contexts_scope (contexts.ts).
+    description: 'contexts without the (created_at, id) index',
+    up: (db) => db.exec('DROP INDEX IF EXISTS contexts_created;'),
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -484,6 +484,81 @@ describe('schema migrations', () => {
     },
   );
 
+  it('opens a version-9 database: the (created_at, id) contexts index dropped, contexts and audit kept', async () => {
+    const path = join(dir, 'v9.db');
+    const old = createSqliteStorage({ path });
+    const base = {
+      data: { k: 1 },
+      metadata: {},
+      version: 1,
+      updatedAt: T0,
+      accessCount: 0,
+      lastAccessedAt: T0,
+    };
+    await old.contexts.create({ ...base, id: 'b', scope: 'global', createdAt: T0 + 2 });
+    await old.contexts.create({ ...base, id: 'a', scope: 'session', ownerId: 'u', createdAt: T0 + 2 });
+    await old.contexts.create({ ...base, id: 'c', scope: 'persona', persona: 'p', createdAt: T0 + 1 });
+    await old.contexts.create({ ...base, id: 'x', scope: 'session', createdAt: T0, expiresAt: T0 + 5 });
+    await old.audit.append([
+      {
+        id: 'e1',
+        at: T0,
+        principal: 'u',
+        action: 'create',
+        contextId: 'a',
+        scope: 'session',
+        outcome: 'ok',
+        changedKeys: ['data'],
+        version: 1,
+      },
+    ]);
+    await old.close();
+    // Version 9's contexts indexes, as that version's DDL created them.
+    const db = new Database(path);
+    db.exec('CREATE INDEX contexts_created ON contexts (created_at, id); PRAGMA user_version = 9;');
+    db.close();
+
+    const storage = createSqliteStorage({ path });
+    try {
+      const check = new Database(path, { readonly: true });
+      expect(check.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+      expect(
+        (
+          check
+            .prepare(
+              "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'contexts' ORDER BY name",
+            )
+            .all() as { name: string }[]
+        ).map((r) => r.name),
+      ).toEqual([
+        'contexts_expiry',
+        'contexts_owner',
+        'contexts_parent',
+        'contexts_persona',
+        'contexts_scope',
+        'contexts_session',
+        'sqlite_autoindex_contexts_1',
+      ]);
+      check.close();
+      // Unfiltered pages in (createdAt, id) order across scopes; x has expired by T0 + 5.
+      const first = await storage.contexts.list({}, { limit: 2, now: T0 + 5 });
+      expect(first.items.map((c) => c.id)).toEqual(['c', 'a']);
+      const second = await storage.contexts.list({}, { limit: 2, now: T0 + 5, cursor: first.nextCursor! });
+      expect(second.items.map((c) => c.id)).toEqual(['b']);
+      expect(second.nextCursor).toBeNull();
+      expect((await storage.contexts.list({}, { now: T0 })).items.map((c) => c.id)).toEqual([
+        'x',
+        'c',
+        'a',
+        'b',
+      ]);
+      expect((await storage.contexts.get('a', { now: T0 }))?.data).toEqual({ k: 1 });
+      expect((await storage.audit.list({ contextId: 'a' })).items.map((e) => e.id)).toEqual(['e1']);
+    } finally {
+      await storage.close();
+    }
+  });
+
   it('a second open of a current database changes nothing', async () => {
     const path = join(dir, 'current.db');
     const first = createSqliteStorage({ path });
