@@ -469,8 +469,10 @@ export function createContextStore(conn: Connection, options: ContextStoreOption
       // throwing or invalid event, a stored event id) leaves both as they were.
       let thrown: { error: unknown } | undefined;
       try {
+        // Pending touches first, in their own commit: a sweep rolled back must not take a sliding
+        // expiry with it (the buffer no longer holds what it flushed).
+        conn.run(where, () => flush());
         return conn.write(where, () => {
-          flush();
           const deleted = deleteBatch(now, limit, values);
           const events = new Array<AuditEvent>(deleted.length);
           try {
