@@ -5,9 +5,11 @@ import { DAY } from './rollups.js';
 /**
  * Turns per (user, persona) over a window: `groupBy` ['user', 'persona'] (either order), measure
  * `count` only, a time filter only. `user_persona_totals` holds the counts over every stored turn;
- * when the turns outside the window are no more than those inside it, the answer is those totals
- * less the turns outside, which are all that is scanned (none for a window holding every turn).
- * Otherwise the caller scans the window as before.
+ * when the turns outside the window are at most a third of those inside it, the answer is those
+ * totals less the turns outside, which are all that is scanned (none for a window holding every
+ * turn). Otherwise the caller scans the window as before: the outside is read in `at` order
+ * through the index, slower per turn than the window's scan (over 1M turns, a window of 60 of
+ * 90 days took 1.5 s that way against 1.3 s scanned; 80 of 90 days 0.44 s against 1.3 s).
  *
  * Which side is smaller is judged from the daily totals (`rollup_day`, all turns): the days not
  * wholly inside the window hold every turn outside it, so their sum bounds the scan, and it is
@@ -15,6 +17,9 @@ import { DAY } from './rollups.js';
  * planner has no statistics yet). Both statements read one snapshot (a repeatable-read
  * transaction), so an append between them cannot slip past the bound.
  */
+
+/** The complement is read when the turns outside are at most 1 / OUTSIDE_SHARE of those inside. */
+const OUTSIDE_SHARE = 3;
 
 /** Where the persona key goes, or undefined when the plan does not serve `spec`. */
 function personaKeyAt(spec: AggregateSpec): 0 | 1 | undefined {
@@ -51,7 +56,7 @@ export async function userPersonaAggregate(
     );
     const inside = a !== undefined && b !== undefined && a >= b ? 0 : bounds!.inside;
     const outside = bounds!.total - inside;
-    if (outside > inside) return undefined;
+    if (outside * OUTSIDE_SHARE > inside) return undefined;
     const params: number[] = [];
     const scans: string[] = [];
     const scan = (where: string, order: string) =>
