@@ -43,6 +43,8 @@ export function forkWriter(mode: string, directory: string, ...args: string[]): 
     }
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // 'exit' can come before the channel's last messages are read; 'disconnect' comes after them.
+  const drained = new Promise<void>((resolve) => child.once('disconnect', () => resolve()));
   return {
     child,
     messages,
@@ -62,7 +64,7 @@ export function forkWriter(mode: string, directory: string, ...args: string[]): 
     },
     async kill() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exited;
+      await Promise.all([exited, drained]);
     },
   };
 }
