@@ -16,59 +16,26 @@ import { END_OF_TIME, rebuildWeeks } from '../src/rollups.js';
 import { sessionPlanServes } from '../src/session-plan.js';
 import { openConnection } from '../src/storage.js';
 import { createTurnStore } from '../src/turns.js';
+import { maybe, rawTurnArb, toTurns } from './turn-arbitrary.js';
 
 // A Monday, so week and day-of-week buckets are exercised across a boundary within the span.
 const START = Date.UTC(2026, 2, 1, 20);
 const SPAN = 3 * DAY_MS;
 
 const names = (pool: string[]) => fc.subarray(pool, { minLength: 0, maxLength: pool.length });
-const maybe = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: undefined });
-
-const turnArb = fc.record({
+const turnArb = rawTurnArb({
   at: fc.oneof(
     fc.integer({ min: 0, max: SPAN - 1 }),
     // Many turns on hour and day boundaries, where an off-by-one in bucketing would show.
     fc.integer({ min: 0, max: 72 }).map((h) => h * HOUR_MS),
     fc.integer({ min: 1, max: 72 }).map((h) => h * HOUR_MS - 1),
   ),
-  session: fc.integer({ min: 0, max: 4 }),
-  user: maybe(fc.constantFrom('u1', 'u2', 'u3')),
-  persona: maybe(fc.constantFrom('analyst', 'coach', 'writer')),
-  conversation: maybe(fc.constantFrom('c1', 'c2')),
-  frameworks: names(['swot', 'okr', 'lean', 'porter']),
-  tools: names(['search', 'calc']),
-  mcpServers: names(['m1', 'm2']),
-  // Whole milliseconds and halves: every sum is exact, so both plans must agree bit for bit.
-  latencyMs: maybe(fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 5000 }))),
-  tokens: maybe(fc.record({ input: fc.nat(500), output: fc.nat(500) })),
-  error: fc.boolean(),
-  feedback: maybe(fc.constantFrom(-1, -0.5, 0, 0.5, 1)),
+  sessions: 5,
+  personas: ['analyst', 'coach', 'writer'],
+  frameworks: ['swot', 'okr', 'lean', 'porter'],
+  conversations: ['c1', 'c2'],
+  latencyMaxMs: 5000,
 });
-
-type RawTurn = typeof turnArb extends fc.Arbitrary<infer T> ? T : never;
-
-function toTurns(raw: RawTurn[]): Turn[] {
-  return raw.map((r, i) => {
-    const t: Turn = {
-      id: `t${String(i).padStart(4, '0')}`,
-      sessionId: `s${r.session}`,
-      at: START + r.at,
-      userInput: 'question',
-      assistantResponse: 'answer',
-      frameworks: r.frameworks,
-      tools: r.tools,
-      mcpServers: r.mcpServers,
-      outcome: r.error ? 'error' : 'ok',
-    };
-    if (r.user) t.userId = r.user;
-    if (r.persona) t.persona = r.persona;
-    if (r.conversation) t.conversationId = r.conversation;
-    if (r.latencyMs !== undefined) t.latencyMs = r.latencyMs;
-    if (r.tokens) t.tokens = r.tokens;
-    if (r.feedback !== undefined) t.feedback = r.feedback;
-    return t;
-  });
-}
 
 const ROLLUP_KEYS: GroupKey[] = ['persona', 'framework', 'tool', 'mcpServer', 'outcome'];
 const TIME_KEYS: GroupKey[] = ['hour', 'day', 'week', 'month', 'hourOfDay', 'dayOfWeek'];
@@ -254,7 +221,7 @@ describe('aggregate: rollup plan, base plan and the memory adapter agree', () =>
         fc.array(specArb, { minLength: 1, maxLength: 6 }),
         maybe(fc.integer({ min: 0, max: SPAN })),
         async (raw, specs, cut) => {
-          const turns = toTurns(raw);
+          const turns = toTurns(raw, START);
           const conn = openConnection({ path: ':memory:' });
           const store = createTurnStore(conn);
           const memory = createMemoryStorage();

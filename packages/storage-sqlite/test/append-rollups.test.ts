@@ -5,6 +5,7 @@ import { buildDistinct } from '../src/distinct.js';
 import { addHist } from '../src/rollups.js';
 import { openConnection } from '../src/storage.js';
 import { createTurnStore } from '../src/turns.js';
+import { rawTurnArb, toTurns } from './turn-arbitrary.js';
 
 // A Monday 00:00 UTC: weeks start here (core bucketStart('week')).
 const MONDAY = Date.UTC(2026, 1, 23);
@@ -113,8 +114,7 @@ function expectedRows(turns: readonly Turn[]) {
   return levels;
 }
 
-const maybe = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: undefined });
-const turnArb = fc.record({
+const turnArb = rawTurnArb({
   at: fc.oneof(
     fc.integer({ min: 0, max: 3 * WEEK_MS - 1 }),
     // On and just before hour, day and week boundaries.
@@ -122,40 +122,11 @@ const turnArb = fc.record({
     fc.integer({ min: 1, max: 21 * 24 }).map((h) => h * HOUR_MS - 1),
     fc.integer({ min: 1, max: 3 }).map((w) => w * WEEK_MS - 1),
   ),
-  session: fc.integer({ min: 0, max: 6 }),
-  user: maybe(fc.constantFrom('u1', 'u2', 'u3')),
-  persona: maybe(fc.constantFrom('analyst', 'coach')),
-  frameworks: fc.subarray(['swot', 'okr', 'lean']),
-  tools: fc.subarray(['search', 'calc']),
-  mcpServers: fc.subarray(['m1', 'm2']),
-  // Whole milliseconds and halves: every sum is exact whatever order it is added in.
-  latencyMs: maybe(fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 50_000 }))),
-  tokens: maybe(fc.record({ input: fc.nat(500), output: fc.nat(500) })),
-  error: fc.boolean(),
-  feedback: maybe(fc.constantFrom(-1, -0.5, 0, 0.5, 1)),
+  sessions: 7,
+  personas: ['analyst', 'coach'],
+  frameworks: ['swot', 'okr', 'lean'],
+  latencyMaxMs: 50_000,
 });
-
-function toTurns(raw: Array<typeof turnArb extends fc.Arbitrary<infer T> ? T : never>): Turn[] {
-  return raw.map((r, i) => {
-    const t: Turn = {
-      id: `t${String(i).padStart(4, '0')}`,
-      sessionId: `s${r.session}`,
-      at: MONDAY + r.at,
-      userInput: 'question',
-      assistantResponse: 'answer',
-      frameworks: r.frameworks,
-      tools: r.tools,
-      mcpServers: r.mcpServers,
-      outcome: r.error ? 'error' : 'ok',
-    };
-    if (r.user) t.userId = r.user;
-    if (r.persona) t.persona = r.persona;
-    if (r.latencyMs !== undefined) t.latencyMs = r.latencyMs;
-    if (r.tokens) t.tokens = r.tokens;
-    if (r.feedback !== undefined) t.feedback = r.feedback;
-    return t;
-  });
-}
 
 describe('append: rollups folded per batch (hours into days into weeks)', () => {
   it('writes the rows of three turns in two hours of two days of one week', async () => {
@@ -257,7 +228,7 @@ describe('append: rollups folded per batch (hours into days into weeks)', () => 
         fc.array(turnArb, { minLength: 1, maxLength: 60 }),
         fc.array(fc.integer({ min: 1, max: 20 }), { minLength: 1, maxLength: 5 }),
         async (raw, sizes) => {
-          const turns = toTurns(raw);
+          const turns = toTurns(raw, MONDAY);
           const conn = openConnection({ path: ':memory:' });
           const store = createTurnStore(conn);
           try {
@@ -334,7 +305,7 @@ describe('append: distinct memberships in day order', () => {
         fc.array(turnArb, { minLength: 1, maxLength: 60 }),
         fc.integer({ min: 1, max: 25 }),
         async (raw, size) => {
-          const turns = toTurns(raw);
+          const turns = toTurns(raw, MONDAY);
           const conn = openConnection({ path: ':memory:' });
           const store = createTurnStore(conn);
           try {
