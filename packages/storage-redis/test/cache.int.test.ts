@@ -4,28 +4,9 @@ import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createRedisStorage, type RedisStorage } from '../src/index.js';
-import { deleteKeys, freshPrefix, reportSkip, url } from './support.js';
+import { deleteKeys, freshPrefix, reportSkip, sessionContext, sleep, url } from './support.js';
 
 reportSkip('cache.int.test.ts');
-
-function ctxOf(id: string, now: number, fields: Partial<Context> = {}): Context {
-  return {
-    id,
-    scope: 'session',
-    ownerId: 'owner-1',
-    sessionId: 'sess-1',
-    data: { n: 0 },
-    metadata: {},
-    version: 1,
-    createdAt: now,
-    updatedAt: now,
-    accessCount: 0,
-    lastAccessedAt: now,
-    ...fields,
-  };
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Reads `id` until the cache answers it (tracking comes up a round trip or two after the first get). */
 async function untilHit(storage: RedisStorage, id: string): Promise<void> {
@@ -81,7 +62,7 @@ describe.skipIf(!url)('client-side cache (redis)', () => {
     const { cached, other, close } = pair();
     try {
       const now = Date.now();
-      await other.contexts.create(ctxOf('c', now));
+      await other.contexts.create(sessionContext('c', now));
       await untilHit(cached, 'c');
       let version = 1;
       for (let i = 1; i <= 150; i++) {
@@ -105,7 +86,7 @@ describe.skipIf(!url)('client-side cache (redis)', () => {
           case 2: {
             expect(await other.contexts.delete('c')).toBe(true);
             expect(await cached.contexts.get('c')).toBeUndefined();
-            await other.contexts.create(ctxOf('c', now, { data: { n: i } }));
+            await other.contexts.create(sessionContext('c', now, { data: { n: i } }));
             version = 1;
             expect((await cached.contexts.get('c'))!.data).toEqual({ n: i });
             break;
@@ -132,7 +113,7 @@ describe.skipIf(!url)('client-side cache (redis)', () => {
     try {
       const now = Date.now();
       const ids = ['g0', 'g1', 'g2', 'g3', 'g4', 'g5', 'g6', 'g7'];
-      for (const id of ids) await other.contexts.create(ctxOf(id, now));
+      for (const id of ids) await other.contexts.create(sessionContext(id, now));
       for (const id of ids) await untilHit(cached, id);
       const latest = new Map<string, Context>();
       for (const id of ids) latest.set(id, (await other.contexts.get(id))!);
@@ -156,7 +137,7 @@ describe.skipIf(!url)('client-side cache (redis)', () => {
     const { cached, close } = pair();
     try {
       const now = Date.now();
-      await cached.contexts.create(ctxOf('own', now));
+      await cached.contexts.create(sessionContext('own', now));
       await untilHit(cached, 'own');
       const updated = await cached.contexts.update('own', 1, { data: { n: 1 } }, now + 1);
       expect(await cached.contexts.get('own')).toEqual(updated);
@@ -174,7 +155,9 @@ describe.skipIf(!url)('client-side cache (redis)', () => {
     const { cached, close } = pair();
     try {
       const now = Date.now();
-      await cached.contexts.create(ctxOf('exp', now, { expiresAt: now + 600_000, data: { list: [1] } }));
+      await cached.contexts.create(
+        sessionContext('exp', now, { expiresAt: now + 600_000, data: { list: [1] } }),
+      );
       await untilHit(cached, 'exp');
       const a = (await cached.contexts.get('exp'))!;
       (a.data.list as number[]).push(2);
@@ -192,7 +175,7 @@ describe.skipIf(!url)('client-side cache (redis)', () => {
     const { cached, other, close } = pair();
     try {
       const now = Date.now();
-      await other.contexts.create(ctxOf('soon', now, { expiresAt: now + 900 }));
+      await other.contexts.create(sessionContext('soon', now, { expiresAt: now + 900 }));
       const misses = cached.cacheStats()!.misses;
       for (let i = 0; i < 5; i++)
         expect(await cached.contexts.get('soon', { now })).toMatchObject({ id: 'soon' });
@@ -206,7 +189,7 @@ describe.skipIf(!url)('client-side cache (redis)', () => {
     const { cached, other, name, close } = pair();
     try {
       const now = Date.now();
-      await other.contexts.create(ctxOf('k', now));
+      await other.contexts.create(sessionContext('k', now));
       await untilHit(cached, 'k');
       expect(field(await clientLine(admin, name), 'flags')).toContain('t');
       expect(await admin.client('KILL', 'ID', field(await clientLine(admin, name), 'id'))).toBe(1);
@@ -226,7 +209,7 @@ describe.skipIf(!url)('client-side cache (redis)', () => {
     const { cached, other, name, close } = pair();
     try {
       const now = Date.now();
-      await other.contexts.create(ctxOf('i', now));
+      await other.contexts.create(sessionContext('i', now));
       await untilHit(cached, 'i');
       const redir = field(await clientLine(admin, name), 'redir');
       expect(Number(redir)).toBeGreaterThan(0);
@@ -248,7 +231,7 @@ describe.skipIf(!url)('client-side cache (redis)', () => {
     try {
       const now = Date.now();
       for (let i = 0; i < 8; i++)
-        await other.contexts.create(ctxOf(`m${i}`, now, { data: { s: 'x'.repeat(20 * i) } }));
+        await other.contexts.create(sessionContext(`m${i}`, now, { data: { s: 'x'.repeat(20 * i) } }));
       await untilHit(cached, 'm0');
       await fc.assert(
         fc.asyncProperty(
@@ -279,7 +262,7 @@ describe.skipIf(!url)('client-side cache (redis)', () => {
     const { cached, other, name, close } = pair({ clientCache: false });
     try {
       const now = Date.now();
-      await other.contexts.create(ctxOf('off', now));
+      await other.contexts.create(sessionContext('off', now));
       for (let i = 0; i < 5; i++) await cached.contexts.get('off');
       expect(cached.cacheStats()).toBeUndefined();
       const line = await clientLine(admin, name);

@@ -1,11 +1,9 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { AdapterRedis } from '../src/client.js';
-import { reportSkip, url } from './support.js';
+import { reportSkip, sleep, url } from './support.js';
 
 reportSkip('deadline.int.test.ts');
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('AdapterRedis against a server that never answers', () => {
   let silent: net.Server;

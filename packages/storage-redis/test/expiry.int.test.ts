@@ -1,28 +1,13 @@
 import type { Context } from '@convokit/core';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { freshStorage, reportSkip, url } from './support.js';
+import { freshStorage, reportSkip, sessionContext, sleep, url } from './support.js';
 
 reportSkip('expiry.int.test.ts');
 
-function ctxOf(id: string, now: number, fields: Partial<Context> = {}): Context {
-  return {
-    id,
-    scope: 'session',
-    ownerId: 'owner-1',
-    sessionId: 'sess-1',
-    data: { secret: 1 },
-    metadata: { m: true },
-    version: 1,
-    createdAt: now,
-    updatedAt: now,
-    accessCount: 0,
-    lastAccessedAt: now,
-    ...fields,
-  };
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** The contexts here carry values, to check none leaks into the indexes. */
+const ctxOf = (id: string, now: number, fields: Partial<Context> = {}): Context =>
+  sessionContext(id, now, { data: { secret: 1 }, metadata: { m: true }, ...fields });
 
 describe.skipIf(!url)('native expiry (redis)', () => {
   let ctx: ReturnType<typeof freshStorage>;

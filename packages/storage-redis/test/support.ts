@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Clock } from '@convokit/core';
+import type { Clock, Context } from '@convokit/core';
 import { Redis } from 'ioredis';
 import { createRedisStorage, type RedisStorage } from '../src/index.js';
 
@@ -42,5 +42,25 @@ export function freshStorage(options: { clock?: Clock; keyPrefix?: string } = {}
       await storage.close();
       await deleteKeys(keyPrefix);
     },
+  };
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A session-scope context of owner-1 in sess-1, created at `now`, with `fields` over it. */
+export function sessionContext(id: string, now: number, fields: Partial<Context> = {}): Context {
+  return {
+    id,
+    scope: 'session',
+    ownerId: 'owner-1',
+    sessionId: 'sess-1',
+    data: { n: 0 },
+    metadata: {},
+    version: 1,
+    createdAt: now,
+    updatedAt: now,
+    accessCount: 0,
+    lastAccessedAt: now,
+    ...fields,
   };
 }
