@@ -13,7 +13,7 @@ import {
   PageSchema,
   validate,
 } from '@convokit/core';
-import type { Db } from './db.js';
+import type { Db, PgSql } from './db.js';
 import { Params } from './params.js';
 
 const BatchSchema = AuditEventSchema.array().superRefine((events, ctx) => {
@@ -25,42 +25,58 @@ const BatchSchema = AuditEventSchema.array().superRefine((events, ctx) => {
   });
 });
 
+/** A batch as `append` takes it: VALIDATION (the schema's, at `where`) for a bad event or a repeated id. */
+export function checkAuditBatch(events: readonly AuditEvent[], where: string): AuditEvent[] {
+  return validate(BatchSchema, events, where);
+}
+
+/**
+ * Inserts a checked batch on `sql` (a transaction of the caller's, which a throw rolls back);
+ * CONFLICT naming the ids already stored, after which the caller must not commit.
+ */
+export async function insertAuditEvents(
+  sql: PgSql,
+  S: string,
+  batch: readonly AuditEvent[],
+  where: string,
+): Promise<void> {
+  const rows = await sql.unsafe<{ id: string }[]>(
+    `INSERT INTO ${S}.audit_events (id, at, principal, action, context_id, scope, body)
+     SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
+     ON CONFLICT (id) DO NOTHING RETURNING id`,
+    [
+      batch.map((e) => e.id),
+      batch.map((e) => e.at),
+      batch.map((e) => e.principal),
+      batch.map((e) => e.action),
+      batch.map((e) => e.contextId),
+      batch.map((e) => e.scope),
+      batch.map((e) => JSON.stringify(e)),
+    ] as never[],
+    { prepare: true },
+  );
+  if (rows.length !== batch.length) {
+    const written = new Set(rows.map((r) => r.id));
+    const ids = [...new Set(batch.map((e) => e.id).filter((id) => !written.has(id)))];
+    throw new ConvokitError(
+      'CONFLICT',
+      `${where}: event id(s) already stored: ${ids.slice(0, 5).join(', ')}`,
+      {
+        where,
+        ids,
+      },
+    );
+  }
+}
+
 export function createAuditLog(db: Db): AuditLog {
   const { S } = db;
 
   async function append(events: readonly AuditEvent[]): Promise<void> {
     db.assertOpen();
-    const batch = validate(BatchSchema, events, 'audit.append');
+    const batch = checkAuditBatch(events, 'audit.append');
     if (batch.length === 0) return db.run('audit.append', async () => undefined);
-    await db.tx('audit.append', async (sql) => {
-      const rows = await sql.unsafe<{ id: string }[]>(
-        `INSERT INTO ${S}.audit_events (id, at, principal, action, context_id, scope, body)
-         SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
-         ON CONFLICT (id) DO NOTHING RETURNING id`,
-        [
-          batch.map((e) => e.id),
-          batch.map((e) => e.at),
-          batch.map((e) => e.principal),
-          batch.map((e) => e.action),
-          batch.map((e) => e.contextId),
-          batch.map((e) => e.scope),
-          batch.map((e) => JSON.stringify(e)),
-        ] as never[],
-        { prepare: true },
-      );
-      if (rows.length !== batch.length) {
-        const written = new Set(rows.map((r) => r.id));
-        const ids = [...new Set(batch.map((e) => e.id).filter((id) => !written.has(id)))];
-        throw new ConvokitError(
-          'CONFLICT',
-          `audit.append: event id(s) already stored: ${ids.slice(0, 5).join(', ')}`,
-          {
-            where: 'audit.append',
-            ids,
-          },
-        );
-      }
-    });
+    await db.tx('audit.append', (sql) => insertAuditEvents(sql, S, batch, 'audit.append'));
   }
 
   async function list(filter: AuditFilter = {}, options: PageInput = {}): Promise<PageResult<AuditEvent>> {

@@ -1,4 +1,5 @@
 import {
+  type AuditEvent,
   type Context,
   type ContextChanges,
   ContextChangesSchema,
@@ -10,6 +11,7 @@ import {
   ConvokitError,
   decodeCursor,
   EpochMsSchema,
+  type ExpireAuditOptions,
   encodeCursor,
   fingerprint,
   type GetContextOptions,
@@ -19,7 +21,8 @@ import {
   SweepOptionsSchema,
   validate,
 } from '@convokit/core';
-import type { Db } from './db.js';
+import { checkAuditBatch, insertAuditEvents } from './audit.js';
+import type { Db, PgSql } from './db.js';
 import { GetBatcher } from './get-batch.js';
 import { Params } from './params.js';
 
@@ -302,6 +305,29 @@ export function createContextStore(db: Db): ContextStore {
   // Without values the sweep reads neither data nor metadata: a constant stands in for both.
   const SUMMARY_COLUMNS = COLUMNS.replace('data, metadata', "'{}'::text AS data, '{}'::text AS metadata");
 
+  /**
+   * Deletes up to `limit` expired contexts on `sql` and returns them oldest expiry first (ties by
+   * id), without their values when `values` is false. SKIP LOCKED: two sweepers at once split the
+   * work instead of waiting on each other.
+   */
+  async function sweep(sql: PgSql, now: number, limit: number | undefined, values: boolean | undefined) {
+    const rows = await sql.unsafe<ContextRow[]>(
+      `DELETE FROM ${S}.contexts WHERE id IN (
+         SELECT id FROM ${S}.contexts WHERE expires_at <= $1::bigint
+         ORDER BY expires_at, id ${limit === undefined ? '' : `LIMIT ${limit}`}
+         FOR UPDATE SKIP LOCKED)
+       RETURNING ${values === false ? SUMMARY_COLUMNS : COLUMNS}`,
+      [now] as never[],
+      { prepare: true },
+    );
+    const deleted = rows
+      .map(rowToContext)
+      .sort((a, b) => a.expiresAt! - b.expiresAt! || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    if (values !== false) return deleted;
+    // Without values (see the contract): typed as contexts only to fit its general signature.
+    return deleted.map(({ data: _data, metadata: _metadata, ...summary }) => summary) as Context[];
+  }
+
   async function deleteExpired(
     now: number,
     options: { limit?: number; values?: boolean } = {},
@@ -309,25 +335,46 @@ export function createContextStore(db: Db): ContextStore {
     db.assertOpen();
     validate(EpochMsSchema, now, 'contexts.deleteExpired');
     const { limit, values } = validate(SweepOptionsSchema, options ?? {}, 'contexts.deleteExpired options');
-    return db.run('contexts.deleteExpired', async (sql) => {
-      // SKIP LOCKED: two sweepers at once split the work instead of waiting on each other.
-      const rows = await sql.unsafe<ContextRow[]>(
-        `DELETE FROM ${S}.contexts WHERE id IN (
-           SELECT id FROM ${S}.contexts WHERE expires_at <= $1::bigint
-           ORDER BY expires_at, id ${limit === undefined ? '' : `LIMIT ${limit}`}
-           FOR UPDATE SKIP LOCKED)
-         RETURNING ${values === false ? SUMMARY_COLUMNS : COLUMNS}`,
-        [now] as never[],
-        { prepare: true },
-      );
-      const deleted = rows
-        .map(rowToContext)
-        .sort((a, b) => a.expiresAt! - b.expiresAt! || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-      if (values !== false) return deleted;
-      // Without values (see the contract): typed as contexts only to fit its general signature.
-      return deleted.map(({ data: _data, metadata: _metadata, ...summary }) => summary) as Context[];
-    });
+    return db.run('contexts.deleteExpired', (sql) => sweep(sql, now, limit, values));
   }
 
-  return { create, get, update, touch, delete: del, list, count, deleteExpired };
+  /**
+   * `deleteExpired` and the expire events of what it deleted in one transaction: the DELETE, the
+   * events built and checked, then their INSERT. A throwing or invalid event or a stored id
+   * throws inside the transaction, which rolls the deletes back.
+   */
+  async function deleteExpiredAudited(now: number, options: ExpireAuditOptions): Promise<Context[]> {
+    db.assertOpen();
+    const where = 'contexts.deleteExpiredAudited';
+    validate(EpochMsSchema, now, where);
+    if (typeof options !== 'object' || options === null || typeof options.event !== 'function') {
+      throw new ConvokitError('VALIDATION', `Invalid input to ${where}: event: must be a function`, {
+        where,
+        issues: [{ path: 'event', message: 'must be a function' }],
+      });
+    }
+    const { event, ...rest } = options;
+    const { limit, values } = validate(SweepOptionsSchema, rest, `${where} options`);
+    let thrown: { error: unknown } | undefined;
+    try {
+      return await db.tx(where, async (sql) => {
+        const deleted = await sweep(sql, now, limit, values);
+        if (deleted.length === 0) return deleted;
+        const events = new Array<AuditEvent>(deleted.length);
+        try {
+          for (let i = 0; i < deleted.length; i++) events[i] = event(deleted[i]!);
+        } catch (error) {
+          thrown = { error };
+          throw error;
+        }
+        await insertAuditEvents(sql, S, checkAuditBatch(events, where), where);
+        return deleted;
+      });
+    } catch (error) {
+      // The caller's own error, as it threw it, not wrapped as a storage failure.
+      throw thrown ? thrown.error : error;
+    }
+  }
+
+  return { create, get, update, touch, delete: del, list, count, deleteExpired, deleteExpiredAudited };
 }
