@@ -158,9 +158,12 @@ describe('the sweep timer', () => {
 });
 
 describe('sweep batches', () => {
+  // The delete-then-append path of stores without deleteExpiredAudited: memory has the method,
+  // hidden here so these tests reach deleteExpired.
   it('keeps asking the store for batches of 5000 until one comes back short', async () => {
     const s = await setup();
     const store = s.storage.contexts!;
+    store.deleteExpiredAudited = undefined;
     const asked: number[] = [];
     const batches = [5000, 5000, 7];
     const original = store.deleteExpired.bind(store);
@@ -200,6 +203,7 @@ describe('sweep batches', () => {
       await original(events);
     };
     const store = s.storage.contexts!;
+    store.deleteExpiredAudited = undefined;
     const deleteExpired = store.deleteExpired.bind(store);
     // Three batches from the store (3 real contexts padded to full batches, 3 likewise, then the
     // last one): the events still go out together.
@@ -227,6 +231,7 @@ describe('sweep batches', () => {
     const h = s.manager.as(alice);
     for (let i = 0; i < 4; i++) await h.create('session', { i }, { id: `c${i}`, ttlMs: 1000 });
     const store = s.storage.contexts!;
+    store.deleteExpiredAudited = undefined;
     const deleteExpired = store.deleteExpired.bind(store);
     let calls = 0;
     store.deleteExpired = async (now) => {

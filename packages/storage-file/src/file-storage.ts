@@ -367,6 +367,7 @@ function isEmpty(mutation: MemoryMutation): boolean {
     case 'audit.append':
       return mutation.events.length === 0;
     case 'contexts.delete':
+    case 'contexts.expire':
       return mutation.ids.length === 0;
     default:
       return false;

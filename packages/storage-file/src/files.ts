@@ -3,9 +3,13 @@ import { join } from 'node:path';
 import { ConvokitError } from '@convokit/core';
 import { fileError } from './fs-util.js';
 
-/** Format written in every file header; a reader refuses files of a newer format. */
+/**
+ * Format written in every file header; a reader refuses files of a newer format. Version 2 added
+ * the `contexts.expire` record (a sweep's deletes and their audit events as one record); version 1
+ * files hold a subset of version 2's records and are read as they are.
+ */
 export const FORMAT = 'convokit-file';
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
 
 export type FileKind = 'log' | 'snapshot';
 

@@ -1,4 +1,4 @@
-import type { AuditLog, ContextStore, TurnStore } from '@convokit/core';
+import type { AuditLog, ContextStore, ExpireAuditOptions, TurnStore } from '@convokit/core';
 
 /**
  * The memory engine's stores behind a check that runs first on every call, so a closed file
@@ -46,6 +46,7 @@ export function guardTurns(inner: TurnStore, check: () => void): TurnStore {
 }
 
 export function guardContexts(inner: ContextStore, check: () => void): ContextStore {
+  const audited = inner.deleteExpiredAudited?.bind(inner);
   return {
     create: async (context) => {
       check();
@@ -79,6 +80,13 @@ export function guardContexts(inner: ContextStore, check: () => void): ContextSt
       check();
       return inner.deleteExpired(now, options);
     },
+    // The engine journals the deletes and their events as one record (`contexts.expire`).
+    ...(audited && {
+      deleteExpiredAudited: async (now: number, options: ExpireAuditOptions) => {
+        check();
+        return audited(now, options);
+      },
+    }),
   };
 }
 

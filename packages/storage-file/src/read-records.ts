@@ -41,6 +41,7 @@ const MUTATION_TYPES = new Set<string>([
   'turns.deleteBefore',
   'contexts.put',
   'contexts.delete',
+  'contexts.expire',
   'audit.append',
 ]);
 

@@ -54,7 +54,7 @@ describe('compaction', () => {
     expect(snapshot.map((m) => m.type)).toEqual(['header', 'turns.append', 'contexts.put', 'footer']);
     expect(snapshot[0]).toMatchObject({
       format: 'convokit-file',
-      version: 1,
+      version: 2,
       kind: 'snapshot',
       generation: 1,
     });

@@ -33,10 +33,10 @@ export class AuditChecker {
   }
 
   /** A frozen copy of event `i` of a batch, or the schema's VALIDATION error. */
-  check(value: unknown, i: number): AuditEvent {
+  check(value: unknown, i: number, where = 'audit.append'): AuditEvent {
     const fast = this.#fast(value);
     if (fast !== undefined) return fast;
-    const parsed = underPath(() => validate(AuditEventSchema, value, 'audit.append'), String(i));
+    const parsed = underPath(() => validate(AuditEventSchema, value, where), String(i));
     return this.#frozen.fresh(parsed);
   }
 

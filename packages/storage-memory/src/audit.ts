@@ -51,13 +51,24 @@ export class MemoryAuditLog implements AuditLog {
 
   async append(events: readonly AuditEvent[]): Promise<void> {
     this.host.open();
-    const where = 'audit.append';
+    const batch = this.checkBatch(events, 'audit.append');
+    if (batch.length === 0) return;
+    // The mutation object only when a journal takes it: this runs on every audited write.
+    if (this.host.journal !== undefined) this.host.record({ type: 'audit.append', events: batch });
+    this.applyAppend(batch);
+  }
+
+  /**
+   * The frozen events of a batch `append` would store, checked as it checks them and changing
+   * nothing: VALIDATION for a bad event or an id repeated in the batch, CONFLICT for an id stored.
+   */
+  checkBatch(events: readonly AuditEvent[], where: string): AuditEvent[] {
     if (!Array.isArray(events)) throw invalid(where, 'events', 'must be an array of audit events');
     const batch: AuditEvent[] = new Array(events.length);
     // Most batches hold one event (the manager appends as writes come): no id set for those.
     const ids = events.length > 1 ? new Set<string>() : undefined;
     for (let i = 0; i < events.length; i++) {
-      const event = this.#checker.check(events[i], i);
+      const event = this.#checker.check(events[i], i, where);
       if (ids !== undefined) {
         if (ids.has(event.id)) throw invalid(where, `${i}.id`, 'repeats an id earlier in the batch');
         ids.add(event.id);
@@ -76,10 +87,7 @@ export class MemoryAuditLog implements AuditLog {
         ids: existing,
       });
     }
-    if (batch.length === 0) return;
-    // The mutation object only when a journal takes it: this runs on every audited write.
-    if (this.host.journal !== undefined) this.host.record({ type: 'audit.append', events: batch });
-    this.applyAppend(batch);
+    return batch;
   }
 
   /** Adds frozen events; ids already stored are ignored (replay may repeat them). */

@@ -1,4 +1,5 @@
 import {
+  type AuditEvent,
   CONTEXT_STORE_SYNC,
   type Context,
   type ContextChanges,
@@ -11,6 +12,7 @@ import {
   ConvokitError,
   contextOf,
   decodeCursor,
+  type ExpireAuditOptions,
   encodeCursor,
   fingerprint,
   type GetContextOptions,
@@ -21,6 +23,7 @@ import {
   validate,
   warmContextShapes,
 } from '@convokit/core';
+import type { MemoryAuditLog } from './audit.js';
 import {
   checkEpochMs,
   checkKey,
@@ -59,6 +62,7 @@ export class MemoryContextStore implements ContextStore, ContextStoreSync {
   readonly #by = new Map<IndexedField, Map<string, Posting>>(INDEXED.map((f) => [f, new Map()]));
   readonly #expiry = new ExpiryHeap();
   #expiring = 0;
+  #audit: MemoryAuditLog | undefined;
 
   constructor(private readonly host: Host) {
     warmContextShapes();
@@ -227,8 +231,71 @@ export class MemoryContextStore implements ContextStore, ContextStoreSync {
   async deleteExpired(now: number, options?: { limit?: number; values?: boolean }): Promise<Context[]> {
     this.host.open();
     const where = 'contexts.deleteExpired';
+    const { limit, values } = this.#sweepOptions(now, options, where, false);
+    const expired = this.#takeExpired(now, limit);
+    if (expired.length === 0) return expired;
+    try {
+      this.host.record({ type: 'contexts.delete', ids: expired.map((c) => c.id) });
+    } catch (error) {
+      this.#putBack(expired);
+      throw error;
+    }
+    for (const c of expired) this.remove(c.id);
+    // Without values (see the contract): typed as contexts only to fit its general signature.
+    return values ? expired : (expired.map(summaryOf) as Context[]);
+  }
+
+  /**
+   * `deleteExpired` plus the expire audit of what it deletes, all or nothing: the events are
+   * built, validated and checked against stored ids before anything changes, the journal gets
+   * one `contexts.expire` mutation holding both, and the deletes and the append then run with no
+   * await in between.
+   */
+  async deleteExpiredAudited(now: number, options: ExpireAuditOptions): Promise<Context[]> {
+    this.host.open();
+    const where = 'contexts.deleteExpiredAudited';
+    const { limit, values, event } = this.#sweepOptions(now, options, where, true);
+    const audit = this.#audit;
+    if (audit === undefined)
+      throw new ConvokitError('UNSUPPORTED', 'This context store has no audit log', { where });
+    const expired = this.#takeExpired(now, limit);
+    if (expired.length === 0) return expired;
+    let handed: Context[] = expired;
+    let events: AuditEvent[];
+    try {
+      if (!values) handed = expired.map(summaryOf) as Context[];
+      const built = new Array<AuditEvent>(handed.length);
+      for (let i = 0; i < handed.length; i++) built[i] = event!(handed[i]!);
+      events = audit.checkBatch(built, where);
+      if (this.host.journal !== undefined) {
+        this.host.record({ type: 'contexts.expire', ids: expired.map((c) => c.id), events });
+      }
+    } catch (error) {
+      // Nothing was changed: the heap entries go back so a later sweep finds these contexts.
+      this.#putBack(expired);
+      throw error;
+    }
+    for (const c of expired) this.remove(c.id);
+    audit.applyAppend(events);
+    return handed;
+  }
+
+  /** Links the audit log of the same storage, which `deleteExpiredAudited` appends to. */
+  attachAudit(audit: MemoryAuditLog): void {
+    this.#audit = audit;
+  }
+
+  /** Checks a sweep's arguments (`event` only when `audited`). */
+  #sweepOptions(
+    now: number,
+    options: unknown,
+    where: string,
+    audited: boolean,
+  ): { limit: number; values: boolean; event: ExpireAuditOptions['event'] | undefined } {
     checkEpochMs(now, where, 'now');
-    const { limit: limitInput, values, ...rest } = checkObject(options, where, 'options');
+    const { limit: limitInput, values, event, ...rest } = checkObject(options, where, 'options');
+    if (!audited && event !== undefined) throw invalid(where, 'options.event', 'is not a known option');
+    if (audited && typeof event !== 'function') throw invalid(where, 'options.event', 'must be a function');
     const limit =
       limitInput === undefined
         ? Number.POSITIVE_INFINITY
@@ -237,7 +304,14 @@ export class MemoryContextStore implements ContextStore, ContextStoreSync {
     if (unknown !== undefined) throw invalid(where, `options.${unknown}`, 'is not a known option');
     if (values !== undefined && typeof values !== 'boolean')
       throw invalid(where, 'options.values', 'must be a boolean');
+    return { limit, values: values !== false, event: event as ExpireAuditOptions['event'] | undefined };
+  }
 
+  /**
+   * Pops up to `limit` contexts with `expiresAt <= now` off the heap, oldest expiry first (ties by
+   * id). They stay stored: the caller removes them, or hands them to `#putBack`.
+   */
+  #takeExpired(now: number, limit: number): Context[] {
     const expired: Context[] = [];
     const taken = new Set<string>();
     for (let at = this.#expiry.peekAt(); at !== undefined && at <= now; at = this.#expiry.peekAt()) {
@@ -249,17 +323,12 @@ export class MemoryContextStore implements ContextStore, ContextStoreSync {
       taken.add(c.id);
       expired.push(c);
     }
-    if (expired.length === 0) return expired;
-    try {
-      this.host.record({ type: 'contexts.delete', ids: expired.map((c) => c.id) });
-    } catch (error) {
-      for (const c of expired) this.#expiry.push(c.expiresAt!, c.id);
-      throw error;
-    }
-    for (const c of expired) this.remove(c.id);
-    if (values !== false) return expired;
-    // Without values (see the contract): typed as contexts only to fit its general signature.
-    return expired.map(({ data: _data, metadata: _metadata, ...summary }) => summary) as Context[];
+    return expired;
+  }
+
+  /** Restores the heap entries of contexts `#takeExpired` popped but that were not deleted. */
+  #putBack(expired: readonly Context[]): void {
+    for (const c of expired) this.#expiry.push(c.expiresAt!, c.id);
   }
 
   /**
@@ -470,6 +539,15 @@ export class MemoryContextStore implements ContextStore, ContextStoreSync {
 function unknownKey(value: object, known: ReadonlySet<string>): string | undefined {
   for (const key in value) if (!known.has(key) && Object.hasOwn(value, key)) return key;
   return undefined;
+}
+
+/** A context without its values, as `deleteExpired` hands it over under `values: false`. */
+function summaryOf({
+  data: _data,
+  metadata: _metadata,
+  ...summary
+}: Context): Omit<Context, 'data' | 'metadata'> {
+  return summary;
 }
 
 function live(c: Context, now: number): boolean {

@@ -50,6 +50,7 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
   const turns = new MemoryTurnStore(host);
   const contexts = new MemoryContextStore(host);
   const audit = new MemoryAuditLog(host);
+  contexts.attachAudit(audit);
 
   const close = async (): Promise<void> => {
     if (host.closed) return;
@@ -85,6 +86,10 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
           return;
         case 'contexts.delete':
           for (const id of mutation.ids) contexts.remove(id);
+          return;
+        case 'contexts.expire':
+          for (const id of mutation.ids) contexts.remove(id);
+          audit.applyAppend(mutation.events.map((e) => host.frozen.fresh(e)));
           return;
         case 'audit.append':
           audit.applyAppend(mutation.events.map((e) => host.frozen.fresh(e)));

@@ -21,6 +21,11 @@ export type MemoryMutation =
   | { type: 'contexts.put'; context: Context }
   /** From `delete` and `deleteExpired`. */
   | { type: 'contexts.delete'; ids: string[] }
+  /**
+   * From `deleteExpiredAudited`: the swept contexts and the expire audit events of them, one
+   * mutation so that a journal stores both or neither.
+   */
+  | { type: 'contexts.expire'; ids: string[]; events: AuditEvent[] }
   | { type: 'audit.append'; events: AuditEvent[] };
 
 export interface MemoryStorageOptions {
