@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type AuditEvent, type Context, createManualClock } from '@convokit/core';
-import { makeContext } from '@convokit/storage-testkit';
+import { makeContext, makeExpireEvent } from '@convokit/storage-testkit';
 import { describe, expect, it } from 'vitest';
 import { createFileStorage } from '../src/index.js';
 import { tempDirectory } from './helpers.js';
@@ -10,16 +10,8 @@ const LOG = 'log-0000000000.jsonl';
 const T = Date.UTC(2026, 0, 1);
 const clock = createManualClock(T);
 
-const expireEvent = (c: Omit<Context, 'data' | 'metadata'>): AuditEvent => ({
-  id: `x-${c.id}`,
-  at: T + 500,
-  principal: 'system',
-  action: 'expire',
-  contextId: c.id,
-  scope: c.scope,
-  outcome: 'ok',
-  changedKeys: [],
-});
+const expireEvent = (c: Omit<Context, 'data' | 'metadata'>): AuditEvent =>
+  makeExpireEvent(c, `x-${c.id}`, T + 500);
 
 /** Live context ids and audit event ids of the store in `directory`, read by a fresh open. */
 async function reopened(directory: string): Promise<{ contexts: string[]; events: string[] }> {

@@ -1,20 +1,13 @@
 import { type AuditEvent, type Context, ConvokitError, createManualClock } from '@convokit/core';
+import { makeExpireEvent } from '@convokit/storage-testkit';
 import { describe, expect, it } from 'vitest';
 import { createMemoryStorage, type MemoryMutation } from '../src/index.js';
 import { context } from './helpers.js';
 
 const expireEvent =
   (prefix: string) =>
-  (c: Omit<Context, 'data' | 'metadata'>): AuditEvent => ({
-    id: `${prefix}-${c.id}`,
-    at: 9_000,
-    principal: 'system',
-    action: 'expire',
-    contextId: c.id,
-    scope: c.scope,
-    outcome: 'ok',
-    changedKeys: [],
-  });
+  (c: Omit<Context, 'data' | 'metadata'>): AuditEvent =>
+    makeExpireEvent(c, `${prefix}-${c.id}`, 9_000);
 
 async function seeded(journal?: (m: MemoryMutation) => void) {
   const s = createMemoryStorage({ clock: createManualClock(5_000), journal });

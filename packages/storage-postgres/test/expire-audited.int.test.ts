@@ -1,4 +1,5 @@
 import { type AuditEvent, type Context, createManualClock } from '@convokit/core';
+import { makeExpireEvent } from '@convokit/storage-testkit';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createPostgresStorage, type PostgresStorage } from '../src/index.js';
 import { freshStorage, reportSkip, url } from './support.js';
@@ -25,16 +26,8 @@ function ctxOf(id: string, expiresAt: number): Context {
 
 const expireEvent =
   (prefix: string) =>
-  (c: Omit<Context, 'data' | 'metadata'>): AuditEvent => ({
-    id: `${prefix}-${c.id}`,
-    at: T0 + 10_000,
-    principal: 'system',
-    action: 'expire',
-    contextId: c.id,
-    scope: c.scope,
-    outcome: 'ok',
-    changedKeys: [],
-  });
+  (c: Omit<Context, 'data' | 'metadata'>): AuditEvent =>
+    makeExpireEvent(c, `${prefix}-${c.id}`, T0 + 10_000);
 
 describe.skipIf(!url)('contexts.deleteExpiredAudited (postgres)', () => {
   let ctx: ReturnType<typeof freshStorage>;

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type AuditEvent, type Context, createManualClock } from '@convokit/core';
+import { makeExpireEvent } from '@convokit/storage-testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSqliteStorage } from '../src/index.js';
 
@@ -30,17 +31,7 @@ function context(id: string, expiresAt: number): Context {
 }
 
 function expire(context: Omit<Context, 'data' | 'metadata'>): AuditEvent {
-  return {
-    id: `x-${context.id}`,
-    at: T + 2000,
-    principal: 'system',
-    action: 'expire',
-    contextId: context.id,
-    scope: context.scope,
-    outcome: 'ok',
-    changedKeys: [],
-    version: context.version,
-  };
+  return makeExpireEvent(context, `x-${context.id}`, T + 2000);
 }
 
 describe('contexts.deleteExpiredAudited on sqlite', () => {

@@ -4,7 +4,7 @@ export { fixtureContexts } from './cases/contexts-crud.js';
 export { conformanceCases } from './cases/index.js';
 export { searchTurns } from './cases/turns-search.js';
 export { expectClosed, expectRejects, expectValidation } from './expect-error.js';
-export { ids, makeAuditEvent, makeContext, makeTurn } from './fixtures/builders.js';
+export { ids, makeAuditEvent, makeContext, makeExpireEvent, makeTurn } from './fixtures/builders.js';
 export type { ExpectedGroup, MeasureValues } from './fixtures/turns.js';
 export {
   FIXTURE_GROUP_MEASURES,

@@ -1,7 +1,7 @@
 import type { AuditEvent, Context, ContextStore } from '@convokit/core';
 import { expect } from 'vitest';
 import { expectRejects } from '../expect-error.js';
-import { ids, makeContext } from '../fixtures/builders.js';
+import { ids, makeContext, makeExpireEvent } from '../fixtures/builders.js';
 import { CONFORMANCE_START } from '../start.js';
 import { defineCases } from './define.js';
 
@@ -18,17 +18,7 @@ function method(contexts: ContextStore): NonNullable<ContextStore['deleteExpired
 function eventsInto(seen: Summary[], at: number, prefix = 'x') {
   return (context: Summary): AuditEvent => {
     seen.push(context);
-    return {
-      id: `${prefix}${seen.length}`,
-      at,
-      principal: 'system',
-      action: 'expire',
-      contextId: context.id,
-      scope: context.scope,
-      outcome: 'ok',
-      changedKeys: [],
-      version: context.version,
-    };
+    return makeExpireEvent(context, `${prefix}${seen.length}`, at);
   };
 }
 
