@@ -158,8 +158,8 @@ export interface ContextStore {
    * the call has its event stored or nothing changed: an `event` that throws (the call rejects
    * with what it threw), an invalid event (`VALIDATION`) or an event id already stored
    * (`CONFLICT`) rejects the call and deletes nothing. Resolves with the deleted contexts, as
-   * `deleteExpired` does. Callers without it
-   * delete and then append, and a crash between the two loses the audit of the deleted batch.
+   * `deleteExpired` does. Callers of a store without it delete and then append, and a crash
+   * between the two loses the audit of the deleted batch.
    */
   deleteExpiredAudited?(
     now: number,
