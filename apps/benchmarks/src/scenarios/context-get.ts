@@ -23,6 +23,31 @@ async function benchEightInFlight(
   );
 }
 
+/**
+ * What one caller's get cannot beat on this machine's Redis: a plain ioredis GET of the same
+ * context as one JSON string, parsed. One round trip per call, as for the store's get.
+ */
+async function benchRedisFloor(rec: Recorder, ids: readonly string[], at: number): Promise<void> {
+  const url = process.env.CONVOKIT_REDIS_URL;
+  if (!url) return;
+  const { Redis } = await import('ioredis');
+  const client = new Redis(url);
+  const prefix = `bench-floor:${process.pid}:`;
+  try {
+    const pipeline = client.pipeline();
+    for (const id of ids) pipeline.set(prefix + id, JSON.stringify(makeContext(id, ONE_KB, at)));
+    await pipeline.exec();
+    let i = 0;
+    await rec.bench(
+      { operation: 'context get', subject: 'ioredis GET + JSON.parse', kind: 'floor', klass: 'server' },
+      async () => JSON.parse((await client.get(prefix + ids[i++ % ids.length])) as string),
+    );
+  } finally {
+    await client.del(...ids.map((id) => prefix + id));
+    client.disconnect();
+  }
+}
+
 /** Issue 2 and 3: a 1 KB context read by id through the async store API, against peers and floors. */
 export const contextGet: Scenario = {
   id: 'context-get',
@@ -56,6 +81,7 @@ export const contextGet: Scenario = {
           // Issue 9, many callers: 8 gets in flight on the store's one connection (the row above
           // is one caller awaiting each get).
           await benchEightInFlight(rec, adapter, () => contexts.get(pick(i++)));
+          await benchRedisFloor(rec, ids.slice(0, n), at);
         }
         // The newest page of a session's contexts, by owner and session (index-served).
         await rec.bench(
