@@ -15,7 +15,7 @@ reportSkip('migrations.int.test.ts');
 /** Schema version 1 exactly as released: a database built by the previous version of the adapter. */
 const VERSION_1_DDL = (S: string) => [
   `CREATE SCHEMA ${S}`,
-  `CREATE TABLE ${S}.schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+  MIGRATIONS_TABLE(S),
   `CREATE TABLE ${S}.turns (id text COLLATE "C" PRIMARY KEY, session_id text COLLATE "C" NOT NULL,
     conversation_id text COLLATE "C", user_id text COLLATE "C", persona text COLLATE "C", at bigint NOT NULL,
     outcome text NOT NULL, latency_ms double precision, latency_bucket integer, tokens_in bigint, tokens_out bigint,
@@ -33,6 +33,64 @@ const VERSION_1_DDL = (S: string) => [
     action text NOT NULL, context_id text COLLATE "C" NOT NULL, scope text NOT NULL, body text NOT NULL)`,
   `INSERT INTO ${S}.schema_migrations (version, name) VALUES (1, 'tables')`,
 ];
+
+const MIGRATIONS_TABLE = (S: string) =>
+  `CREATE TABLE ${S}.schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`;
+
+/** Runs migrations `from`..`to` as the adapter does: each in its transaction, with its `after` step. */
+async function applyMigrations(admin: postgres.Sql, S: string, from: number, to: number): Promise<void> {
+  for (const m of MIGRATIONS.filter((x) => x.version >= from && x.version <= to)) {
+    await admin.begin(async (tx) => {
+      await tx.unsafe(m.statements(S).join(';\n')).simple();
+      if (m.after) await m.after(tx as never, S);
+      await tx.unsafe(`INSERT INTO ${S}.schema_migrations (version, name) VALUES ($1, $2)`, [
+        m.version,
+        m.name,
+      ]);
+    });
+  }
+}
+
+/**
+ * Schema `S` at `version` as the released adapters left it: schema 2 built, `turns` stored as the
+ * schema-2 adapter stored them (turn rows and framework name rows, no rollups), then steps 3 to
+ * `version` run over them (which build each version's rollups from those turns).
+ */
+async function databaseAt(
+  admin: postgres.Sql,
+  S: string,
+  version: number,
+  turns: readonly Turn[],
+): Promise<void> {
+  await admin.unsafe(`CREATE SCHEMA ${S}`);
+  await admin.unsafe(MIGRATIONS_TABLE(S));
+  await applyMigrations(admin, S, 1, 2);
+  for (const t of turns) {
+    await admin.unsafe(
+      `INSERT INTO ${S}.turns (id, session_id, user_id, persona, at, outcome, latency_ms, latency_bucket,
+         tokens_in, tokens_out, feedback, body, search)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::tsvector)`,
+      [
+        t.id,
+        t.sessionId,
+        t.userId ?? null,
+        t.persona ?? null,
+        t.at,
+        t.outcome,
+        t.latencyMs ?? null,
+        t.latencyMs === undefined ? null : latencyBucket(t.latencyMs),
+        t.tokens?.input ?? null,
+        t.tokens?.output ?? null,
+        t.feedback ?? null,
+        JSON.stringify(t),
+        turnVector(t.userInput, t.assistantResponse),
+      ] as never[],
+    );
+    for (const name of t.frameworks)
+      await admin.unsafe(`INSERT INTO ${S}.turn_frameworks VALUES ($1, $2, $3)`, [t.id, name, t.at]);
+  }
+  await applyMigrations(admin, S, 3, version);
+}
 
 const T0 = Date.UTC(2026, 2, 2, 12);
 const schemas: string[] = [];
@@ -131,41 +189,7 @@ describe.skipIf(!url)('migrations (postgres)', () => {
       turn({ at: D0 + 2 * DAY - 1, persona: 'q', sessionId: 'a', feedback: 1, frameworks: ['y'] }),
     ];
     try {
-      await admin.unsafe(`CREATE SCHEMA ${S}`);
-      await admin.unsafe(
-        `CREATE TABLE ${S}.schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
-      );
-      for (const m of MIGRATIONS.filter((x) => x.version <= 2)) {
-        await admin.unsafe(m.statements(S).join(';\n')).simple();
-        await admin.unsafe(`INSERT INTO ${S}.schema_migrations (version, name) VALUES ($1, $2)`, [
-          m.version,
-          m.name,
-        ]);
-      }
-      for (const t of turns) {
-        await admin.unsafe(
-          `INSERT INTO ${S}.turns (id, session_id, user_id, persona, at, outcome, latency_ms, latency_bucket,
-             tokens_in, tokens_out, feedback, body, search)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::tsvector)`,
-          [
-            t.id,
-            t.sessionId,
-            t.userId ?? null,
-            t.persona ?? null,
-            t.at,
-            t.outcome,
-            t.latencyMs ?? null,
-            t.latencyMs === undefined ? null : latencyBucket(t.latencyMs),
-            t.tokens?.input ?? null,
-            t.tokens?.output ?? null,
-            t.feedback ?? null,
-            JSON.stringify(t),
-            turnVector(t.userInput, t.assistantResponse),
-          ] as never[],
-        );
-        for (const name of t.frameworks)
-          await admin.unsafe(`INSERT INTO ${S}.turn_frameworks VALUES ($1, $2, $3)`, [t.id, name, t.at]);
-      }
+      await databaseAt(admin, S, 2, turns);
       const storage = createPostgresStorage({ url, schema });
       try {
         await storage.migrate();
@@ -221,48 +245,7 @@ describe.skipIf(!url)('migrations (postgres)', () => {
       turn({ at: D0 + 9 * DAY, persona: 'q', sessionId: 'c', userId: 'u2', latencyMs: 7, frameworks: ['x'] }),
     ];
     try {
-      await admin.unsafe(`CREATE SCHEMA ${S}`);
-      await admin.unsafe(
-        `CREATE TABLE ${S}.schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
-      );
-      for (const m of MIGRATIONS.filter((x) => x.version <= 2)) {
-        await admin.unsafe(m.statements(S).join(';\n')).simple();
-        await admin.unsafe(`INSERT INTO ${S}.schema_migrations (version, name) VALUES ($1, $2)`, [
-          m.version,
-          m.name,
-        ]);
-      }
-      for (const t of turns) {
-        await admin.unsafe(
-          `INSERT INTO ${S}.turns (id, session_id, user_id, persona, at, outcome, latency_ms, latency_bucket,
-             tokens_in, tokens_out, feedback, body, search)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::tsvector)`,
-          [
-            t.id,
-            t.sessionId,
-            t.userId ?? null,
-            t.persona ?? null,
-            t.at,
-            t.outcome,
-            t.latencyMs ?? null,
-            t.latencyMs === undefined ? null : latencyBucket(t.latencyMs),
-            null,
-            null,
-            null,
-            JSON.stringify(t),
-            turnVector(t.userInput, t.assistantResponse),
-          ] as never[],
-        );
-        for (const name of t.frameworks)
-          await admin.unsafe(`INSERT INTO ${S}.turn_frameworks VALUES ($1, $2, $3)`, [t.id, name, t.at]);
-      }
-      // Schema 3 as released: its rollups (a row per latency bucket) built from the turns.
-      const v3 = MIGRATIONS.find((x) => x.version === 3)!;
-      await admin.begin(async (tx) => {
-        await tx.unsafe(v3.statements(S).join(';\n')).simple();
-        await v3.after!(tx as never, S);
-        await tx.unsafe(`INSERT INTO ${S}.schema_migrations (version, name) VALUES (3, $1)`, [v3.name]);
-      });
+      await databaseAt(admin, S, 3, turns);
       const storage = createPostgresStorage({ url, schema });
       try {
         await storage.migrate();
@@ -328,43 +311,7 @@ describe.skipIf(!url)('migrations (postgres)', () => {
       turn({ at: D0 + 3 * DAY + 9, sessionId: 'd' }),
     ];
     try {
-      await admin.unsafe(`CREATE SCHEMA ${S}`);
-      await admin.unsafe(
-        `CREATE TABLE ${S}.schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
-      );
-      // Schema 4 as released, its rollups and session totals built from the turns stored under schema 2.
-      for (const m of MIGRATIONS.filter((x) => x.version <= 2)) {
-        await admin.unsafe(m.statements(S).join(';\n')).simple();
-        await admin.unsafe(`INSERT INTO ${S}.schema_migrations (version, name) VALUES ($1, $2)`, [
-          m.version,
-          m.name,
-        ]);
-      }
-      for (const t of turns) {
-        await admin.unsafe(
-          `INSERT INTO ${S}.turns (id, session_id, user_id, at, outcome, body, search)
-           VALUES ($1, $2, $3, $4, $5, $6, $7::tsvector)`,
-          [
-            t.id,
-            t.sessionId,
-            t.userId ?? null,
-            t.at,
-            t.outcome,
-            JSON.stringify(t),
-            turnVector(t.userInput, t.assistantResponse),
-          ] as never[],
-        );
-      }
-      for (const m of MIGRATIONS.filter((x) => x.version === 3 || x.version === 4)) {
-        await admin.begin(async (tx) => {
-          await tx.unsafe(m.statements(S).join(';\n')).simple();
-          if (m.after) await m.after(tx as never, S);
-          await tx.unsafe(`INSERT INTO ${S}.schema_migrations (version, name) VALUES ($1, $2)`, [
-            m.version,
-            m.name,
-          ]);
-        });
-      }
+      await databaseAt(admin, S, 4, turns);
       const storage = createPostgresStorage({ url, schema });
       try {
         await storage.migrate();
@@ -423,45 +370,7 @@ describe.skipIf(!url)('migrations (postgres)', () => {
       turn({ at: D0 + DAY + 7, sessionId: 'b', userId: 'u2', persona: 'p', frameworks: ['y'] }),
     ];
     try {
-      await admin.unsafe(`CREATE SCHEMA ${S}`);
-      await admin.unsafe(
-        `CREATE TABLE ${S}.schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
-      );
-      for (const m of MIGRATIONS.filter((x) => x.version <= 2)) {
-        await admin.unsafe(m.statements(S).join(';\n')).simple();
-        await admin.unsafe(`INSERT INTO ${S}.schema_migrations (version, name) VALUES ($1, $2)`, [
-          m.version,
-          m.name,
-        ]);
-      }
-      for (const t of turns) {
-        await admin.unsafe(
-          `INSERT INTO ${S}.turns (id, session_id, user_id, persona, at, outcome, body, search)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8::tsvector)`,
-          [
-            t.id,
-            t.sessionId,
-            t.userId ?? null,
-            t.persona ?? null,
-            t.at,
-            t.outcome,
-            JSON.stringify(t),
-            turnVector(t.userInput, t.assistantResponse),
-          ] as never[],
-        );
-        for (const name of t.frameworks)
-          await admin.unsafe(`INSERT INTO ${S}.turn_frameworks VALUES ($1, $2, $3)`, [t.id, name, t.at]);
-      }
-      for (const m of MIGRATIONS.filter((x) => x.version >= 3 && x.version <= 5)) {
-        await admin.begin(async (tx) => {
-          await tx.unsafe(m.statements(S).join(';\n')).simple();
-          if (m.after) await m.after(tx as never, S);
-          await tx.unsafe(`INSERT INTO ${S}.schema_migrations (version, name) VALUES ($1, $2)`, [
-            m.version,
-            m.name,
-          ]);
-        });
-      }
+      await databaseAt(admin, S, 5, turns);
       // What schema 5 also kept: users per framework and day, counted by first appearance.
       await admin.unsafe(
         `INSERT INTO ${S}.rollup_members (dim, kind, key, member, day)
@@ -524,46 +433,7 @@ describe.skipIf(!url)('migrations (postgres)', () => {
       turn({ at: D0 + DAY + 3, persona: 'q', frameworks: ['x'] }),
     ];
     try {
-      await admin.unsafe(`CREATE SCHEMA ${S}`);
-      await admin.unsafe(
-        `CREATE TABLE ${S}.schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
-      );
-      for (const m of MIGRATIONS.filter((x) => x.version <= 2)) {
-        await admin.unsafe(m.statements(S).join(';\n')).simple();
-        await admin.unsafe(`INSERT INTO ${S}.schema_migrations (version, name) VALUES ($1, $2)`, [
-          m.version,
-          m.name,
-        ]);
-      }
-      for (const t of turns) {
-        await admin.unsafe(
-          `INSERT INTO ${S}.turns (id, session_id, persona, at, outcome, latency_ms, latency_bucket, body, search)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::tsvector)`,
-          [
-            t.id,
-            t.sessionId,
-            t.persona ?? null,
-            t.at,
-            t.outcome,
-            t.latencyMs ?? null,
-            t.latencyMs === undefined ? null : latencyBucket(t.latencyMs),
-            JSON.stringify(t),
-            turnVector(t.userInput, t.assistantResponse),
-          ] as never[],
-        );
-        for (const name of t.frameworks)
-          await admin.unsafe(`INSERT INTO ${S}.turn_frameworks VALUES ($1, $2, $3)`, [t.id, name, t.at]);
-      }
-      for (const m of MIGRATIONS.filter((x) => x.version >= 3 && x.version <= 6)) {
-        await admin.begin(async (tx) => {
-          await tx.unsafe(m.statements(S).join(';\n')).simple();
-          if (m.after) await m.after(tx as never, S);
-          await tx.unsafe(`INSERT INTO ${S}.schema_migrations (version, name) VALUES ($1, $2)`, [
-            m.version,
-            m.name,
-          ]);
-        });
-      }
+      await databaseAt(admin, S, 6, turns);
       // Schema 6 had no pair rows (schema 3's backfill now writes them: take them out).
       await admin.unsafe(`DELETE FROM ${S}.rollup_day WHERE dim IN ('frameworkPersona', 'frameworkPair')`);
       const storage = createPostgresStorage({ url, schema });
@@ -625,40 +495,7 @@ describe.skipIf(!url)('migrations (postgres)', () => {
       turn({ at: D0 + DAY + 3, sessionId: 'b', persona: 'q' }),
     ];
     try {
-      await admin.unsafe(`CREATE SCHEMA ${S}`);
-      await admin.unsafe(
-        `CREATE TABLE ${S}.schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
-      );
-      const apply = async (from: number, to: number) => {
-        for (const m of MIGRATIONS.filter((x) => x.version >= from && x.version <= to)) {
-          await admin.begin(async (tx) => {
-            await tx.unsafe(m.statements(S).join(';\n')).simple();
-            if (m.after) await m.after(tx as never, S);
-            await tx.unsafe(`INSERT INTO ${S}.schema_migrations (version, name) VALUES ($1, $2)`, [
-              m.version,
-              m.name,
-            ]);
-          });
-        }
-      };
-      await apply(1, 2);
-      for (const t of turns) {
-        await admin.unsafe(
-          `INSERT INTO ${S}.turns (id, session_id, persona, at, outcome, body, search)
-           VALUES ($1, $2, $3, $4, $5, $6, $7::tsvector)`,
-          [
-            t.id,
-            t.sessionId,
-            t.persona ?? null,
-            t.at,
-            t.outcome,
-            JSON.stringify(t),
-            turnVector(t.userInput, t.assistantResponse),
-          ] as never[],
-        );
-      }
-      // Schema 7 as released: rollups built from the turns, no turns version.
-      await apply(3, 7);
+      await databaseAt(admin, S, 7, turns);
       const before = await admin.unsafe(
         `SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = $1 AND tablename = 'turns_version'`,
         [schema],
@@ -712,41 +549,7 @@ describe.skipIf(!url)('migrations (postgres)', () => {
       turn({ at: D0 + DAY + 5, sessionId: 'c', userId: 'u2', persona: 'p', outcome: 'error' }),
     ];
     try {
-      await admin.unsafe(`CREATE SCHEMA ${S}`);
-      await admin.unsafe(
-        `CREATE TABLE ${S}.schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
-      );
-      const apply = async (from: number, to: number) => {
-        for (const m of MIGRATIONS.filter((x) => x.version >= from && x.version <= to)) {
-          await admin.begin(async (tx) => {
-            await tx.unsafe(m.statements(S).join(';\n')).simple();
-            if (m.after) await m.after(tx as never, S);
-            await tx.unsafe(`INSERT INTO ${S}.schema_migrations (version, name) VALUES ($1, $2)`, [
-              m.version,
-              m.name,
-            ]);
-          });
-        }
-      };
-      await apply(1, 2);
-      for (const t of turns) {
-        await admin.unsafe(
-          `INSERT INTO ${S}.turns (id, session_id, user_id, persona, at, outcome, body, search)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8::tsvector)`,
-          [
-            t.id,
-            t.sessionId,
-            t.userId ?? null,
-            t.persona ?? null,
-            t.at,
-            t.outcome,
-            JSON.stringify(t),
-            turnVector(t.userInput, t.assistantResponse),
-          ] as never[],
-        );
-      }
-      // Schema 8 as released: session totals without errors or users, no (user, persona) totals.
-      await apply(3, 8);
+      await databaseAt(admin, S, 8, turns);
       const storage = createPostgresStorage({ url, schema });
       try {
         await storage.migrate();
