@@ -588,21 +588,16 @@ describe('aggregate: weekly rollups agree with the base plan and the memory adap
     fc.integer({ min: 1, max: 5 }).map((w) => MONDAY + w * WEEK - 1),
     fc.integer({ min: 0, max: SPAN_W }).map((x) => MONDAY + x),
   );
-  const weekTurnArb = fc.record({
+  const weekTurnArb = rawTurnArb({
     at: fc.oneof(
       fc.integer({ min: 0, max: SPAN_W - 1 }),
       fc.integer({ min: 0, max: 4 }).map((w) => w * WEEK),
       fc.integer({ min: 1, max: 5 }).map((w) => w * WEEK - 1),
     ),
-    session: fc.integer({ min: 0, max: 5 }),
-    user: maybe(fc.constantFrom('u1', 'u2')),
-    persona: maybe(fc.constantFrom('analyst', 'coach')),
-    frameworks: names(['swot', 'okr', 'lean']),
-    tools: names(['search', 'calc']),
-    latencyMs: maybe(fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 5000 }))),
-    tokens: maybe(fc.record({ input: fc.nat(500), output: fc.nat(500) })),
-    error: fc.boolean(),
-    feedback: maybe(fc.constantFrom(-1, -0.5, 0, 0.5, 1)),
+    sessions: 6,
+    personas: ['analyst', 'coach'],
+    frameworks: ['swot', 'okr', 'lean'],
+    latencyMaxMs: 5000,
   });
   const weekSpecArb: fc.Arbitrary<AggregateSpecInput> = fc
     .record({
@@ -641,25 +636,7 @@ describe('aggregate: weekly rollups agree with the base plan and the memory adap
         fc.array(weekSpecArb, { minLength: 1, maxLength: 6 }),
         maybe(weekInstant),
         async (raw, specs, cut) => {
-          const turns: Turn[] = raw.map((r, i) => {
-            const t: Turn = {
-              id: `t${String(i).padStart(4, '0')}`,
-              sessionId: `s${r.session}`,
-              at: MONDAY + r.at,
-              userInput: 'question',
-              assistantResponse: 'answer',
-              frameworks: r.frameworks,
-              tools: r.tools,
-              mcpServers: [],
-              outcome: r.error ? 'error' : 'ok',
-            };
-            if (r.user) t.userId = r.user;
-            if (r.persona) t.persona = r.persona;
-            if (r.latencyMs !== undefined) t.latencyMs = r.latencyMs;
-            if (r.tokens) t.tokens = r.tokens;
-            if (r.feedback !== undefined) t.feedback = r.feedback;
-            return t;
-          });
+          const turns = toTurns(raw, MONDAY);
           const conn = openConnection({ path: ':memory:' });
           const store = createTurnStore(conn);
           const memory = createMemoryStorage();
