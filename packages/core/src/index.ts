@@ -43,6 +43,7 @@ export type {
   ContextStore,
   ContextTouch,
   ExpireAuditOptions,
+  GetContextByIdOptions,
   GetContextOptions,
   ListTurnsOptions,
   SearchHit,

@@ -95,6 +95,21 @@ export interface GetContextOptions {
   now?: number;
 }
 
+/** Options of `ContextStore.get`. */
+export interface GetContextByIdOptions extends GetContextOptions {
+  /**
+   * A hint: the caller checks this read against the store by version before relying on it (it
+   * passes the context's `version` to `update` as `expectedVersion`, which fails with `CONFLICT`
+   * if the context changed since), and reads again without the hint when that check fails or when
+   * the answer alone would make it fail (`undefined`, a version other than the one it expects).
+   * An adapter with a client-side cache may then answer from it without confirming that no other
+   * client changed the context (so the copy may be older than a write another client finished
+   * before the call, and a context deleted or expired since may still be answered). Adapters
+   * without such a cache ignore it: the answer is that of a plain `get`.
+   */
+  versionChecked?: boolean;
+}
+
 export interface ContextTouch {
   /** The time of the access: becomes `lastAccessedAt`, and `accessCount` goes up by one. */
   at: number;
@@ -109,7 +124,7 @@ export interface ContextStore {
    */
   create(context: Context): Promise<Context>;
   /** The context, or `undefined` when absent or expired at `now` (even before a sweep). */
-  get(id: string, options?: GetContextOptions): Promise<Context | undefined>;
+  get(id: string, options?: GetContextByIdOptions): Promise<Context | undefined>;
   /**
    * Compare-and-set: applies `changes` only if the stored version equals `expectedVersion`, then
    * sets `version = expectedVersion + 1` and `updatedAt = now`. A different version is `CONFLICT`

@@ -51,6 +51,14 @@ export const ContextChangesSchema = z
   .strict();
 export type ContextChanges = z.infer<typeof ContextChangesSchema>;
 
+/** The options of `ContextStore.get` (core `GetContextByIdOptions`). */
+export const GetContextByIdOptionsSchema = z
+  .object({
+    now: EpochMsSchema.optional(),
+    versionChecked: z.boolean().optional(),
+  })
+  .strict();
+
 /** Which contexts a list or count applies to; every field narrows (AND). */
 export const ContextFilterSchema = z
   .object({
