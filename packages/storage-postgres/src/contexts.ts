@@ -14,6 +14,8 @@ import {
   type ExpireAuditOptions,
   encodeCursor,
   fingerprint,
+  type GetContextByIdOptions,
+  GetContextByIdOptionsSchema,
   type GetContextOptions,
   type PageInput,
   type PageResult,
@@ -143,10 +145,12 @@ export function createContextStore(db: Db): ContextStore {
     });
   }
 
-  async function get(id: string, options?: GetContextOptions): Promise<Context | undefined> {
+  async function get(id: string, options?: GetContextByIdOptions): Promise<Context | undefined> {
     db.assertOpen();
     const given =
-      options === undefined ? undefined : validate(NowOptionsSchema, options, 'contexts.get options').now;
+      options === undefined
+        ? undefined
+        : validate(GetContextByIdOptionsSchema, options, 'contexts.get options').now;
     return getter.get(String(id), given ?? db.clock.now());
   }
 
