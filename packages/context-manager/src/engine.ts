@@ -73,6 +73,11 @@ function notFound(id: string): ConvokitError {
   return new ConvokitError('NOT_FOUND', `No live context ${id}`, { contextId: id });
 }
 
+/** A copy the policy did not allow an update of, at this version (see #attemptOnChecked). */
+class Denied {
+  constructor(readonly version: number) {}
+}
+
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
 }
@@ -760,13 +765,26 @@ export class ContextEngine {
     expectedVersion: number | undefined,
     make: (ctx: Context, now: number) => { changes: ContextChanges; changedKeys: string[] } | null,
   ): Promise<WriteResult> {
-    if (expectedVersion !== undefined) return this.#attempt(p, id, expectedVersion, make, 1);
+    if (expectedVersion !== undefined) {
+      const done = await this.#attemptOnChecked(p, id, expectedVersion, make, 1);
+      if (done instanceof Denied) return this.#attempt(p, id, expectedVersion, make, 1, done.version);
+      return done ?? this.#attempt(p, id, expectedVersion, make, 1);
+    }
     const wait = this.#queue.acquire(id);
     if (wait) await wait;
     try {
+      // The first attempt reads a copy the compare-and-set checks (see #attemptOnChecked); its lost
+      // race is the first retry's, so with a single attempt allowed it is not made.
+      const checked = this.#settings.maxUpdateAttempts > 1;
       for (let attempt = 1; ; attempt++) {
         try {
-          return await this.#attempt(p, id, undefined, make, attempt);
+          let denied: number | undefined;
+          if (attempt === 1 && checked) {
+            const done = await this.#attemptOnChecked(p, id, undefined, make, attempt);
+            if (done instanceof Denied) denied = done.version;
+            else if (done !== undefined) return done;
+          }
+          return await this.#attempt(p, id, undefined, make, attempt, denied);
         } catch (error) {
           if (!ConvokitError.is(error, 'CONFLICT') || error.details.retryable !== true) throw error;
           if (attempt >= this.#settings.maxUpdateAttempts) {
@@ -788,16 +806,84 @@ export class ContextEngine {
     }
   }
 
+  /**
+   * A write's first attempt on a read the store may answer from a client-side cache without
+   * confirming that it is current (core `versionChecked`): the compare-and-set, given the version
+   * read, is what checks it. Returns undefined when a fresh read must decide: whenever this read
+   * alone would end the write some other way than with a written update (no context, another
+   * version than `expectedVersion`, a policy that does not allow, `make` writing nothing or
+   * throwing, a size limit) and when the store answers the compare-and-set with `NOT_FOUND`, or
+   * with `CONFLICT` to a caller that gave `expectedVersion`. So an out-of-date copy never becomes
+   * an error, a denial in the audit, a conflict counted or a result; that is sound because a
+   * compare-and-set that succeeds saw the version read, and every field a check here reads
+   * (scope, owner, persona, parent, data, metadata) changes only with the version. Without
+   * `expectedVersion` a lost compare-and-set is this attempt's retryable `CONFLICT`, and the
+   * retry reads fresh. Stores without a cache ignore the hint: the read is fresh. A copy the
+   * policy does not allow comes back as `Denied`, so the policy is not asked again about a fresh
+   * read at the same version (the fields it reads are the same there).
+   */
+  async #attemptOnChecked(
+    p: Principal,
+    id: string,
+    expectedVersion: number | undefined,
+    make: (ctx: Context, now: number) => { changes: ContextChanges; changedKeys: string[] } | null,
+    attempt: number,
+  ): Promise<WriteResult | Denied | undefined> {
+    const now = this.#clock.now();
+    const ctx = await this.#contexts.get(id, { now, versionChecked: true });
+    if (ctx === undefined || (expectedVersion !== undefined && ctx.version !== expectedVersion))
+      return undefined;
+    let changes: ContextChanges;
+    let changedKeys: string[];
+    try {
+      let verdict: unknown = this.#policy(p, 'update', ctx);
+      if (isThenable(verdict)) verdict = await verdict;
+      if (verdict !== true) return new Denied(ctx.version);
+      const made = make(ctx, now);
+      if (made === null) return undefined;
+      ({ changes, changedKeys } = made);
+      if (changes.data !== undefined) {
+        const { data } = changes;
+        const measured = measureBound(data, ctx.metadata);
+        checkDataLimits(measured.bytes, measured.depth, this.#settings.limits, id, data, ctx.metadata);
+      }
+    } catch {
+      return undefined;
+    }
+    if (changes.expiresAt === undefined) {
+      const slid = this.#slide(ctx, now);
+      if (slid !== undefined) changes.expiresAt = slid;
+    }
+    let updated: Context;
+    try {
+      updated = await this.#contexts.update(id, ctx.version, changes, now);
+    } catch (error) {
+      if (ConvokitError.is(error, 'NOT_FOUND')) return undefined;
+      if (!ConvokitError.is(error, 'CONFLICT')) throw error;
+      if (expectedVersion !== undefined) return undefined;
+      throw new ConvokitError(
+        'CONFLICT',
+        error.message,
+        { ...error.details, retryable: true, attempt },
+        { cause: error },
+      );
+    }
+    return this.#updated(p, id, ctx.scope, updated, changedKeys, now);
+  }
+
   async #attempt(
     p: Principal,
     id: string,
     expectedVersion: number | undefined,
     make: (ctx: Context, now: number) => { changes: ContextChanges; changedKeys: string[] } | null,
     attempt: number,
+    deniedVersion?: number,
   ): Promise<WriteResult> {
     const now = this.#clock.now();
     const ctx = await this.#contexts.get(id, { now });
     if (!ctx) throw notFound(id);
+    // The policy already refused this version (on a copy from #attemptOnChecked).
+    if (ctx.version === deniedVersion) throw this.#deny(p, 'update', ctx);
     const gate = this.#authorize(p, 'update', ctx);
     if (gate) await gate;
     if (expectedVersion !== undefined && ctx.version !== expectedVersion)
@@ -830,7 +916,19 @@ export class ContextEngine {
         { cause: error },
       );
     }
-    this.#record(p.id, 'update', id, ctx.scope, 'ok', changedKeys, now, updated.version);
+    return this.#updated(p, id, ctx.scope, updated, changedKeys, now);
+  }
+
+  /** Audits, announces and logs a written update. */
+  #updated(
+    p: Principal,
+    id: string,
+    scope: ContextScope,
+    updated: Context,
+    changedKeys: string[],
+    now: number,
+  ): WriteResult {
+    this.#record(p.id, 'update', id, scope, 'ok', changedKeys, now, updated.version);
     if (this.#events.has('change')) {
       this.#events.emit('change', {
         type: 'update',
@@ -842,7 +940,7 @@ export class ContextEngine {
     }
     if (this.#log.isLevelEnabled('debug'))
       this.#log.debug(
-        { op: 'update', contextId: id, scope: ctx.scope, changedKeys, version: updated.version },
+        { op: 'update', contextId: id, scope, changedKeys, version: updated.version },
         'context updated',
       );
     return { context: updated, changedKeys };
