@@ -30,6 +30,7 @@ import {
   validate,
 } from '@convokit/core';
 import { CircuitBreaker, type CircuitSnapshot, isStorageFailure } from './circuit-breaker.js';
+import { type FoldState, foldTurns, recordAggregates, replayStore, Unfoldable } from './fold.js';
 import { deepFreeze } from './freeze.js';
 import { type DataManagerOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import {
@@ -41,14 +42,14 @@ import {
 } from './period.js';
 import type { ManagerPerformance } from './queries/performance-metrics.js';
 import { QUERY_RUNNERS } from './queries/run.js';
-import { QueryCache } from './query-cache.js';
+import { type Entry, QueryCache } from './query-cache.js';
 import { ratio } from './ratio.js';
-import { type ReadSet, recordReads, turnKeys } from './read-set.js';
+import { type ReadSet, recordReads } from './read-set.js';
 import { type SessionContext, sessionContext } from './session-context.js';
 
 export interface DataManagerMetrics {
   /** `queries.total`, `queries.<type>`, `queries.search`, `queries.session_context`, `queries.failed`,
-   * `cache.hits`, `cache.misses`, `cache.revalidated`, `storage.failures`, `circuit.rejections`, `circuit.opened`,
+   * `cache.hits`, `cache.misses`, `cache.revalidated`, `cache.folded`, `storage.failures`, `circuit.rejections`, `circuit.opened`,
    * `turns.recorded`, `validation.errors`. */
   counters: Record<string, number>;
   /** `query` (every query, search and session context) and `query.<type>`, ms. */
@@ -56,13 +57,16 @@ export interface DataManagerMetrics {
   /**
    * `hits` counts every answer served without computing it: fresh ones, answers joined from a
    * computation already running, and `revalidated` ones (past their TTL, served again because the
-   * store's turns version shows no write could have changed them). `misses` were computed.
+   * store's turns version shows no write could have changed them), and `folded` ones (turns
+   * written through this manager merged into the cached answer without computing the query
+   * again; see the package README). `misses` were computed.
    */
   cache: {
     enabled: boolean;
     hits: number;
     misses: number;
     revalidated: number;
+    folded: number;
     hitRate: number | null;
     size: number;
   };
@@ -112,10 +116,28 @@ interface Answer {
   response: DataResponse;
 }
 
+/**
+ * Query types whose answers are folded (the others are dropped on a write that can change them).
+ * Not `performance_metrics`: both its calls ask for `latencyAvg`, which is only ever re-read in
+ * full (fold.ts), so folding it would be a recomputation.
+ */
+const FOLDED_TYPES: ReadonlySet<string> = new Set([
+  'persona_usage',
+  'framework_analytics',
+  'engagement_patterns',
+]);
+
+/** What a foldable answer keeps: its recorded aggregates and how to derive the answer from them. */
+interface FoldHandle {
+  state: FoldState;
+  run: (store: TurnStore) => Promise<Pick<Computed, 'data' | 'totalRecords' | 'metadata'>>;
+}
+
 /** A finished computation: the answer, what it read, and the store version read before it began. */
 interface Flight extends Answer {
   reads: ReadSet;
   version: number | undefined;
+  fold: FoldHandle | undefined;
 }
 
 /** What a computation hands back: the answer's parts and what it read to get them. */
@@ -129,6 +151,8 @@ interface Computed {
    * when no turn changed, so it is never revalidated, only recomputed after the TTL.
    */
   movesWithClock: boolean;
+  /** Present when the answer can be folded. */
+  fold?: FoldHandle;
 }
 
 /** Creates a manager over a storage that serves turns; `UNSUPPORTED` when it does not. */
@@ -240,7 +264,7 @@ class DataManager implements ConversationalDataManager {
       throw failure;
     } finally {
       // Even a failed append may have reached the store (a driver can fail after committing).
-      this.#cache?.invalidate(prepared.map(turnKeys), version);
+      this.#cache?.invalidate(prepared, version);
     }
     this.#metrics.increment('turns.recorded', prepared.length);
     return prepared;
@@ -265,40 +289,42 @@ class DataManager implements ConversationalDataManager {
       type,
       started,
       async () => {
-        const recorder = recordReads(this.#turns);
+        const aggregates = FOLDED_TYPES.has(type) && this.#cache ? recordAggregates(this.#turns) : null;
+        const recorder = recordReads(aggregates?.store ?? this.#turns);
         const period = resolvePeriod(
           query.timeRange,
           this.#clock.now(),
           type === 'strategic_insights' ? DEFAULT_INSIGHTS_PERIOD_MS : DEFAULT_PERIOD_MS,
         );
-        const out = await QUERY_RUNNERS[type]({
-          turns: recorder.store,
-          query,
-          period,
-          filter: periodFilter(query.filters, period),
-          thresholds: this.#options.thresholds,
-        });
-        const metadata: ResponseMetadata = {
-          queryType: type,
-          scope: query.filters,
-          period: out.period ?? period,
-          aggregation: query.aggregation,
-          cacheHit: false,
-          degraded: false,
+        // The answer from a store; run again over folded aggregates, it gives the folded answer.
+        const run = async (turns: TurnStore) => {
+          const out = await QUERY_RUNNERS[type]({
+            turns,
+            query,
+            period,
+            filter: periodFilter(query.filters, period),
+            thresholds: this.#options.thresholds,
+          });
+          const metadata: ResponseMetadata = {
+            queryType: type,
+            scope: query.filters,
+            period: out.period ?? period,
+            aggregation: query.aggregation,
+            cacheHit: false,
+            degraded: false,
+          };
+          if (out.nextCursor !== undefined) metadata.nextCursor = out.nextCursor;
+          return { data: out.data, totalRecords: out.totalRecords, metadata };
         };
-        if (out.nextCursor !== undefined) metadata.nextCursor = out.nextCursor;
+        const out = await run(recorder.store);
         // Without `to` the period ends at "now": a later computation reads later turns.
         const reads = recorder.reads({
           openEnd: query.timeRange.to === undefined,
           movingStart: query.timeRange.from !== undefined,
         });
-        return {
-          data: out.data,
-          totalRecords: out.totalRecords,
-          metadata,
-          reads,
-          movesWithClock: query.timeRange.to === undefined,
-        };
+        const movesWithClock = query.timeRange.to === undefined;
+        const state = movesWithClock ? undefined : aggregates?.state();
+        return { ...out, reads, movesWithClock, ...(state ? { fold: { state, run } } : {}) };
       },
       (error) => this.#failure(error, query, started, type),
     ) as Promise<DataResponse<T>>;
@@ -408,6 +434,7 @@ class DataManager implements ConversationalDataManager {
         hits,
         misses,
         revalidated: this.#metrics.counter('cache.revalidated'),
+        folded: this.#metrics.counter('cache.folded'),
         hitRate: ratio(hits, hits + misses),
         size: this.#cache?.size ?? 0,
       },
@@ -450,7 +477,16 @@ class DataManager implements ConversationalDataManager {
       this.#metrics.increment('cache.hits');
       return this.#fromCache(hit, kind, started, false);
     }
-    const expired = cache?.expired(key);
+    const waiting = cache?.toFold(key) ?? cache?.expired(key);
+    if (waiting?.pending) {
+      const folded = await this.#fold(key, waiting);
+      if (folded) {
+        this.#metrics.increment('cache.hits');
+        this.#metrics.increment('cache.folded');
+        return this.#fromCache(folded, kind, started, false);
+      }
+    }
+    const expired = waiting?.pending ? undefined : cache?.expired(key);
     if (expired) {
       const current = await this.#storeVersion();
       if (current !== undefined && cache!.revalidate(key, expired, current)) {
@@ -479,6 +515,7 @@ class DataManager implements ConversationalDataManager {
           }),
           reads: out.reads,
           version: out.movesWithClock ? undefined : version,
+          fold: out.fold,
         };
       })();
       if (cache) {
@@ -490,13 +527,59 @@ class DataManager implements ConversationalDataManager {
     try {
       const answer = await flight;
       if (joined) return this.#fromCache(answer, kind, started, false);
-      cache?.set(key, { response: answer.response }, answer.reads, generation, answer.version);
+      cache?.set(key, { response: answer.response }, answer.reads, generation, answer.version, answer.fold);
       return this.#finish(answer.response, kind, started);
     } catch (error) {
       const stale = this.#staleAnswer(key, error);
       if (stale) return this.#fromCache(stale, kind, started, true, error);
       return fail(error);
     }
+  }
+
+  /**
+   * Folds the turns `entry` waits on into its answer (see fold.ts): the store is read only for
+   * narrowed re-reads, and only when every store version since the entry's was this manager's
+   * own write, and no version changed while folding (so the reads saw exactly the cached state
+   * plus the pending turns). Undefined when the answer cannot be folded: the caller computes it.
+   */
+  async #fold(key: string, entry: Entry<Answer>): Promise<Answer | undefined> {
+    const cache = this.#cache!;
+    const handle = entry.fold as FoldHandle | undefined;
+    const pending = entry.pending;
+    if (!handle || !pending || entry.version === undefined) return undefined;
+    const generation = cache.generation;
+    const before = await this.#storeVersion();
+    if (before === undefined || !cache.ownSince(entry.version, before)) return undefined;
+    let state: FoldState;
+    let fullReads: number;
+    try {
+      ({ state, fullReads } = await this.#guard(() => foldTurns(handle.state, pending, this.#turns)));
+    } catch (error) {
+      if (error instanceof Unfoldable || isStorageFailure(error)) return undefined;
+      throw error;
+    }
+    if ((await this.#storeVersion()) !== before) return undefined;
+    let out: Awaited<ReturnType<FoldHandle['run']>>;
+    try {
+      out = await handle.run(replayStore(state));
+    } catch (error) {
+      if (error instanceof Unfoldable) return undefined;
+      throw error;
+    }
+    const answer: Answer = {
+      response: deepFreeze({
+        success: true,
+        data: out.data,
+        metadata: out.metadata,
+        totalRecords: out.totalRecords,
+        processingTimeMs: 0,
+      }),
+    };
+    this.#metrics.increment('cache.foldFullReads', fullReads);
+    const next: Entry<Answer> = { value: answer, reads: entry.reads, version: before };
+    next.fold = { state, run: handle.run } satisfies FoldHandle;
+    cache.replace(key, entry, next, generation);
+    return answer;
   }
 
   /**

@@ -1,6 +1,6 @@
-import type { Clock } from '@convokit/core';
+import type { Clock, Turn } from '@convokit/core';
 import { LRUCache } from 'lru-cache';
-import { type ReadSet, type TurnKeys, touches } from './read-set.js';
+import { type ReadSet, type TurnKeys, touches, turnKeys } from './read-set.js';
 
 /** A batch larger than this clears the whole cache instead of being checked entry by entry. */
 export const MAX_CHECKED_BATCH = 256;
@@ -8,12 +8,21 @@ export const MAX_CHECKED_BATCH = 256;
 const MAX_LOGGED_TURNS = 4096;
 /** Store versions of this cache's own writes remembered for revalidation; older ones are forgotten. */
 const MAX_OWN_VERSIONS = 4096;
+/** Written turns an entry waits to fold; more and it is dropped instead. */
+export const MAX_PENDING_TURNS = 256;
 
 export interface Entry<V> {
   value: V;
   reads: ReadSet;
   /** The store's turns version read before the computation began; undefined without the capability. */
   version: number | undefined;
+  /** Present when the answer can be folded (see fold.ts): what folding needs, opaque here. */
+  fold?: unknown;
+  /**
+   * Turns written through the owner since the answer was computed that can change it, oldest
+   * first. An entry with pending turns is never served as it is: it is folded first (or recomputed).
+   */
+  pending?: readonly Turn[];
 }
 
 /**
@@ -68,20 +77,52 @@ export class QueryCache<V extends object> {
     return this.#lru.size;
   }
 
+  /** A fresh answer with nothing to fold. */
   get(key: string): V | undefined {
-    return this.#lru.get(key)?.value;
+    const entry = this.#lru.get(key);
+    return entry && !entry.pending ? entry.value : undefined;
   }
 
-  /** An entry even past its TTL (never one a write invalidated). */
+  /** An entry within its TTL that waits to fold written turns. */
+  toFold(key: string): Entry<V> | undefined {
+    if (!(this.#lru.getRemainingTTL(key) > 0)) return undefined;
+    const entry = this.#lru.peek(key);
+    return entry?.pending ? entry : undefined;
+  }
+
+  /** An entry even past its TTL (never one a write invalidated, nor one waiting to fold). */
   getStale(key: string): V | undefined {
-    return this.#lru.get(key, { allowStale: true })?.value;
+    const entry = this.#lru.get(key, { allowStale: true });
+    return entry && !entry.pending ? entry.value : undefined;
   }
 
-  /** The entry under `key` when it is past its TTL and carries a store version (revalidation candidate). */
+  /**
+   * The entry under `key` when it is past its TTL and carries a store version (a candidate for
+   * revalidation, or for folding when it has pending turns).
+   */
   expired(key: string): Entry<V> | undefined {
     if (this.#lru.getRemainingTTL(key) > 0) return undefined;
     const entry = this.#lru.peek(key, { allowStale: true });
     return entry?.version === undefined ? undefined : entry;
+  }
+
+  /** Whether every store version after `since` up to `current` was made by the owner's writes. */
+  ownSince(since: number, current: number): boolean {
+    if (current < since || current - since > MAX_OWN_VERSIONS) return false;
+    for (let v = since + 1; v <= current; v++) if (!this.#ownVersions.has(v)) return false;
+    return true;
+  }
+
+  /**
+   * Puts `next` (a folded answer, read at store `version`) in place of `entry` when `entry` is
+   * still the one stored and no write happened since `generation` (a later write may have added
+   * pending turns the fold did not see). Served for another TTL, as a revalidated answer is.
+   */
+  replace(key: string, entry: Entry<V>, next: Entry<V>, generation: number): boolean {
+    if (generation !== this.#generation) return false;
+    if (this.#lru.peek(key, { allowStale: true }) !== entry) return false;
+    this.#lru.set(key, next);
+    return true;
   }
 
   /**
@@ -90,10 +131,8 @@ export class QueryCache<V extends object> {
    * some change may have come from elsewhere: the caller recomputes.
    */
   revalidate(key: string, entry: Entry<V>, current: number): boolean {
-    if (this.#lru.peek(key, { allowStale: true }) !== entry) return false;
-    const since = entry.version!;
-    if (current < since || current - since > MAX_OWN_VERSIONS) return false;
-    for (let v = since + 1; v <= current; v++) if (!this.#ownVersions.has(v)) return false;
+    if (this.#lru.peek(key, { allowStale: true }) !== entry || entry.pending) return false;
+    if (!this.ownSince(entry.version!, current)) return false;
     this.#lru.set(key, { ...entry, version: current });
     return true;
   }
@@ -102,27 +141,32 @@ export class QueryCache<V extends object> {
    * Stores `value`, computed from `reads` by a computation that began at `generation` (and, when
    * the store has versions, at store `version`), unless a write since then could have changed it.
    */
-  set(key: string, value: V, reads: ReadSet, generation: number, version?: number): void {
+  set(key: string, value: V, reads: ReadSet, generation: number, version?: number, fold?: unknown): void {
     if (generation < this.#floor) return;
     // The log is in generation order: only the writes after this computation began matter.
     for (let i = this.#log.length - 1; i >= 0 && this.#log[i]!.generation > generation; i--) {
       if (touches(reads, this.#log[i]!.turns)) return;
     }
-    this.#lru.set(key, { value, reads, version });
+    const entry: Entry<V> = { value, reads, version };
+    if (fold !== undefined && version !== undefined) entry.fold = fold;
+    this.#lru.set(key, entry);
   }
 
   /**
-   * A write of `turns` (stored or maybe stored): drops every answer they can change.
+   * A write of `turns` (stored or maybe stored): every answer they can change is dropped, or,
+   * when the write is known stored (`version` given) and the answer is foldable, keeps them as
+   * pending turns to fold before it is served again.
    * `version`: the store's turns version right after the write, when it stored turns and the
    * store reported it; it marks that step as this cache's own for `revalidate`.
    */
-  invalidate(turns: readonly TurnKeys[], version?: number): void {
+  invalidate(written: readonly Turn[], version?: number): void {
     if (version !== undefined) this.#ownWrite(version);
     this.#generation += 1;
-    if (turns.length > MAX_CHECKED_BATCH) {
+    if (written.length > MAX_CHECKED_BATCH) {
       this.clear();
       return;
     }
+    const turns = written.map(turnKeys);
     this.#log.push({ generation: this.#generation, turns });
     this.#loggedTurns += turns.length;
     while (this.#loggedTurns > MAX_LOGGED_TURNS) {
@@ -132,8 +176,19 @@ export class QueryCache<V extends object> {
     }
     // Expired entries too: they may still be served, degraded, when the store fails.
     const doomed: string[] = [];
-    for (const [key, entry] of this.#lru.dump()) {
-      if (touches(entry.value.reads, turns)) doomed.push(key);
+    for (const [key, { value: entry }] of this.#lru.dump()) {
+      if (!touches(entry.reads, turns)) continue;
+      const pending = entry.pending?.length ?? 0;
+      if (
+        version !== undefined &&
+        entry.fold !== undefined &&
+        pending + written.length <= MAX_PENDING_TURNS
+      ) {
+        // In place (a new array, so a fold running now keeps the list it started with): the
+        // entry keeps its TTL and identity; `get` and `getStale` no longer serve it unfolded.
+        const live = this.#lru.peek(key, { allowStale: true });
+        if (live) live.pending = [...(live.pending ?? []), ...written];
+      } else doomed.push(key);
     }
     for (const key of doomed) this.#lru.delete(key);
   }

@@ -46,7 +46,7 @@ afterEach(async () => {
 });
 
 describe('precise invalidation', () => {
-  it('a turn outside the period or not matching the filters keeps the answer; a matching one drops it', async () => {
+  it('a turn outside the period or not matching the filters keeps the answer; a matching one is folded in', async () => {
     setup = await fixtureManager();
     const { manager } = setup;
     const q = { type: 'persona_usage', timeRange: W1, filters: { persona: 'pm' } } as const;
@@ -63,11 +63,19 @@ describe('precise invalidation', () => {
 
     await manager.recordTurn(turn({ at: W1.to - 1, persona: 'pm' }));
     const after = await manager.query<PersonaUsageData>(q);
-    expect(after.metadata.cacheHit).toBe(false);
+    // Folded, not recomputed: a hit, with the new turn counted.
+    expect(after.metadata.cacheHit).toBe(true);
+    expect(manager.getMetrics().cache).toMatchObject({ folded: 1, misses: 1 });
     expect(after.data!.totalTurns).toBe(4);
+    const fresh = createConversationalDataManager({
+      storage: setup.storage,
+      clock: setup.clock,
+      cache: false,
+    });
+    expect(comparable(after)).toEqual(comparable(await fresh.query(q)));
   });
 
-  it('a turn in the previous period drops framework_analytics and strategic_insights (they compare with it)', async () => {
+  it('a turn in the previous period changes framework_analytics (folded) and drops strategic_insights', async () => {
     setup = await fixtureManager();
     const { manager } = setup;
     const fa = { type: 'framework_analytics', timeRange: W3 } as const;
@@ -78,7 +86,15 @@ describe('precise invalidation', () => {
     await manager.recordTurn(turn({ at: W2.from, frameworks: ['okr'] }));
     expect((await manager.query(pu)).metadata.cacheHit).toBe(true);
     const faAfter = await manager.query<{ previousTotalDetections: number }>(fa);
-    expect(faAfter.metadata.cacheHit).toBe(false);
+    // Folded: the previous period's per-framework counts take the new turn without a recomputation.
+    expect(faAfter.metadata.cacheHit).toBe(true);
+    expect(manager.getMetrics().cache.folded).toBe(1);
+    const fresh = createConversationalDataManager({
+      storage: setup.storage,
+      clock: setup.clock,
+      cache: false,
+    });
+    expect(comparable(faAfter)).toEqual(comparable(await fresh.query(fa)));
     // W2 held t06..t10: 2 + 1 + 2 + 1 + 0 detections, and now one more.
     expect(faAfter.data!.previousTotalDetections).toBe(7);
     expect((await manager.query(si)).metadata.cacheHit).toBe(false);

@@ -91,7 +91,7 @@ describe('revalidation after the TTL (store with a turns version)', () => {
     expect(manager.getMetrics().cache).toMatchObject({ hits: 2, misses: 1, revalidated: 1 });
   });
 
-  it('own writes that cannot change it keep it; one that can drops it at once', async () => {
+  it('own writes that cannot change it keep it; one that can is folded in at once', async () => {
     const { clock, manager, calls } = await setup();
     const before = turnsOf(await manager.query(CTO));
     await manager.recordTurn(turn({ persona: 'pm' }));
@@ -103,10 +103,18 @@ describe('revalidation after the TTL (store with a turns version)', () => {
     expect(calls.aggregate).toBe(aggregates);
     expect(turnsOf(kept)).toBe(before);
     await manager.recordTurn(turn({ persona: 'cto' }));
-    const dropped = await manager.query(CTO);
+    // Never served without the new turn: folded into the answer before it is served again.
+    const folded = await manager.query(CTO);
+    expect(folded.metadata.cacheHit).toBe(true);
+    expect(turnsOf(folded)).toBe(before + 1);
+    expect(manager.getMetrics().cache).toMatchObject({ revalidated: 1, folded: 1, misses: 1 });
+    // A turn without a persona cannot be narrowed to its (null) persona group: dropped at once.
+    const all = { ...CTO, filters: {} };
+    const total = (await manager.query<PersonaUsageData>(all)).data!.totalTurns;
+    await manager.recordTurn(turn({}));
+    const dropped = await manager.query<PersonaUsageData>(all);
     expect(dropped.metadata.cacheHit).toBe(false);
-    expect(turnsOf(dropped)).toBe(before + 1);
-    expect(manager.getMetrics().cache.revalidated).toBe(1);
+    expect(dropped.data!.totalTurns).toBe(total + 1);
   });
 
   it('a write by another writer forces a recompute after the TTL, even one that cannot change it', async () => {
