@@ -79,6 +79,8 @@ export class ContextCache {
   readonly #maxEntries: number;
   readonly #maxChars: number;
   readonly #entries = new Map<string, Entry>();
+  /** Keys whose entry this client's own write dropped (at most maxEntries; then it starts over). */
+  readonly #written = new Set<string>();
   #chars = 0;
   #sub: InvalidationRedis | undefined;
   /** The invalidation connection's client id once it is subscribed. */
@@ -119,6 +121,8 @@ export class ContextCache {
   /** Gets answered from the cache, and gets that asked Redis, since the store opened. */
   hits = 0;
   misses = 0;
+  /** Of the hits, those answered without waiting for a PING (`get` with `versionChecked`). */
+  uncheckedHits = 0;
 
   /** Entries held. */
   get size(): number {
@@ -206,17 +210,28 @@ export class ContextCache {
     }
   }
 
-  /** A write of this client to `key` is about to be sent. */
-  invalidate(key: string): void {
+  /**
+   * A write of this client to `key` is about to be sent. Returns whether this client read `key`
+   * through the cache and wrote it since (its entry was dropped by such a write): worth keeping
+   * what the write leaves (see `update` in contexts.ts).
+   */
+  invalidate(key: string): boolean {
     this.#seq += 1;
     const entry = this.#entries.get(key);
-    if (entry !== undefined) this.#drop(key, entry);
+    if (entry !== undefined) {
+      this.#drop(key, entry);
+      if (this.#written.size >= this.#maxEntries) this.#written.clear();
+      this.#written.add(key);
+      return true;
+    }
+    return this.#written.has(key);
   }
 
   /** Forgets everything (a sweep, a flush, a lost connection). */
   clear(): void {
     this.#seq += 1;
     this.#entries.clear();
+    this.#written.clear();
     this.#chars = 0;
   }
 

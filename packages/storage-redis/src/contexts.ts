@@ -11,6 +11,8 @@ import {
   EpochMsSchema,
   encodeCursor,
   fingerprint,
+  type GetContextByIdOptions,
+  GetContextByIdOptionsSchema,
   type GetContextOptions,
   isEpochMs,
   type PageInput,
@@ -172,6 +174,32 @@ function fromUpdate(id: string, version: number, now: number, r: string[], sent:
   return c;
 }
 
+/** The GET_FIELDS row of the context an update wrote (see fromUpdate). */
+function updatedRow(
+  id: string,
+  version: number,
+  now: number,
+  r: string[],
+  sent: SentText,
+): (string | null)[] {
+  return [
+    id,
+    r[1]!,
+    sent.data === undefined ? r[11]! : sent.data.text,
+    sent.metadata === undefined ? r[10]! : sent.metadata.text,
+    String(version),
+    r[6]!,
+    String(now),
+    r[8]!,
+    r[9]!,
+    r[2] || null,
+    r[3] || null,
+    r[4] || null,
+    r[5] || null,
+    r[7] || null,
+  ];
+}
+
 /** Joins the fields of the UPDATE script's reply (see scripts.ts). */
 const FIELD_SEPARATOR = '\u001f';
 
@@ -227,23 +255,40 @@ export function createContextStore(conn: Conn): ContextStore {
     });
   }
 
-  async function get(id: string, options?: GetContextOptions): Promise<Context | undefined> {
+  async function get(id: string, options?: GetContextByIdOptions): Promise<Context | undefined> {
     conn.assertOpen();
     // The hot path skips zod when the options are plainly valid; anything else gets its full check.
-    const now =
-      options == null
-        ? undefined
-        : isEpochMs(options.now) && Object.keys(options).length === 1
-          ? options.now
-          : validate(NowOptionsSchema, options, 'contexts.get options').now;
+    let now: number | undefined;
+    let checked = false;
+    if (options != null) {
+      const keys = Object.keys(options).length;
+      if (isEpochMs(options.now) && (keys === 1 || (keys === 2 && options.versionChecked === true))) {
+        now = options.now;
+        checked = keys === 2;
+      } else {
+        const o = validate(GetContextByIdOptionsSchema, options, 'contexts.get options');
+        now = o.now;
+        checked = o.versionChecked === true;
+      }
+    }
     const key = ckey(String(id));
     const cache = conn.cache;
     if (cache !== undefined) {
       const hit = cache.lookup(key);
-      if (hit !== undefined && (await cache.confirm()) && cache.still(key, hit)) {
-        conn.assertOpen();
-        cache.hits += 1;
-        return liveContext(hit.row, now);
+      if (hit !== undefined) {
+        // The caller checks by version (see GetContextByIdOptions): a live copy is answered
+        // without the PING; anything else is left to the read that confirms.
+        const unconfirmed = checked ? liveContext(hit.row, now) : undefined;
+        if (unconfirmed !== undefined) {
+          cache.hits += 1;
+          cache.uncheckedHits += 1;
+          return unconfirmed;
+        }
+        if ((await cache.confirm()) && cache.still(key, hit)) {
+          conn.assertOpen();
+          cache.hits += 1;
+          return liveContext(hit.row, now);
+        }
       }
       cache.misses += 1;
     }
@@ -284,10 +329,37 @@ export function createContextStore(conn: Conn): ContextStore {
     if (!isEpochMs(now)) validate(EpochMsSchema, now, 'contexts.update now');
     const args = [P, String(id), String(expectedVersion), String(now)];
     const sent = changeArgs(changes, args);
-    conn.cache?.invalidate(ckey(String(id)));
+    const key = ckey(String(id));
+    const cache = conn.cache;
+    // Only a key this client reads through the cache is worth the read that keeps it.
+    const ticket = cache?.invalidate(key) ? cache.ticket() : undefined;
     return conn.one('contexts.update', async (redis) => {
-      const r = (await redis.ckUpdate(...args)).split(FIELD_SEPARATOR);
-      if (r[0] === 'ok') return fromUpdate(String(id), expectedVersion + 1, now, r, sent);
+      const reply = redis.ckUpdate(...args);
+      // Keeps what the update wrote in the cache (see README, "what this client writes"): Redis
+      // stops tracking a key its tracking client writes, so the key is read again, right behind the
+      // script and in the same write to the socket, after CLIENT CACHING YES; a version and an
+      // access count other than the ones written there mean another client wrote in between.
+      const check =
+        ticket &&
+        Promise.all([redis.client('CACHING', 'YES'), redis.hmget(key, 'ver', 'acc')]).then(
+          ([, row]) => row as (string | null)[],
+          () => undefined,
+        );
+      const r = (await reply).split(FIELD_SEPARATOR);
+      if (r[0] === 'ok') {
+        const version = expectedVersion + 1;
+        if (cache !== undefined && ticket !== undefined) {
+          const seen = await check;
+          if (seen !== undefined && seen[0] === String(version) && seen[1] === r[8])
+            cache.store(
+              key,
+              updatedRow(String(id), version, now, r, sent),
+              r[7] ? Number(r[7]) : Number.NaN,
+              ticket,
+            );
+        }
+        return fromUpdate(String(id), version, now, r, sent);
+      }
       if (r[0] === 'nf') {
         throw new ConvokitError('NOT_FOUND', `Context ${id} does not exist or has expired`, {
           where: 'contexts.update',

@@ -33,6 +33,8 @@ export interface CacheStats {
   /** Gets answered from the cache, and gets that asked Redis. */
   hits: number;
   misses: number;
+  /** Of the hits, those answered without a PING because the caller checks by version (`versionChecked`). */
+  uncheckedHits: number;
 }
 
 const CAPABILITIES: StorageCapabilities = {
@@ -184,7 +186,13 @@ export function createRedisStorage(options: RedisStorageOptions = {}): RedisStor
     cacheStats: () =>
       cache === undefined
         ? undefined
-        : { entries: cache.size, chars: cache.chars, hits: cache.hits, misses: cache.misses },
+        : {
+            entries: cache.size,
+            chars: cache.chars,
+            hits: cache.hits,
+            misses: cache.misses,
+            uncheckedHits: cache.uncheckedHits,
+          },
     contexts: createContextStore(conn),
     audit: createAuditLog(conn),
     close,

@@ -15,6 +15,8 @@ const UPDATES = 1000;
 
 describe.skipIf(!url)('several processes on one Redis', () => {
   let ctx: ReturnType<typeof freshStorage>;
+  /** Each worker's wins per context in the first test ("<id>/<worker>"). */
+  const firstWins = new Map<string, number>();
   const call = async (command: Record<string, unknown>) => {
     const { stdout } = await run(
       process.execPath,
@@ -56,10 +58,47 @@ describe.skipIf(!url)('several processes on one Redis', () => {
     for (let i = 0; i < CONTEXTS; i++) {
       const id = `shared-${i}`;
       const wins = results.reduce((n, r) => n + (r.perContext[id] ?? 0), 0);
-      expect((await ctx.storage.contexts.get(id))!.version).toBe(wins + 1);
+      const stored = (await ctx.storage.contexts.get(id))!;
+      expect(stored.version).toBe(wins + 1);
+      results.forEach((r, worker) => {
+        firstWins.set(`${id}/${worker}`, r.perContext[id] ?? 0);
+        expect(stored.data[`w${worker}`]).toBe(r.perContext[id]);
+      });
     }
     console.log(
       `[storage-redis] multiprocess: ${results.reduce((n, r) => n + r.conflicts, 0)} conflicts retried`,
+    );
+  });
+
+  test('4 processes x 1,000 versioned updates, each first read a checked one (versionChecked), lose nothing', {
+    timeout: 180_000,
+  }, async () => {
+    const start = new Map<string, number>();
+    for (let i = 0; i < CONTEXTS; i++)
+      start.set(`shared-${i}`, (await ctx.storage.contexts.get(`shared-${i}`))!.version);
+    const results = await Promise.all(
+      [0, 1, 2, 3].map((worker) =>
+        call({ action: 'updates', worker, updates: UPDATES, contexts: CONTEXTS, checked: true }),
+      ),
+    );
+    for (const r of results) expect(r.error).toBeUndefined();
+    expect(results.reduce((n, r) => n + r.ok, 0)).toBe(4 * UPDATES);
+    for (const [id, version] of start) {
+      const wins = results.reduce((n, r) => n + (r.perContext[id] ?? 0), 0);
+      const stored = (await ctx.storage.contexts.get(id))!;
+      expect(stored.version).toBe(version + wins);
+      // Every win of every worker is in the data (the first test counted from zero too).
+      results.forEach((r, worker) => {
+        expect(stored.data[`w${worker}`]).toBe(
+          (firstWins.get(`${id}/${worker}`) ?? 0) + (r.perContext[id] ?? 0),
+        );
+      });
+    }
+    // The path under test ran: some first reads were answered by a cached copy without a PING.
+    const unchecked = results.reduce((n, r) => n + r.uncheckedHits, 0);
+    expect(unchecked).toBeGreaterThan(0);
+    console.log(
+      `[storage-redis] multiprocess, checked reads: ${results.reduce((n, r) => n + r.conflicts, 0)} conflicts retried, ${unchecked} first reads from the cache unconfirmed`,
     );
   });
 

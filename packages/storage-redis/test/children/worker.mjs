@@ -11,10 +11,18 @@ async function updates() {
   const perContext = {};
   for (let i = 0; i < cmd.updates; i++) {
     const id = `shared-${(i + cmd.worker) % cmd.contexts}`;
-    for (;;) {
-      const current = await storage.contexts.get(id);
+    // With cmd.checked the first read of each update may be the cache's copy unconfirmed
+    // (versionChecked, as the context manager reads); a lost compare-and-set reads again plainly.
+    for (let attempt = 1; ; attempt++) {
+      const current = await storage.contexts.get(
+        id,
+        cmd.checked && attempt === 1 ? { versionChecked: true } : {},
+      );
       try {
-        await storage.contexts.update(id, current.version, { data: { last: cmd.worker, i } }, Date.now());
+        // Each worker counts its own wins in the data: a lost update would lose a count.
+        const key = `w${cmd.worker}`;
+        const data = { ...current.data, [key]: (current.data[key] ?? 0) + 1 };
+        await storage.contexts.update(id, current.version, { data }, Date.now());
         ok += 1;
         perContext[id] = (perContext[id] ?? 0) + 1;
         break;
@@ -24,7 +32,7 @@ async function updates() {
       }
     }
   }
-  return { ok, conflicts, perContext };
+  return { ok, conflicts, perContext, uncheckedHits: storage.cacheStats()?.uncheckedHits ?? 0 };
 }
 
 const actions = {
