@@ -52,6 +52,7 @@ export type {
   TurnStore,
 } from './storage.js';
 export { closedError, requirePart, STORAGE_CONTRACT_VERSION } from './storage.js';
+export * from './session-stats.js';
 export { distinctTerms, makeSnippet, tokenize } from './text.js';
 export type { TimeBucket } from './time-buckets.js';
 export {

@@ -4,6 +4,7 @@ import type { PageInput, PageResult } from './schemas/common.js';
 import type { AuditEvent, AuditFilter, Context, ContextChanges, ContextFilter } from './schemas/context.js';
 import type { SearchOptionsInput } from './schemas/search.js';
 import type { Turn, TurnFilter, TurnOrder } from './schemas/turn.js';
+import type { SessionStats } from './session-stats.js';
 
 /**
  * The storage contract, version 1. Every adapter implements it and passes
@@ -88,6 +89,15 @@ export interface TurnStore {
    * cannot keep it cheaply leave it out; callers then fall back to recomputing.
    */
   version?(): Promise<number>;
+  /**
+   * Optional capability: per-session figures over the turns matching `filter` (core
+   * session-stats.ts): each session with a matching turn counts once, with its matching turns and
+   * the span of their `at`; users count the sessions in which they have a matching turn. Exactly
+   * what `summarizeSessionValues` / `sessionStatsOf` give for those per-session values, for every
+   * filter. Adapters that cannot answer it faster than grouping turns leave it out; callers then
+   * group turns by (session, user) themselves.
+   */
+  sessionStats?(filter?: TurnFilter): Promise<SessionStats>;
 }
 
 export interface GetContextOptions {
