@@ -36,6 +36,7 @@ export * from './schemas/json.js';
 export * from './schemas/query.js';
 export * from './schemas/search.js';
 export * from './schemas/turn.js';
+export * from './session-stats.js';
 export type {
   AppendOptions,
   AppendResult,
@@ -52,7 +53,6 @@ export type {
   TurnStore,
 } from './storage.js';
 export { closedError, requirePart, STORAGE_CONTRACT_VERSION } from './storage.js';
-export * from './session-stats.js';
 export { distinctTerms, makeSnippet, tokenize } from './text.js';
 export type { TimeBucket } from './time-buckets.js';
 export {
