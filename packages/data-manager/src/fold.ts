@@ -158,11 +158,16 @@ export function recordAggregates(turns: TurnStore): {
     store,
     state() {
       if (!foldable) return undefined;
-      let rows = 0;
-      for (const call of calls.values()) rows += call.result.rows.length;
-      return rows > MAX_FOLD_ROWS ? undefined : calls;
+      return stateRows(calls) > MAX_FOLD_ROWS ? undefined : calls;
     },
   };
+}
+
+/** Rows the recorded results of `state` hold (its memory cost). */
+export function stateRows(state: FoldState): number {
+  let rows = 0;
+  for (const call of state.values()) rows += call.result.rows.length;
+  return rows;
 }
 
 /** A read-only store answering exactly the recorded aggregate calls (a rerun of the same query). */

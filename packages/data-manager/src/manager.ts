@@ -30,7 +30,15 @@ import {
   validate,
 } from '@convokit/core';
 import { CircuitBreaker, type CircuitSnapshot, isStorageFailure } from './circuit-breaker.js';
-import { type FoldState, foldTurns, recordAggregates, replayStore, Unfoldable } from './fold.js';
+import {
+  type FoldState,
+  foldTurns,
+  MAX_FOLD_ROWS,
+  recordAggregates,
+  replayStore,
+  stateRows,
+  Unfoldable,
+} from './fold.js';
 import { deepFreeze } from './freeze.js';
 import { type DataManagerOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import {
@@ -527,7 +535,8 @@ class DataManager implements ConversationalDataManager {
     try {
       const answer = await flight;
       if (joined) return this.#fromCache(answer, kind, started, false);
-      cache?.set(key, { response: answer.response }, answer.reads, generation, answer.version, answer.fold);
+      const fold = answer.fold && { state: answer.fold, rows: stateRows(answer.fold.state) };
+      cache?.set(key, { response: answer.response }, answer.reads, generation, answer.version, fold);
       return this.#finish(answer.response, kind, started);
     } catch (error) {
       const stale = this.#staleAnswer(key, error);
@@ -577,7 +586,11 @@ class DataManager implements ConversationalDataManager {
     };
     this.#metrics.increment('cache.foldFullReads', fullReads);
     const next: Entry<Answer> = { value: answer, reads: entry.reads, version: before };
-    next.fold = { state, run: handle.run } satisfies FoldHandle;
+    const rows = stateRows(state);
+    if (rows <= MAX_FOLD_ROWS) {
+      next.fold = { state, run: handle.run } satisfies FoldHandle;
+      next.foldRows = rows;
+    }
     cache.replace(key, entry, next, generation);
     return answer;
   }

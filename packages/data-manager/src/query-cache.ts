@@ -10,6 +10,11 @@ const MAX_LOGGED_TURNS = 4096;
 const MAX_OWN_VERSIONS = 4096;
 /** Written turns an entry waits to fold; more and it is dropped instead. */
 export const MAX_PENDING_TURNS = 256;
+/**
+ * Rows of fold state (recorded aggregate results) all entries together may keep; an answer whose
+ * state would pass it is stored without (a write then drops it). Bounds the cache's memory.
+ */
+export const MAX_FOLD_STATE_ROWS = 50_000;
 
 export interface Entry<V> {
   value: V;
@@ -18,6 +23,8 @@ export interface Entry<V> {
   version: number | undefined;
   /** Present when the answer can be folded (see fold.ts): what folding needs, opaque here. */
   fold?: unknown;
+  /** Rows `fold` holds, counted against MAX_FOLD_STATE_ROWS. */
+  foldRows?: number;
   /**
    * Turns written through the owner since the answer was computed that can change it, oldest
    * first. An entry with pending turns is never served as it is: it is folded first (or recomputed).
@@ -52,6 +59,8 @@ export class QueryCache<V extends object> {
   #loggedTurns = 0;
   /** Store versions made by writes through this cache's owner, oldest first (bounded). */
   readonly #ownVersions = new Set<number>();
+  /** Rows of fold state held by the entries now stored. */
+  #foldRows = 0;
 
   constructor(options: { ttlMs: number; maxEntries: number }, clock: Clock) {
     const origin = clock.now();
@@ -65,6 +74,10 @@ export class QueryCache<V extends object> {
       ttlAutopurge: false,
       // Expired answers stay until evicted so they can be served, marked degraded, if the store fails.
       noDeleteOnStaleGet: true,
+      // Evicted, replaced, deleted or cleared: its fold state no longer counts.
+      dispose: (entry) => {
+        if (entry.fold !== undefined) this.#foldRows -= entry.foldRows ?? 0;
+      },
     });
   }
 
@@ -75,6 +88,26 @@ export class QueryCache<V extends object> {
 
   get size(): number {
     return this.#lru.size;
+  }
+
+  /** Rows of fold state the stored entries hold. */
+  get foldRows(): number {
+    return this.#foldRows;
+  }
+
+  /** Stores `entry`, without its fold state when keeping it would pass the bound. */
+  #put(key: string, entry: Entry<V>): void {
+    if (entry.fold !== undefined) {
+      const old = this.#lru.peek(key, { allowStale: true });
+      const freed = old?.fold !== undefined ? (old.foldRows ?? 0) : 0;
+      const rows = entry.foldRows ?? 0;
+      if (this.#foldRows - freed + rows > MAX_FOLD_STATE_ROWS) {
+        entry = { ...entry };
+        delete entry.fold;
+        delete entry.foldRows;
+      } else this.#foldRows += rows;
+    }
+    this.#lru.set(key, entry);
   }
 
   /** A fresh answer with nothing to fold. */
@@ -121,7 +154,7 @@ export class QueryCache<V extends object> {
   replace(key: string, entry: Entry<V>, next: Entry<V>, generation: number): boolean {
     if (generation !== this.#generation) return false;
     if (this.#lru.peek(key, { allowStale: true }) !== entry) return false;
-    this.#lru.set(key, next);
+    this.#put(key, next);
     return true;
   }
 
@@ -133,7 +166,7 @@ export class QueryCache<V extends object> {
   revalidate(key: string, entry: Entry<V>, current: number): boolean {
     if (this.#lru.peek(key, { allowStale: true }) !== entry || entry.pending) return false;
     if (!this.ownSince(entry.version!, current)) return false;
-    this.#lru.set(key, { ...entry, version: current });
+    this.#put(key, { ...entry, version: current });
     return true;
   }
 
@@ -141,15 +174,25 @@ export class QueryCache<V extends object> {
    * Stores `value`, computed from `reads` by a computation that began at `generation` (and, when
    * the store has versions, at store `version`), unless a write since then could have changed it.
    */
-  set(key: string, value: V, reads: ReadSet, generation: number, version?: number, fold?: unknown): void {
+  set(
+    key: string,
+    value: V,
+    reads: ReadSet,
+    generation: number,
+    version?: number,
+    fold?: { state: unknown; rows: number },
+  ): void {
     if (generation < this.#floor) return;
     // The log is in generation order: only the writes after this computation began matter.
     for (let i = this.#log.length - 1; i >= 0 && this.#log[i]!.generation > generation; i--) {
       if (touches(reads, this.#log[i]!.turns)) return;
     }
     const entry: Entry<V> = { value, reads, version };
-    if (fold !== undefined && version !== undefined) entry.fold = fold;
-    this.#lru.set(key, entry);
+    if (fold !== undefined && version !== undefined) {
+      entry.fold = fold.state;
+      entry.foldRows = fold.rows;
+    }
+    this.#put(key, entry);
   }
 
   /**

@@ -6,6 +6,7 @@ import {
   createManualClock,
   type DataResponse,
   type Storage,
+  type Turn,
   type TurnInput,
 } from '@convokit/core';
 import { createMemoryStorage } from '@convokit/storage-memory';
@@ -13,6 +14,7 @@ import { createSqliteStorage } from '@convokit/storage-sqlite';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createConversationalDataManager, type PersonaUsageData } from '../src/index.js';
+import { MAX_FOLD_STATE_ROWS, QueryCache } from '../src/query-cache.js';
 import { day, FULL, NOW, W2, W3 } from './fixtures.js';
 
 /**
@@ -186,5 +188,40 @@ describe('what folds', () => {
     expect((await manager.query(h)).metadata.cacheHit).toBe(false);
     await manager.close();
     await storage.close();
+  });
+});
+
+describe('fold state memory', () => {
+  it('all entries together keep at most MAX_FOLD_STATE_ROWS rows of fold state', () => {
+    const clock = createManualClock(NOW);
+    const cache = new QueryCache<{ n: number }>({ ttlMs: 60_000, maxEntries: 10 }, clock);
+    const big = Math.floor(MAX_FOLD_STATE_ROWS / 2);
+    const turn: Turn = {
+      id: 't',
+      at: day(20),
+      sessionId: 's1',
+      userInput: 'q',
+      assistantResponse: 'a',
+      frameworks: [],
+      tools: [],
+      mcpServers: [],
+      outcome: 'ok',
+    };
+    cache.set('a', { n: 1 }, [{}], cache.generation, 1, { state: 'A', rows: big });
+    cache.set('b', { n: 2 }, [{}], cache.generation, 1, { state: 'B', rows: big });
+    expect(cache.foldRows).toBe(2 * big);
+    // Past the bound: stored, without fold state.
+    cache.set('c', { n: 3 }, [{}], cache.generation, 1, { state: 'C', rows: big });
+    expect(cache.foldRows).toBe(2 * big);
+    expect(cache.get('c')).toEqual({ n: 3 });
+    // A write: a and b keep the turn pending (not served unfolded), c is dropped.
+    cache.invalidate([turn], 2);
+    expect(cache.get('a')).toBeUndefined();
+    expect(cache.toFold('a')?.pending).toHaveLength(1);
+    expect(cache.toFold('c')).toBeUndefined();
+    expect(cache.size).toBe(2);
+    // Dropping entries frees their rows.
+    cache.clear();
+    expect(cache.foldRows).toBe(0);
   });
 });
