@@ -3,6 +3,7 @@ export { fixtureAuditEvents } from './cases/audit.js';
 export { fixtureContexts } from './cases/contexts-crud.js';
 export { conformanceCases } from './cases/index.js';
 export { searchTurns } from './cases/turns-search.js';
+export { referenceSessionStats } from './cases/turns-session-stats.js';
 export { expectClosed, expectRejects, expectValidation } from './expect-error.js';
 export { ids, makeAuditEvent, makeContext, makeExpireEvent, makeTurn } from './fixtures/builders.js';
 export type { ExpectedGroup, MeasureValues } from './fixtures/turns.js';

@@ -11,6 +11,7 @@ import { turnsAppendCases } from './turns-append.js';
 import { turnsListCases } from './turns-list.js';
 import { turnsPropertyCases } from './turns-properties.js';
 import { turnsSearchCases } from './turns-search.js';
+import { turnsSessionStatsCases } from './turns-session-stats.js';
 import { turnsVersionCases } from './turns-version.js';
 
 /** Every check of the suite as plain data, in the order the suite registers them. */
@@ -22,6 +23,7 @@ export const conformanceCases: readonly ConformanceCase[] = Object.freeze([
   ...turnsAggregateCases,
   ...turnsPropertyCases,
   ...turnsVersionCases,
+  ...turnsSessionStatsCases,
   ...contextsCrudCases,
   ...contextsVersioningCases,
   ...contextsExpiryCases,
