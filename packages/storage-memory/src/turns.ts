@@ -16,10 +16,13 @@ import {
   normalizeTurnFilter,
   type PageResult,
   PageSchema,
+  SESSION_USER_GROUPS,
   type SearchHit,
   type SearchOptionsInput,
   SearchOptionsSchema,
   SearchTextSchema,
+  type SessionStats,
+  sessionStatsOfRows,
   type Turn,
   type TurnFilter,
   TurnFilterSchema,
@@ -193,6 +196,18 @@ export class MemoryTurnStore implements TurnStore {
       (t) => matching.push(t),
     );
     return aggregateTurns(matching, s);
+  }
+
+  /** TurnStore.sessionStats: the (session, user) groups of the matching turns, summarized by core. */
+  async sessionStats(filter?: TurnFilter): Promise<SessionStats> {
+    this.host.open();
+    const f = validate(TurnFilterSchema, filter ?? {}, 'turns.sessionStats');
+    const { rows } = await this.aggregate({
+      filter: f,
+      groupBy: [...SESSION_USER_GROUPS.groupBy],
+      measures: [...SESSION_USER_GROUPS.measures],
+    });
+    return sessionStatsOfRows(rows);
   }
 
   async count(filter?: TurnFilter): Promise<number> {
