@@ -8,6 +8,7 @@ import {
   rebuildRollups,
   rebuildWeeks,
 } from './rollups.js';
+import { buildSessionHist } from './session-hist.js';
 import { buildSessions } from './sessions.js';
 
 /**
@@ -363,6 +364,11 @@ CREATE INDEX contexts_expiry ON contexts (expires_at, id) WHERE expires_at IS NO
     // no filter, which now merges the per-scope ranges of contexts_scope (contexts.ts).
     description: 'contexts without the (created_at, id) index',
     up: (db) => db.exec('DROP INDEX IF EXISTS contexts_created;'),
+  },
+  {
+    // Per-session distributions (TurnStore.sessionStats) read these instead of every session.
+    description: 'session_hist (turn counts and lengths per first-turn day) and the session length index',
+    up: buildSessionHist,
   },
 ];
 

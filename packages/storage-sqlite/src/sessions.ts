@@ -1,5 +1,6 @@
 import type { Turn } from '@convokit/core';
 import type Database from 'better-sqlite3';
+import { HistDelta, prepareHistUpsert } from './session-hist.js';
 
 /**
  * Per-session totals (turn count, errors, first and last `at`), and the same per (session,
@@ -15,20 +16,25 @@ import type Database from 'better-sqlite3';
  */
 
 export interface SessionStatements {
-  upsert: Database.Statement;
+  select: Database.Statement;
+  insert: Database.Statement;
+  update: Database.Statement;
   upsertUser: Database.Statement;
   span: Database.Statement;
+  hist: Database.Statement;
 }
 
 export function prepareSessionStatements(db: Database.Database): SessionStatements {
   return {
-    upsert: db
-      .prepare(`
-      INSERT INTO session_totals (session_id, count, errors, first_at, last_at) VALUES (?, ?, ?, ?, ?)
-      ON CONFLICT (session_id) DO UPDATE SET count = count + excluded.count, errors = errors + excluded.errors,
-        first_at = min(first_at, excluded.first_at), last_at = max(last_at, excluded.last_at)
-      RETURNING last_at - first_at`)
-      .pluck(),
+    select: db
+      .prepare('SELECT count, errors, first_at, last_at FROM session_totals WHERE session_id = ?')
+      .raw(true),
+    insert: db.prepare(
+      'INSERT INTO session_totals (session_id, count, errors, first_at, last_at) VALUES (?, ?, ?, ?, ?)',
+    ),
+    update: db.prepare(
+      'UPDATE session_totals SET count = ?, errors = ?, first_at = ?, last_at = ? WHERE session_id = ?',
+    ),
     upsertUser: db.prepare(`
       INSERT INTO session_user_totals (session_id, user_id, count, errors, first_at, last_at) VALUES (?, ?, ?, ?, ?, ?)
       ON CONFLICT (session_id, user_id) DO UPDATE SET count = count + excluded.count,
@@ -37,6 +43,7 @@ export function prepareSessionStatements(db: Database.Database): SessionStatemen
     span: db.prepare(`
       INSERT INTO rollup_meta (name, value) VALUES ('session_span', ?)
       ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)`),
+    hist: prepareHistUpsert(db),
   };
 }
 
@@ -74,10 +81,24 @@ export class SessionBatch {
 
   write(s: SessionStatements): void {
     let span = -1;
+    const hist = new HistDelta();
     for (const [id, d] of this.#deltas) {
-      const s2 = s.upsert.get(id, d.count, d.errors, d.first, d.last) as number;
-      if (s2 > span) span = s2;
+      // Read, then write the merged totals: session_hist moves the session from its old row to its new one.
+      const old = s.select.get(id) as [number, number, number, number] | undefined;
+      let { count, errors, first, last } = d;
+      if (old) {
+        const [oldCount, oldErrors, oldFirst, oldLast] = old;
+        hist.session(-1, oldCount, oldFirst, oldLast);
+        count += oldCount;
+        errors += oldErrors;
+        if (oldFirst < first) first = oldFirst;
+        if (oldLast > last) last = oldLast;
+        s.update.run(count, errors, first, last, id);
+      } else s.insert.run(id, count, errors, first, last);
+      hist.session(1, count, first, last);
+      if (last - first > span) span = last - first;
     }
+    hist.write(s.hist);
     for (const [key, d] of this.#userDeltas) {
       const cut = key.indexOf('\u0001');
       s.upsertUser.run(key.slice(0, cut), key.slice(cut + 1), d.count, d.errors, d.first, d.last);
@@ -108,16 +129,25 @@ const USER_TOTALS_OF = (where: string) => `
  * inside a transaction.
  */
 export function recountSessions(db: Database.Database, ids: readonly string[]): void {
+  const select = db
+    .prepare('SELECT count, first_at, last_at FROM session_totals WHERE session_id = ?')
+    .raw(true);
   const del = db.prepare('DELETE FROM session_totals WHERE session_id = ?');
   const delUser = db.prepare('DELETE FROM session_user_totals WHERE session_id = ?');
   const put = db.prepare(TOTALS_OF('WHERE session_id = ?'));
   const putUser = db.prepare(USER_TOTALS_OF('WHERE session_id = ?'));
+  const hist = new HistDelta();
   for (const id of ids) {
+    const old = select.get(id) as [number, number, number] | undefined;
+    if (old) hist.session(-1, ...old);
     del.run(id);
     delUser.run(id);
     put.run(id);
     putUser.run(id);
+    const now = select.get(id) as [number, number, number] | undefined;
+    if (now) hist.session(1, ...now);
   }
+  hist.write(prepareHistUpsert(db));
 }
 
 /**
@@ -129,6 +159,15 @@ export function trimSessions(db: Database.Database, before: number): void {
     .prepare('SELECT session_id FROM session_totals WHERE first_at < ? AND last_at >= ?')
     .pluck()
     .all(before, before) as string[];
+  // Sessions that ended before the cut leave session_hist: their rows are all on days up to the cut's.
+  const gone = new HistDelta();
+  const ended = db
+    .prepare('SELECT count, first_at, last_at FROM session_totals WHERE last_at < ?')
+    .raw(true)
+    .all(before) as [number, number, number][];
+  for (const row of ended) gone.session(-1, ...row);
+  gone.write(prepareHistUpsert(db));
+  db.prepare('DELETE FROM session_hist WHERE day < ? AND sessions = 0').run(before);
   db.prepare('DELETE FROM session_totals WHERE last_at < ?').run(before);
   db.prepare('DELETE FROM session_user_totals WHERE last_at < ?').run(before);
   recountSessions(db, crossing);

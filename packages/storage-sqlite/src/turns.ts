@@ -49,6 +49,7 @@ import {
 } from './rollups.js';
 import { TURN_CELLS_SELECT, TURN_SELECT, type TurnRow, turnOfCells, turnOfRow } from './rows.js';
 import { searchTerms, searchTurns } from './search.js';
+import { sessionStats } from './session-stats.js';
 import { prepareSessionStatements, SessionBatch, type SessionStatements, trimSessions } from './sessions.js';
 import { turnFilterSql, whereSql } from './turn-filter-sql.js';
 import { turnsVersion } from './turns-version.js';
@@ -311,5 +312,7 @@ export function createTurnStore(conn: Connection): TurnStore {
     async version() {
       return conn.run('turns.version', () => version.read());
     },
+
+    sessionStats: (filter?: TurnFilter) => sessionStats(conn, filter),
   };
 }

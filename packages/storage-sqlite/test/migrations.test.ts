@@ -559,6 +559,87 @@ describe('schema migrations', () => {
     }
   });
 
+  it('opens a version-10 database: session_hist and the length index built from the stored sessions', async () => {
+    const path = join(dir, 'v10.db');
+    const D = T0 - 9 * HOUR_MS; // midnight before T0
+    const MIN = 60_000;
+    const turn = (id: string, sessionId: string, userId: string, at: number): Turn => ({
+      id,
+      sessionId,
+      userId,
+      at,
+      userInput: 'q',
+      assistantResponse: 'a',
+      frameworks: [],
+      tools: [],
+      mcpServers: [],
+      outcome: 'ok',
+    });
+    const old = createSqliteStorage({ path });
+    await old.turns.append([
+      turn('a', 's1', 'u1', T0),
+      turn('b', 's1', 'u1', T0 + 10 * MIN),
+      turn('c', 's2', 'u1', T0 + HOUR_MS),
+      turn('d', 's3', 'u2', D + 2 * DAY_MS - 10 * MIN),
+      turn('e', 's3', 'u2', D + 2 * DAY_MS + 10 * MIN),
+    ]);
+    await old.close();
+    // Version 10 had neither the table nor the index.
+    const db = new Database(path);
+    db.exec('DROP TABLE session_hist; DROP INDEX session_totals_length; PRAGMA user_version = 10;');
+    db.close();
+
+    const storage = createSqliteStorage({ path });
+    try {
+      const check = new Database(path, { readonly: true });
+      expect(check.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+      // Per first-turn day: turn counts (kind 0) and length keys (kind 1, fine bin * 8 + core bin):
+      // 600,000 ms is 9 * 2^16 + ... -> fine 19 * 8 + 1, core bin 3 (5-15 min): 1227; 0 -> 0;
+      // 1,200,000 ms -> fine 20 * 8 + 1, core bin 4 (15-60 min): 1292.
+      expect(
+        check
+          .prepare('SELECT day, kind, bin, sessions, total FROM session_hist ORDER BY day, kind, bin')
+          .raw()
+          .all(),
+      ).toEqual([
+        [D, 0, 1, 1, 1],
+        [D, 0, 2, 1, 2],
+        [D, 1, 0, 1, 0],
+        [D, 1, 1227, 1, 10 * MIN],
+        [D + DAY_MS, 0, 2, 1, 2],
+        [D + DAY_MS, 1, 1292, 1, 20 * MIN],
+      ]);
+      expect(
+        check.prepare("SELECT name FROM sqlite_master WHERE name = 'session_totals_length'").pluck().get(),
+      ).toBe('session_totals_length');
+      check.close();
+      // s1: 2 turns over 10 min, s2: 1 turn, s3: 2 turns over 20 min crossing midnight into day 2.
+      expect(await storage.turns.sessionStats!({ from: D, to: D + 3 * DAY_MS })).toEqual({
+        turns: 5,
+        sessions: 3,
+        turnsPerSession: { sum: 5, median: 2, p90: 2, max: 2, bins: [1, 2, 0, 0, 0, 0, 0] },
+        lengthMs: {
+          sum: 30 * MIN,
+          median: 10 * MIN,
+          p90: 20 * MIN,
+          max: 20 * MIN,
+          bins: [1, 0, 0, 1, 1, 0, 0],
+        },
+        users: { active: 2, returning: 1 },
+      });
+      // Day 1 holds only s3's first turn: s3 crosses the range's end and is recounted.
+      expect(await storage.turns.sessionStats!({ from: D + DAY_MS, to: D + 2 * DAY_MS })).toEqual({
+        turns: 1,
+        sessions: 1,
+        turnsPerSession: { sum: 1, median: 1, p90: 1, max: 1, bins: [1, 0, 0, 0, 0, 0, 0] },
+        lengthMs: { sum: 0, median: 0, p90: 0, max: 0, bins: [1, 0, 0, 0, 0, 0, 0] },
+        users: { active: 1, returning: 0 },
+      });
+    } finally {
+      await storage.close();
+    }
+  });
+
   it('a second open of a current database changes nothing', async () => {
     const path = join(dir, 'current.db');
     const first = createSqliteStorage({ path });
