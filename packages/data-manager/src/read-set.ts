@@ -11,9 +11,9 @@ import {
  * What a cached answer was computed from: the filters of every storage read it made, or `'all'`
  * when it depends on turns no filter describes (search ranking reads corpus-wide statistics).
  *
- * Every read of the storage contract (`aggregate`, `list`, `count`) answers from the turns its
- * filter matches and nothing else, so a turn that matches none of an answer's filters cannot
- * change that answer. Reads whose filter depends on an earlier result (a page of session ids)
+ * Every read of the storage contract (`aggregate`, `list`, `count`, the optional `sessionStats`)
+ * answers from the turns its filter matches and nothing else, so a turn that matches none of an
+ * answer's filters cannot change that answer. Reads whose filter depends on an earlier result (a page of session ids)
  * only ever narrow an earlier filter, so they add nothing a turn could match that the first did
  * not; they are recorded anyway.
  */
@@ -104,6 +104,14 @@ export function recordReads(turns: TurnStore): ReadRecorder {
       return turns.count(filter);
     },
   };
+  // Optional (core TurnStore.sessionStats): forwarded only when the store has it, filter noted like a read.
+  if (turns.sessionStats) {
+    const sessionStats = turns.sessionStats.bind(turns);
+    store.sessionStats = (filter) => {
+      note(filter);
+      return sessionStats(filter);
+    };
+  }
   return {
     store,
     reads({ openEnd, movingStart }) {

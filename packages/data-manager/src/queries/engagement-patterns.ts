@@ -1,12 +1,18 @@
-import { HOUR_MS, type Measure } from '@convokit/core';
-import { mean, nearestRank, ratio } from '../ratio.js';
+import {
+  type Measure,
+  SESSION_LENGTH_BINS,
+  SESSION_TURN_BINS,
+  SESSION_USER_GROUPS,
+  type SessionStats,
+  type SessionValueStats,
+  sessionStatsOfRows,
+  type TurnFilter,
+  type TurnStore,
+} from '@convokit/core';
+import { mean, ratio } from '../ratio.js';
 import type { QueryContext, QueryOutput } from './context.js';
 import { bucketsOf, levelSeries, type SeriesPoint } from './series.js';
 import { byFirstKey, type MeasureValues } from './values.js';
-
-type GroupKeyValues = Array<string | number | null>;
-
-const MINUTE_MS = 60_000;
 
 /** A histogram bin: values in [min, max), `max` null for the open last bin. */
 export interface Bin {
@@ -58,18 +64,16 @@ export interface EngagementData {
   personaPreference: Array<{ persona: string; users: number; share: number }>;
 }
 
-export const TURN_BINS = [1, 2, 3, 6, 11, 21, 51];
-export const LENGTH_BINS = [0, 1, MINUTE_MS, 5 * MINUTE_MS, 15 * MINUTE_MS, HOUR_MS, 4 * HOUR_MS];
-
 const SERIES_MEASURES: Measure[] = ['count', 'sessions', 'users'];
 
 export async function engagementPatterns(ctx: QueryContext): Promise<QueryOutput<EngagementData>> {
   const { turns, filter, period, query } = ctx;
   const daily = query.aggregation === 'daily';
   const days = bucketsOf('day', period);
-  // One scan gives both the sessions and the users: a row per (session, user) pair. The
+  // The per-session figures and returning users: the store's sessionStats when it has one, else
+  // one scan giving both the sessions and the users, a row per (session, user) pair. The
   // day-of-week histogram needs no call of its own: it is the per-day counts summed by weekday.
-  const [perDay, levelPoints, sessionUser, perHour, userPersona] = await Promise.all([
+  const [perDay, levelPoints, sessions, perHour, userPersona] = await Promise.all([
     turns.aggregate({ filter, groupBy: ['day'], measures: SERIES_MEASURES }),
     daily
       ? Promise.resolve(null)
@@ -77,7 +81,7 @@ export async function engagementPatterns(ctx: QueryContext): Promise<QueryOutput
           { turns, filter, period, level: query.aggregation, sessionLimit: query.pagination.limit },
           SERIES_MEASURES,
         ),
-    turns.aggregate({ filter, groupBy: ['session', 'user'], measures: ['count', 'firstAt', 'lastAt'] }),
+    turns.sessionStats ? turns.sessionStats(filter) : groupedSessionStats(turns, filter),
     turns.aggregate({ filter, groupBy: ['hourOfDay'], measures: ['count'] }),
     turns.aggregate({
       filter,
@@ -96,11 +100,8 @@ export async function engagementPatterns(ctx: QueryContext): Promise<QueryOutput
   }));
   const sessionsByDay = dayPoints.map((p) => ({ start: p.start, sessions: p.values.sessions ?? 0 }));
 
-  const { turnCounts, lengths, sessionCount, totalTurns, sessionsPerUser } = perSession(sessionUser.rows);
-
-  const active = sessionsPerUser.size;
-  let returning = 0;
-  for (const n of sessionsPerUser.values()) if (n >= 2) returning += 1;
+  const sessionCount = sessions.sessions;
+  const { active, returning } = sessions.users;
 
   // Rows come most turns first, ties by (user, persona): the first persona row of a user wins.
   const preferred = new Map<string, string>();
@@ -124,15 +125,15 @@ export async function engagementPatterns(ctx: QueryContext): Promise<QueryOutput
 
   return {
     data: {
-      totals: { turns: totalTurns, sessions: sessionCount, users: active },
+      totals: { turns: sessions.turns, sessions: sessionCount, users: active },
       sessionsPerDay: {
         days: sessionsByDay,
         mean: mean(sessionsByDay.map((d) => d.sessions)),
         max: sessionsByDay.reduce((m, d) => Math.max(m, d.sessions), 0),
       },
       series,
-      turnsPerSession: distribution(turnCounts, TURN_BINS),
-      sessionLengthMs: distribution(lengths, LENGTH_BINS),
+      turnsPerSession: distribution(sessions.turnsPerSession, sessionCount, SESSION_TURN_BINS),
+      sessionLengthMs: distribution(sessions.lengthMs, sessionCount, SESSION_LENGTH_BINS),
       hourOfDay: dense(perHour.rows, 24),
       dayOfWeek: byWeekday(dayPoints),
       users: { active, returning, returningRate: ratio(returning, active) },
@@ -142,84 +143,24 @@ export async function engagementPatterns(ctx: QueryContext): Promise<QueryOutput
   };
 }
 
-interface PerSession {
-  /** Turns of each session, and lastAt - firstAt of each (same order). */
-  turnCounts: Float64Array;
-  lengths: Float64Array;
-  sessionCount: number;
-  totalTurns: number;
-  /** Sessions of each user id. */
-  sessionsPerUser: Map<string, number>;
+/** Stores without `sessionStats`: every (session, user) row of the period, summarized by core. */
+async function groupedSessionStats(turns: TurnStore, filter: TurnFilter): Promise<SessionStats> {
+  const { rows } = await turns.aggregate({
+    filter,
+    groupBy: [...SESSION_USER_GROUPS.groupBy],
+    measures: [...SESSION_USER_GROUPS.measures],
+  });
+  return sessionStatsOfRows(rows);
 }
 
-/**
- * Per-session figures from the (session, user) rows. Rows come in key order, so a session's rows
- * are adjacent and a period of a hundred thousand sessions needs no map of them; rows out of that
- * order (no adapter returns them so) are merged through a map instead.
- */
-function perSession(rows: ReadonlyArray<{ keys: GroupKeyValues; values: MeasureValues }>): PerSession {
-  const turnCounts = new Float64Array(rows.length);
-  const firsts = new Float64Array(rows.length);
-  const lasts = new Float64Array(rows.length);
-  const sessionsPerUser = new Map<string, number>();
-  let n = 0;
-  let totalTurns = 0;
-  let previous: string | undefined;
-  let index: Map<string, number> | undefined;
-  for (const row of rows) {
-    const [session, user] = row.keys;
-    const id = String(session);
-    const turns = row.values.count ?? 0;
-    const first = row.values.firstAt ?? 0;
-    const last = row.values.lastAt ?? 0;
-    totalTurns += turns;
-    if (!index && previous !== undefined && id < previous) {
-      index = new Map();
-      // Everything so far was in order: one slot per session seen.
-      let i = 0;
-      for (const r of rows) {
-        if (r === row) break;
-        const rid = String(r.keys[0]);
-        if (!index.has(rid)) index.set(rid, i++);
-      }
-    }
-    const slot = index ? index.get(id) : id === previous ? n - 1 : undefined;
-    if (slot === undefined) {
-      index?.set(id, n);
-      turnCounts[n] = turns;
-      firsts[n] = first;
-      lasts[n] = last;
-      n++;
-    } else {
-      turnCounts[slot] = (turnCounts[slot] ?? 0) + turns;
-      if (first < (firsts[slot] ?? first)) firsts[slot] = first;
-      if (last > (lasts[slot] ?? last)) lasts[slot] = last;
-    }
-    previous = id;
-    if (user !== null) sessionsPerUser.set(String(user), (sessionsPerUser.get(String(user)) ?? 0) + 1);
-  }
-  const lengths = new Float64Array(n);
-  for (let i = 0; i < n; i++) lengths[i] = lasts[i]! - firsts[i]!;
-  return { turnCounts: turnCounts.subarray(0, n), lengths, sessionCount: n, totalTurns, sessionsPerUser };
-}
-
-/** Summary and fixed bins (`edges` are the bins' lower bounds, ascending) of per-session values. */
-export function distribution(values: ArrayLike<number>, edges: readonly number[]): Distribution {
-  // A typed array sorts numerically without a comparator call per pair.
-  const sorted = Float64Array.from(values).sort();
-  const bins: Bin[] = edges.map((min, i) => ({ min, max: edges[i + 1] ?? null, sessions: 0 }));
-  // Values ascend, so each bin takes a run of them (values below the first edge fall in none).
-  let b = -1;
-  for (const v of sorted) {
-    while (b + 1 < bins.length && v >= bins[b + 1]!.min) b++;
-    if (b >= 0) bins[b]!.sessions += 1;
-  }
+/** A Distribution from a store's summary of `n` per-session values and the bins' lower bounds. */
+function distribution(stats: SessionValueStats, n: number, edges: readonly number[]): Distribution {
   return {
-    mean: mean(sorted),
-    median: nearestRank(sorted, 0.5),
-    p90: nearestRank(sorted, 0.9),
-    max: sorted.length === 0 ? null : sorted[sorted.length - 1]!,
-    bins,
+    mean: n === 0 ? null : stats.sum / n,
+    median: stats.median,
+    p90: stats.p90,
+    max: stats.max,
+    bins: edges.map((min, i) => ({ min, max: edges[i + 1] ?? null, sessions: stats.bins[i] ?? 0 })),
   };
 }
 
