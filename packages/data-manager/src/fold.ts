@@ -306,27 +306,35 @@ const rowKey = (keys: readonly GroupValue[]): string => JSON.stringify(keys);
 function foldAdditive(call: RecordedCall, matching: readonly Turn[]): AggregateRow[] {
   const measures = [...new Set(call.spec.measures)];
   const groupBy = groupByOf(call.spec);
-  const rows = new Map<string, AggregateRow>();
-  for (const row of call.result.rows) rows.set(rowKey(row.keys), row);
+  const tuples = matching.map((turn) => groupTuples(turn, groupBy));
+  // Only rows whose first key a turn falls under can change: index just those (a call may hold
+  // thousands of rows, a fold touches a few).
+  const firsts = new Set<GroupValue>();
+  for (const list of tuples) for (const keys of list) firsts.add(keys[0] ?? null);
+  const out = [...call.result.rows];
+  const index = new Map<string, number>();
+  for (let i = 0; i < out.length; i++) {
+    const keys = out[i]!.keys;
+    if (firsts.has(keys[0] ?? null)) index.set(rowKey(keys), i);
+  }
   // Rows are copied before their first change: the cached ones are frozen inside answers.
-  const copied = new Set<string>();
-  for (const turn of matching) {
-    for (const keys of groupTuples(turn, groupBy)) {
+  const copied = new Set<number>();
+  for (let t = 0; t < matching.length; t++) {
+    for (const keys of tuples[t]!) {
       const k = rowKey(keys);
-      let row = rows.get(k);
-      if (!row) {
-        row = { keys, values: emptyRow(measures) };
-        rows.set(k, row);
-        copied.add(k);
-      } else if (!copied.has(k)) {
-        row = { keys: row.keys, values: { ...row.values } };
-        rows.set(k, row);
-        copied.add(k);
+      let i = index.get(k);
+      if (i === undefined) {
+        i = out.push({ keys, values: emptyRow(measures) }) - 1;
+        index.set(k, i);
+        copied.add(i);
+      } else if (!copied.has(i)) {
+        out[i] = { keys: out[i]!.keys, values: { ...out[i]!.values } };
+        copied.add(i);
       }
-      addTurn(row.values, turn, measures);
+      addTurn(out[i]!.values, matching[t]!, measures);
     }
   }
-  return [...rows.values()];
+  return out;
 }
 
 function emptyRow(measures: readonly Measure[]): AggregateRow['values'] {
