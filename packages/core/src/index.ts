@@ -1,3 +1,4 @@
+export { compareGroupKeys, sortAggregateRows } from './aggregate-order.js';
 export type { Clock, ManualClock } from './clock.js';
 export { createManualClock, systemClock } from './clock.js';
 export { contextOf, warmContextShapes } from './context-shape.js';

@@ -12,6 +12,7 @@ import {
   matchesTurnFilter,
   nextBucketStart,
   normalizeTurnFilter,
+  sortAggregateRows,
   stableStringify,
   type TimeBucket,
   type Turn,
@@ -224,7 +225,7 @@ export async function foldTurns(
         : await rereadGroups(call, matching, turns);
       out.set(key, {
         spec: call.spec,
-        result: { rows: sortRows(rows, call.spec), totalGroups: rows.length },
+        result: { rows: sortAggregateRows(rows, call.spec.orderBy), totalGroups: rows.length },
       });
     }),
   );
@@ -430,37 +431,4 @@ async function rereadGroups(
 
 function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** Keys ascending: null first, then numbers or strings ascending (the aggregate contract). */
-function compareKeys(a: readonly GroupValue[], b: readonly GroupValue[]): number {
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i]!;
-    const y = b[i]!;
-    if (x === y) continue;
-    if (x === null) return -1;
-    if (y === null) return 1;
-    if (typeof x === 'number' && typeof y === 'number') return x - y;
-    if (typeof x === 'number') return -1;
-    if (typeof y === 'number') return 1;
-    return compareStrings(x, y);
-  }
-  return 0;
-}
-
-/** The contract's row order: by `orderBy` (nulls last), ties by keys ascending; else by keys. */
-function sortRows(rows: AggregateRow[], spec: AggregateSpecInput): AggregateRow[] {
-  const order = spec.orderBy;
-  if (!order) return rows.sort((a, b) => compareKeys(a.keys, b.keys));
-  const sign = (order.direction ?? 'desc') === 'desc' ? -1 : 1;
-  return rows.sort((a, b) => {
-    const x = a.values[order.measure] ?? null;
-    const y = b.values[order.measure] ?? null;
-    if (x !== y) {
-      if (x === null) return 1;
-      if (y === null) return -1;
-      if (x !== y) return sign * (x - y);
-    }
-    return compareKeys(a.keys, b.keys);
-  });
 }

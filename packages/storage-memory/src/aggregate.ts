@@ -10,6 +10,7 @@ import {
   LatencyHistogram,
   type Measure,
   MULTI_VALUED_KEYS,
+  sortAggregateRows,
   type Turn,
 } from '@convokit/core';
 
@@ -64,22 +65,7 @@ export function aggregateTurns(turns: Iterable<Turn>, spec: AggregateSpec): Aggr
   const rows: Array<{ keys: GroupValue[]; values: Partial<Record<Measure, number | null>> }> = [];
   for (const group of groups.values()) rows.push({ keys: group.keys, values: group.values(spec.measures) });
 
-  const order = spec.orderBy;
-  if (order) {
-    const sign = order.direction === 'asc' ? 1 : -1;
-    rows.sort((a, b) => {
-      const va = a.values[order.measure] ?? null;
-      const vb = b.values[order.measure] ?? null;
-      if (va !== vb) {
-        if (va === null) return 1;
-        if (vb === null) return -1;
-        return sign * (va - vb);
-      }
-      return compareKeys(a.keys, b.keys);
-    });
-  } else {
-    rows.sort((a, b) => compareKeys(a.keys, b.keys));
-  }
+  sortAggregateRows(rows, spec.orderBy);
 
   const end = spec.limit === undefined ? undefined : spec.offset + spec.limit;
   return { rows: rows.slice(spec.offset, end) as AggregateRow[], totalGroups: rows.length };
@@ -268,20 +254,4 @@ class Group {
 
 function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** Keys ascending: null first, then numbers or strings ascending. */
-export function compareKeys(a: readonly GroupValue[], b: readonly GroupValue[]): number {
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i]!;
-    const y = b[i]!;
-    if (x === y) continue;
-    if (x === null) return -1;
-    if (y === null) return 1;
-    if (typeof x === 'number' && typeof y === 'number') return x - y;
-    if (typeof x === 'number') return -1;
-    if (typeof y === 'number') return 1;
-    return compareStrings(x, y);
-  }
-  return 0;
 }

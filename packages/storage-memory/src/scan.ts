@@ -106,7 +106,7 @@ export function groupRows(
   const n = acc.size;
   const codes = groups.codes;
 
-  // Each group's place in key order (compareKeys), as one number: the rank of its key at each
+  // Each group's place in key order (core compareGroupKeys), as one number: the rank of its key at each
   // position, the first position weighing most.
   const width = spec.groupBy.length;
   const weights: number[] = new Array(width).fill(0);
@@ -306,7 +306,7 @@ export interface Dim {
   decode(code: number, tuple: GroupValue[]): void;
   /** The key positions this dimension fills, each with how many ranks its keys take. */
   slots: Array<[position: number, ranks: number]>;
-  /** Writes the rank (in compareKeys order) of each of its positions' keys into `ranks`. */
+  /** Writes the rank (in core compareGroupKeys order) of each of its positions' keys into `ranks`. */
   rank(code: number, ranks: number[]): void;
 }
 

@@ -10,6 +10,7 @@ import {
   type Measure,
   type NormalizedTurnFilter,
   normalizeTurnFilter,
+  sortAggregateRows,
   validate,
 } from '@convokit/core';
 import { type Part, rollupParts, rollupPlan, scanParts, topRows } from './aggregate-rollup.js';
@@ -184,7 +185,7 @@ export async function aggregateTurns(
   if (options.plan !== 'base' && sessionPlanServes(spec, filter)) {
     return db.read('turns.aggregate', async (sql) => {
       const { rows, totalGroups } = await sessionAggregate(sql, S, spec, filter);
-      sortRows(rows, spec.orderBy);
+      sortAggregateRows(rows, spec.orderBy);
       const end = spec.limit === undefined ? undefined : spec.offset + spec.limit;
       return { rows: rows.slice(spec.offset, end), totalGroups };
     });
@@ -192,7 +193,7 @@ export async function aggregateTurns(
   if (options.plan !== 'base' && userPersonaPlanServes(spec, filter)) {
     const rows = await db.read('turns.aggregate', (sql) => userPersonaAggregate(sql, S, spec, filter));
     if (rows) {
-      sortRows(rows, spec.orderBy);
+      sortAggregateRows(rows, spec.orderBy);
       const end = spec.limit === undefined ? undefined : spec.offset + spec.limit;
       return { rows: rows.slice(spec.offset, end), totalGroups: rows.length };
     }
@@ -261,7 +262,7 @@ export async function aggregateTurns(
       for (const measure of spec.measures) values[measure] = measureValue(measure, row, count, histogram);
       rows.push({ keys, values });
     }
-    sortRows(rows, spec.orderBy);
+    sortAggregateRows(rows, spec.orderBy);
     const end = spec.limit === undefined ? undefined : spec.offset + spec.limit;
     return { rows: rows.slice(spec.offset, end), totalGroups: totalGroups ?? rows.length };
   });
@@ -310,35 +311,4 @@ function measureValue(
     case 'lastAt':
       return num('last_at');
   }
-}
-
-/** Null first, then numbers or strings ascending (JS order, as every adapter sorts). */
-export function compareKeys(a: GroupValue[], b: GroupValue[]): number {
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i] ?? null;
-    const y = b[i] ?? null;
-    if (x === y) continue;
-    if (x === null) return -1;
-    if (y === null) return 1;
-    return x < y ? -1 : 1;
-  }
-  return 0;
-}
-
-function sortRows(
-  rows: AggregateRow[],
-  orderBy: { measure: Measure; direction: 'asc' | 'desc' } | undefined,
-): void {
-  rows.sort((a, b) => {
-    if (orderBy) {
-      const x = a.values[orderBy.measure] ?? null;
-      const y = b.values[orderBy.measure] ?? null;
-      if (x !== y) {
-        if (x === null) return 1;
-        if (y === null) return -1;
-        return orderBy.direction === 'asc' ? x - y : y - x;
-      }
-    }
-    return compareKeys(a.keys, b.keys);
-  });
 }

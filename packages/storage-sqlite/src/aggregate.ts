@@ -12,6 +12,7 @@ import {
   type Measure,
   type NormalizedTurnFilter,
   normalizeTurnFilter,
+  sortAggregateRows,
   validate,
 } from '@convokit/core';
 import { BucketSums } from './bucket-sums.js';
@@ -621,24 +622,6 @@ function keysOf(row: unknown[], at: Columns, n: number): GroupValue[] {
   return keys;
 }
 
-function compareValue(a: GroupValue, b: GroupValue): number {
-  if (a === b) return 0;
-  if (a === null) return -1;
-  if (b === null) return 1;
-  if (typeof a === 'number' && typeof b === 'number') return a - b;
-  if (typeof a === 'number') return -1;
-  if (typeof b === 'number') return 1;
-  return a < b ? -1 : 1;
-}
-
-export function compareKeys(a: readonly GroupValue[], b: readonly GroupValue[]): number {
-  for (let i = 0; i < a.length; i++) {
-    const c = compareValue(a[i] ?? null, b[i] ?? null);
-    if (c !== 0) return c;
-  }
-  return 0;
-}
-
 function measureValues(
   measures: readonly Measure[],
   g: RawGroup,
@@ -694,22 +677,6 @@ function measureValues(
     }
   }
   return values;
-}
-
-export function orderRows(spec: AggregateSpec, rows: AggregateRow[]): AggregateRow[] {
-  const order = spec.orderBy;
-  if (!order) return rows.sort((a, b) => compareKeys(a.keys, b.keys));
-  const sign = order.direction === 'asc' ? 1 : -1;
-  return rows.sort((a, b) => {
-    const x = a.values[order.measure] ?? null;
-    const y = b.values[order.measure] ?? null;
-    if (x !== y) {
-      if (x === null) return 1;
-      if (y === null) return -1;
-      if (x !== y) return sign * (x - y);
-    }
-    return compareKeys(a.keys, b.keys);
-  });
 }
 
 export interface AggregateOptions {
@@ -838,7 +805,7 @@ export async function aggregateTurns(
   const wantsPercentiles = spec.measures.some((m) => m in PERCENTILES);
   const n = spec.groupBy.length;
   const page = (rows: AggregateRow[], totalGroups: number): AggregateResult => {
-    orderRows(spec, rows);
+    sortAggregateRows(rows, spec.orderBy);
     const end = spec.limit === undefined ? undefined : spec.offset + spec.limit;
     return { rows: rows.slice(spec.offset, end), totalGroups };
   };
