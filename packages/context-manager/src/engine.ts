@@ -73,6 +73,16 @@ function notFound(id: string): ConvokitError {
   return new ConvokitError('NOT_FOUND', `No live context ${id}`, { contextId: id });
 }
 
+/** A lost compare-and-set the update loop may retry (with a fresh read). */
+function retryableConflict(error: ConvokitError, attempt: number): ConvokitError {
+  return new ConvokitError(
+    'CONFLICT',
+    error.message,
+    { ...error.details, retryable: true, attempt },
+    { cause: error },
+  );
+}
+
 /** A copy the policy did not allow an update of, at this version (see #attemptOnChecked). */
 class Denied {
   constructor(readonly version: number) {}
@@ -842,17 +852,9 @@ export class ContextEngine {
       const made = make(ctx, now);
       if (made === null) return undefined;
       ({ changes, changedKeys } = made);
-      if (changes.data !== undefined) {
-        const { data } = changes;
-        const measured = measureBound(data, ctx.metadata);
-        checkDataLimits(measured.bytes, measured.depth, this.#settings.limits, id, data, ctx.metadata);
-      }
+      this.#completeChanges(id, ctx, changes, now);
     } catch {
       return undefined;
-    }
-    if (changes.expiresAt === undefined) {
-      const slid = this.#slide(ctx, now);
-      if (slid !== undefined) changes.expiresAt = slid;
     }
     let updated: Context;
     try {
@@ -861,12 +863,7 @@ export class ContextEngine {
       if (ConvokitError.is(error, 'NOT_FOUND')) return undefined;
       if (!ConvokitError.is(error, 'CONFLICT')) throw error;
       if (expectedVersion !== undefined) return undefined;
-      throw new ConvokitError(
-        'CONFLICT',
-        error.message,
-        { ...error.details, retryable: true, attempt },
-        { cause: error },
-      );
+      throw retryableConflict(error, attempt);
     }
     return this.#updated(p, id, ctx.scope, updated, changedKeys, now);
   }
@@ -891,15 +888,7 @@ export class ContextEngine {
     const made = make(ctx, now);
     if (made === null) return { context: ctx, changedKeys: [] };
     const { changes, changedKeys } = made;
-    if (changes.data !== undefined) {
-      const { data } = changes;
-      const measured = measureBound(data, ctx.metadata);
-      checkDataLimits(measured.bytes, measured.depth, this.#settings.limits, id, data, ctx.metadata);
-    }
-    if (changes.expiresAt === undefined) {
-      const slid = this.#slide(ctx, now);
-      if (slid !== undefined) changes.expiresAt = slid;
-    }
+    this.#completeChanges(id, ctx, changes, now);
     let updated: Context;
     try {
       updated = await this.#contexts.update(id, ctx.version, changes, now);
@@ -909,14 +898,22 @@ export class ContextEngine {
         this.#metrics.increment('conflicts');
         throw error;
       }
-      throw new ConvokitError(
-        'CONFLICT',
-        error.message,
-        { ...error.details, retryable: true, attempt },
-        { cause: error },
-      );
+      throw retryableConflict(error, attempt);
     }
     return this.#updated(p, id, ctx.scope, updated, changedKeys, now);
+  }
+
+  /** Refuses data over a limit (`LIMIT`); adds the sliding expiry when the write sets none. */
+  #completeChanges(id: string, ctx: Context, changes: ContextChanges, now: number): void {
+    if (changes.data !== undefined) {
+      const { data } = changes;
+      const measured = measureBound(data, ctx.metadata);
+      checkDataLimits(measured.bytes, measured.depth, this.#settings.limits, id, data, ctx.metadata);
+    }
+    if (changes.expiresAt === undefined) {
+      const slid = this.#slide(ctx, now);
+      if (slid !== undefined) changes.expiresAt = slid;
+    }
   }
 
   /** Audits, announces and logs a written update. */
