@@ -15,6 +15,8 @@ export { ConvokitError, ERROR_CODES } from './errors.js';
 export { warmAuditEventShapes } from './event-shape.js';
 export type { NormalizedTurnFilter } from './filter.js';
 export { matchesTurnFilter, normalizeTurnFilter } from './filter.js';
+export type { MultiValuedKey } from './group-values.js';
+export { groupValuesOf, multiGroupValues, singleGroupValue } from './group-values.js';
 export type { HistogramJSON } from './histogram.js';
 export {
   bucketValue,

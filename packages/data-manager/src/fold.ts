@@ -2,11 +2,9 @@ import {
   type AggregateResult,
   type AggregateRow,
   type AggregateSpecInput,
-  bucketStart,
-  dayOfWeek,
   type GroupKey,
   type GroupValue,
-  hourOfDay,
+  groupValuesOf,
   type Measure,
   MULTI_VALUED_KEYS,
   matchesTurnFilter,
@@ -243,7 +241,7 @@ export function groupTuples(turn: Turn, groupBy: readonly GroupKey[]): GroupValu
       continue;
     }
     const second = MULTI.has(key) ? groupBy.indexOf(key, i + 1) : -1;
-    const names = valuesOf(turn, key);
+    const names = groupValuesOf(turn, key);
     const next: GroupValue[][] = [];
     if (second >= 0) {
       const distinct = [...new Set(names as string[])].sort(compareStrings);
@@ -270,36 +268,6 @@ export function groupTuples(turn: Turn, groupBy: readonly GroupKey[]): GroupValu
     tuples = next;
   }
   return tuples;
-}
-
-function valuesOf(turn: Turn, key: GroupKey): GroupValue[] {
-  switch (key) {
-    case 'persona':
-      return [turn.persona ?? null];
-    case 'framework':
-      return turn.frameworks;
-    case 'tool':
-      return turn.tools;
-    case 'mcpServer':
-      return turn.mcpServers;
-    case 'session':
-      return [turn.sessionId];
-    case 'user':
-      return [turn.userId ?? null];
-    case 'conversation':
-      return [turn.conversationId ?? null];
-    case 'outcome':
-      return [turn.outcome];
-    case 'hour':
-    case 'day':
-    case 'week':
-    case 'month':
-      return [bucketStart(key as TimeBucket, turn.at)];
-    case 'hourOfDay':
-      return [hourOfDay(turn.at)];
-    case 'dayOfWeek':
-      return [dayOfWeek(turn.at)];
-  }
 }
 
 const rowKey = (keys: readonly GroupValue[]): string => JSON.stringify(keys);

@@ -2,14 +2,14 @@ import {
   type AggregateResult,
   type AggregateRow,
   type AggregateSpec,
-  bucketStart,
-  dayOfWeek,
   type GroupKey,
   type GroupValue,
-  hourOfDay,
   LatencyHistogram,
   type Measure,
   MULTI_VALUED_KEYS,
+  type MultiValuedKey,
+  multiGroupValues,
+  singleGroupValue,
   sortAggregateRows,
   type Turn,
 } from '@convokit/core';
@@ -39,7 +39,7 @@ export function aggregateTurns(turns: Iterable<Turn>, spec: AggregateSpec): Aggr
       }
       const dim = plan[d]!;
       if (dim.kind === 'pair') {
-        const names = [...namesOf(turn, dim.key)].sort(compareStrings);
+        const names = [...multiGroupValues(turn, dim.key)].sort(compareStrings);
         for (let i = 0; i < names.length; i++) {
           for (let j = i + 1; j < names.length; j++) {
             tuple[dim.first] = names[i]!;
@@ -48,12 +48,12 @@ export function aggregateTurns(turns: Iterable<Turn>, spec: AggregateSpec): Aggr
           }
         }
       } else if (dim.kind === 'multi') {
-        for (const name of namesOf(turn, dim.key)) {
+        for (const name of multiGroupValues(turn, dim.key)) {
           tuple[dim.at] = name;
           visit(d + 1);
         }
       } else {
-        tuple[dim.at] = singleValue(turn, dim.key);
+        tuple[dim.at] = singleGroupValue(turn, dim.key);
         visit(d + 1);
       }
     };
@@ -72,12 +72,10 @@ export function aggregateTurns(turns: Iterable<Turn>, spec: AggregateSpec): Aggr
 }
 
 type Dimension =
-  | { kind: 'single'; key: GroupKey; at: number }
-  | { kind: 'multi'; key: MultiKey; at: number }
-  | { kind: 'pair'; key: MultiKey; first: number; second: number };
-type MultiKey = (typeof MULTI_VALUED_KEYS)[number];
-
-function isMulti(key: GroupKey): key is MultiKey {
+  | { kind: 'single'; key: Exclude<GroupKey, MultiValuedKey>; at: number }
+  | { kind: 'multi'; key: MultiValuedKey; at: number }
+  | { kind: 'pair'; key: MultiValuedKey; first: number; second: number };
+function isMulti(key: GroupKey): key is MultiValuedKey {
   return (MULTI_VALUED_KEYS as readonly string[]).includes(key);
 }
 
@@ -94,43 +92,6 @@ function planDimensions(groupBy: readonly GroupKey[]): Dimension[] {
     plan.push(second === -1 ? { kind: 'multi', key, at } : { kind: 'pair', key, first: at, second });
   });
   return plan;
-}
-
-function namesOf(turn: Turn, key: MultiKey): readonly string[] {
-  switch (key) {
-    case 'framework':
-      return turn.frameworks;
-    case 'tool':
-      return turn.tools;
-    case 'mcpServer':
-      return turn.mcpServers;
-  }
-}
-
-function singleValue(turn: Turn, key: GroupKey): GroupValue {
-  switch (key) {
-    case 'persona':
-      return turn.persona ?? null;
-    case 'session':
-      return turn.sessionId;
-    case 'user':
-      return turn.userId ?? null;
-    case 'conversation':
-      return turn.conversationId ?? null;
-    case 'outcome':
-      return turn.outcome;
-    case 'hour':
-    case 'day':
-    case 'week':
-    case 'month':
-      return bucketStart(key, turn.at);
-    case 'hourOfDay':
-      return hourOfDay(turn.at);
-    case 'dayOfWeek':
-      return dayOfWeek(turn.at);
-    default:
-      throw new Error(`not a single-valued group key: ${key}`);
-  }
 }
 
 interface Needs {
