@@ -150,6 +150,14 @@ function openFileStorage(options: FileStorageOptions): FileStorage {
       });
     }
     if (isEmpty(mutation)) return;
+    // A caller that never yields to the event loop (awaiting only writes, which resolve at once)
+    // would hold a scheduled compaction off without bound: the next write runs it first. The
+    // write that made it due is applied by now (each write journals once, then applies at once),
+    // and this one is not yet, so the snapshot holds exactly what the old log did.
+    if (compactionPending) {
+      clearImmediate(compactionPending);
+      runScheduledCompaction();
+    }
     writer.append(encodeRecord(mutation), 1);
     logRecords++;
     if (logRecords >= nextCompactionAt && !compactionPending && writer.size >= snapshotBytes) {

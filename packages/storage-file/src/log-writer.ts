@@ -16,6 +16,8 @@ export class LogWriter {
   #size: number;
   #records = 0;
   #dirty = false;
+  /** When the oldest write not yet fsync'd under `batch` was made (performance.now()). */
+  #dirtySince = 0;
   #timer: NodeJS.Timeout | undefined;
   #failure: ConvokitError | undefined;
   readonly #policy: FsyncPolicy;
@@ -58,6 +60,16 @@ export class LogWriter {
   /** Writes `buf` (whole lines); returns once it is in the file (and fsync'd under `always`). */
   append(buf: Buffer, records: number): void {
     if (this.#failure) throw this.#failure;
+    // The timer alone would let a caller that never yields to the event loop (awaiting only
+    // resolved writes) hold the fsync off without bound: a write finding the window overdue
+    // fsyncs the earlier ones first (and fails before writing if that fsync fails).
+    if (
+      this.#policy === 'batch' &&
+      this.#dirty &&
+      performance.now() - this.#dirtySince >= this.#batchDelayMs
+    ) {
+      this.flush();
+    }
     const before = this.#size;
     try {
       writeAllSync(this.#fd, buf, before);
@@ -82,6 +94,7 @@ export class LogWriter {
     if (this.#policy === 'batch') {
       this.#dirty = true;
       if (!this.#timer) {
+        this.#dirtySince = performance.now();
         this.#timer = setTimeout(() => this.#timedSync(), this.#batchDelayMs);
         this.#timer.unref();
       }

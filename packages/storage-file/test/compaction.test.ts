@@ -84,6 +84,19 @@ describe('compaction', () => {
     await storage.close();
   });
 
+  it('runs when due even for a writer that never yields to the event loop', async () => {
+    const directory = tempDirectory();
+    const storage = await createFileStorage({ directory, clock, compactAfterRecords: 5 });
+    // No tick: awaiting writes that resolve at once runs no immediate, so the sixth write compacts.
+    for (let n = 1; n <= 7; n++) await storage.turns.append([makeTurn({ id: `t${n}`, at: n })]);
+    expect(storage.stats()).toMatchObject({ generation: 1, logRecords: 2 });
+    await storage.close();
+    const reopened = await createFileStorage({ directory, clock });
+    expect(reopened.recovery).toMatchObject({ generation: 1, snapshotRecords: 1, logRecords: 2 });
+    expect(await reopened.turns.count()).toBe(7);
+    await reopened.close();
+  });
+
   it('a failed compaction leaves the store working on its current generation', async () => {
     const directory = tempDirectory();
     const storage = await createFileStorage({ directory, clock, compactAfterRecords: false });
@@ -149,14 +162,29 @@ describe('fsync policies', () => {
       directory: tempDirectory(),
       clock,
       fsync: 'batch',
-      fsyncDelayMs: 5,
+      fsyncDelayMs: 100,
     });
     for (let n = 0; n < 3; n++) await storage.turns.append([makeTurn({ id: `t${n}` })]);
     expect(storage.metrics.counter('file.fsyncs')).toBe(0);
-    await new Promise((resolve) => setTimeout(resolve, 40));
+    await new Promise((resolve) => setTimeout(resolve, 250));
     expect(storage.metrics.counter('file.fsyncs')).toBe(1);
     await storage.close();
     expect(storage.metrics.counter('file.fsyncs')).toBe(1);
+  });
+
+  it('batch: a writer that never yields to the event loop still fsyncs within the bound', async () => {
+    const storage = await createFileStorage({
+      directory: tempDirectory(),
+      clock,
+      fsync: 'batch',
+      fsyncDelayMs: 10,
+    });
+    // Awaiting writes that resolve at once runs no timer: only the writes themselves can fsync.
+    const start = performance.now();
+    let n = 0;
+    while (performance.now() - start < 60) await storage.turns.append([makeTurn({ id: `t${n++}` })]);
+    expect(storage.metrics.counter('file.fsyncs')).toBeGreaterThanOrEqual(1);
+    await storage.close();
   });
 
   it('never: no fsync until flush or close', async () => {
