@@ -31,6 +31,7 @@ export type { Logger } from './logger.js';
 export { createLogger, REDACTED_FIELDS, REDACTION_CENSOR } from './logger.js';
 export type { LatencySummary, MetricsSnapshot } from './metrics.js';
 export { latencySummary, Metrics } from './metrics.js';
+export * from './persona-preference.js';
 export * from './schemas/aggregate.js';
 export * from './schemas/chart.js';
 export * from './schemas/common.js';
@@ -46,6 +47,7 @@ export type {
   AuditLog,
   ContextStore,
   ContextTouch,
+  ExpireAuditCountOptions,
   ExpireAuditOptions,
   GetContextByIdOptions,
   GetContextOptions,

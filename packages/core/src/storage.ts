@@ -1,4 +1,5 @@
 import { ConvokitError } from './errors.js';
+import type { PersonaPreference } from './persona-preference.js';
 import type { AggregateResult, AggregateSpecInput } from './schemas/aggregate.js';
 import type { PageInput, PageResult } from './schemas/common.js';
 import type { AuditEvent, AuditFilter, Context, ContextChanges, ContextFilter } from './schemas/context.js';
@@ -98,6 +99,14 @@ export interface TurnStore {
    * group turns by (session, user) themselves.
    */
   sessionStats?(filter?: TurnFilter): Promise<SessionStats>;
+  /**
+   * Optional capability: users per preferred persona over the turns matching `filter` (core
+   * persona-preference.ts): each user's persona with most of their matching turns, ties by name;
+   * turns without a user or a persona left out. Exactly what `personaPreferenceOf` gives for the
+   * (user, persona) turn counts of those turns, for every filter. Adapters that cannot answer it
+   * faster than grouping turns leave it out; callers then group turns by (user, persona) themselves.
+   */
+  personaPreference?(filter?: TurnFilter): Promise<PersonaPreference>;
 }
 
 export interface GetContextOptions {

@@ -11,7 +11,7 @@ import {
  * What a cached answer was computed from: the filters of every storage read it made, or `'all'`
  * when it depends on turns no filter describes (search ranking reads corpus-wide statistics).
  *
- * Every read of the storage contract (`aggregate`, `list`, `count`, the optional `sessionStats`)
+ * Every read of the storage contract (`aggregate`, `list`, `count`, the optional `sessionStats` and `personaPreference`)
  * answers from the turns its filter matches and nothing else, so a turn that matches none of an
  * answer's filters cannot change that answer. Reads whose filter depends on an earlier result (a page of session ids)
  * only ever narrow an earlier filter, so they add nothing a turn could match that the first did
@@ -104,12 +104,19 @@ export function recordReads(turns: TurnStore): ReadRecorder {
       return turns.count(filter);
     },
   };
-  // Optional (core TurnStore.sessionStats): forwarded only when the store has it, filter noted like a read.
+  // Optional (core TurnStore.sessionStats, personaPreference): forwarded only when the store has it, filter noted like a read.
   if (turns.sessionStats) {
     const sessionStats = turns.sessionStats.bind(turns);
     store.sessionStats = (filter) => {
       note(filter);
       return sessionStats(filter);
+    };
+  }
+  if (turns.personaPreference) {
+    const personaPreference = turns.personaPreference.bind(turns);
+    store.personaPreference = (filter) => {
+      note(filter);
+      return personaPreference(filter);
     };
   }
   return {

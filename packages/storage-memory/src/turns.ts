@@ -16,6 +16,8 @@ import {
   normalizeTurnFilter,
   type PageResult,
   PageSchema,
+  type PersonaPreference,
+  personaPreferenceOfRows,
   SESSION_USER_GROUPS,
   type SearchHit,
   type SearchOptionsInput,
@@ -28,6 +30,7 @@ import {
   TurnFilterSchema,
   TurnOrderSchema,
   type TurnStore,
+  USER_PERSONA_GROUPS,
   validate,
 } from '@convokit/core';
 import { aggregateTurns } from './aggregate.js';
@@ -208,6 +211,18 @@ export class MemoryTurnStore implements TurnStore {
       measures: [...SESSION_USER_GROUPS.measures],
     });
     return sessionStatsOfRows(rows);
+  }
+
+  /** TurnStore.personaPreference: the (user, persona) groups of the matching turns, summarized by core. */
+  async personaPreference(filter?: TurnFilter): Promise<PersonaPreference> {
+    this.host.open();
+    const f = validate(TurnFilterSchema, filter ?? {}, 'turns.personaPreference');
+    const { rows } = await this.aggregate({
+      filter: f,
+      groupBy: [...USER_PERSONA_GROUPS.groupBy],
+      measures: [...USER_PERSONA_GROUPS.measures],
+    });
+    return personaPreferenceOfRows(rows);
   }
 
   async count(filter?: TurnFilter): Promise<number> {

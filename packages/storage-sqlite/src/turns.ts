@@ -39,6 +39,7 @@ import {
   prepareDistinctStatements,
   trimDistinct,
 } from './distinct.js';
+import { personaPreference } from './persona-preference.js';
 import {
   prepareRollupStatements,
   RollupBatch,
@@ -314,5 +315,6 @@ export function createTurnStore(conn: Connection): TurnStore {
     },
 
     sessionStats: (filter?: TurnFilter) => sessionStats(conn, filter),
+    personaPreference: (filter?: TurnFilter) => personaPreference(conn, filter),
   };
 }

@@ -2,6 +2,7 @@ export { expectClose, expectPercentile, expectRows } from './cases/aggregate-che
 export { fixtureAuditEvents } from './cases/audit.js';
 export { fixtureContexts } from './cases/contexts-crud.js';
 export { conformanceCases } from './cases/index.js';
+export { referencePersonaPreference } from './cases/turns-persona-preference.js';
 export { searchTurns } from './cases/turns-search.js';
 export { referenceSessionStats } from './cases/turns-session-stats.js';
 export { expectClosed, expectRejects, expectValidation } from './expect-error.js';

@@ -41,6 +41,8 @@ export async function runConformanceCase(
     if (testCase.part !== 'storage' && !served(init, storage, testCase.part)) outcome = 'skipped';
     else if (testCase.requires === 'turns.version' && !storage.turns?.version) outcome = 'skipped';
     else if (testCase.requires === 'turns.sessionStats' && !storage.turns?.sessionStats) outcome = 'skipped';
+    else if (testCase.requires === 'turns.personaPreference' && !storage.turns?.personaPreference)
+      outcome = 'skipped';
     else if (testCase.requires === 'contexts.deleteExpiredAudited' && !storage.contexts?.deleteExpiredAudited)
       outcome = 'skipped';
     else await testCase.run(caseContext(storage, clock));

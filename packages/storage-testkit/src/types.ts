@@ -30,7 +30,11 @@ export interface ConformanceCase {
   /** The part the case needs; `storage` cases run against every adapter. */
   part: StoragePart | 'storage';
   /** An optional capability the case checks; stores without it report the case skipped. */
-  requires?: 'turns.version' | 'turns.sessionStats' | 'contexts.deleteExpiredAudited';
+  requires?:
+    | 'turns.version'
+    | 'turns.sessionStats'
+    | 'turns.personaPreference'
+    | 'contexts.deleteExpiredAudited';
   /** The concern (one source file each), e.g. `turns-append`. */
   concern: string;
   name: string;

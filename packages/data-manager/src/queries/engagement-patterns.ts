@@ -1,5 +1,7 @@
 import {
   type Measure,
+  type PersonaPreference,
+  personaPreferenceOfRows,
   SESSION_LENGTH_BINS,
   SESSION_TURN_BINS,
   SESSION_USER_GROUPS,
@@ -8,6 +10,7 @@ import {
   sessionStatsOfRows,
   type TurnFilter,
   type TurnStore,
+  USER_PERSONA_GROUPS,
 } from '@convokit/core';
 import { mean, ratio } from '../ratio.js';
 import type { QueryContext, QueryOutput } from './context.js';
@@ -71,9 +74,10 @@ export async function engagementPatterns(ctx: QueryContext): Promise<QueryOutput
   const daily = query.aggregation === 'daily';
   const days = bucketsOf('day', period);
   // The per-session figures and returning users: the store's sessionStats when it has one, else
-  // one scan giving both the sessions and the users, a row per (session, user) pair. The
+  // one scan giving both the sessions and the users, a row per (session, user) pair; likewise
+  // the store's personaPreference, else the (user, persona) counts summarized by core. The
   // day-of-week histogram needs no call of its own: it is the per-day counts summed by weekday.
-  const [perDay, levelPoints, sessions, perHour, userPersona] = await Promise.all([
+  const [perDay, levelPoints, sessions, perHour, preference] = await Promise.all([
     turns.aggregate({ filter, groupBy: ['day'], measures: SERIES_MEASURES }),
     daily
       ? Promise.resolve(null)
@@ -83,12 +87,7 @@ export async function engagementPatterns(ctx: QueryContext): Promise<QueryOutput
         ),
     turns.sessionStats ? turns.sessionStats(filter) : groupedSessionStats(turns, filter),
     turns.aggregate({ filter, groupBy: ['hourOfDay'], measures: ['count'] }),
-    turns.aggregate({
-      filter,
-      groupBy: ['user', 'persona'],
-      measures: ['count'],
-      orderBy: { measure: 'count', direction: 'desc' },
-    }),
+    turns.personaPreference ? turns.personaPreference(filter) : groupedPersonaPreference(turns, filter),
   ]);
 
   const dayValues = byFirstKey(perDay.rows);
@@ -103,20 +102,9 @@ export async function engagementPatterns(ctx: QueryContext): Promise<QueryOutput
   const sessionCount = sessions.sessions;
   const { active, returning } = sessions.users;
 
-  // Rows come most turns first, ties by (user, persona): the first persona row of a user wins.
-  const preferred = new Map<string, string>();
-  for (const row of userPersona.rows) {
-    const [user, persona] = row.keys;
-    if (user === null || persona === null || preferred.has(String(user))) continue;
-    preferred.set(String(user), String(persona));
-  }
-  const usersPerPersona = new Map<string, number>();
-  for (const persona of preferred.values())
-    usersPerPersona.set(persona, (usersPerPersona.get(persona) ?? 0) + 1);
-  const personaPreference = [...usersPerPersona]
-    .sort(([a, x], [b, y]) => y - x || (a < b ? -1 : a > b ? 1 : 0))
+  const personaPreference = preference.personas
     .slice(0, query.options.topN)
-    .map(([persona, users]) => ({ persona, users, share: ratio(users, preferred.size) ?? 0 }));
+    .map(({ persona, users }) => ({ persona, users, share: ratio(users, preference.users) ?? 0 }));
 
   const series = (levelPoints ?? dayPoints).map((p) => ({
     ...p,
@@ -151,6 +139,16 @@ async function groupedSessionStats(turns: TurnStore, filter: TurnFilter): Promis
     measures: [...SESSION_USER_GROUPS.measures],
   });
   return sessionStatsOfRows(rows);
+}
+
+/** Stores without `personaPreference`: every (user, persona) count of the period, summarized by core. */
+async function groupedPersonaPreference(turns: TurnStore, filter: TurnFilter): Promise<PersonaPreference> {
+  const { rows } = await turns.aggregate({
+    filter,
+    groupBy: [...USER_PERSONA_GROUPS.groupBy],
+    measures: [...USER_PERSONA_GROUPS.measures],
+  });
+  return personaPreferenceOfRows(rows);
 }
 
 /** A Distribution from a store's summary of `n` per-session values and the bins' lower bounds. */

@@ -9,6 +9,7 @@ import { lifecycleCases } from './lifecycle.js';
 import { turnsAggregateCases } from './turns-aggregate.js';
 import { turnsAppendCases } from './turns-append.js';
 import { turnsListCases } from './turns-list.js';
+import { turnsPersonaPreferenceCases } from './turns-persona-preference.js';
 import { turnsPropertyCases } from './turns-properties.js';
 import { turnsSearchCases } from './turns-search.js';
 import { turnsSessionStatsCases } from './turns-session-stats.js';
@@ -24,6 +25,7 @@ export const conformanceCases: readonly ConformanceCase[] = Object.freeze([
   ...turnsPropertyCases,
   ...turnsVersionCases,
   ...turnsSessionStatsCases,
+  ...turnsPersonaPreferenceCases,
   ...contextsCrudCases,
   ...contextsVersioningCases,
   ...contextsExpiryCases,

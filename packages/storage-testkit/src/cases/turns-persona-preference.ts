@@ -1,0 +1,190 @@
+import {
+  matchesTurnFilter,
+  normalizeTurnFilter,
+  type PersonaPreference,
+  personaPreferenceOf,
+  type Turn,
+  type TurnFilter,
+} from '@convokit/core';
+import fc from 'fast-check';
+import { expect } from 'vitest';
+import { makeTurn } from '../fixtures/builders.js';
+import { defineCases } from './define.js';
+
+/**
+ * The optional `TurnStore.personaPreference`: users per preferred persona over the turns matching
+ * a filter, equal to core `personaPreferenceOf` over those turns' (user, persona) counts, for any
+ * filter, after out-of-order appends and after `deleteBefore`. Run only for stores that have it.
+ */
+
+const MIN = 60_000;
+const HOUR = 3_600_000;
+const DAY = 86_400_000;
+const D0 = Date.UTC(2026, 2, 2);
+
+/** The reference: core personaPreferenceOf over the matching turns' (user, persona) counts. */
+export function referencePersonaPreference(all: readonly Turn[], filter: TurnFilter = {}): PersonaPreference {
+  const f = normalizeTurnFilter(filter);
+  const counts: Array<[string, string, number]> = [];
+  for (const t of all) {
+    if (!matchesTurnFilter(t, f) || t.userId === undefined || t.persona === undefined) continue;
+    counts.push([t.userId, t.persona, 1]);
+  }
+  return personaPreferenceOf(counts);
+}
+
+let id = 0;
+const turn = (userId: string | undefined, persona: string | undefined, at: number, sessionId = 's1') =>
+  makeTurn({
+    id: `p${String(id++).padStart(4, '0')}`,
+    sessionId,
+    at,
+    ...(userId === undefined ? {} : { userId }),
+    ...(persona === undefined ? {} : { persona }),
+  });
+
+// Day 0: u1 eng x2, cto x1; u2 cto x1, eng x1 (tie: cto); u3 only turns without a persona.
+// Day 1 (from 10:00): u1 cto x3; u4 ops x1; a turn without a user (ops).
+const SMALL: Turn[] = [
+  turn('u1', 'eng', D0 + 9 * HOUR),
+  turn('u1', 'eng', D0 + 9 * HOUR + MIN),
+  turn('u1', 'cto', D0 + 10 * HOUR),
+  turn('u2', 'eng', D0 + 11 * HOUR, 's2'),
+  turn('u2', 'cto', D0 + 12 * HOUR, 's2'),
+  turn('u3', undefined, D0 + 13 * HOUR, 's3'),
+  turn('u3', undefined, D0 + 14 * HOUR, 's3'),
+  turn('u1', 'cto', D0 + DAY + 10 * HOUR, 's4'),
+  turn('u1', 'cto', D0 + DAY + 11 * HOUR, 's4'),
+  turn('u1', 'cto', D0 + DAY + 12 * HOUR, 's4'),
+  turn('u4', 'ops', D0 + DAY + 13 * HOUR, 's5'),
+  turn(undefined, 'ops', D0 + DAY + 14 * HOUR, 's6'),
+];
+
+const cases = defineCases('turns', 'turns-persona-preference', {
+  'hand-computed preferences over whole days, part of a day, and a filter': async ({ turns }) => {
+    // Appended newest first and in two batches.
+    await turns.append(SMALL.slice(6).reverse());
+    await turns.append(SMALL.slice(0, 6).reverse());
+    const pref = (filter?: TurnFilter) => turns.personaPreference!(filter);
+    // All: u1 eng 2 / cto 4 -> cto; u2 tie -> cto; u4 ops; u3 none.
+    expect(await pref()).toEqual({
+      users: 3,
+      personas: [
+        { persona: 'cto', users: 2 },
+        { persona: 'ops', users: 1 },
+      ],
+    });
+    // Day 0: u1 eng (2 to 1), u2 cto (tie by name).
+    expect(await pref({ from: D0, to: D0 + DAY })).toEqual({
+      users: 2,
+      personas: [
+        { persona: 'cto', users: 1 },
+        { persona: 'eng', users: 1 },
+      ],
+    });
+    // From 09:30 on day 0: u1 eng 1 / cto 4 -> cto.
+    expect(await pref({ from: D0 + 9 * HOUR + 30 * MIN, to: D0 + 2 * DAY })).toEqual({
+      users: 3,
+      personas: [
+        { persona: 'cto', users: 2 },
+        { persona: 'ops', users: 1 },
+      ],
+    });
+    // Up to 10:30 on day 1 (u1's first cto of day 1 in): u1 eng 2 / cto 2 -> cto by name.
+    expect(await pref({ to: D0 + DAY + 10 * HOUR + 30 * MIN })).toEqual({
+      users: 2,
+      personas: [{ persona: 'cto', users: 2 }],
+    });
+    // A filter: only persona eng.
+    expect(await pref({ persona: 'eng' })).toEqual({ users: 2, personas: [{ persona: 'eng', users: 2 }] });
+    expect(await pref({ userId: 'u3' })).toEqual({ users: 0, personas: [] });
+    expect(await pref({ from: D0 + 5 * DAY, to: D0 + 6 * DAY })).toEqual({ users: 0, personas: [] });
+  },
+
+  'deleteBefore: deleted turns no longer count, also inside a day': async ({ turns }) => {
+    await turns.append(SMALL);
+    // Deletes u1's two eng turns: u1 cto 4 -> cto; u2 tie -> cto.
+    await turns.deleteBefore(D0 + 9 * HOUR + 30 * MIN);
+    expect(await turns.personaPreference!()).toEqual(
+      referencePersonaPreference(SMALL.filter((t) => t.at >= D0 + 9 * HOUR + 30 * MIN)),
+    );
+    // Day 0 is now u1 cto 1, u2 tie -> cto for both.
+    expect(await turns.personaPreference!({ from: D0, to: D0 + DAY })).toEqual({
+      users: 2,
+      personas: [{ persona: 'cto', users: 2 }],
+    });
+    await turns.deleteBefore(D0 + DAY);
+    expect(await turns.personaPreference!({ from: D0, to: D0 + DAY })).toEqual({ users: 0, personas: [] });
+  },
+
+  'equals the reference over random turns, appends and deletes, for random filters': async ({ turns }) => {
+    const stored: Turn[] = [];
+    let n = 0;
+    const turnArb = fc.record({
+      day: fc.integer({ min: 0, max: 3 }),
+      minute: fc.integer({ min: 0, max: 24 * 60 - 1 }),
+      ms: fc.integer({ min: 0, max: 59_999 }),
+      sessionId: fc.constantFrom('s1', 's2', 's3'),
+      userId: fc.option(fc.constantFrom('u1', 'u2', 'u 3', 'U4', 'é5'), { nil: undefined }),
+      // 'Zed' sorts before 'analyst' in JavaScript string order; ties are frequent with few turns.
+      persona: fc.option(fc.constantFrom('analyst', 'coach', 'Zed', 'ß'), { nil: undefined }),
+    });
+    const stepArb = fc.oneof(
+      { weight: 4, arbitrary: fc.array(turnArb, { minLength: 1, maxLength: 8 }).map((t) => ({ append: t })) },
+      {
+        weight: 1,
+        arbitrary: fc
+          .record({ day: fc.integer({ min: 0, max: 3 }), minute: fc.integer({ min: 0, max: 24 * 60 }) })
+          .map((d) => ({ deleteBefore: D0 + d.day * DAY + d.minute * MIN })),
+      },
+    );
+    const filterArb: fc.Arbitrary<TurnFilter> = fc.oneof(
+      fc.constant({}),
+      fc
+        .record({ from: fc.integer({ min: -1, max: 4 }), days: fc.integer({ min: 0, max: 5 }) })
+        .map(({ from, days }) => ({ from: D0 + from * DAY, to: D0 + (from + days) * DAY })),
+      fc.integer({ min: 0, max: 4 }).map((d) => ({ from: D0 + d * DAY })),
+      fc.integer({ min: 0, max: 4 }).map((d) => ({ to: D0 + d * DAY })),
+      fc
+        .record({ from: fc.integer({ min: 0, max: 4 * 24 }), hours: fc.integer({ min: 0, max: 60 }) })
+        .map(({ from, hours }) => ({ from: D0 + from * HOUR, to: D0 + (from + hours) * HOUR })),
+      fc.constantFrom<TurnFilter>({ persona: 'analyst' }, { userId: 'u1' }, { sessionId: ['s1', 's2'] }),
+    );
+    // One store for the whole run: each sample continues from what the previous ones left.
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(stepArb, { minLength: 1, maxLength: 4 }),
+        filterArb,
+        async (steps, filter) => {
+          for (const step of steps) {
+            if ('append' in step) {
+              const batch = step.append.map((t) =>
+                makeTurn({
+                  id: `r${String(n++).padStart(5, '0')}`,
+                  sessionId: t.sessionId,
+                  at: D0 + t.day * DAY + t.minute * MIN + t.ms,
+                  ...(t.userId === undefined ? {} : { userId: t.userId }),
+                  ...(t.persona === undefined ? {} : { persona: t.persona }),
+                }),
+              );
+              await turns.append(batch);
+              stored.push(...batch);
+            } else {
+              await turns.deleteBefore(step.deleteBefore);
+              for (let i = stored.length - 1; i >= 0; i--)
+                if (stored[i]!.at < step.deleteBefore) stored.splice(i, 1);
+            }
+          }
+          expect(await turns.personaPreference!(filter)).toEqual(referencePersonaPreference(stored, filter));
+          expect(await turns.personaPreference!()).toEqual(referencePersonaPreference(stored));
+        },
+      ),
+      { numRuns: 40, seed: 20_261_125, endOnFailure: true },
+    );
+  },
+});
+
+export const turnsPersonaPreferenceCases = cases.map((c) => ({
+  ...c,
+  requires: 'turns.personaPreference' as const,
+}));
