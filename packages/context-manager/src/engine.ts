@@ -249,7 +249,19 @@ export class ContextEngine {
       // Values are read only for `expire` listeners (see #sweepThenAudit).
       const notify = this.#events.has('expire');
       let count: number;
-      if (notify) {
+      if (!notify && this.#contexts.deleteExpiredAuditedCount) {
+        // Nothing to hand back: the store writes each event from the deleted row (`event` above,
+        // field for field) with an id from here, and no context or event object is made per row.
+        count = await this.#contexts.deleteExpiredAuditedCount(now, {
+          limit: SWEEP_BATCH,
+          event: { at: now, principal: SYSTEM, action: 'expire', outcome: 'ok', changedKeys: NO_KEYS },
+          ids: (n) => {
+            const ids = new Array<string>(n);
+            for (let i = 0; i < n; i++) ids[i] = this.#ids();
+            return ids;
+          },
+        });
+      } else if (notify) {
         const deleted = await this.#contexts.deleteExpiredAudited!(now, { limit: SWEEP_BATCH, event });
         for (const context of deleted) this.#events.emit('expire', { context, at: now });
         count = deleted.length;

@@ -1,4 +1,4 @@
-import { createManualClock, type ExpireAuditOptions } from '@convokit/core';
+import { createManualClock, type ExpireAuditCountOptions, type ExpireAuditOptions } from '@convokit/core';
 import { createMemoryStorage } from '@convokit/storage-memory';
 import { createSqliteStorage } from '@convokit/storage-sqlite';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -31,6 +31,14 @@ describe.each([
         return audited(now, options);
       }) as typeof contexts.deleteExpiredAudited;
     }
+    // One that writes the events from the deleted rows itself (sqlite) is asked through that one.
+    const counted = contexts.deleteExpiredAuditedCount?.bind(contexts);
+    if (counted) {
+      contexts.deleteExpiredAuditedCount = async (now: number, options: ExpireAuditCountOptions) => {
+        asked.push(['deleteExpiredAuditedCount', options.event]);
+        return counted(now, options);
+      };
+    }
     const manager = createChatContextManager({ storage, clock, sweepIntervalMs: 0 });
     const h = manager.as(alice);
     await h.create('session', { secret: 's' }, { id: 'a', ttlMs: 1000 });
@@ -38,7 +46,14 @@ describe.each([
     await h.create('session', { secret: 't' }, { id: 'b', ttlMs: 5000 });
     clock.advance(2000);
     expect(await manager.sweep()).toBe(1);
-    expect(asked).toEqual([[audited ? 'deleteExpiredAudited' : 'deleteExpired', false]]);
+    expect(asked).toEqual([
+      counted
+        ? [
+            'deleteExpiredAuditedCount',
+            { at: T0 + 2000, principal: 'system', action: 'expire', outcome: 'ok', changedKeys: [] },
+          ]
+        : [audited ? 'deleteExpiredAudited' : 'deleteExpired', false],
+    ]);
     expect(audited).toBeDefined();
     const expired = (await manager.audit({ action: 'expire' })).items;
     expect(expired.map((e) => [e.contextId, e.principal, e.scope, e.version, e.changedKeys])).toEqual([
@@ -97,6 +112,58 @@ describe('sweep on a store that deletes and audits in one write (sqlite)', () =>
     expect((await manager.audit()).items.map((e) => [e.id, e.action, e.contextId])).toEqual([
       ['e-expire', 'expire', 'a'],
       ['e-create', 'create', 'a'],
+    ]);
+    await manager.close();
+    await storage.close();
+  });
+
+  it('without expire listeners too: the events are written by the store, all or nothing', async () => {
+    const clock = createManualClock(T0);
+    const storage = createSqliteStorage({ path: `${tempDir()}/s.db`, clock });
+    expect(storage.contexts.deleteExpiredAuditedCount).toBeDefined();
+    const ids = ['e-create-a', 'e-create-b', 'e-create-a', 'e-create-b', 'e-expire-a', 'e-expire-b'];
+    const manager = createChatContextManager({
+      storage,
+      clock,
+      sweepIntervalMs: 0,
+      idGenerator: () => ids.shift() ?? 'e-spare',
+    });
+    const h = manager.as(alice);
+    await h.create('session', { secret: 's' }, { id: 'a', ttlMs: 1000 });
+    await h.create('conversation', { secret: 't' }, { id: 'b', ttlMs: 1000 });
+    clock.advance(2000);
+
+    // Both expire events would reuse create ids: nothing is deleted or audited.
+    await expect(manager.sweep()).rejects.toMatchObject({ code: 'CONFLICT', details: { id: 'e-create-a' } });
+    expect(await storage.contexts.count({}, { now: T0 })).toBe(2);
+    expect((await manager.audit()).items.map((e) => e.id)).toEqual(['e-create-b', 'e-create-a']);
+
+    expect(await manager.sweep()).toBe(2);
+    expect(await storage.contexts.count({}, { now: T0 })).toBe(0);
+    const expired = (await manager.audit({ action: 'expire' })).items;
+    expect(expired).toEqual([
+      {
+        id: 'e-expire-b',
+        at: T0 + 2000,
+        principal: 'system',
+        action: 'expire',
+        contextId: 'b',
+        scope: 'conversation',
+        outcome: 'ok',
+        changedKeys: [],
+        version: 1,
+      },
+      {
+        id: 'e-expire-a',
+        at: T0 + 2000,
+        principal: 'system',
+        action: 'expire',
+        contextId: 'a',
+        scope: 'session',
+        outcome: 'ok',
+        changedKeys: [],
+        version: 1,
+      },
     ]);
     await manager.close();
     await storage.close();

@@ -200,6 +200,29 @@ export interface ContextStore {
     options: ExpireAuditOptions & { values: false },
   ): Promise<Array<Omit<Context, 'data' | 'metadata'>>>;
   deleteExpiredAudited?(now: number, options: ExpireAuditOptions): Promise<Context[]>;
+  /**
+   * Optional capability, for a sweep that audits but needs nothing back (no `expire` listeners):
+   * what `deleteExpiredAudited(now, { limit, values: false, event })` does when `event(c)` is
+   * `{ id, ...options.event, contextId: c.id, scope: c.scope, version: c.version }`, `id` being the
+   * i-th of `options.ids(n)` for the i-th deleted context (oldest expiry first, ties by id); resolves
+   * with how many were deleted instead of the contexts. The store can then write the events from
+   * the deleted rows without a context or an event object per row in the caller's process. `ids`
+   * is called once, with the number of contexts the call deletes (not at all when none), and must
+   * return that many ids. All or nothing, as `deleteExpiredAudited`: `ids` throwing (the call
+   * rejects with what it threw), returning another count or an invalid id, or an invalid
+   * `event` (`VALIDATION`), or an id already stored or repeated (`CONFLICT`) deletes nothing.
+   */
+  deleteExpiredAuditedCount?(now: number, options: ExpireAuditCountOptions): Promise<number>;
+}
+
+/** Options of `ContextStore.deleteExpiredAuditedCount`. */
+export interface ExpireAuditCountOptions {
+  /** As `deleteExpired`'s `limit`. */
+  limit?: number;
+  /** The fields every event of the call shares. */
+  event: Pick<AuditEvent, 'at' | 'principal' | 'action' | 'outcome'> & { changedKeys: readonly string[] };
+  /** `n` fresh event ids, in the order of the deleted contexts. */
+  ids(n: number): readonly string[];
 }
 
 /** Options of `ContextStore.deleteExpiredAudited`. */

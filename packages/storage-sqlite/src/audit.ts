@@ -104,6 +104,65 @@ export function auditRows(events: readonly AuditEvent[]): unknown[] {
   return params;
 }
 
+const SharedEventSchema = AuditEventSchema.pick({
+  at: true,
+  principal: true,
+  action: true,
+  outcome: true,
+  changedKeys: true,
+});
+
+/** The validated fields every event of a templated batch shares, `changedKeys` as stored (JSON). */
+export interface SharedEvent {
+  at: number;
+  principal: string;
+  action: string;
+  outcome: string;
+  keys: string;
+}
+
+export function sharedEvent(value: unknown, where: string): SharedEvent {
+  const e = validate(SharedEventSchema, value, where);
+  return {
+    at: e.at,
+    principal: e.principal,
+    action: e.action,
+    outcome: e.outcome,
+    keys: JSON.stringify(e.changedKeys),
+  };
+}
+
+/**
+ * The JSON array of `ids` (what `ids(n)` returned) after checking it holds `n` event ids; one
+ * string, so the events are inserted by one statement reading it with json_each.
+ */
+export function idsJson(ids: unknown, n: number, where: string): string {
+  const fail = (message: string) =>
+    new ConvokitError('VALIDATION', `Invalid input to ${where}: ids: ${message}`, {
+      where,
+      issues: [{ path: 'ids', message }],
+    });
+  if (!Array.isArray(ids)) throw fail('must return an array of event ids');
+  if (ids.length !== n) throw fail(`returned ${ids.length} ids for ${n} contexts`);
+  for (let i = 0; i < n; i++) if (!isKey(ids[i])) throw fail(`id ${i} is not a valid key`);
+  return JSON.stringify(ids);
+}
+
+/** After a uniqueness violation inserting `ids`: CONFLICT naming the first one stored or repeated. */
+export function duplicateIdError(conn: Connection, ids: readonly string[], where: string): ConvokitError {
+  const stored = conn.prepare('SELECT 1 FROM audit WHERE id = ?').pluck();
+  const seen = new Set<string>();
+  let id: string | undefined;
+  for (const candidate of ids) {
+    if (seen.has(candidate) || stored.get(candidate) !== undefined) {
+      id = candidate;
+      break;
+    }
+    seen.add(candidate);
+  }
+  return new ConvokitError('CONFLICT', `An audit event with id ${id} is already stored`, { where, id });
+}
+
 /** One row per statement: on a duplicate id, names the first event whose insert failed. */
 function insertEach(conn: Connection, params: unknown[], where: string): void {
   const insert = conn.prepare(INSERT_ONE);

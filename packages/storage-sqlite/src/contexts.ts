@@ -12,6 +12,7 @@ import {
   ConvokitError,
   decodeCursor,
   EpochMsSchema,
+  type ExpireAuditCountOptions,
   type ExpireAuditOptions,
   encodeCursor,
   fingerprint,
@@ -23,8 +24,9 @@ import {
   validate,
 } from '@convokit/core';
 import type Database from 'better-sqlite3';
-import { auditRows, insertAuditRows } from './audit.js';
+import { auditRows, duplicateIdError, idsJson, insertAuditRows, sharedEvent } from './audit.js';
 import type { Connection } from './connection.js';
+import { isUniqueViolation } from './errors.js';
 import { type ContextRow, contextOfRow } from './rows.js';
 import { type PendingTouch, TouchBuffer } from './touch-buffer.js';
 
@@ -64,6 +66,21 @@ const deleteExpiredSql = (columns: string) => `DELETE FROM contexts WHERE rowid 
 ) RETURNING ${columns}`;
 const DELETE_EXPIRED = deleteExpiredSql(COLUMNS);
 const DELETE_EXPIRED_SUMMARY = deleteExpiredSql(SUMMARY_COLUMNS);
+
+// deleteExpiredAuditedCount: the batch (rowid, id, scope, version, numbered in expiry order) goes
+// into a connection-private table, the events are inserted from it joined with the caller's ids
+// (json_each), and its rows are deleted by rowid: no row reaches JavaScript.
+const SWEEP_TABLE =
+  'CREATE TEMP TABLE IF NOT EXISTS cvk_sweep (k INTEGER PRIMARY KEY, rid INTEGER NOT NULL, id TEXT NOT NULL, scope TEXT NOT NULL, version INTEGER NOT NULL)';
+const SWEEP_FILL = `INSERT INTO temp.cvk_sweep (k, rid, id, scope, version)
+  SELECT row_number() OVER (ORDER BY expires_at, id) - 1, rowid, id, scope, version FROM (
+    SELECT rowid, id, scope, version, expires_at FROM contexts
+    WHERE expires_at IS NOT NULL AND expires_at <= ? ORDER BY expires_at, id LIMIT ?)`;
+const SWEEP_AUDIT = `INSERT INTO audit (id, at, principal, action, context_id, scope, outcome, changed_keys, attempted_action, version)
+  SELECT j.value, @at, @principal, @action, b.id, b.scope, @outcome, @keys, NULL, b.version
+  FROM json_each(@ids) AS j JOIN temp.cvk_sweep AS b ON b.k = j.key`;
+const SWEEP_DELETE = 'DELETE FROM contexts WHERE rowid IN (SELECT rid FROM temp.cvk_sweep)';
+const SWEEP_CLEAR = 'DELETE FROM temp.cvk_sweep';
 
 type SummaryArray = [
   id: string,
@@ -489,6 +506,55 @@ export function createContextStore(conn: Connection, options: ContextStoreOption
         throw thrown ? thrown.error : error;
       }
     },
+  };
+
+  let sweepTable = false;
+  store.deleteExpiredAuditedCount = async (now: number, opts: ExpireAuditCountOptions) => {
+    const where = 'contexts.deleteExpiredAuditedCount';
+    const { limit } = sweepOptions(now, { limit: opts?.limit }, where);
+    if (typeof opts?.ids !== 'function') {
+      throw new ConvokitError('VALIDATION', `Invalid input to ${where}: ids: must be a function`, {
+        where,
+        issues: [{ path: 'ids', message: 'must be a function' }],
+      });
+    }
+    const shared = sharedEvent(opts.event, where);
+    let thrown: { error: unknown } | undefined;
+    try {
+      conn.run(where, () => {
+        // As deleteExpiredAudited: pending touches in their own commit first. The table is made
+        // outside the sweep's transaction, which a rollback would take it away with.
+        flush();
+        if (!sweepTable) {
+          conn.db.exec(SWEEP_TABLE);
+          sweepTable = true;
+        }
+      });
+      return conn.write(where, () => {
+        // Left empty by every call (cleared at the end, or rolled back with the transaction).
+        const n = conn.prepare(SWEEP_FILL).run(now, limit).changes;
+        if (n === 0) return 0;
+        let ids: readonly string[];
+        try {
+          ids = opts.ids(n);
+        } catch (error) {
+          thrown = { error };
+          throw error;
+        }
+        const json = idsJson(ids, n, where);
+        try {
+          conn.prepare(SWEEP_AUDIT).run({ ...shared, ids: json });
+        } catch (error) {
+          if (!isUniqueViolation(error)) throw error;
+          throw duplicateIdError(conn, ids, where);
+        }
+        conn.prepare(SWEEP_DELETE).run();
+        conn.prepare(SWEEP_CLEAR).run();
+        return n;
+      });
+    } catch (error) {
+      throw thrown ? thrown.error : error;
+    }
   };
 
   return {
