@@ -126,8 +126,12 @@ const cases = defineCases('turns', 'turns-persona-preference', {
       ms: fc.integer({ min: 0, max: 59_999 }),
       sessionId: fc.constantFrom('s1', 's2', 's3'),
       userId: fc.option(fc.constantFrom('u1', 'u2', 'u 3', 'U4', 'é5'), { nil: undefined }),
-      // 'Zed' sorts before 'analyst' in JavaScript string order; ties are frequent with few turns.
-      persona: fc.option(fc.constantFrom('analyst', 'coach', 'Zed', 'ß'), { nil: undefined }),
+      // Ties are frequent with few turns, and go by JavaScript string order: 'Zed' before
+      // 'analyst', and '\u{1F600}' (a surrogate pair) before '\uFB01', which byte (UTF-8) or code
+      // point order puts the other way round.
+      persona: fc.option(fc.constantFrom('analyst', 'coach', 'Zed', 'ß', '\uFB01', '\u{1F600}'), {
+        nil: undefined,
+      }),
     });
     const stepArb = fc.oneof(
       { weight: 4, arbitrary: fc.array(turnArb, { minLength: 1, maxLength: 8 }).map((t) => ({ append: t })) },
