@@ -1,5 +1,7 @@
 import { bucketValue, ZERO_BUCKET } from '@convokit/core';
 
+const NO_COUNTS = new Float64Array(0);
+
 /** Most buckets kept densely: 32 KiB, a span of latencies of a factor of e^80. */
 const MAX_DENSE = 4096;
 
@@ -11,16 +13,19 @@ const MAX_DENSE = 4096;
  * cost). The zero bucket, and any bucket that would stretch the array past MAX_DENSE, go to a Map.
  */
 export class BucketSums {
-  #counts = new Float64Array(0);
+  // A group of an aggregate without percentiles never adds a bucket: nothing is allocated
+  // until the first one (990 day x persona groups each made an array and a Map before).
+  #counts = NO_COUNTS;
   /** The bucket of `#counts[0]`. */
   #base = 0;
-  readonly #sparse = new Map<number, number>();
+  #sparse: Map<number, number> | undefined;
 
   add(bucket: number, count: number): void {
     let i = bucket - this.#base;
     if (i < 0 || i >= this.#counts.length) {
       i = this.#grow(bucket);
       if (i < 0) {
+        this.#sparse ??= new Map();
         this.#sparse.set(bucket, (this.#sparse.get(bucket) ?? 0) + count);
         return;
       }
@@ -58,7 +63,7 @@ export class BucketSums {
     const out: Array<[number, number]> = [];
     const counts = this.#counts;
     for (let i = 0; i < counts.length; i++) if (counts[i] !== 0) out.push([this.#base + i, counts[i]!]);
-    if (this.#sparse.size === 0) return out;
+    if (!this.#sparse) return out;
     // A bucket first kept sparse may since have come inside the dense range: merged here.
     const all = new Map(out);
     for (const [bucket, count] of this.#sparse) all.set(bucket, (all.get(bucket) ?? 0) + count);
@@ -74,7 +79,7 @@ export class BucketSums {
    * percentile.
    */
   quantile(q: number, min: number, max: number): number | null {
-    if (this.#sparse.size === 0) return this.#denseQuantile(q, min, max);
+    if (!this.#sparse) return this.#denseQuantile(q, min, max);
     const entries = this.entries();
     let count = 0;
     for (const [, n] of entries) if (n > 0) count += n;
