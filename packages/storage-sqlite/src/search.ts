@@ -1,6 +1,6 @@
 import { makeSnippet, type NormalizedTurnFilter, type SearchHit, type Turn, tokenize } from '@convokit/core';
 import type { Connection } from './connection.js';
-import { TURN_SELECT, type TurnRow, turnOfRow } from './rows.js';
+import { TURN_CELLS_SELECT, turnOfCells } from './rows.js';
 import { turnFilterSql } from './turn-filter-sql.js';
 
 /**
@@ -52,7 +52,7 @@ export interface RankStatement {
  *
  * `all` mode (or one term): FTS5 scores every match (rowid and bm25 only), the filters see only
  * the narrow turns row, and only `[seq, bm25]` pairs come back; the texts are read for the page
- * alone (`PAGE_SQL`). The page is every hit ranked no worse than the limit-th best, so the
+ * alone (`pageTurns`). The page is every hit ranked no worse than the limit-th best, so the
  * tie-break on (at, id) among equal scores sees every tied hit. The first statement keeps only
  * the best `limit + TIE_MARGIN` scores (a bounded sort, no copy of every match) and orders just
  * those; it proves its page exact unless more than TIE_MARGIN hits tie with the limit-th best,
@@ -138,15 +138,31 @@ export function pickPage(
 }
 
 /**
- * The rows of a page's turns, in no particular order (`inRankOrder` puts them back): the seqs bind
- * as one JSON array, so every page size shares one prepared statement.
+ * `seq IN (...)` over a list of seqs: up to SEQ_LIST_MAX as bound parameters (one cached
+ * statement per length), longer as one JSON array.
  */
-export const PAGE_SQL = `${TURN_SELECT} WHERE t.seq IN (SELECT value FROM json_each(?))`;
+const SEQ_LIST_MAX = 64;
 
-/** The page's turns in rank order, from rows read in any order. */
-export function inRankOrder<R extends { seq: number }>(hits: readonly RankedHit[], rows: readonly R[]): R[] {
-  const bySeq = new Map(rows.map((r) => [r.seq, r]));
-  return hits.map((h) => bySeq.get(h.seq)!);
+function seqsIn(seqs: readonly number[]): { sql: string; params: unknown[] } {
+  if (seqs.length <= SEQ_LIST_MAX) return { sql: `(${seqs.map(() => '?').join(', ')})`, params: [...seqs] };
+  return { sql: '(SELECT value FROM json_each(?))', params: [JSON.stringify(seqs)] };
+}
+
+const CELLS_WITH_SEQ = TURN_CELLS_SELECT.replace('SELECT ', 'SELECT t.seq, ');
+
+/**
+ * The page's turns in rank order, read by seq in one statement as arrays of cells (the seq,
+ * then `TURN_CELLS_SELECT`'s): a page of 20 at 1M turns took 91 us this way against 222 us as row
+ * objects keyed by a JSON array of seqs (better-sqlite3 builds an object per row).
+ */
+export function pageTurns(conn: Connection, hits: readonly RankedHit[]): Turn[] {
+  const list = seqsIn(hits.map((h) => h.seq));
+  const rows = conn
+    .prepare(`${CELLS_WITH_SEQ} WHERE t.seq IN ${list.sql}`)
+    .raw(true)
+    .all(...list.params) as unknown[][];
+  const bySeq = new Map(rows.map((r) => [r[0] as number, r]));
+  return hits.map((h) => turnOfCells(bySeq.get(h.seq)!.slice(1)));
 }
 
 /** A search of distinct, non-empty terms: rank, read the page's rows, cut the snippets. */
@@ -171,12 +187,12 @@ export function searchTurns(
     if (hits) break;
   }
   if (!hits?.length) return [];
-  const rows = conn.prepare(PAGE_SQL).all(JSON.stringify(hits.map((h) => h.seq))) as TurnRow[];
   const termSet = new Set(terms);
-  return inRankOrder(hits, rows).map((row, i) => {
-    const turn = turnOfRow(row);
-    return { turn, score: searchScore(hits[i]!.matched, hits[i]!.rank), snippet: snippetOf(turn, termSet) };
-  });
+  return pageTurns(conn, hits).map((turn, i) => ({
+    turn,
+    score: searchScore(hits[i]!.matched, hits[i]!.rank),
+    snippet: snippetOf(turn, termSet),
+  }));
 }
 
 /** What the FTS table indexes for a turn: core terms of both texts, space-separated. */
