@@ -174,9 +174,11 @@ export function rollupStatements(S: string, schema: 3 | 4 = 4): string[] {
  * The CTEs (name, body) an append adds after `e`: the hourly and daily totals, the session totals
  * (from `ins`), the member rows, and the distinct_days changes of the member rows that are new.
  * Appends are serialized (an advisory lock), so reading the member rows stored before this
- * statement (its snapshot) tells each new row's neighbours. For a new row on day d of a member:
- * prev = the latest earlier day, stored or new; the stored row right after it (if no new row
- * comes between) now has d as its prev instead of the stored one before d.
+ * statement (its snapshot) tells each new row's neighbours. One index probe per candidate member
+ * row finds the latest stored day on or before it: that day itself means the row is stored already
+ * (it is left out), an earlier one is the new row's stored predecessor. For a new row on day d of
+ * a member: prev = the latest earlier day, stored or new; the stored row right after it (if no new
+ * row comes between) now has d as its prev instead of the stored one before d.
  */
 export function appendRollupCtes(S: string): Array<[string, string]> {
   const same = `o.dim = m.dim AND o.kind = m.kind AND o.key = m.key AND o.member = m.member`;
@@ -215,24 +217,33 @@ export function appendRollupCtes(S: string): Array<[string, string]> {
         ) d GROUP BY 1 HAVING sum(n) <> 0 ORDER BY 1
         ON CONFLICT (day) DO UPDATE SET n = r.n + excluded.n`,
     ],
+    // The new member rows (candidates found stored are left out) with their stored predecessor
+    // and their new neighbours; the insert needs no conflict check (appends are serialized).
+    // OFFSET 0 keeps the subquery whole: pulled up, its probe would run twice per row.
+    [
+      'r_new',
+      `SELECT dim, kind, key, member, day, before AS old_prev,
+          lag(day) OVER w AS new_prev, lead(day) OVER w AS new_next
+        FROM (SELECT m.dim, m.kind, m.key, m.member, m.day,
+            (SELECT max(o.day) FROM ${S}.rollup_members o WHERE ${same} AND o.day <= m.day) AS before
+          FROM (${MEMBERS_SELECT}) m OFFSET 0) c
+        WHERE before IS DISTINCT FROM day
+        WINDOW w AS (PARTITION BY dim, kind, key, member ORDER BY day)`,
+    ],
     [
       'r_members',
-      `INSERT INTO ${S}.rollup_members (dim, kind, key, member, day) ${MEMBERS_SELECT}
-        ON CONFLICT DO NOTHING RETURNING dim, kind, key, member, day`,
+      `INSERT INTO ${S}.rollup_members (dim, kind, key, member, day) SELECT dim, kind, key, member, day FROM r_new`,
     ],
-    // The first and last day holding stored turns (member rows lie between): a new row on or
-    // before the first has no stored row before it, one on or after the last none after it, so
-    // appends in time order (and every append to an empty store) skip those index probes.
-    ['r_bounds', `SELECT min(bucket) AS lo, max(bucket) AS hi FROM ${S}.rollup_day WHERE dim = ''`],
+    // The last day holding stored turns (member rows lie on or before it): a new row on or after
+    // it has no stored row after it, so appends in time order (and every append to an empty store)
+    // skip that index probe.
+    ['r_bounds', `SELECT max(bucket) AS hi FROM ${S}.rollup_day WHERE dim = ''`],
     [
       'r_near',
-      `SELECT m.dim, m.kind, m.key, m.day,
-          lag(m.day) OVER w AS new_prev, lead(m.day) OVER w AS new_next,
-          CASE WHEN m.day > b.lo THEN
-            (SELECT max(o.day) FROM ${S}.rollup_members o WHERE ${same} AND o.day < m.day) END AS old_prev,
+      `SELECT m.dim, m.kind, m.key, m.day, m.new_prev, m.new_next, m.old_prev,
           CASE WHEN m.day < b.hi THEN
             (SELECT min(o.day) FROM ${S}.rollup_members o WHERE ${same} AND o.day > m.day) END AS old_next
-        FROM r_members m, r_bounds b WINDOW w AS (PARTITION BY m.dim, m.kind, m.key, m.member ORDER BY m.day)`,
+        FROM r_new m, r_bounds b`,
     ],
     [
       'r_distinct',

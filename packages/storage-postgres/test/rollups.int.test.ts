@@ -149,6 +149,68 @@ describe.skipIf(!url)('schema-4 rollups (postgres)', () => {
       { numRuns: 120 },
     );
   });
+  test('appends in any order, overlapping stored member days: member rows and distinct_days equal a rebuild from the turns', async () => {
+    const S = `"${schema}"`;
+    const turnArb = fc.record({
+      at: fc
+        .integer({ min: -3, max: 3 })
+        .chain((d) => fc.integer({ min: 0, max: DAY - 1 }).map((ms) => MON + d * DAY + ms)),
+      persona: fc.option(fc.constantFrom('p', 'Q'), { nil: undefined }),
+      userId: fc.option(fc.constantFrom('u1', 'u2', 'u3'), { nil: undefined }),
+      sessionId: fc.constantFrom('s1', 's2', 's3'),
+      frameworks: fc.uniqueArray(fc.constantFrom('a', 'B'), { maxLength: 2 }),
+      tools: fc.uniqueArray(fc.constantFrom('t1', 't2'), { maxLength: 1 }),
+    });
+    // What the member rows and distinct_days hold when built from the stored turns at once.
+    const members = `SELECT dim, kind::text AS kind, key, member, day FROM ${S}.rollup_members ORDER BY 1, 2, 3, 4, 5`;
+    const distinct = `SELECT dim, kind::text AS kind, day, key, prev, n FROM ${S}.distinct_days WHERE n <> 0 ORDER BY 1, 2, 3, 4, 5`;
+    const rebuiltDistinct = `SELECT dim, kind::text AS kind, day, key, prev, count(*)::bigint AS n FROM (
+        SELECT dim, kind, key, day, coalesce(lag(day) OVER (PARTITION BY dim, kind, key, member ORDER BY day), -1) AS prev
+        FROM ${S}.rollup_members) m GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5`;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.array(turnArb, { maxLength: 12 }), { minLength: 1, maxLength: 4 }),
+        async (batches) => {
+          await ctx.storage.turns.deleteBefore(END);
+          const stored: Turn[] = [];
+          for (const batch of batches) {
+            const turns = batch.map((t) => turn(t));
+            await ctx.storage.turns.append(turns);
+            stored.push(...turns);
+          }
+          // The member rows by hand: per dimension value, the sessions ('s') and users ('u') of each day.
+          const want = new Set<string>();
+          for (const t of stored) {
+            const day = t.at - (t.at % DAY);
+            const hour = String(Math.floor((t.at % DAY) / HOUR));
+            const withUsers: [string, string][] = [
+              ['', ''],
+              ['persona', t.persona ?? ''],
+              ['hourOfDay', hour],
+            ];
+            const sessionOnly: [string, string][] = [
+              ...t.frameworks.map((n): [string, string] => ['framework', n]),
+              ...t.tools.map((n): [string, string] => ['tool', n]),
+            ];
+            for (const [dim, key] of [...withUsers, ...sessionOnly])
+              want.add(JSON.stringify([dim, 's', key, t.sessionId, day]));
+            if (t.userId !== undefined)
+              for (const [dim, key] of withUsers) want.add(JSON.stringify([dim, 'u', key, t.userId, day]));
+          }
+          const rows = await db.read('test', (sql) =>
+            sql.unsafe<{ dim: string; kind: string; key: string; member: string; day: number }[]>(members),
+          );
+          expect(new Set(rows.map((r) => JSON.stringify([r.dim, r.kind, r.key, r.member, r.day])))).toEqual(
+            want,
+          );
+          const got = await db.read('test', (sql) => sql.unsafe(distinct));
+          const rebuilt = await db.read('test', (sql) => sql.unsafe(rebuiltDistinct));
+          expect(got.map((r) => ({ ...r }))).toEqual(rebuilt.map((r) => ({ ...r })));
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
   test('retention: a member whose only turns on the cut day went is counted from its next day', async () => {
     await ctx.storage.turns.deleteBefore(END);
     const D0 = MON + 7 * DAY;
