@@ -10,17 +10,22 @@ import fc from 'fast-check';
 import { expect } from 'vitest';
 import { makeTurn } from '../fixtures/builders.js';
 import { defineCases } from './define.js';
+import {
+  D0,
+  DAY,
+  HOUR,
+  historyFilterArb,
+  historyStepsArb,
+  MIN,
+  RandomHistory,
+  randomTime,
+} from './random-history.js';
 
 /**
  * The optional `TurnStore.personaPreference`: users per preferred persona over the turns matching
  * a filter, equal to core `personaPreferenceOf` over those turns' (user, persona) counts, for any
  * filter, after out-of-order appends and after `deleteBefore`. Run only for stores that have it.
  */
-
-const MIN = 60_000;
-const HOUR = 3_600_000;
-const DAY = 86_400_000;
-const D0 = Date.UTC(2026, 2, 2);
 
 /** The reference: core personaPreferenceOf over the matching turns' (user, persona) counts. */
 export function referencePersonaPreference(all: readonly Turn[], filter: TurnFilter = {}): PersonaPreference {
@@ -118,12 +123,9 @@ const cases = defineCases('turns', 'turns-persona-preference', {
   },
 
   'equals the reference over random turns, appends and deletes, for random filters': async ({ turns }) => {
-    const stored: Turn[] = [];
-    let n = 0;
+    const history = new RandomHistory(turns);
     const turnArb = fc.record({
-      day: fc.integer({ min: 0, max: 3 }),
-      minute: fc.integer({ min: 0, max: 24 * 60 - 1 }),
-      ms: fc.integer({ min: 0, max: 59_999 }),
+      ...randomTime,
       sessionId: fc.constantFrom('s1', 's2', 's3'),
       userId: fc.option(fc.constantFrom('u1', 'u2', 'u 3', 'U4', 'é5'), { nil: undefined }),
       // Ties are frequent with few turns, and go by JavaScript string order: 'Zed' before
@@ -133,56 +135,15 @@ const cases = defineCases('turns', 'turns-persona-preference', {
         nil: undefined,
       }),
     });
-    const stepArb = fc.oneof(
-      { weight: 4, arbitrary: fc.array(turnArb, { minLength: 1, maxLength: 8 }).map((t) => ({ append: t })) },
-      {
-        weight: 1,
-        arbitrary: fc
-          .record({ day: fc.integer({ min: 0, max: 3 }), minute: fc.integer({ min: 0, max: 24 * 60 }) })
-          .map((d) => ({ deleteBefore: D0 + d.day * DAY + d.minute * MIN })),
-      },
-    );
-    const filterArb: fc.Arbitrary<TurnFilter> = fc.oneof(
-      fc.constant({}),
-      fc
-        .record({ from: fc.integer({ min: -1, max: 4 }), days: fc.integer({ min: 0, max: 5 }) })
-        .map(({ from, days }) => ({ from: D0 + from * DAY, to: D0 + (from + days) * DAY })),
-      fc.integer({ min: 0, max: 4 }).map((d) => ({ from: D0 + d * DAY })),
-      fc.integer({ min: 0, max: 4 }).map((d) => ({ to: D0 + d * DAY })),
-      fc
-        .record({ from: fc.integer({ min: 0, max: 4 * 24 }), hours: fc.integer({ min: 0, max: 60 }) })
-        .map(({ from, hours }) => ({ from: D0 + from * HOUR, to: D0 + (from + hours) * HOUR })),
-      fc.constantFrom<TurnFilter>({ persona: 'analyst' }, { userId: 'u1' }, { sessionId: ['s1', 's2'] }),
-    );
     // One store for the whole run: each sample continues from what the previous ones left.
     await fc.assert(
-      fc.asyncProperty(
-        fc.array(stepArb, { minLength: 1, maxLength: 4 }),
-        filterArb,
-        async (steps, filter) => {
-          for (const step of steps) {
-            if ('append' in step) {
-              const batch = step.append.map((t) =>
-                makeTurn({
-                  id: `r${String(n++).padStart(5, '0')}`,
-                  sessionId: t.sessionId,
-                  at: D0 + t.day * DAY + t.minute * MIN + t.ms,
-                  ...(t.userId === undefined ? {} : { userId: t.userId }),
-                  ...(t.persona === undefined ? {} : { persona: t.persona }),
-                }),
-              );
-              await turns.append(batch);
-              stored.push(...batch);
-            } else {
-              await turns.deleteBefore(step.deleteBefore);
-              for (let i = stored.length - 1; i >= 0; i--)
-                if (stored[i]!.at < step.deleteBefore) stored.splice(i, 1);
-            }
-          }
-          expect(await turns.personaPreference!(filter)).toEqual(referencePersonaPreference(stored, filter));
-          expect(await turns.personaPreference!()).toEqual(referencePersonaPreference(stored));
-        },
-      ),
+      fc.asyncProperty(historyStepsArb(turnArb), historyFilterArb(60), async (steps, filter) => {
+        await history.apply(steps);
+        expect(await turns.personaPreference!(filter)).toEqual(
+          referencePersonaPreference(history.stored, filter),
+        );
+        expect(await turns.personaPreference!()).toEqual(referencePersonaPreference(history.stored));
+      }),
       { numRuns: 40, seed: 20_261_125, endOnFailure: true },
     );
   },
