@@ -1,6 +1,7 @@
 import {
   type AuditEvent,
   type Clock,
+  CONTEXT_STORE_SYNC,
   type Context,
   type ContextChanges,
   ContextChangesSchema,
@@ -9,6 +10,8 @@ import {
   ContextSchema,
   ContextScopeSchema,
   type ContextStore,
+  type ContextStoreSync,
+  type ContextTouch,
   ConvokitError,
   decodeCursor,
   EpochMsSchema,
@@ -209,6 +212,69 @@ export function createContextStore(conn: Connection, options: ContextStoreOption
     return conn.prepare(SELECT_ONE).get(id) as ContextRow | undefined;
   }
 
+  /** The live context `id` as this process sees it (pending touches merged), or `undefined`. */
+  function readLive(id: string, now: number): Context | undefined {
+    const row = readRow(id);
+    if (!row) return undefined;
+    const context = touches.merge(contextOfRow(row));
+    return context.expiresAt !== undefined && now >= context.expiresAt ? undefined : context;
+  }
+
+  function checkTouch(id: string, touch: ContextTouch): void {
+    validate(KeySchema, id, 'contexts.touch');
+    validate(EpochMsSchema, touch?.at, 'contexts.touch');
+    if (touch.expiresAt !== undefined) validate(EpochMsSchema, touch.expiresAt, 'contexts.touch');
+  }
+
+  function recordTouch(id: string, touch: ContextTouch): void {
+    lastRead = undefined;
+    touches.record(id, touch.at, touch.expiresAt);
+    if (touches.size >= options.touchFlushMax) flush();
+    else schedule();
+  }
+
+  // The last context getNow read, with this connection's change count then. touchNow of the same
+  // id takes it instead of reading the row again while that count is unchanged: nothing this
+  // process wrote can have changed the row since. A write by another process in between is the
+  // race the async pair has too (its get's answer is already out); a touch it then records for a
+  // deleted row is written as an UPDATE of no row.
+  let lastRead: { id: string; context: Context; changes: number } | undefined;
+  let changesStatement: Database.Statement | undefined;
+  function changeCount(): number {
+    changesStatement ??= conn.db.prepare('SELECT total_changes()').pluck();
+    return changesStatement.get() as number;
+  }
+
+  const syncSide: ContextStoreSync = {
+    getNow(id, now) {
+      validate(KeySchema, id, 'contexts.get');
+      validate(EpochMsSchema, now, 'contexts.get');
+      return conn.run('contexts.get', () => {
+        const context = readLive(id, now);
+        lastRead = context && { id, context, changes: changeCount() };
+        return context;
+      });
+    },
+    touchNow(id, touch) {
+      checkTouch(id, touch);
+      return conn.run('contexts.touch', () => {
+        const known = lastRead;
+        lastRead = undefined;
+        const base =
+          known !== undefined && known.id === id && known.changes === changeCount()
+            ? known.context
+            : readLive(id, touch.at);
+        if (base === undefined || (base.expiresAt !== undefined && touch.at >= base.expiresAt)) {
+          return undefined;
+        }
+        recordTouch(id, touch);
+        const touched: Context = { ...base, accessCount: base.accessCount + 1, lastAccessedAt: touch.at };
+        if (touch.expiresAt !== undefined) touched.expiresAt = touch.expiresAt;
+        return touched;
+      });
+    },
+  };
+
   function filterSql(filter: ContextFilter, now: number): { clauses: string[]; params: unknown[] } {
     const clauses = [LIVE];
     const params: unknown[] = [now];
@@ -306,12 +372,7 @@ export function createContextStore(conn: Connection, options: ContextStoreOption
     async get(id: string, opts: GetContextOptions = {}) {
       validate(KeySchema, id, 'contexts.get');
       const now = nowOf(opts.now, 'contexts.get');
-      return conn.run('contexts.get', () => {
-        const row = readRow(id);
-        if (!row) return undefined;
-        const context = touches.merge(contextOfRow(row));
-        return context.expiresAt !== undefined && now >= context.expiresAt ? undefined : context;
-      });
+      return conn.run('contexts.get', () => readLive(id, now));
     },
 
     async update(id: string, expectedVersion: number, changes: ContextChanges, now: number) {
@@ -354,9 +415,7 @@ export function createContextStore(conn: Connection, options: ContextStoreOption
     },
 
     async touch(id, touch) {
-      validate(KeySchema, id, 'contexts.touch');
-      validate(EpochMsSchema, touch?.at, 'contexts.touch');
-      if (touch.expiresAt !== undefined) validate(EpochMsSchema, touch.expiresAt, 'contexts.touch');
+      checkTouch(id, touch);
       conn.run('contexts.touch', () => {
         const row = conn.prepare('SELECT expires_at FROM contexts WHERE id = ?').get(id) as
           | { expires_at: number | null }
@@ -364,9 +423,7 @@ export function createContextStore(conn: Connection, options: ContextStoreOption
         if (!row) return;
         const expiresAt = touches.get(id)?.expiresAt ?? row.expires_at;
         if (expiresAt !== null && touch.at >= expiresAt) return;
-        touches.record(id, touch.at, touch.expiresAt);
-        if (touches.size >= options.touchFlushMax) flush();
-        else schedule();
+        recordTouch(id, touch);
       });
     },
 
@@ -507,6 +564,8 @@ export function createContextStore(conn: Connection, options: ContextStoreOption
       }
     },
   };
+
+  Object.defineProperty(store, CONTEXT_STORE_SYNC, { value: syncSide });
 
   let sweepTable = false;
   store.deleteExpiredAuditedCount = async (now: number, opts: ExpireAuditCountOptions) => {
