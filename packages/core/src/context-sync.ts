@@ -2,10 +2,10 @@ import type { Context } from './schemas/context.js';
 import type { ContextStore, ContextTouch } from './storage.js';
 
 /**
- * The synchronous side a `ContextStore` may offer when its contexts live in this process's memory
- * (the memory adapter): the same reads and touches, answered at once instead of through a
- * promise, so a caller that reads and then touches (the context manager's `get`) does not wait a
- * tick per step. Optional: a caller finds it with `contextStoreSync(store)` and falls back to the
+ * The synchronous side a `ContextStore` may offer when it can answer without waiting (the memory
+ * adapter; sqlite, whose driver is synchronous): the same reads and touches, answered at once
+ * instead of through a promise, so a caller that reads and then touches (the context manager's
+ * `get`) does not wait a tick per step. Optional: a caller finds it with `contextStoreSync(store)` and falls back to the
  * async contract when it is absent. A store that offers it must answer exactly as its async
  * methods do (same results, same errors, thrown instead of rejected, same journal), and must not
  * offer it through a wrapper that adds work of its own (a guard, a write-ahead log) it would skip.
