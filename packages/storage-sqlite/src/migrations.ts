@@ -10,6 +10,7 @@ import {
 } from './rollups.js';
 import { buildSessionHist } from './session-hist.js';
 import { buildSessions } from './sessions.js';
+import { buildUserTotals } from './user-totals.js';
 
 /**
  * Schema history, kept in `PRAGMA user_version`. Each step moves a database from version
@@ -369,6 +370,11 @@ CREATE INDEX contexts_expiry ON contexts (expires_at, id) WHERE expires_at IS NO
     // Per-session distributions (TurnStore.sessionStats) read these instead of every session.
     description: 'session_hist (turn counts and lengths per first-turn day) and the session length index',
     up: buildSessionHist,
+  },
+  {
+    // Persona preference and returning users read a row per user whose turns all lie in the range.
+    description: 'all-time per-user totals (span, sessions, preferred persona) and (user, persona) counts',
+    up: buildUserTotals,
   },
 ];
 
