@@ -8,7 +8,7 @@ import {
   rebuildRollups,
   rebuildWeeks,
 } from './rollups.js';
-import { buildSessionHist } from './session-hist.js';
+import { buildSessionHist, SESSION_HIST_BINS_DDL } from './session-hist.js';
 import { buildSessions } from './sessions.js';
 import { buildUserTotals } from './user-totals.js';
 
@@ -372,9 +372,14 @@ CREATE INDEX contexts_expiry ON contexts (expires_at, id) WHERE expires_at IS NO
     up: buildSessionHist,
   },
   {
-    // Persona preference and returning users read a row per user whose turns all lie in the range.
-    description: 'all-time per-user totals (span, sessions, preferred persona) and (user, persona) counts',
-    up: buildUserTotals,
+    // Persona preference and returning users read a row per user whose turns all lie in the range;
+    // session_hist is summed per bin off an index instead of a sort.
+    description:
+      'all-time per-user totals (span, sessions, preferred persona), (user, persona) counts, session_hist bin index',
+    up: (db) => {
+      buildUserTotals(db);
+      db.exec(SESSION_HIST_BINS_DDL);
+    },
   },
 ];
 

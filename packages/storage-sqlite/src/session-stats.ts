@@ -109,7 +109,7 @@ function histStats(conn: Connection, f: NormalizedTurnFilter): SessionStats {
   const lengthKeys = new Map<number, [sessions: number, total: number]>();
   const rows = conn
     .prepare(`
-      SELECT kind, bin, SUM(sessions), SUM(total) FROM session_hist
+      SELECT kind, bin, SUM(sessions), SUM(total) FROM session_hist INDEXED BY session_hist_bins
       WHERE day >= ? AND day < ? GROUP BY kind, bin`)
     .raw(true)
     .all(from, to) as [number, number, number, number][];

@@ -669,9 +669,11 @@ describe('schema migrations', () => {
       turn('f', 's3', undefined, D + DAY_MS + 4 * HOUR_MS, 'ops'),
     ]);
     await old.close();
-    // Version 11 had neither table.
+    // Version 11 had neither table, nor the session_hist bin index.
     const db = new Database(path);
-    db.exec('DROP TABLE user_totals; DROP TABLE user_persona_totals; PRAGMA user_version = 11;');
+    db.exec(
+      'DROP TABLE user_totals; DROP TABLE user_persona_totals; DROP INDEX session_hist_bins; PRAGMA user_version = 11;',
+    );
     db.close();
 
     const storage = createSqliteStorage({ path });
@@ -696,6 +698,9 @@ describe('schema migrations', () => {
         ['u1', 'cto', 2],
         ['u1', 'eng', 2],
       ]);
+      expect(
+        check.prepare("SELECT name FROM sqlite_master WHERE name = 'session_hist_bins'").pluck().get(),
+      ).toBe('session_hist_bins');
       check.close();
       expect(await storage.turns.personaPreference!({ from: D, to: D + 2 * DAY_MS })).toEqual({
         users: 1,
