@@ -54,7 +54,13 @@ import { sessionStats } from './session-stats.js';
 import { prepareSessionStatements, SessionBatch, type SessionStatements, trimSessions } from './sessions.js';
 import { turnFilterSql, whereSql } from './turn-filter-sql.js';
 import { turnsVersion } from './turns-version.js';
-import { prepareUserStatements, trimUsers, UserBatch, type UserStatements, usersBefore } from './user-totals.js';
+import {
+  prepareUserStatements,
+  trimUsers,
+  UserBatch,
+  type UserStatements,
+  usersBefore,
+} from './user-totals.js';
 import { underPath } from './validate-field.js';
 
 const TurnBatchSchema = TurnSchema.array();

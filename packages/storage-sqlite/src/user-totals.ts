@@ -50,7 +50,9 @@ export interface UserStatements {
 export function prepareUserStatements(db: Database.Database): UserStatements {
   return {
     select: db
-      .prepare('SELECT first_at, last_at, sessions, persona, persona_turns FROM user_totals WHERE user_id = ?')
+      .prepare(
+        'SELECT first_at, last_at, sessions, persona, persona_turns FROM user_totals WHERE user_id = ?',
+      )
       .raw(true),
     upsert: db.prepare(`
       INSERT INTO user_totals (user_id, first_at, last_at, sessions, persona, persona_turns) VALUES (?, ?, ?, ?, ?, ?)
@@ -65,7 +67,12 @@ export function prepareUserStatements(db: Database.Database): UserStatements {
 }
 
 /** Whether (persona, turns) is preferred to the best so far: more turns, or as many and first by name. */
-export function preferredOver(persona: string, turns: number, best: string | null, bestTurns: number): boolean {
+export function preferredOver(
+  persona: string,
+  turns: number,
+  best: string | null,
+  bestTurns: number,
+): boolean {
   return turns > 0 && (best === null || turns > bestTurns || (turns === bestTurns && persona < best));
 }
 
@@ -145,12 +152,14 @@ export function trimUsers(db: Database.Database, deleted: UserDeletion): void {
   const subtract = db.prepare(
     'UPDATE user_persona_totals SET count = count - ? WHERE user_id = ? AND persona = ?',
   );
+  const drop = db.prepare('DELETE FROM user_persona_totals WHERE user_id = ? AND persona = ? AND count <= 0');
   const users = new Set<string>();
   for (const [user, persona, turns] of deleted) {
     users.add(user);
-    if (persona !== null) subtract.run(turns, user, persona);
+    if (persona === null) continue;
+    subtract.run(turns, user, persona);
+    drop.run(user, persona);
   }
-  db.prepare('DELETE FROM user_persona_totals WHERE count <= 0').run();
   refreshUsers(db, users);
 }
 

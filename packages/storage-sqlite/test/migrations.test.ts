@@ -643,7 +643,13 @@ describe('schema migrations', () => {
   it('opens a version-11 database: user_totals and user_persona_totals built from the stored turns', async () => {
     const path = join(dir, 'v11.db');
     const D = T0 - 9 * HOUR_MS; // midnight before T0
-    const turn = (id: string, sessionId: string, userId: string | undefined, at: number, persona?: string) => {
+    const turn = (
+      id: string,
+      sessionId: string,
+      userId: string | undefined,
+      at: number,
+      persona?: string,
+    ) => {
       const t: Turn = {
         id,
         sessionId,

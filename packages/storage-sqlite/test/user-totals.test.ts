@@ -8,7 +8,14 @@ import { createTurnStore } from '../src/turns.js';
 const D0 = Date.UTC(2026, 2, 2);
 const MIN = 60_000;
 
-type UserRow = [user: string, first: number, last: number, sessions: number, persona: string | null, turns: number];
+type UserRow = [
+  user: string,
+  first: number,
+  last: number,
+  sessions: number,
+  persona: string | null,
+  turns: number,
+];
 
 function open() {
   const conn = openConnection({ path: ':memory:' });
@@ -38,7 +45,8 @@ function expectedUsers(stored: readonly Turn[]): UserRow[] {
   const rows: UserRow[] = [];
   for (const [user, turns] of byUser) {
     const counts = new Map<string, number>();
-    for (const t of turns) if (t.persona !== undefined) counts.set(t.persona, (counts.get(t.persona) ?? 0) + 1);
+    for (const t of turns)
+      if (t.persona !== undefined) counts.set(t.persona, (counts.get(t.persona) ?? 0) + 1);
     let persona: string | null = null;
     let most = 0;
     for (const [p, n] of counts) {
@@ -169,7 +177,10 @@ describe('user_totals (all-time per-user span, sessions and preferred persona)',
       persona: fc.option(fc.constantFrom('analyst', 'Zed', '\uFB01', '\u{1F600}'), { nil: undefined }),
     });
     const step = fc.oneof(
-      { weight: 4, arbitrary: fc.array(rawTurn, { minLength: 1, maxLength: 10 }).map((append) => ({ append })) },
+      {
+        weight: 4,
+        arbitrary: fc.array(rawTurn, { minLength: 1, maxLength: 10 }).map((append) => ({ append })),
+      },
       {
         weight: 1,
         arbitrary: fc
