@@ -8,8 +8,9 @@ import {
   rebuildRollups,
   rebuildWeeks,
 } from './rollups.js';
-import { buildSessionHist } from './session-hist.js';
+import { buildSessionHist, SESSION_HIST_BINS_DDL } from './session-hist.js';
 import { buildSessions } from './sessions.js';
+import { buildUserTotals } from './user-totals.js';
 
 /**
  * Schema history, kept in `PRAGMA user_version`. Each step moves a database from version
@@ -369,6 +370,16 @@ CREATE INDEX contexts_expiry ON contexts (expires_at, id) WHERE expires_at IS NO
     // Per-session distributions (TurnStore.sessionStats) read these instead of every session.
     description: 'session_hist (turn counts and lengths per first-turn day) and the session length index',
     up: buildSessionHist,
+  },
+  {
+    // Persona preference and returning users read a row per user whose turns all lie in the range;
+    // session_hist is summed per bin off an index instead of a sort.
+    description:
+      'all-time per-user totals (span, sessions, preferred persona), (user, persona) counts, session_hist bin index',
+    up: (db) => {
+      buildUserTotals(db);
+      db.exec(SESSION_HIST_BINS_DDL);
+    },
   },
 ];
 

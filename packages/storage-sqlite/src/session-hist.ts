@@ -81,6 +81,14 @@ CREATE INDEX IF NOT EXISTS session_totals_length ON session_totals (last_at - fi
 CREATE INDEX IF NOT EXISTS session_user_totals_user ON session_user_totals (user_id, first_at, last_at);
 `;
 
+/**
+ * session_hist summed per (kind, bin) over a range of days reads its rows in bin order from this
+ * covering index instead of sorting them (9.9k rows at 1M turns over 90 days: 1.4 ms against
+ * 10.5 ms with the sort, same process, load 11); session-stats.ts. Schema v12.
+ */
+export const SESSION_HIST_BINS_DDL =
+  'CREATE INDEX IF NOT EXISTS session_hist_bins ON session_hist (kind, bin, day, sessions, total);';
+
 /** Changes to session_hist, summed per row before they are written. */
 export class HistDelta {
   readonly #rows = new Map<

@@ -19,6 +19,7 @@ import { aggregateTurns } from './aggregate.js';
 import type { Connection } from './connection.js';
 import { KIND_LENGTH, KIND_TURNS, lengthKey, lengthKeyRange } from './session-hist.js';
 import { sessionSpan } from './sessions.js';
+import { COVERED, PARTIAL } from './user-totals.js';
 
 const WHERE = 'turns.sessionStats';
 
@@ -108,7 +109,7 @@ function histStats(conn: Connection, f: NormalizedTurnFilter): SessionStats {
   const lengthKeys = new Map<number, [sessions: number, total: number]>();
   const rows = conn
     .prepare(`
-      SELECT kind, bin, SUM(sessions), SUM(total) FROM session_hist
+      SELECT kind, bin, SUM(sessions), SUM(total) FROM session_hist INDEXED BY session_hist_bins
       WHERE day >= ? AND day < ? GROUP BY kind, bin`)
     .raw(true)
     .all(from, to) as [number, number, number, number][];
@@ -145,11 +146,13 @@ function histStats(conn: Connection, f: NormalizedTurnFilter): SessionStats {
 }
 
 /**
- * A user's sessions in the range are its (session, user) totals inside the range plus its
- * recounted crossing sessions. Users with a totals row of a crossing session are counted exactly
- * from both; every other user has no crossing session, and one probe of the user index (at most
- * two totals inside the range) says whether it is active and whether it returns. Users are walked
- * on the same index, one seek each.
+ * A user whose turns all lie in the range has all its sessions there: those users are counted
+ * from `user_totals` in one statement (user-totals.ts). For every other user with turns on both
+ * sides of an end of the range, its sessions in the range are its (session, user) totals inside
+ * the range plus its recounted crossing sessions. Such users with a totals row of a crossing
+ * session are counted exactly from both; each of the rest has no crossing session, and one probe
+ * of the user index (at most two totals inside the range) says whether it is active and whether
+ * it returns.
  */
 function usersOf(
   conn: Connection,
@@ -158,34 +161,33 @@ function usersOf(
   crossing: ReadonlySet<string>,
   crossingUserSessions: ReadonlyMap<string, number>,
 ): SessionStats['users'] {
+  const [coveredActive, coveredReturning] = conn
+    .prepare(`SELECT COUNT(*), COALESCE(SUM(sessions >= 2), 0) FROM user_totals WHERE ${COVERED}`)
+    .raw(true)
+    .get({ from, to }) as [number, number];
   const ids = JSON.stringify([...crossing]);
   const involved =
     crossing.size === 0
       ? []
       : (conn
-          .prepare(
-            "SELECT DISTINCT user_id FROM session_user_totals WHERE session_id IN (SELECT value FROM json_each(?)) AND user_id <> ''",
-          )
+          .prepare(`
+            SELECT DISTINCT s.user_id FROM session_user_totals s
+            WHERE s.session_id IN (SELECT value FROM json_each(@ids)) AND s.user_id <> ''
+              AND NOT EXISTS (SELECT 1 FROM user_totals WHERE user_id = s.user_id AND ${COVERED})`)
           .pluck(true)
-          .all(ids) as string[]);
+          .all({ ids, from, to }) as string[]);
   const [active, returning] = conn
     .prepare(`
-      WITH RECURSIVE u(id) AS (
-        SELECT (SELECT MIN(user_id) FROM session_user_totals INDEXED BY session_user_totals_user WHERE user_id > '')
-        UNION ALL
-        SELECT (SELECT MIN(user_id) FROM session_user_totals INDEXED BY session_user_totals_user WHERE user_id > u.id)
-        FROM u WHERE u.id IS NOT NULL
-      ), c(n) AS (
+      SELECT COALESCE(SUM(n >= 1), 0), COALESCE(SUM(n >= 2), 0) FROM (
         SELECT (SELECT COUNT(*) FROM (
-          SELECT 1 FROM session_user_totals INDEXED BY session_user_totals_user
-          WHERE user_id = u.id AND first_at >= @from AND first_at < @to AND last_at < @to LIMIT 2))
-        FROM u WHERE u.id IS NOT NULL AND u.id NOT IN (SELECT value FROM json_each(@involved))
-      )
-      SELECT COALESCE(SUM(n >= 1), 0), COALESCE(SUM(n >= 2), 0) FROM c`)
+          SELECT 1 FROM session_user_totals s INDEXED BY session_user_totals_user
+          WHERE s.user_id = u.user_id AND s.first_at >= @from AND s.first_at < @to AND s.last_at < @to LIMIT 2)) AS n
+        FROM user_totals u
+        WHERE ${PARTIAL} AND u.user_id NOT IN (SELECT value FROM json_each(@involved)))`)
     .raw(true)
     .get({ from, to, involved: JSON.stringify(involved) }) as [number, number];
-  let a = active;
-  let r = returning;
+  let a = coveredActive + active;
+  let r = coveredReturning + returning;
   const inside = conn
     .prepare(`
       SELECT COUNT(*) FROM session_user_totals INDEXED BY session_user_totals_user
@@ -222,21 +224,23 @@ function lengthStats(
     sum += total;
   }
   if (n === 0) return { sum: 0, median: null, p90: null, max: null, bins };
-  const rankInKey = (key: number, rank: number): number | null => {
+  const rankInKey = (key: number, rank: number, size: number): number | null => {
     // Without crossing sessions of this key, the index walks to the rank itself: no row per
     // session of the key into JavaScript, no sort (at 1M turns, 90 days: 11.6 ms against 16.4 ms
-    // per sessionStats call, interleaved A/B at load 4.1).
+    // per sessionStats call, interleaved A/B at load 4.1). It walks in from the nearer end of the
+    // key's `size` sessions (the same value: only lengths come back).
     const touched = (r: Totals) => lengthKey(r[3] - r[2]) === key;
     if (removed.some(touched) || extra.some(touched)) return lengthsOfKey(key)[rank - 1] ?? null;
     const [lo, hi] = lengthKeyRange(key);
+    const fromTop = rank > size - rank;
     return (
       (conn
         .prepare(`
           SELECT last_at - first_at FROM session_totals INDEXED BY session_totals_length
           WHERE last_at - first_at >= ? AND last_at - first_at < ? AND first_at >= ? AND first_at < ?
-          ORDER BY last_at - first_at LIMIT 1 OFFSET ?`)
+          ORDER BY last_at - first_at ${fromTop ? 'DESC' : 'ASC'} LIMIT 1 OFFSET ?`)
         .pluck(true)
-        .get(lo, hi, from, to, rank - 1) as number | undefined) ?? null
+        .get(lo, hi, from, to, fromTop ? size - rank : rank - 1) as number | undefined) ?? null
     );
   };
   const lengthsOfKey = (key: number): number[] => {
@@ -258,7 +262,7 @@ function lengthStats(
   const at = (rank: number): number | null => {
     let seen = 0;
     for (const [key, [k]] of ordered) {
-      if (seen + k >= rank) return rankInKey(key, rank - seen);
+      if (seen + k >= rank) return rankInKey(key, rank - seen, k);
       seen += k;
     }
     return null;

@@ -35,11 +35,14 @@ export function prepareSessionStatements(db: Database.Database): SessionStatemen
     update: db.prepare(
       'UPDATE session_totals SET count = ?, errors = ?, first_at = ?, last_at = ? WHERE session_id = ?',
     ),
-    upsertUser: db.prepare(`
+    upsertUser: db
+      .prepare(`
       INSERT INTO session_user_totals (session_id, user_id, count, errors, first_at, last_at) VALUES (?, ?, ?, ?, ?, ?)
       ON CONFLICT (session_id, user_id) DO UPDATE SET count = count + excluded.count,
         errors = errors + excluded.errors,
-        first_at = min(first_at, excluded.first_at), last_at = max(last_at, excluded.last_at)`),
+        first_at = min(first_at, excluded.first_at), last_at = max(last_at, excluded.last_at)
+      RETURNING count`)
+      .pluck(true),
     span: db.prepare(`
       INSERT INTO rollup_meta (name, value) VALUES ('session_span', ?)
       ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)`),
@@ -79,7 +82,11 @@ export class SessionBatch {
     bump(this.#userDeltas, `${turn.sessionId}\u0001${turn.userId ?? ''}`, turn);
   }
 
-  write(s: SessionStatements): void {
+  /**
+   * Returns, per user, the (session, user) rows this append created: the row's count after the
+   * upsert equals the append's own count only for a new row.
+   */
+  write(s: SessionStatements): Map<string, number> {
     let span = -1;
     const hist = new HistDelta();
     for (const [id, d] of this.#deltas) {
@@ -99,13 +106,17 @@ export class SessionBatch {
       if (last - first > span) span = last - first;
     }
     hist.write(s.hist);
+    const newSessions = new Map<string, number>();
     for (const [key, d] of this.#userDeltas) {
       const cut = key.indexOf('\u0001');
-      s.upsertUser.run(key.slice(0, cut), key.slice(cut + 1), d.count, d.errors, d.first, d.last);
+      const user = key.slice(cut + 1);
+      const count = s.upsertUser.get(key.slice(0, cut), user, d.count, d.errors, d.first, d.last) as number;
+      if (count === d.count && user !== '') newSessions.set(user, (newSessions.get(user) ?? 0) + 1);
     }
     if (span >= 0) s.span.run(span);
     this.#deltas.clear();
     this.#userDeltas.clear();
+    return newSessions;
   }
 }
 

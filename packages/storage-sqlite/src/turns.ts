@@ -54,6 +54,13 @@ import { sessionStats } from './session-stats.js';
 import { prepareSessionStatements, SessionBatch, type SessionStatements, trimSessions } from './sessions.js';
 import { turnFilterSql, whereSql } from './turn-filter-sql.js';
 import { turnsVersion } from './turns-version.js';
+import {
+  prepareUserStatements,
+  trimUsers,
+  UserBatch,
+  type UserStatements,
+  usersBefore,
+} from './user-totals.js';
 import { underPath } from './validate-field.js';
 
 const TurnBatchSchema = TurnSchema.array();
@@ -105,6 +112,7 @@ export function createTurnStore(conn: Connection): TurnStore {
   };
   let distinctStatements: DistinctStatements | undefined;
   let sessionStatements: SessionStatements | undefined;
+  let userStatements: UserStatements | undefined;
   const version = turnsVersion(conn);
 
   function insertTurns(turns: readonly Turn[], ifExists: 'error' | 'skip'): AppendResult {
@@ -122,6 +130,7 @@ export function createTurnStore(conn: Connection): TurnStore {
     const mcpServers = new ChunkedInsert(conn, 'turn_mcp_servers', 'seq, name');
     const batch = new RollupBatch();
     const sessions = new SessionBatch();
+    const users = new UserBatch();
     const members = new Map<string, Member>();
     const skippedIds: string[] = [];
     let appended = 0;
@@ -167,6 +176,7 @@ export function createTurnStore(conn: Connection): TurnStore {
       for (const name of t.mcpServers) mcpServers.add(seq, name);
       batch.add(t);
       sessions.add(t);
+      users.add(t);
       membersOf(t, members);
       appended++;
     }
@@ -176,7 +186,9 @@ export function createTurnStore(conn: Connection): TurnStore {
     mcpServers.flush();
     batch.write(rollups());
     sessionStatements ??= prepareSessionStatements(conn.db);
-    sessions.write(sessionStatements);
+    const newSessions = sessions.write(sessionStatements);
+    userStatements ??= prepareUserStatements(conn.db);
+    users.write(userStatements, newSessions);
     distinctStatements ??= prepareDistinctStatements(conn.db);
     addMembers(distinctStatements, members.values());
     return { appended, skippedIds };
@@ -289,6 +301,7 @@ export function createTurnStore(conn: Connection): TurnStore {
       validate(EpochMsSchema, before, 'turns.deleteBefore');
       return conn.write('turns.deleteBefore', () => {
         const old = 'SELECT seq FROM turns WHERE at < ?';
+        const deletedUsers = usersBefore(conn.db, before);
         conn.prepare(`DELETE FROM turns_fts WHERE rowid IN (${old})`).run(before);
         for (const table of ['turn_texts', 'turn_frameworks', 'turn_tools', 'turn_mcp_servers']) {
           conn.prepare(`DELETE FROM ${table} WHERE seq IN (${old})`).run(before);
@@ -305,6 +318,7 @@ export function createTurnStore(conn: Connection): TurnStore {
         if (week !== before && deleted > 0) rebuildWeeks(conn.db, week, week + WEEK_MS);
         trimDistinct(conn.db, before);
         trimSessions(conn.db, before);
+        trimUsers(conn.db, deletedUsers);
         if (deleted > 0) version.bump();
         return deleted;
       });

@@ -640,6 +640,93 @@ describe('schema migrations', () => {
     }
   });
 
+  it('opens a version-11 database: user_totals and user_persona_totals built from the stored turns', async () => {
+    const path = join(dir, 'v11.db');
+    const D = T0 - 9 * HOUR_MS; // midnight before T0
+    const turn = (
+      id: string,
+      sessionId: string,
+      userId: string | undefined,
+      at: number,
+      persona?: string,
+    ) => {
+      const t: Turn = {
+        id,
+        sessionId,
+        at,
+        userInput: 'q',
+        assistantResponse: 'a',
+        frameworks: [],
+        tools: [],
+        mcpServers: [],
+        outcome: 'ok',
+      };
+      if (userId !== undefined) t.userId = userId;
+      if (persona !== undefined) t.persona = persona;
+      return t;
+    };
+    const old = createSqliteStorage({ path });
+    await old.turns.append([
+      turn('a', 's1', 'u1', T0, 'eng'),
+      turn('b', 's1', 'u1', T0 + HOUR_MS, 'cto'),
+      turn('c', 's2', 'u1', D + DAY_MS + HOUR_MS, 'cto'),
+      turn('d', 's2', 'u1', D + DAY_MS + 2 * HOUR_MS, 'eng'),
+      turn('e', 's3', 'u2', D + DAY_MS + 3 * HOUR_MS),
+      turn('f', 's3', undefined, D + DAY_MS + 4 * HOUR_MS, 'ops'),
+    ]);
+    await old.close();
+    // Version 11 had neither table, nor the session_hist bin index.
+    const db = new Database(path);
+    db.exec(
+      'DROP TABLE user_totals; DROP TABLE user_persona_totals; DROP INDEX session_hist_bins; PRAGMA user_version = 11;',
+    );
+    db.close();
+
+    const storage = createSqliteStorage({ path });
+    try {
+      const check = new Database(path, { readonly: true });
+      expect(check.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+      // u1: eng 2 / cto 2 -> cto by name, two sessions; u2: one session, no persona; the userless turn is no user.
+      expect(
+        check
+          .prepare(
+            'SELECT user_id, first_at, last_at, sessions, persona, persona_turns FROM user_totals ORDER BY user_id',
+          )
+          .raw()
+          .all(),
+      ).toEqual([
+        ['u1', T0, D + DAY_MS + 2 * HOUR_MS, 2, 'cto', 2],
+        ['u2', D + DAY_MS + 3 * HOUR_MS, D + DAY_MS + 3 * HOUR_MS, 1, null, 0],
+      ]);
+      expect(
+        check.prepare('SELECT user_id, persona, count FROM user_persona_totals ORDER BY persona').raw().all(),
+      ).toEqual([
+        ['u1', 'cto', 2],
+        ['u1', 'eng', 2],
+      ]);
+      expect(
+        check.prepare("SELECT name FROM sqlite_master WHERE name = 'session_hist_bins'").pluck().get(),
+      ).toBe('session_hist_bins');
+      check.close();
+      expect(await storage.turns.personaPreference!({ from: D, to: D + 2 * DAY_MS })).toEqual({
+        users: 1,
+        personas: [{ persona: 'cto', users: 1 }],
+      });
+      // Later appends carry on from the migrated rows: a third eng turn makes u1 prefer eng.
+      await storage.turns.append([turn('g', 's4', 'u1', D + DAY_MS + 5 * HOUR_MS, 'eng')]);
+      expect(await storage.turns.personaPreference!({ from: D, to: D + 2 * DAY_MS })).toEqual({
+        users: 1,
+        personas: [{ persona: 'eng', users: 1 }],
+      });
+      expect((await storage.turns.sessionStats!({ from: D, to: D + 2 * DAY_MS })).users).toEqual({
+        active: 2,
+        returning: 1,
+      });
+    } finally {
+      await storage.close();
+    }
+  });
+
   it('a second open of a current database changes nothing', async () => {
     const path = join(dir, 'current.db');
     const first = createSqliteStorage({ path });
