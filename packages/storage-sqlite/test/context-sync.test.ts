@@ -196,7 +196,10 @@ describe('the synchronous side of the sqlite context store', () => {
     expect(side.getNow('a', 1_010)).toBeUndefined();
     expect(side.touchNow('a', { at: 1_010 })).toBeUndefined();
     await storage.flush();
-    expect(await storage.contexts.get('a', { now: 30 })).toMatchObject({ accessCount: 2, lastAccessedAt: 20 });
+    expect(await storage.contexts.get('a', { now: 30 })).toMatchObject({
+      accessCount: 2,
+      lastAccessedAt: 20,
+    });
     await storage.close();
   });
 
