@@ -191,7 +191,7 @@ export class MemoryTurnStore implements TurnStore {
     const s = validate(AggregateSpecSchema, spec, 'turns.aggregate');
     const f = normalizeTurnFilter(s.filter);
     this.index.ready();
-    const rolled = this.index.rollup.answer(s, f);
+    const rolled = this.index.rollup.answer(s, f, this.#scratch);
     if (rolled !== undefined) return rolled;
     const { lo, hi } = this.index.timeRange(f);
     if (this.#scans(f, lo, hi)) {
