@@ -6,6 +6,8 @@ import type { AuditLog, ContextStore, ExpireAuditOptions, TurnStore } from '@con
  */
 export function guardTurns(inner: TurnStore, check: () => void): TurnStore {
   const version = inner.version?.bind(inner);
+  const sessionStats = inner.sessionStats?.bind(inner);
+  const personaPreference = inner.personaPreference?.bind(inner);
   return {
     append: async (turns, options) => {
       check();
@@ -35,6 +37,20 @@ export function guardTurns(inner: TurnStore, check: () => void): TurnStore {
       check();
       return inner.deleteBefore(before);
     },
+    // The engine's one-pass summaries: without them the data manager groups every (session,
+    // user) and (user, persona) pair into rows (seconds at 1M turns).
+    ...(sessionStats && {
+      sessionStats: async (filter) => {
+        check();
+        return sessionStats(filter);
+      },
+    }),
+    ...(personaPreference && {
+      personaPreference: async (filter) => {
+        check();
+        return personaPreference(filter);
+      },
+    }),
     // One writer per directory (the lock), so the engine's in-process counter sees every change.
     ...(version && {
       version: async () => {

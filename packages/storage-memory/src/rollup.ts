@@ -17,6 +17,7 @@ import {
   groupRows,
   planDims,
 } from './scan.js';
+import type { Scratch } from './scratch.js';
 
 /** Sums over the turns of one hour and one dimension value. */
 class Cell implements CellSums {
@@ -185,7 +186,7 @@ export class HourRollup {
   }
 
   /** The answer from the rollups, or undefined when the spec needs the turns themselves. */
-  answer(spec: AggregateSpec, f: NormalizedTurnFilter): AggregateResult | undefined {
+  answer(spec: AggregateSpec, f: NormalizedTurnFilter, scratch?: Scratch): AggregateResult | undefined {
     for (const key in f) if (key !== 'from' && key !== 'to') return undefined;
     if (f.from !== undefined && f.from % HOUR_MS !== 0) return undefined;
     if (f.to !== undefined && f.to % HOUR_MS !== 0) return undefined;
@@ -213,8 +214,9 @@ export class HourRollup {
       Math.max(1, ...dims.map((d) => d.card)),
       product,
       DEFAULT_LIMITS.denseCells,
+      scratch,
     );
-    const acc = new Accumulator(c, new Set(spec.measures), DEFAULT_LIMITS);
+    const acc = new Accumulator(c, new Set(spec.measures), DEFAULT_LIMITS, scratch);
     const timeDims = dims.filter((d) => TIME_KEYS.has(d.key));
     const persona = dims.find((d) => d.key === 'persona');
     const framework = dims.find((d) => d.key === 'framework');

@@ -14,6 +14,7 @@ import {
   ZERO_BUCKET,
 } from '@convokit/core';
 import type { Dictionary, MultiColumn, TurnColumns } from './columns.js';
+import { Scratch } from './scratch.js';
 
 /**
  * `aggregateTurns` over the column rows `lo..hi` (a time range of the sorted turns) that pass
@@ -30,11 +31,12 @@ export function aggregateColumns(
   f: NormalizedTurnFilter,
   spec: AggregateSpec,
   limits: ScanLimits = DEFAULT_LIMITS,
+  scratch?: Scratch,
 ): AggregateResult | undefined {
-  const rows = filterRows(c, lo, hi, f);
+  const rows = filterRows(c, lo, hi, f, scratch);
   const m = rows === null ? hi - lo : rows.length;
   const dims = planDims(c, spec.groupBy, c.at, lo, hi);
-  const acc = new Accumulator(c, new Set<Measure>(spec.measures), limits);
+  const acc = new Accumulator(c, new Set<Measure>(spec.measures), limits, scratch);
 
   // The combined code of a group: sum of code * stride over the dimensions, the dimension with
   // the most codes at stride 1 (it heads the lookup chains below).
@@ -45,6 +47,7 @@ export function aggregateColumns(
     dims.length === 0 ? 1 : Math.max(...dims.map((d) => d.card)),
     product,
     limits.denseCells,
+    scratch,
   );
 
   const d0 = dims[0];
@@ -188,17 +191,29 @@ function smallest(n: number, k: number, compare: (a: number, b: number) => numbe
  * as (session, user) cost one table read and a short walk, with no hashing.
  */
 export class GroupTable {
-  readonly codes: number[] = [];
+  /** Each group's combined code, by group number (`size` of them). */
+  codes: Float64Array;
+  size = 0;
   readonly #dense: Int32Array | null;
   readonly #heads: Int32Array | null;
   readonly #headCard: number;
-  #next = new Int32Array(16);
+  #next: Int32Array;
   readonly #sparse: Map<number, number> | null;
 
-  constructor(headCard: number, product: number, denseCells: number) {
+  constructor(
+    headCard: number,
+    product: number,
+    denseCells: number,
+    private readonly scratch: Scratch = new Scratch(),
+  ) {
     this.#headCard = headCard;
-    this.#dense = product <= denseCells ? new Int32Array(product).fill(-1) : null;
-    this.#heads = this.#dense === null && headCard <= 1 << 24 ? new Int32Array(headCard).fill(-1) : null;
+    this.codes = scratch.float64('group codes', 16);
+    this.#next = scratch.int32('group chains', 16);
+    this.#dense = product <= denseCells ? scratch.int32('group table', product).fill(-1, 0, product) : null;
+    this.#heads =
+      this.#dense === null && headCard <= 1 << 24
+        ? scratch.int32('group heads', headCard).fill(-1, 0, headCard)
+        : null;
     this.#sparse = this.#dense === null && this.#heads === null ? new Map() : null;
   }
 
@@ -219,11 +234,7 @@ export class GroupTable {
       while (g >= 0 && this.codes[g] !== code) g = this.#next[g]!;
       if (g < 0) {
         g = this.#add(code, acc);
-        if (g >= this.#next.length) {
-          const next = new Int32Array(this.#next.length * 2);
-          next.set(this.#next);
-          this.#next = next;
-        }
+        if (g >= this.#next.length) this.#next = this.scratch.int32('group chains', g + 1, g);
         this.#next[g] = heads[head]!;
         heads[head] = g;
       }
@@ -238,13 +249,25 @@ export class GroupTable {
   }
 
   #add(code: number, acc: Accumulator): number {
-    this.codes.push(code);
-    return acc.addGroup();
+    const g = this.size++;
+    if (g >= this.codes.length) this.codes = this.scratch.float64('group codes', g + 1, g);
+    this.codes[g] = code;
+    acc.addGroup();
+    return g;
   }
 }
 
-/** Rows of `lo..hi` passing the filter's non-time fields, or null when every row does. */
-function filterRows(c: TurnColumns, lo: number, hi: number, f: NormalizedTurnFilter): Int32Array | null {
+/**
+ * The rows of `lo..hi` that pass the filter's fields other than time, or null when it names none
+ * (every row passes). Written into `scratch` when given: valid until the next scan borrows it.
+ */
+export function filterRows(
+  c: TurnColumns,
+  lo: number,
+  hi: number,
+  f: NormalizedTurnFilter,
+  scratch?: Scratch,
+): Int32Array | null {
   const checks: Array<(i: number) => boolean> = [];
   if (f.outcome !== undefined) {
     const want = f.outcome === 'error' ? 1 : 0;
@@ -276,7 +299,7 @@ function filterRows(c: TurnColumns, lo: number, hi: number, f: NormalizedTurnFil
   multi(f.tool, c.tools);
   multi(f.mcpServer, c.mcpServers);
   if (checks.length === 0) return null;
-  const rows = new Int32Array(hi - lo);
+  const rows = scratch === undefined ? new Int32Array(hi - lo) : scratch.int32('filtered rows', hi - lo);
   let n = 0;
   next: for (let i = lo; i < hi; i++) {
     for (const check of checks) if (!check(i)) continue next;
@@ -576,22 +599,24 @@ export const DEFAULT_LIMITS: ScanLimits = {
   histogramCells: 8 << 20,
 };
 
-/** Measures per group, in typed arrays indexed by group number. */
+/**
+ * Measures per group, in typed arrays indexed by group number, borrowed from the scratch (so a
+ * scan of many groups reallocates nothing once a query of that size has run).
+ */
 export class Accumulator {
   size = 0;
-  #cap = 0;
-  count = new Int32Array(0);
-  errors = new Int32Array(0);
-  latencySum = new Float64Array(0);
-  latencyCount = new Int32Array(0);
-  latencyMin = new Float64Array(0);
-  latencyMax = new Float64Array(0);
-  tokensIn = new Float64Array(0);
-  tokensOut = new Float64Array(0);
-  feedbackSum = new Float64Array(0);
-  feedbackCount = new Int32Array(0);
-  firstAt = new Float64Array(0);
-  lastAt = new Float64Array(0);
+  count: Int32Array;
+  errors: Int32Array;
+  latencySum: Float64Array;
+  latencyCount: Int32Array;
+  latencyMin: Float64Array;
+  latencyMax: Float64Array;
+  tokensIn: Float64Array;
+  tokensOut: Float64Array;
+  feedbackSum: Float64Array;
+  feedbackCount: Int32Array;
+  firstAt: Float64Array;
+  lastAt: Float64Array;
   readonly sessions: Distinct | null;
   readonly users: Distinct | null;
   readonly histogram: Histograms | null;
@@ -600,23 +625,50 @@ export class Accumulator {
     private readonly c: TurnColumns,
     needs: ReadonlySet<Measure>,
     limits: ScanLimits,
+    private readonly scratch: Scratch = new Scratch(),
   ) {
-    this.sessions = needs.has('sessions') ? new Distinct(c.session, c.sessions.size, limits.markBytes) : null;
-    this.users = needs.has('users') ? new Distinct(c.user, c.users.size, limits.markBytes) : null;
+    this.count = scratch.int32('acc count', 0);
+    this.errors = scratch.int32('acc errors', 0);
+    this.latencySum = scratch.float64('acc latency sum', 0);
+    this.latencyCount = scratch.int32('acc latency count', 0);
+    this.latencyMin = scratch.float64('acc latency min', 0);
+    this.latencyMax = scratch.float64('acc latency max', 0);
+    this.tokensIn = scratch.float64('acc tokens in', 0);
+    this.tokensOut = scratch.float64('acc tokens out', 0);
+    this.feedbackSum = scratch.float64('acc feedback sum', 0);
+    this.feedbackCount = scratch.int32('acc feedback count', 0);
+    this.firstAt = scratch.float64('acc first', 0);
+    this.lastAt = scratch.float64('acc last', 0);
+    this.sessions = needs.has('sessions')
+      ? new Distinct('sessions', c.session, c.sessions.size, limits.markBytes, scratch)
+      : null;
+    this.users = needs.has('users')
+      ? new Distinct('users', c.user, c.users.size, limits.markBytes, scratch)
+      : null;
     this.histogram =
       needs.has('latencyP50') || needs.has('latencyP95') || needs.has('latencyP99')
-        ? new Histograms(c, limits.histogramCells)
+        ? new Histograms(c, limits.histogramCells, scratch)
         : null;
   }
 
   addGroup(): number {
-    if (this.size === this.#cap) this.#grow();
     const g = this.size++;
+    if (g >= this.count.length) this.#grow(g + 1);
+    this.count[g] = 0;
+    this.errors[g] = 0;
+    this.latencySum[g] = 0;
+    this.latencyCount[g] = 0;
     this.latencyMin[g] = Number.POSITIVE_INFINITY;
     this.latencyMax[g] = Number.NEGATIVE_INFINITY;
-    this.sessions?.addGroup();
-    this.users?.addGroup();
-    this.histogram?.addGroup();
+    this.tokensIn[g] = 0;
+    this.tokensOut[g] = 0;
+    this.feedbackSum[g] = 0;
+    this.feedbackCount[g] = 0;
+    this.firstAt[g] = 0;
+    this.lastAt[g] = 0;
+    this.sessions?.addGroup(g);
+    this.users?.addGroup(g);
+    this.histogram?.addGroup(g);
     return g;
   }
 
@@ -657,7 +709,12 @@ export class Accumulator {
     if (cell.latencyMin < this.latencyMin[g]!) this.latencyMin[g] = cell.latencyMin;
     if (cell.latencyMax > this.latencyMax[g]!) this.latencyMax[g] = cell.latencyMax;
     const h = this.histogram;
-    if (h !== null) for (const [bucket, n] of cell.histogram!) h.add(g, bucket, n);
+    // forEach hands over key and value without an entry array per bucket (a 90-day answer adds
+    // a couple of million buckets).
+    if (h !== null)
+      cell.histogram!.forEach((n, bucket) => {
+        h.add(g, bucket, n);
+      });
     this.tokensIn[g]! += cell.tokensIn;
     this.tokensOut[g]! += cell.tokensOut;
     this.feedbackSum[g]! += cell.feedbackSum;
@@ -712,62 +769,78 @@ export class Accumulator {
     return h.quantile(q);
   }
 
-  #grow(): void {
-    const cap = Math.max(16, this.#cap * 2);
-    const grow = <T extends Int32Array | Float64Array>(a: T): T => {
-      const next = new (a.constructor as new (n: number) => T)(cap);
-      next.set(a);
-      return next;
-    };
-    this.count = grow(this.count);
-    this.errors = grow(this.errors);
-    this.latencySum = grow(this.latencySum);
-    this.latencyCount = grow(this.latencyCount);
-    this.latencyMin = grow(this.latencyMin);
-    this.latencyMax = grow(this.latencyMax);
-    this.tokensIn = grow(this.tokensIn);
-    this.tokensOut = grow(this.tokensOut);
-    this.feedbackSum = grow(this.feedbackSum);
-    this.feedbackCount = grow(this.feedbackCount);
-    this.firstAt = grow(this.firstAt);
-    this.lastAt = grow(this.lastAt);
-    this.#cap = cap;
+  /** Room for `n` groups, keeping the `size - 1` set up so far. */
+  #grow(n: number): void {
+    const keep = this.size - 1;
+    const s = this.scratch;
+    this.count = s.int32('acc count', n, keep);
+    this.errors = s.int32('acc errors', n, keep);
+    this.latencySum = s.float64('acc latency sum', n, keep);
+    this.latencyCount = s.int32('acc latency count', n, keep);
+    this.latencyMin = s.float64('acc latency min', n, keep);
+    this.latencyMax = s.float64('acc latency max', n, keep);
+    this.tokensIn = s.float64('acc tokens in', n, keep);
+    this.tokensOut = s.float64('acc tokens out', n, keep);
+    this.feedbackSum = s.float64('acc feedback sum', n, keep);
+    this.feedbackCount = s.int32('acc feedback count', n, keep);
+    this.firstAt = s.float64('acc first', n, keep);
+    this.lastAt = s.float64('acc last', n, keep);
   }
 }
 
-/** Distinct dictionary ids per group: a byte mark per id while the budget lasts, then a set. */
+/**
+ * Distinct dictionary ids per group: a bit per id (a run of words per group, in the scratch)
+ * while the budget of bytes lasts, then a set for each later group.
+ */
 class Distinct {
-  readonly #marks: Array<Uint8Array | Set<number>> = [];
-  readonly #counts: number[] = [];
-  #spent = 0;
+  readonly #words: number;
+  readonly #bitGroups: number;
+  #bits: Int32Array;
+  #counts: Int32Array;
+  readonly #sets: Array<Set<number> | undefined> = [];
 
   constructor(
+    private readonly name: string,
     private readonly column: Int32Array,
-    private readonly ids: number,
-    private readonly budget: number,
-  ) {}
+    ids: number,
+    budget: number,
+    private readonly scratch: Scratch,
+  ) {
+    this.#words = Math.max(1, Math.ceil(ids / 32));
+    this.#bitGroups = Math.floor(budget / (4 * this.#words));
+    this.#bits = scratch.int32(`${name} bits`, 0);
+    this.#counts = scratch.int32(`${name} counts`, 0);
+  }
 
-  addGroup(): void {
-    if (this.#spent + this.ids <= this.budget) {
-      this.#marks.push(new Uint8Array(this.ids));
-      this.#spent += this.ids;
+  addGroup(g: number): void {
+    if (g >= this.#counts.length) this.#counts = this.scratch.int32(`${this.name} counts`, g + 1, g);
+    this.#counts[g] = 0;
+    if (g < this.#bitGroups) {
+      const w = this.#words;
+      if ((g + 1) * w > this.#bits.length)
+        this.#bits = this.scratch.int32(`${this.name} bits`, (g + 1) * w, g * w);
+      this.#bits.fill(0, g * w, (g + 1) * w);
     } else {
-      this.#marks.push(new Set());
+      this.#sets[g] = new Set();
     }
-    this.#counts.push(0);
   }
 
   add(g: number, i: number): void {
     const id = this.column[i]!;
     if (id < 0) return;
-    const marks = this.#marks[g]!;
-    if (marks instanceof Uint8Array) {
-      if (marks[id] === 0) {
-        marks[id] = 1;
+    if (g < this.#bitGroups) {
+      const word = g * this.#words + (id >>> 5);
+      const bit = 1 << (id & 31);
+      const bits = this.#bits;
+      if ((bits[word]! & bit) === 0) {
+        bits[word] = bits[word]! | bit;
         this.#counts[g]!++;
       }
-    } else if (!marks.has(id)) {
-      marks.add(id);
+      return;
+    }
+    const set = this.#sets[g]!;
+    if (!set.has(id)) {
+      set.add(id);
       this.#counts[g]!++;
     }
   }
@@ -777,30 +850,41 @@ class Distinct {
   }
 }
 
-/** Latency bucket counts per group: a dense run of cells while the budget lasts, then a map. */
+/**
+ * Latency bucket counts per group: a run of `width` cells per group (in the scratch) while the
+ * budget of cells lasts, then a map for each later group.
+ */
 class Histograms {
   readonly #lo: number;
   readonly #width: number;
-  readonly #cells: Array<Int32Array | Map<number, number>> = [];
-  readonly #zero: number[] = [];
-  #spent = 0;
+  readonly #cellGroups: number;
+  #cells: Int32Array;
+  #zero: Int32Array;
+  readonly #maps: Array<Map<number, number> | undefined> = [];
 
   constructor(
     c: TurnColumns,
-    private readonly budget: number,
+    budget: number,
+    private readonly scratch: Scratch,
   ) {
     this.#lo = c.minBucket;
     this.#width = c.maxBucket >= c.minBucket ? c.maxBucket - c.minBucket + 1 : 0;
+    this.#cellGroups = this.#width === 0 ? Number.POSITIVE_INFINITY : Math.floor(budget / this.#width);
+    this.#cells = scratch.int32('histogram cells', 0);
+    this.#zero = scratch.int32('histogram zero', 0);
   }
 
-  addGroup(): void {
-    if (this.#spent + this.#width <= this.budget) {
-      this.#cells.push(new Int32Array(this.#width));
-      this.#spent += this.#width;
+  addGroup(g: number): void {
+    if (g >= this.#zero.length) this.#zero = this.scratch.int32('histogram zero', g + 1, g);
+    this.#zero[g] = 0;
+    if (g < this.#cellGroups) {
+      const w = this.#width;
+      if ((g + 1) * w > this.#cells.length)
+        this.#cells = this.scratch.int32('histogram cells', (g + 1) * w, g * w);
+      this.#cells.fill(0, g * w, (g + 1) * w);
     } else {
-      this.#cells.push(new Map());
+      this.#maps[g] = new Map();
     }
-    this.#zero.push(0);
   }
 
   add(g: number, bucket: number, n = 1): void {
@@ -808,19 +892,23 @@ class Histograms {
       this.#zero[g]! += n;
       return;
     }
-    const cells = this.#cells[g]!;
-    if (cells instanceof Int32Array) cells[bucket - this.#lo]! += n;
-    else cells.set(bucket, (cells.get(bucket) ?? 0) + n);
+    if (g < this.#cellGroups) {
+      this.#cells[g * this.#width + bucket - this.#lo]! += n;
+      return;
+    }
+    const cells = this.#maps[g]!;
+    cells.set(bucket, (cells.get(bucket) ?? 0) + n);
   }
 
   entries(g: number): Array<[number, number]> {
     const out: Array<[number, number]> = [];
     if (this.#zero[g]! > 0) out.push([ZERO_BUCKET, this.#zero[g]!]);
-    const cells = this.#cells[g]!;
-    if (cells instanceof Int32Array) {
-      for (let k = 0; k < cells.length; k++) if (cells[k]! > 0) out.push([this.#lo + k, cells[k]!]);
+    if (g < this.#cellGroups) {
+      const w = this.#width;
+      const cells = this.#cells;
+      for (let k = 0, at = g * w; k < w; k++, at++) if (cells[at]! > 0) out.push([this.#lo + k, cells[at]!]);
     } else {
-      for (const entry of cells) out.push(entry);
+      for (const entry of this.#maps[g]!) out.push(entry);
     }
     return out;
   }

@@ -36,12 +36,18 @@ import {
 import { aggregateTurns } from './aggregate.js';
 import { checkEpochMs, checkKey, checkObject, invalid, underPath } from './checks.js';
 import type { Host } from './host.js';
-import { aggregateColumns } from './scan.js';
+import { aggregateColumns, DEFAULT_LIMITS, filterRows } from './scan.js';
+import { Scratch } from './scratch.js';
 import { SearchIndex } from './search-index.js';
+import { personaPreferenceOfColumns, sessionStatsOfColumns } from './session-scan.js';
 import { compareTimed } from './sorted.js';
 import { terms as tokenizeFast } from './terms.js';
 import { checkTurn } from './turn-check.js';
 import { type Candidates, forEachMatch, type KeyBounds, TurnIndex } from './turn-index.js';
+
+/** The aggregates whose rows core summarizes into session stats and persona preferences. */
+const SESSION_USER_SPEC = validate(AggregateSpecSchema, SESSION_USER_GROUPS, 'turns.sessionStats');
+const USER_PERSONA_SPEC = validate(AggregateSpecSchema, USER_PERSONA_GROUPS, 'turns.personaPreference');
 
 /** How many rows of the column scan cost about as much as one candidate turn read as an object. */
 const SCAN_RATIO = 16;
@@ -49,6 +55,8 @@ const SCAN_RATIO = 16;
 export class MemoryTurnStore implements TurnStore {
   readonly index = new TurnIndex();
   readonly #text = new SearchIndex();
+  /** Working arrays of the column scans, kept between queries (see Scratch). */
+  readonly #scratch = new Scratch();
   /** The turns version (TurnStore.version): this process is the only writer, so a counter. */
   #version = 0;
 
@@ -119,6 +127,7 @@ export class MemoryTurnStore implements TurnStore {
   clear(): void {
     this.index.clear();
     this.#text.clear();
+    this.#scratch.clear();
   }
 
   async get(id: string): Promise<Turn | undefined> {
@@ -182,47 +191,67 @@ export class MemoryTurnStore implements TurnStore {
     const s = validate(AggregateSpecSchema, spec, 'turns.aggregate');
     const f = normalizeTurnFilter(s.filter);
     this.index.ready();
-    const rolled = this.index.rollup.answer(s, f);
+    const rolled = this.index.rollup.answer(s, f, this.#scratch);
     if (rolled !== undefined) return rolled;
-    const candidates = this.index.candidates(f);
     const { lo, hi } = this.index.timeRange(f);
-    // The column scan reads the whole time range; a posting list much smaller than it is cheaper
-    // to walk turn by turn.
-    if (candidates.size * SCAN_RATIO >= hi - lo) {
-      const result = aggregateColumns(this.index.columns, lo, hi, f, s);
+    if (this.#scans(f, lo, hi)) {
+      const result = aggregateColumns(this.index.columns, lo, hi, f, s, DEFAULT_LIMITS, this.#scratch);
       if (result !== undefined) return result;
     }
-    const matching: Turn[] = [];
-    forEachMatch(
-      candidates,
-      (t) => matchesTurnFilter(t, f),
-      (t) => matching.push(t),
-    );
-    return aggregateTurns(matching, s);
+    return aggregateTurns(this.#matching(f), s);
   }
 
-  /** TurnStore.sessionStats: the (session, user) groups of the matching turns, summarized by core. */
+  /**
+   * TurnStore.sessionStats: one pass over the column rows of the filter's time range, or, when a
+   * posting list yields far fewer turns, the (session, user) groups of those turns summarized by
+   * core. Both give core `sessionStatsOfRows` of the grouped rows.
+   */
   async sessionStats(filter?: TurnFilter): Promise<SessionStats> {
     this.host.open();
-    const f = validate(TurnFilterSchema, filter ?? {}, 'turns.sessionStats');
-    const { rows } = await this.aggregate({
-      filter: f,
-      groupBy: [...SESSION_USER_GROUPS.groupBy],
-      measures: [...SESSION_USER_GROUPS.measures],
-    });
+    const f = normalizeTurnFilter(validate(TurnFilterSchema, filter ?? {}, 'turns.sessionStats'));
+    this.index.ready();
+    const { lo, hi } = this.index.timeRange(f);
+    if (this.#scans(f, lo, hi)) {
+      const rows = filterRows(this.index.columns, lo, hi, f, this.#scratch);
+      return sessionStatsOfColumns(this.index.columns, { lo, hi, rows }, this.#scratch);
+    }
+    const { rows } = aggregateTurns(this.#matching(f), SESSION_USER_SPEC);
     return sessionStatsOfRows(rows);
   }
 
-  /** TurnStore.personaPreference: the (user, persona) groups of the matching turns, summarized by core. */
+  /**
+   * TurnStore.personaPreference: a (user, persona) count table over the column rows, or the
+   * (user, persona) groups of the matching turns summarized by core when a posting list yields
+   * far fewer turns or the table would be too large.
+   */
   async personaPreference(filter?: TurnFilter): Promise<PersonaPreference> {
     this.host.open();
-    const f = validate(TurnFilterSchema, filter ?? {}, 'turns.personaPreference');
-    const { rows } = await this.aggregate({
-      filter: f,
-      groupBy: [...USER_PERSONA_GROUPS.groupBy],
-      measures: [...USER_PERSONA_GROUPS.measures],
-    });
+    const f = normalizeTurnFilter(validate(TurnFilterSchema, filter ?? {}, 'turns.personaPreference'));
+    this.index.ready();
+    const { lo, hi } = this.index.timeRange(f);
+    if (this.#scans(f, lo, hi)) {
+      const rows = filterRows(this.index.columns, lo, hi, f, this.#scratch);
+      const answer = personaPreferenceOfColumns(this.index.columns, { lo, hi, rows }, this.#scratch);
+      if (answer !== undefined) return answer;
+    }
+    const { rows } = aggregateTurns(this.#matching(f), USER_PERSONA_SPEC);
     return personaPreferenceOfRows(rows);
+  }
+
+  /** Whether a column scan of rows `lo..hi` beats reading the turns the best posting list yields. */
+  #scans(f: NormalizedTurnFilter, lo: number, hi: number): boolean {
+    return this.index.candidates(f).size * SCAN_RATIO >= hi - lo;
+  }
+
+  /** The stored turns matching `f`, read through the best posting list. */
+  #matching(f: NormalizedTurnFilter): Turn[] {
+    const matching: Turn[] = [];
+    forEachMatch(
+      this.index.candidates(f),
+      (t) => matchesTurnFilter(t, f),
+      (t) => matching.push(t),
+    );
+    return matching;
   }
 
   async count(filter?: TurnFilter): Promise<number> {
