@@ -2,6 +2,7 @@ import { type Clock, closedError, type Logger } from '@convokit/core';
 import type { Sql } from 'postgres';
 import { isConnectionLoss, isDroppedConnection, type ServerAddress, toStorageError } from './errors.js';
 import { migrate } from './migrations.js';
+import { Watchdog } from './watchdog.js';
 
 export type PgSql = Sql<Record<string, never>>;
 
@@ -21,7 +22,10 @@ export class Db {
   readonly log: Logger;
   readonly server: ServerAddress;
   #closed = false;
+  readonly #watchdog = new Watchdog();
   #ready: Promise<void> | undefined;
+  /** Set once migrated: later calls skip awaiting `ready()`. */
+  #migrated = false;
 
   constructor(init: {
     makeSql: () => PgSql;
@@ -71,6 +75,7 @@ export class Db {
       const deadline = Math.max(this.#deadlineMs, MIGRATE_DEADLINE_MS);
       this.#ready = this.#guard('migrate', (sql) => migrate(sql, this.schema, this.S), deadline).then(
         (applied) => {
+          this.#migrated = true;
           if (applied.length > 0) this.log.info({ schema: this.schema, applied }, 'migrated');
         },
         (error: unknown) => {
@@ -90,7 +95,7 @@ export class Db {
    */
   async run<T>(op: string, fn: (sql: PgSql) => Promise<T>, options: { retry?: boolean } = {}): Promise<T> {
     if (this.#closed) throw closedError('postgres');
-    await this.ready();
+    if (!this.#migrated) await this.ready();
     try {
       try {
         return await this.#guard(op, fn);
@@ -114,23 +119,13 @@ export class Db {
    */
   async #guard<T>(op: string, fn: (sql: PgSql) => Promise<T>, deadlineMs = this.#deadlineMs): Promise<T> {
     const sql = this.#sql;
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        const error = Object.assign(new Error(`no answer within ${deadlineMs} ms`), {
-          code: 'CONNECT_TIMEOUT',
-        });
-        reject(error);
-      }, deadlineMs);
-      timer.unref();
-    });
     try {
-      return await Promise.race([fn(sql), deadline]);
+      return await this.#watchdog.watch(fn(sql), deadlineMs, () =>
+        Object.assign(new Error(`no answer within ${deadlineMs} ms`), { code: 'CONNECT_TIMEOUT' }),
+      );
     } catch (error) {
       if (isConnectionLoss(error)) this.#reset(sql, op);
       throw error;
-    } finally {
-      clearTimeout(timer);
     }
   }
 
