@@ -88,7 +88,9 @@ describe.skipIf(!url)('reads by id on a connection of their own (postgres)', () 
       await d.readById('t', appOf);
       await d.read('t', appOf);
       const [mainPid] = await backends(`${tag}_main2`);
-      const [byIdPid] = await backends(`${tag}_byid2`);
+      const byIdPids = await backends(`${tag}_byid2`);
+      expect(byIdPids).toHaveLength(1);
+      const byIdPid = byIdPids[0]!;
       await admin.unsafe('SELECT pg_terminate_backend($1::int)', [byIdPid]);
       expect(await d.readById('t', appOf)).toBe(`${tag}_byid2`);
       await vi.waitFor(async () => {
