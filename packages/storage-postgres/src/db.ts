@@ -32,6 +32,8 @@ export class Db {
   readonly server: ServerAddress;
   #closed = false;
   readonly #watchdog = new Watchdog();
+  /** Writes in flight while reads by id have their own connection (see readById). */
+  readonly #writes = new Set<Promise<unknown>>();
   #ready: Promise<void> | undefined;
   /** Set once migrated: later calls skip awaiting `ready()`. */
   #migrated = false;
@@ -109,10 +111,24 @@ export class Db {
    * backend killed while idle in the pool costs nothing; a failure to connect is not retried (the
    * caller hears within the connect timeout), nor is a write (the first attempt may have committed).
    */
-  async run<T>(
+  run<T>(
     op: string,
     fn: (sql: PgSql) => Promise<T>,
     options: { retry?: boolean; lane?: Lane } = {},
+  ): Promise<T> {
+    const call = this.#call(op, fn, options);
+    if (options.retry || this.#byId === this.#main) return call;
+    // A write, while reads by id have a connection of their own: tracked (see readById).
+    this.#writes.add(call);
+    const forget = () => this.#writes.delete(call);
+    call.then(forget, forget);
+    return call;
+  }
+
+  async #call<T>(
+    op: string,
+    fn: (sql: PgSql) => Promise<T>,
+    options: { retry?: boolean; lane?: Lane },
   ): Promise<T> {
     if (this.#closed) throw closedError('postgres');
     if (!this.#migrated) await this.ready();
@@ -174,8 +190,13 @@ export class Db {
     return this.run(op, fn, { retry: true });
   }
 
-  /** `read` for a statement by primary key, on the by-id connection when there is one. */
-  readById<T>(op: string, fn: (sql: PgSql) => Promise<T>): Promise<T> {
+  /**
+   * `read` for a statement by primary key, on the by-id connection when there is one. On its own
+   * connection such a read could overtake a write issued before it and still running on the main
+   * pool, so it first waits for the writes in flight: a read issued after a write sees it.
+   */
+  async readById<T>(op: string, fn: (sql: PgSql) => Promise<T>): Promise<T> {
+    if (this.#writes.size > 0) await Promise.allSettled([...this.#writes]);
     return this.run(op, fn, { retry: true, lane: this.#byId });
   }
 

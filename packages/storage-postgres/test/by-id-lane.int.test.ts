@@ -105,6 +105,40 @@ describe.skipIf(!url)('reads by id on a connection of their own (postgres)', () 
     }
   });
 
+  test('a read by id issued while a write runs on the main pool waits for it', async () => {
+    const d = db(`${tag}_main3`, `${tag}_byid3`);
+    try {
+      await d.read('t', appOf);
+      await d.readById('t', appOf);
+      const order: string[] = [];
+      const write = d.run('w', (sql) => sql.unsafe('SELECT pg_sleep(0.3)').then(() => order.push('write')));
+      const read = d.readById('r', (sql) => appOf(sql).then(() => order.push('read')));
+      await Promise.all([write, read]);
+      // On its own connection the read would be answered within the write's 300 ms sleep.
+      expect(order).toEqual(['write', 'read']);
+    } finally {
+      d.markClosed();
+      await d.end(1);
+    }
+  });
+
+  test('through the store: a get issued after an update was issued sees the update', async () => {
+    const storage = createPostgresStorage({ url: url!, schema, pool: { max: 3 } });
+    try {
+      await storage.contexts.create({ ...CONTEXT, id: 'seen' });
+      for (let v = 1; v <= 10; v++) {
+        const [, after] = await Promise.all([
+          storage.contexts.update('seen', v, { data: { v } }, 2_000 + v),
+          storage.contexts.get('seen').then(() => storage.contexts.get('seen')),
+        ]);
+        expect(after?.version).toBe(v + 1);
+        expect(after?.data).toEqual({ v });
+      }
+    } finally {
+      await storage.close();
+    }
+  });
+
   test('a store never opens more than pool.max connections, gets included', async () => {
     const app = `${tag}_store`;
     const storage = createPostgresStorage({
