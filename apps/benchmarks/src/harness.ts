@@ -29,6 +29,11 @@ export interface Row {
   /** Spread of ops/s over the runs: (max - min) / median. */
   spread: number;
   note?: string;
+  /**
+   * The server a row runs on (`postgres`, `redis`), when a class holds several: a floor with an
+   * engine is the floor of that engine's rows only, so postgres is not measured against Redis.
+   */
+  engine?: string;
   ratioToPeer?: number | null;
   ratioToFloor?: number | null;
 }
@@ -75,6 +80,7 @@ export interface CaseSpec {
   klass: string;
   itemsPerOp?: number;
   note?: string;
+  engine?: string;
 }
 
 function median(values: number[]): number {
@@ -108,6 +114,7 @@ function toRow(spec: CaseSpec, perRun: { opsPerSec: number; p50Ms: number; p99Ms
     spread: mid > 0 ? (Math.max(...ops) - Math.min(...ops)) / mid : 0,
   };
   if (spec.note) row.note = spec.note;
+  if (spec.engine) row.engine = spec.engine;
   return row;
 }
 
@@ -203,12 +210,15 @@ export async function benchFixed(
   return toRow(spec, perRun);
 }
 
-/** Fills in each row's ratio to the best peer and to the fastest floor of its operation and class. */
+/**
+ * Fills in each row's ratio to the best peer and to the fastest floor of its operation and class
+ * (and of its engine, when it names one).
+ */
 export function addRatios(rows: Row[]): void {
   for (const row of rows) {
     const same = rows.filter((r) => r.operation === row.operation && r.klass === row.klass);
     const peers = same.filter((r) => r.kind === 'peer');
-    const floors = same.filter((r) => r.kind === 'floor');
+    const floors = same.filter((r) => r.kind === 'floor' && r.engine === row.engine);
     const bestPeer = peers.length ? Math.max(...peers.map((r) => r.opsPerSec)) : 0;
     const bestFloor = floors.length ? Math.max(...floors.map((r) => r.opsPerSec)) : 0;
     row.ratioToPeer = bestPeer > 0 ? row.opsPerSec / bestPeer : null;

@@ -58,7 +58,7 @@ export class GetBatcher<Row, T> {
   async #send(batch: Waiting<T>[]): Promise<void> {
     if (batch.length === 1) {
       const w = batch[0]!;
-      const rows = await this.db.read(this.op, (sql) =>
+      const rows = await this.db.readById(this.op, (sql) =>
         sql.unsafe<Row[]>(this.one, [w.id, w.now] as never[], { prepare: true }),
       );
       w.resolve(rows[0] ? this.decode(rows[0]) : undefined);
@@ -66,7 +66,7 @@ export class GetBatcher<Row, T> {
     }
     // `id = ANY(...)`: a primary-key probe per id (a join with unnest can be planned as a scan).
     const ids = [...new Set(batch.map((w) => w.id))];
-    const rows = await this.db.read(this.op, (sql) =>
+    const rows = await this.db.readById(this.op, (sql) =>
       sql.unsafe<Row[]>(this.many, [ids] as never[], { prepare: true }),
     );
     const byId = new Map(rows.map((row) => [this.idOf(row), row]));

@@ -112,12 +112,16 @@ export function createPostgresStorage(options: PostgresStorageOptions = {}): Pos
       int8: { to: 20, from: [20], serialize: (x: number) => String(x), parse: (x: string) => Number(x) },
     },
   };
-  const makeSql = () =>
-    (options.url
-      ? postgres(options.url, driverOptions as never)
-      : postgres(driverOptions as never)) as unknown as PgSql;
+  const poolOf = (size: number) => {
+    const o = { ...driverOptions, max: size };
+    return (options.url ? postgres(options.url, o as never) : postgres(o as never)) as unknown as PgSql;
+  };
+  // With two connections or more, one of them serves the by-id reads (see Db's makeByIdSql).
+  const byIdLane = driverOptions.max >= 2;
+  const makeSql = () => poolOf(byIdLane ? driverOptions.max - 1 : driverOptions.max);
   const db = new Db({
     makeSql,
+    ...(byIdLane ? { makeByIdSql: () => poolOf(1) } : {}),
     schema,
     S: quoteIdent(schema),
     clock: options.clock ?? systemClock,

@@ -1,6 +1,6 @@
 import type { Adapter } from '../adapters.js';
 import { makeContext, ONE_KB } from '../data.js';
-import { openRawSqlite } from '../floors.js';
+import { openRawPostgres, openRawSqlite } from '../floors.js';
 import type { Recorder } from '../harness.js';
 import { closePeers, openKvPeers } from '../peers.js';
 import type { Scenario } from '../scenario.js';
@@ -18,6 +18,7 @@ async function benchEightInFlight(
       kind: 'ours',
       klass: adapter.klass,
       itemsPerOp: 8,
+      engine: adapter.name,
     },
     () => Promise.all(Array.from({ length: 8 }, () => get())),
   );
@@ -39,12 +40,66 @@ async function benchRedisFloor(rec: Recorder, ids: readonly string[], at: number
     await pipeline.exec();
     let i = 0;
     await rec.bench(
-      { operation: 'context get', subject: 'ioredis GET + JSON.parse', kind: 'floor', klass: 'server' },
+      {
+        operation: 'context get',
+        subject: 'ioredis GET + JSON.parse',
+        kind: 'floor',
+        klass: 'server',
+        engine: 'redis',
+      },
       async () => JSON.parse((await client.get(prefix + ids[i++ % ids.length])) as string),
     );
   } finally {
     await client.del(...ids.map((id) => prefix + id));
     client.disconnect();
+  }
+}
+
+/**
+ * What a get cannot beat on this machine's PostgreSQL: postgres.js (the driver our adapter uses,
+ * with its defaults) running a prepared `SELECT data FROM t WHERE id = $1` on a two-column table
+ * holding the same context as one JSON text, parsed. On one connection, one caller; then on a pool
+ * of 8 with 8 calls in flight, each its own statement.
+ */
+async function benchPostgresFloors(rec: Recorder, ids: readonly string[], at: number): Promise<void> {
+  const spec = {
+    subject: 'postgres.js SELECT + JSON.parse',
+    kind: 'floor' as const,
+    klass: 'server',
+    engine: 'postgres',
+  };
+  for (const max of [1, 8]) {
+    const raw = await openRawPostgres(max);
+    if (!raw) return;
+    try {
+      const { sql, S } = raw;
+      await sql.unsafe(`CREATE TABLE ${S}.contexts (id text PRIMARY KEY, data text NOT NULL)`);
+      await sql.unsafe(`INSERT INTO ${S}.contexts SELECT * FROM unnest($1::text[], $2::text[])`, [
+        ids as string[],
+        ids.map((id) => JSON.stringify(makeContext(id, ONE_KB, at))),
+      ] as never[]);
+      await sql.unsafe(`ANALYZE ${S}.contexts`);
+      const text = `SELECT data FROM ${S}.contexts WHERE id = $1`;
+      let i = 0;
+      const get = async () =>
+        JSON.parse(
+          (
+            (await sql.unsafe(text, [ids[i++ % ids.length] as string], { prepare: true })) as {
+              data: string;
+            }[]
+          )[0]!.data,
+        );
+      // Every connection of the pool open before timing (the first call would otherwise connect).
+      for (let w = 0; w < 50; w++) await Promise.all(Array.from({ length: max }, get));
+      if (max === 1) await rec.bench({ ...spec, operation: 'context get' }, get);
+      else
+        await rec.bench(
+          { ...spec, operation: 'context get x8 concurrent', itemsPerOp: 8, note: 'pool of 8' },
+          () => Promise.all(Array.from({ length: 8 }, get)),
+        );
+    } finally {
+      await raw.close();
+    }
   }
 }
 
@@ -74,7 +129,13 @@ export const contextGet: Scenario = {
         }
         let i = 0;
         await rec.bench(
-          { operation: 'context get', subject: adapter.subject, kind: 'ours', klass: adapter.klass },
+          {
+            operation: 'context get',
+            subject: adapter.subject,
+            kind: 'ours',
+            klass: adapter.klass,
+            engine: adapter.name,
+          },
           () => contexts.get(pick(i++)),
         );
         if (adapter.name === 'redis') {
@@ -112,6 +173,7 @@ export const contextGet: Scenario = {
         } finally {
           await close();
         }
+        await benchPostgresFloors(rec, ids.slice(0, n), at);
       }
     }
 

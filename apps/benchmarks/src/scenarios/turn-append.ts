@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Storage, Turn } from '@convokit/core';
 import { tempDir } from '../adapters.js';
 import { SEARCH_TERMS } from '../data.js';
-import { openRawSqlite } from '../floors.js';
+import { createRawTurnsTable, openRawPostgres, openRawSqlite } from '../floors.js';
 import type { Scenario } from '../scenario.js';
 
 const BATCH = 'turn append (batch of 1,000)';
@@ -38,7 +38,12 @@ export const turnAppend: Scenario = {
           open = undefined;
         },
       };
-      const spec = { subject: adapter.subject, kind: 'ours' as const, klass: adapter.klass };
+      const spec = {
+        subject: adapter.subject,
+        kind: 'ours' as const,
+        klass: adapter.klass,
+        ...(adapter.klass === 'server' ? { engine: adapter.name } : {}),
+      };
       await rec.fixed(
         { ...spec, operation: BATCH, itemsPerOp: 1000 },
         batches,
@@ -135,6 +140,45 @@ export const turnAppend: Scenario = {
       dir.remove();
     } catch (error) {
       rec.skip('unstorage fs', `does not load: ${(error as Error).message}`);
+    }
+
+    // Floor on PostgreSQL: the same batches as one bare multi-row INSERT each into a plain table
+    // (fresh each run), without and with a tsvector column under a GIN index.
+    if (adapters.some((a) => a.name === 'postgres')) {
+      const raw = await openRawPostgres(1);
+      if (raw) {
+        try {
+          for (const search of [false, true]) {
+            let insert: (turns: readonly Turn[]) => Promise<unknown> = async () => {};
+            await rec.fixed(
+              {
+                operation: BATCH,
+                subject: search ? 'postgres.js multi-row INSERT + tsvector' : 'postgres.js multi-row INSERT',
+                kind: 'floor',
+                klass: 'server',
+                engine: 'postgres',
+                itemsPerOp: 1000,
+                note: search
+                  ? "to_tsvector('simple') under a GIN index; indexes on (session, at), (at)"
+                  : 'indexes on (session, at), (at)',
+              },
+              Math.floor(sizes.appendTurns.server / 1000),
+              (i) => insert(all.slice(i * 1000, i * 1000 + 1000)),
+              {
+                setup: async (run) => {
+                  insert = await createRawTurnsTable(
+                    raw,
+                    `turns_${search ? 'search' : 'plain'}_${run}`,
+                    search,
+                  );
+                },
+              },
+            );
+          }
+        } finally {
+          await raw.close();
+        }
+      }
     }
 
     // Floors: cloning turns into an array; raw JSON-lines appends; raw SQLite inserts with FTS5.
