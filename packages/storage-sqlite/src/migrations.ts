@@ -8,6 +8,7 @@ import {
   rebuildRollups,
   rebuildWeeks,
 } from './rollups.js';
+import { buildPostings, POSTINGS_DDL } from './search-postings.js';
 import { buildSessionHist } from './session-hist.js';
 import { buildSessions } from './sessions.js';
 
@@ -369,6 +370,14 @@ CREATE INDEX contexts_expiry ON contexts (expires_at, id) WHERE expires_at IS NO
     // Per-session distributions (TurnStore.sessionStats) read these instead of every session.
     description: 'session_hist (turn counts and lengths per first-turn day) and the session length index',
     up: buildSessionHist,
+  },
+  {
+    // Search scores from postings that carry each match's tf and length (search-postings.ts).
+    description: 'search postings (term, turn, tf, length) beside FTS5, built from the stored turns',
+    up: (db) => {
+      db.exec(POSTINGS_DDL);
+      buildPostings(db);
+    },
   },
 ];
 
