@@ -1,5 +1,15 @@
 import type { Connection } from './connection.js';
-import { type DecodedPostings, decodeSegments, MAX_LEVEL } from './search-postings.js';
+import {
+  bucketLow,
+  bucketOfClass,
+  type DecodedPostings,
+  decodeClass,
+  decodeLevel0,
+  RecentLengths,
+  type SegmentClass,
+  segmentClasses,
+} from './search-codec.js';
+import { MAX_LEVEL } from './search-postings.js';
 
 /**
  * Ranks an `all`-mode search without filters from the postings index (search-postings.ts),
@@ -48,26 +58,56 @@ function averages(conn: Connection): { rows: number; tokens: number } | undefine
   return { rows: readVarint(block, at), tokens: readVarint(block, at) };
 }
 
-/** A term's postings, its segments read in seq order. */
-function termPostings(conn: Connection, term: string): DecodedPostings {
+/**
+ * A term as the index holds it: its level-0 postings decoded (the last few appends), and the
+ * merged segments' classes, each class's bodies in seq order, not yet decoded.
+ */
+interface TermIndex {
+  recent: DecodedPostings;
+  classes: Map<number, SegmentClass[]>;
+  docs: number;
+}
+
+function termIndex(conn: Connection, term: string, lengths: () => RecentLengths): TermIndex {
   const rows = conn
-    .prepare(`SELECT first_seq, docs, postings FROM search_postings WHERE level IN (${LEVELS}) AND term = ?`)
+    .prepare(`SELECT level, first_seq, docs, postings FROM search_postings WHERE level IN (${LEVELS}) AND term = ?`)
     .raw()
-    .all(term) as Array<[number, number, Buffer]>;
-  rows.sort((a, b) => a[0] - b[0]);
+    .all(term) as Array<[number, number, number, Buffer]>;
+  rows.sort((a, b) => a[1] - b[1]);
+  const recent: Buffer[] = [];
+  let recentDocs = 0;
   let docs = 0;
-  for (const r of rows) docs += r[1];
-  return decodeSegments(
-    rows.map((r) => r[2]),
-    docs,
-  );
+  const classes = new Map<number, SegmentClass[]>();
+  for (const [level, , n, bytes] of rows) {
+    docs += n;
+    if (level === 0) {
+      recent.push(bytes);
+      recentDocs += n;
+      continue;
+    }
+    for (const c of segmentClasses(bytes)) {
+      const parts = classes.get(c.cls);
+      if (parts) parts.push(c);
+      else classes.set(c.cls, [c]);
+    }
+  }
+  return { recent: decodeLevel0(recent, recentDocs, recentDocs > 0 ? lengths() : undefined), classes, docs };
+}
+
+/** FTS5's bm25 term weight, in its order of operations (also the bound of a class, from its best tf and shortest length). */
+function weight(idf: number, tf: number, length: number, avgdl: number): number {
+  return idf * ((tf * (K1 + 1.0)) / (tf + K1 * (1 - B + (B * length) / avgdl)));
 }
 
 /**
  * The hits of `terms` (all of them) with their bm25, or undefined when this path does not apply
  * (a non-ASCII term, or too many turns outside the index).
  */
-export function scoreFromPostings(conn: Connection, terms: readonly string[]): ScoredHits | undefined {
+export function scoreFromPostings(
+  conn: Connection,
+  terms: readonly string[],
+  limit: number,
+): ScoredHits | undefined {
   if (!terms.every((t) => ASCII_TERM.test(t))) return undefined;
   const irregular = conn
     .prepare(`SELECT seq FROM search_irregular LIMIT ${IRREGULAR_MAX + 1}`)
@@ -76,8 +116,17 @@ export function scoreFromPostings(conn: Connection, terms: readonly string[]): S
   if (irregular.length > IRREGULAR_MAX) return undefined;
   const stats = averages(conn);
   if (!stats || stats.rows === 0) return NO_HITS;
-  const lists = terms.map((t) => termPostings(conn, t));
-  const dfs = lists.map((l) => l.seqs.length);
+  let recentLengths: RecentLengths | undefined;
+  const lengths = () => {
+    recentLengths ??= new RecentLengths(
+      conn.prepare('SELECT first_seq, lengths FROM search_lengths ORDER BY first_seq').raw().all() as Array<
+        [number, Buffer]
+      >,
+    );
+    return recentLengths;
+  };
+  const index = terms.map((t) => termIndex(conn, t, lengths));
+  const dfs = index.map((t) => t.docs);
   if (irregular.length > 0) {
     const inIrregular = conn.prepare(
       'SELECT count(*) FROM turns_fts WHERE turns_fts MATCH ? AND rowid IN (SELECT seq FROM search_irregular)',
@@ -92,8 +141,7 @@ export function scoreFromPostings(conn: Connection, terms: readonly string[]): S
     const v = idf.get(stats.rows, n, n) as number;
     return v <= 0 ? 1e-6 : v;
   });
-  const avgdl = stats.tokens / stats.rows;
-  const hits = intersectAndScore(lists, idfs, avgdl);
+  const hits = topHits(index, idfs, stats.tokens / stats.rows, limit);
   if (irregular.length > 0) {
     const rows = conn
       .prepare(
@@ -116,20 +164,107 @@ export function scoreFromPostings(conn: Connection, terms: readonly string[]): S
   return hits;
 }
 
+/** Hits found so far, and the limit best scores among them (descending). */
+class Collector {
+  seqs: number[] = [];
+  ranks: number[] = [];
+  readonly best: number[] = [];
+
+  constructor(readonly limit: number) {}
+
+  add(seq: number, score: number): void {
+    this.seqs.push(seq);
+    this.ranks.push(-1.0 * score);
+    const best = this.best;
+    if (best.length === this.limit && score <= best[this.limit - 1]!) return;
+    let i = best.length === this.limit ? this.limit - 1 : best.length;
+    while (i > 0 && best[i - 1]! < score) {
+      best[i] = best[i - 1]!;
+      i--;
+    }
+    best[i] = score;
+  }
+
+  /** Whether a group of turns scoring at most `bound` may still reach the page (ties included). */
+  wants(bound: number): boolean {
+    return this.best.length < this.limit || bound >= this.best[this.limit - 1]!;
+  }
+}
+
+/**
+ * Every hit that can reach the page: all of the recent (level-0) postings, then the merged
+ * classes in groups of one length bucket and one tf class per term, best bound first, until a
+ * group's bound is below the limit-th best score found. A turn has the same length in every
+ * term's postings, so a group is the intersection of one class per term in one bucket.
+ */
+function topHits(index: readonly TermIndex[], idfs: readonly number[], avgdl: number, limit: number): ScoredHits {
+  const found = new Collector(limit);
+  intersectAndScore(
+    index.map((t) => t.recent),
+    idfs,
+    avgdl,
+    found,
+  );
+  const groups: Array<{ bound: number; classes: number[] }> = [];
+  const byBucket = index.map((t) => {
+    const m = new Map<number, number[]>();
+    for (const cls of t.classes.keys()) {
+      const b = bucketOfClass(cls);
+      const list = m.get(b);
+      if (list) list.push(cls);
+      else m.set(b, [cls]);
+    }
+    return m;
+  });
+  for (const [bucket, first] of byBucket[0]!) {
+    let combos: number[][] = first.map((c) => [c]);
+    for (let i = 1; i < index.length && combos.length > 0; i++) {
+      const theirs = byBucket[i]!.get(bucket) ?? [];
+      combos = combos.flatMap((combo) => theirs.map((c) => [...combo, c]));
+    }
+    const low = bucketLow(bucket);
+    for (const classes of combos) {
+      let bound = 0;
+      classes.forEach((cls, i) => {
+        const maxTf = Math.max(...index[i]!.classes.get(cls)!.map((p) => p.maxTf));
+        bound += weight(idfs[i]!, maxTf, low, avgdl);
+      });
+      groups.push({ bound, classes });
+    }
+  }
+  groups.sort((a, b) => b.bound - a.bound);
+  const decoded = index.map(() => new Map<number, DecodedPostings>());
+  for (const { bound, classes } of groups) {
+    if (!found.wants(bound)) break;
+    const lists = classes.map((cls, i) => {
+      let d = decoded[i]!.get(cls);
+      if (!d) {
+        d = decodeClass(index[i]!.classes.get(cls)!);
+        decoded[i]!.set(cls, d);
+      }
+      return d;
+    });
+    intersectAndScore(lists, idfs, avgdl, found);
+  }
+  return { seqs: Float64Array.from(found.seqs), ranks: Float64Array.from(found.ranks) };
+}
+
 /**
  * Turns holding every list's term, scored as FTS5's bm25 does (terms summed in query order):
  * the shortest list is walked and each of its seqs looked up in the others (all ascending).
  */
-function intersectAndScore(lists: readonly DecodedPostings[], idfs: readonly number[], avgdl: number): ScoredHits {
+function intersectAndScore(
+  lists: readonly DecodedPostings[],
+  idfs: readonly number[],
+  avgdl: number,
+  found: Collector,
+): void {
   let lead = 0;
   for (let i = 1; i < lists.length; i++) if (lists[i]!.seqs.length < lists[lead]!.seqs.length) lead = i;
   const leader = lists[lead]!;
   const size = leader.seqs.length;
-  const seqs = new Float64Array(size);
-  const ranks = new Float64Array(size);
   const at = new Int32Array(lists.length);
   const cursors = new Int32Array(lists.length);
-  let n = 0;
   for (let k = 0; k < size; k++) {
     const seq = leader.seqs[k]!;
     let held = true;
@@ -148,13 +283,7 @@ function intersectAndScore(lists: readonly DecodedPostings[], idfs: readonly num
     if (!held) continue;
     const length = leader.lengths[k]!;
     let score = 0;
-    for (let i = 0; i < lists.length; i++) {
-      const tf = lists[i]!.tfs[at[i]!]!;
-      score += idfs[i]! * ((tf * (K1 + 1.0)) / (tf + K1 * (1 - B + (B * length) / avgdl)));
-    }
-    seqs[n] = seq;
-    ranks[n] = -1.0 * score;
-    n++;
+    for (let i = 0; i < lists.length; i++) score += weight(idfs[i]!, lists[i]!.tfs[at[i]!]!, length, avgdl);
+    found.add(seq, score);
   }
-  return { seqs: seqs.subarray(0, n), ranks: ranks.subarray(0, n) };
 }

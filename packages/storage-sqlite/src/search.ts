@@ -176,7 +176,7 @@ export function searchTurns(
 ): SearchHit[] {
   let hits: RankedHit[] | undefined;
   if (mode === 'all' || terms.length === 1) {
-    const scored = noFilter(filter) ? scoreFromPostings(conn, terms) : undefined;
+    const scored = noFilter(filter) ? scoreFromPostings(conn, terms, limit) : undefined;
     if (scored) hits = pageOfScored(conn, scored, limit, terms.length);
   }
   if (!hits) for (const { sql, params, keep } of searchSql(terms, mode, filter, limit)) {
