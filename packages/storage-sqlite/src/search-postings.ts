@@ -30,8 +30,8 @@ import { searchTerms } from './search-terms.js';
  * range each.
  */
 
-export const SEGMENTS_PER_LEVEL = 8;
-/** Levels a term is read from (8^10 generations: far beyond any store). */
+export const SEGMENTS_PER_LEVEL = 16;
+/** Levels a term is read from (16^10 generations: far beyond any store). */
 export const MAX_LEVEL = 10;
 
 /**

@@ -174,6 +174,18 @@ export function searchTurns(
   filter: NormalizedTurnFilter,
   limit: number,
 ): SearchHit[] {
+  // One read transaction: the ranking's several statements and the page's rows see one snapshot
+  // (a write from another process between them could otherwise remove a ranked hit's row).
+  return conn.db.transaction(() => searchInSnapshot(conn, terms, mode, filter, limit))();
+}
+
+function searchInSnapshot(
+  conn: Connection,
+  terms: readonly string[],
+  mode: 'all' | 'any',
+  filter: NormalizedTurnFilter,
+  limit: number,
+): SearchHit[] {
   let hits: RankedHit[] | undefined;
   if (mode === 'all' || terms.length === 1) {
     const scored = noFilter(filter) ? scoreFromPostings(conn, terms, limit) : undefined;

@@ -129,16 +129,15 @@ describe('search from postings', () => {
     }
   });
 
-  it('same hits, order, scores and snippets as the FTS5 statements, across merges and deletes', async () => {
-    // What the runs covered: the deepest merge level, and searches the postings answered.
+  /** Runs the property over `runs` stores of `minBatches`..`maxBatches` appends; returns the deepest level seen and how many searches the postings answered. */
+  async function sameAsFts(minBatches: number, maxBatches: number, runs: number) {
     let deepest = 0;
     let answered = 0;
     await fc.assert(
       fc.asyncProperty(
-        // Up to 80 appends: level 2 forms at 64 (SEGMENTS_PER_LEVEL squared).
         fc.array(fc.array(turnArb, { minLength: 1, maxLength: 10 }), {
-          minLength: 1,
-          maxLength: SEGMENTS_PER_LEVEL * SEGMENTS_PER_LEVEL + 16,
+          minLength: minBatches,
+          maxLength: maxBatches,
           size: 'max',
         }),
         fc.option(fc.integer({ min: 0, max: 21 }), { nil: undefined }),
@@ -185,9 +184,21 @@ describe('search from postings', () => {
           }
         },
       ),
-      { numRuns: 30 },
+      { numRuns: runs },
     );
-    expect(deepest).toBeGreaterThanOrEqual(2);
+    return { deepest, answered };
+  }
+
+  it('same hits, order, scores and snippets as the FTS5 statements, across level-0 merges and deletes', async () => {
+    const { deepest, answered } = await sameAsFts(1, 3 * SEGMENTS_PER_LEVEL, 30);
+    expect(deepest).toBe(1);
     expect(answered).toBeGreaterThan(20);
+  }, 240_000);
+
+  it('the same past a second merge level (SEGMENTS_PER_LEVEL squared appends)', async () => {
+    const n = SEGMENTS_PER_LEVEL * SEGMENTS_PER_LEVEL;
+    const { deepest, answered } = await sameAsFts(n + 1, n + 20, 2);
+    expect(deepest).toBe(2);
+    expect(answered).toBeGreaterThan(0);
   }, 240_000);
 });
