@@ -173,7 +173,11 @@ export class RecentLengths {
 
 /** Level-0 segments (in ascending seq order, `docs` postings in all) decoded into one list. */
 /** (Without `lengthOf`, lengths are left 0.) */
-export function decodeLevel0(segments: readonly Uint8Array[], docs: number, lengthOf?: RecentLengths): DecodedPostings {
+export function decodeLevel0(
+  segments: readonly Uint8Array[],
+  docs: number,
+  lengthOf?: RecentLengths,
+): DecodedPostings {
   const seqs = new Float64Array(docs);
   const tfs = new Uint32Array(docs);
   const lengths = new Uint32Array(docs);
@@ -195,7 +199,11 @@ export function decodeLevel0(segments: readonly Uint8Array[], docs: number, leng
 }
 
 /** Adds level-0 segments' postings (in ascending seq order) to a merged segment. */
-export function mergeLevel0(segments: readonly Uint8Array[], lengthOf: RecentLengths, into: MergedWriter): void {
+export function mergeLevel0(
+  segments: readonly Uint8Array[],
+  lengthOf: RecentLengths,
+  into: MergedWriter,
+): void {
   for (const b of segments) {
     const r = new VarintReader(b);
     let seq = 0;

@@ -245,7 +245,15 @@ export function deletePostings(db: Database.Database, deleted: readonly number[]
       const w = new Level0Writer();
       for (let k = 0; k < docs; k++) if (keep(decoded.seqs[k]!)) w.add(decoded.seqs[k]!, decoded.tfs[k]!);
       const v = w.out.view();
-      out = w.docs === 0 ? undefined : { bytes: Buffer.from(v.buffer, v.byteOffset, v.length), firstSeq: w.firstSeq, lastSeq: w.lastSeq, docs: w.docs };
+      out =
+        w.docs === 0
+          ? undefined
+          : {
+              bytes: Buffer.from(v.buffer, v.byteOffset, v.length),
+              firstSeq: w.firstSeq,
+              lastSeq: w.lastSeq,
+              docs: w.docs,
+            };
     } else {
       const merged = new MergedWriter();
       for (const c of segmentClasses(postings)) addAll(merged, decodeClass([c]), keep);

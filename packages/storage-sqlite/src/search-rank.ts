@@ -52,7 +52,9 @@ function readVarint(b: Buffer, at: { pos: number }): number {
 
 /** FTS5's row count and token total (`%_data` id 1: varint rows, then a varint per column). */
 function averages(conn: Connection): { rows: number; tokens: number } | undefined {
-  const block = conn.prepare('SELECT block FROM turns_fts_data WHERE id = 1').pluck().get() as Buffer | undefined;
+  const block = conn.prepare('SELECT block FROM turns_fts_data WHERE id = 1').pluck().get() as
+    | Buffer
+    | undefined;
   if (!block) return undefined;
   const at = { pos: 0 };
   return { rows: readVarint(block, at), tokens: readVarint(block, at) };
@@ -70,7 +72,9 @@ interface TermIndex {
 
 function termIndex(conn: Connection, term: string, lengths: () => RecentLengths): TermIndex {
   const rows = conn
-    .prepare(`SELECT level, first_seq, docs, postings FROM search_postings WHERE level IN (${LEVELS}) AND term = ?`)
+    .prepare(
+      `SELECT level, first_seq, docs, postings FROM search_postings WHERE level IN (${LEVELS}) AND term = ?`,
+    )
     .raw()
     .all(term) as Array<[number, number, number, Buffer]>;
   rows.sort((a, b) => a[1] - b[1]);
@@ -197,7 +201,12 @@ class Collector {
  * group's bound is below the limit-th best score found. A turn has the same length in every
  * term's postings, so a group is the intersection of one class per term in one bucket.
  */
-function topHits(index: readonly TermIndex[], idfs: readonly number[], avgdl: number, limit: number): ScoredHits {
+function topHits(
+  index: readonly TermIndex[],
+  idfs: readonly number[],
+  avgdl: number,
+  limit: number,
+): ScoredHits {
   const found = new Collector(limit);
   intersectAndScore(
     index.map((t) => t.recent),

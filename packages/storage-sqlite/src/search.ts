@@ -191,18 +191,19 @@ function searchInSnapshot(
     const scored = noFilter(filter) ? scoreFromPostings(conn, terms, limit) : undefined;
     if (scored) hits = pageOfScored(conn, scored, limit, terms.length);
   }
-  if (!hits) for (const { sql, params, keep } of searchSql(terms, mode, filter, limit)) {
-    hits = pickPage(
-      conn
-        .prepare(sql)
-        .raw()
-        .all(...params) as unknown[][],
-      limit,
-      keep,
-      terms.length,
-    );
-    if (hits) break;
-  }
+  if (!hits)
+    for (const { sql, params, keep } of searchSql(terms, mode, filter, limit)) {
+      hits = pickPage(
+        conn
+          .prepare(sql)
+          .raw()
+          .all(...params) as unknown[][],
+        limit,
+        keep,
+        terms.length,
+      );
+      if (hits) break;
+    }
   if (!hits?.length) return [];
   const termSet = new Set(terms);
   return pageTurns(conn, hits).map((turn, i) => ({

@@ -658,7 +658,11 @@ describe('schema migrations', () => {
     });
     // 1,203 turns (two build batches); every 7th holds a non-ASCII term, every 5th "beta" twice.
     const turns = Array.from({ length: 1203 }, (_, i) =>
-      turn(i, `alpha ${i % 5 === 0 ? 'beta beta' : 'gamma'} ${'x '.repeat(i % 70)}`, i % 7 === 0 ? 'café beta' : 'delta'),
+      turn(
+        i,
+        `alpha ${i % 5 === 0 ? 'beta beta' : 'gamma'} ${'x '.repeat(i % 70)}`,
+        i % 7 === 0 ? 'café beta' : 'delta',
+      ),
     );
     const old = createSqliteStorage({ path });
     await old.turns.append(turns);
@@ -677,8 +681,12 @@ describe('schema migrations', () => {
       // 1 + floor(1202 / 7) turns hold café.
       expect(check.prepare('SELECT count(*) FROM search_irregular').pluck().get()).toBe(172);
       // "beta": every 5th turn among the 1,031 regular ones (i % 5 = 0 and i % 7 != 0): 241 - 35 = 206.
-      expect(check.prepare("SELECT sum(docs) FROM search_postings WHERE term = 'beta'").pluck().get()).toBe(206);
-      expect(check.prepare("SELECT sum(docs) FROM search_postings WHERE term = 'alpha'").pluck().get()).toBe(1031);
+      expect(check.prepare("SELECT sum(docs) FROM search_postings WHERE term = 'beta'").pluck().get()).toBe(
+        206,
+      );
+      expect(check.prepare("SELECT sum(docs) FROM search_postings WHERE term = 'alpha'").pluck().get()).toBe(
+        1031,
+      );
       check.close();
       // 172 irregular turns: past IRREGULAR_MAX, search steps aside to FTS5, same answer as before.
       expect(await storage.turns.search('alpha beta', { limit: 30 })).toEqual(before);
@@ -688,7 +696,15 @@ describe('schema migrations', () => {
       try {
         expect(scoreFromPostings(conn, ['alpha', 'beta'], 30)).toBeDefined();
         const [bounded] = searchSql(['alpha', 'beta'], 'all', normalizeTurnFilter(undefined), 30);
-        const ranked = pickPage(conn.prepare(bounded!.sql).raw().all(...bounded!.params) as unknown[][], 30, bounded!.keep, 2)!;
+        const ranked = pickPage(
+          conn
+            .prepare(bounded!.sql)
+            .raw()
+            .all(...bounded!.params) as unknown[][],
+          30,
+          bounded!.keep,
+          2,
+        )!;
         const rest = await storage.turns.search('alpha beta', { limit: 30 });
         expect(rest.map((h) => [h.turn.id, h.score])).toEqual(
           pageTurns(conn, ranked).map((t, i) => [t.id, searchScore(2, ranked[i]!.rank)]),

@@ -109,19 +109,24 @@ describe('search from postings', () => {
         turn(4, 5, 'beta beta beta', 'gamma gamma'),
       ]);
       const idf = Math.log((5 - 2 + 0.5) / (2 + 0.5));
-      const bm25 = (tf: number, len: number) => idf * ((tf * (1.2 + 1)) / (tf + 1.2 * (1 - 0.75 + (0.75 * len) / 3)));
+      const bm25 = (tf: number, len: number) =>
+        idf * ((tf * (1.2 + 1)) / (tf + 1.2 * (1 - 0.75 + (0.75 * len) / 3)));
       const hits = await storage.turns.search('alpha');
       expect(hits.map((h) => h.turn.id)).toEqual(['t00000', 't00002']);
       const want = [bm25(2, 3), bm25(1, 4)].map((b) => 1 + b / (1 + b));
-      hits.forEach((h, i) => expect(h.score).toBeCloseTo(want[i]!, 12));
-      expect(hits.map((h) => h.snippet)).toEqual(['<mark>alpha</mark> beta', '<mark>alpha</mark> delta delta']);
+      for (const [i, h] of hits.entries()) expect(h.score).toBeCloseTo(want[i]!, 12);
+      expect(hits.map((h) => h.snippet)).toEqual([
+        '<mark>alpha</mark> beta',
+        '<mark>alpha</mark> delta delta',
+      ]);
       // Both terms: only the third turn holds alpha and gamma; gamma's n is 3.
       const both = await storage.turns.search('gamma alpha');
       const gammaIdf = Math.log((5 - 3 + 0.5) / (3 + 0.5));
       expect(both.map((h) => h.turn.id)).toEqual(['t00002']);
       // ln(2.5 / 3.5) < 0: FTS5 takes 1e-6 for gamma.
       expect(gammaIdf).toBeLessThan(0);
-      const w = (i: number, tf: number, len: number) => i * ((tf * (1.2 + 1)) / (tf + 1.2 * (1 - 0.75 + (0.75 * len) / 3)));
+      const w = (i: number, tf: number, len: number) =>
+        i * ((tf * (1.2 + 1)) / (tf + 1.2 * (1 - 0.75 + (0.75 * len) / 3)));
       const b = w(1e-6, 1, 4) + w(idf, 1, 4);
       expect(both[0]!.score).toBeCloseTo(2 + b / (1 + b), 12);
     } finally {
@@ -177,7 +182,7 @@ describe('search from postings', () => {
               const got = await storage.turns.search(q, { limit });
               expect(got).toEqual(want);
               // Bit for bit: toEqual uses Object.is on numbers.
-              got.forEach((h, k) => expect(Object.is(h.score, want[k]!.score)).toBe(true));
+              for (const [k, h] of got.entries()) expect(Object.is(h.score, want[k]!.score)).toBe(true);
             }
           } finally {
             await storage.close();
