@@ -8,6 +8,7 @@ import {
   rebuildRollups,
   rebuildWeeks,
 } from './rollups.js';
+import { buildPostings, POSTINGS_DDL } from './search-postings.js';
 import { buildSessionHist, SESSION_HIST_BINS_DDL } from './session-hist.js';
 import { buildSessions } from './sessions.js';
 import { buildUserTotals } from './user-totals.js';
@@ -379,6 +380,14 @@ CREATE INDEX contexts_expiry ON contexts (expires_at, id) WHERE expires_at IS NO
     up: (db) => {
       buildUserTotals(db);
       db.exec(SESSION_HIST_BINS_DDL);
+    },
+  },
+  {
+    // Search scores from postings that carry each match's tf and length (search-postings.ts).
+    description: 'search postings (term, turn, tf, length) beside FTS5, built from the stored turns',
+    up: (db) => {
+      db.exec(POSTINGS_DDL);
+      buildPostings(db);
     },
   },
 ];

@@ -1,6 +1,7 @@
 import { makeSnippet, type NormalizedTurnFilter, type SearchHit, type Turn, tokenize } from '@convokit/core';
 import type { Connection } from './connection.js';
 import { TURN_CELLS_SELECT, turnOfCells } from './rows.js';
+import { type ScoredHits, scoreFromPostings } from './search-rank.js';
 import { turnFilterSql } from './turn-filter-sql.js';
 
 /**
@@ -143,7 +144,7 @@ export function pickPage(
  */
 const SEQ_LIST_MAX = 64;
 
-function seqsIn(seqs: readonly number[]): { sql: string; params: unknown[] } {
+export function seqsIn(seqs: readonly number[]): { sql: string; params: unknown[] } {
   if (seqs.length <= SEQ_LIST_MAX) return { sql: `(${seqs.map(() => '?').join(', ')})`, params: [...seqs] };
   return { sql: '(SELECT value FROM json_each(?))', params: [JSON.stringify(seqs)] };
 }
@@ -173,19 +174,36 @@ export function searchTurns(
   filter: NormalizedTurnFilter,
   limit: number,
 ): SearchHit[] {
+  // One read transaction: the ranking's several statements and the page's rows see one snapshot
+  // (a write from another process between them could otherwise remove a ranked hit's row).
+  return conn.db.transaction(() => searchInSnapshot(conn, terms, mode, filter, limit))();
+}
+
+function searchInSnapshot(
+  conn: Connection,
+  terms: readonly string[],
+  mode: 'all' | 'any',
+  filter: NormalizedTurnFilter,
+  limit: number,
+): SearchHit[] {
   let hits: RankedHit[] | undefined;
-  for (const { sql, params, keep } of searchSql(terms, mode, filter, limit)) {
-    hits = pickPage(
-      conn
-        .prepare(sql)
-        .raw()
-        .all(...params) as unknown[][],
-      limit,
-      keep,
-      terms.length,
-    );
-    if (hits) break;
+  if (mode === 'all' || terms.length === 1) {
+    const scored = noFilter(filter) ? scoreFromPostings(conn, terms, limit) : undefined;
+    if (scored) hits = pageOfScored(conn, scored, limit, terms.length);
   }
+  if (!hits)
+    for (const { sql, params, keep } of searchSql(terms, mode, filter, limit)) {
+      hits = pickPage(
+        conn
+          .prepare(sql)
+          .raw()
+          .all(...params) as unknown[][],
+        limit,
+        keep,
+        terms.length,
+      );
+      if (hits) break;
+    }
   if (!hits?.length) return [];
   const termSet = new Set(terms);
   return pageTurns(conn, hits).map((turn, i) => ({
@@ -195,9 +213,44 @@ export function searchTurns(
   }));
 }
 
-/** What the FTS table indexes for a turn: core terms of both texts, space-separated. */
-export function searchTerms(turn: Pick<Turn, 'userInput' | 'assistantResponse'>): string {
-  return `${tokenize(turn.userInput).join(' ')} ${tokenize(turn.assistantResponse).join(' ')}`;
+function noFilter(filter: NormalizedTurnFilter): boolean {
+  return turnFilterSql(filter).clauses.length === 0;
+}
+
+/**
+ * The page of scored hits, as the FTS5 statements order it: bm25, then newest `at`, then larger
+ * id. Every hit scoring no worse than the limit-th best is a candidate (ties included); SQLite
+ * orders the candidates by (at, id) (its collation, not JavaScript's) and the scores decide first.
+ */
+export function pageOfScored(conn: Connection, hits: ScoredHits, limit: number, terms: number): RankedHit[] {
+  const { seqs, ranks } = hits;
+  if (seqs.length === 0) return [];
+  // The limit best ranks, ascending (a short insertion-sorted list: most hits fail one compare).
+  const best: number[] = [];
+  for (let k = 0; k < ranks.length; k++) {
+    const rank = ranks[k]!;
+    if (best.length === limit && rank >= best[limit - 1]!) continue;
+    let i = best.length === limit ? limit - 1 : best.length;
+    while (i > 0 && best[i - 1]! > rank) {
+      best[i] = best[i - 1]!;
+      i--;
+    }
+    best[i] = rank;
+  }
+  const cutoff = best[best.length - 1]!;
+  const candidates: RankedHit[] = [];
+  for (let k = 0; k < ranks.length; k++) {
+    if (ranks[k]! <= cutoff) candidates.push({ seq: seqs[k]!, rank: ranks[k]!, matched: terms });
+  }
+  const list = seqsIn(candidates.map((h) => h.seq));
+  const order = conn
+    .prepare(`SELECT seq FROM turns t WHERE t.seq IN ${list.sql} ORDER BY t.at DESC, t.id DESC`)
+    .pluck()
+    .all(...list.params) as number[];
+  const position = new Map(order.map((seq, i) => [seq, i]));
+  return candidates
+    .sort((a, b) => a.rank - b.rank || position.get(a.seq)! - position.get(b.seq)!)
+    .slice(0, limit);
 }
 
 export function searchScore(matched: number, rank: number): number {

@@ -49,7 +49,14 @@ import {
   WEEK_MS,
 } from './rollups.js';
 import { TURN_CELLS_SELECT, TURN_SELECT, type TurnRow, turnOfCells, turnOfRow } from './rows.js';
-import { searchTerms, searchTurns } from './search.js';
+import { searchTurns } from './search.js';
+import {
+  deletePostings,
+  PostingsBatch,
+  type PostingsStatements,
+  preparePostingsStatements,
+} from './search-postings.js';
+import { searchTerms } from './search-terms.js';
 import { sessionStats } from './session-stats.js';
 import { prepareSessionStatements, SessionBatch, type SessionStatements, trimSessions } from './sessions.js';
 import { turnFilterSql, whereSql } from './turn-filter-sql.js';
@@ -113,6 +120,7 @@ export function createTurnStore(conn: Connection): TurnStore {
   let distinctStatements: DistinctStatements | undefined;
   let sessionStatements: SessionStatements | undefined;
   let userStatements: UserStatements | undefined;
+  let postingsStatements: PostingsStatements | undefined;
   const version = turnsVersion(conn);
 
   function insertTurns(turns: readonly Turn[], ifExists: 'error' | 'skip'): AppendResult {
@@ -132,6 +140,7 @@ export function createTurnStore(conn: Connection): TurnStore {
     const sessions = new SessionBatch();
     const users = new UserBatch();
     const members = new Map<string, Member>();
+    const postings = new PostingsBatch();
     const skippedIds: string[] = [];
     let appended = 0;
     for (const t of turns) {
@@ -170,7 +179,9 @@ export function createTurnStore(conn: Connection): TurnStore {
         t.assistantResponse,
         t.metadata === undefined ? null : JSON.stringify(t.metadata),
       );
-      fts.add(seq, searchTerms(t));
+      const { user, response, terms } = searchTerms(t);
+      fts.add(seq, terms);
+      postings.add(Number(seq), user, response, terms);
       for (const name of t.frameworks) frameworks.add(seq, name);
       for (const name of t.tools) tools.add(seq, name);
       for (const name of t.mcpServers) mcpServers.add(seq, name);
@@ -181,6 +192,8 @@ export function createTurnStore(conn: Connection): TurnStore {
       appended++;
     }
     fts.flush();
+    postingsStatements ??= preparePostingsStatements(conn.db);
+    postings.write(postingsStatements);
     frameworks.flush();
     tools.flush();
     mcpServers.flush();
@@ -302,6 +315,7 @@ export function createTurnStore(conn: Connection): TurnStore {
       return conn.write('turns.deleteBefore', () => {
         const old = 'SELECT seq FROM turns WHERE at < ?';
         const deletedUsers = usersBefore(conn.db, before);
+        deletePostings(conn.db, conn.prepare(old).pluck().all(before) as number[]);
         conn.prepare(`DELETE FROM turns_fts WHERE rowid IN (${old})`).run(before);
         for (const table of ['turn_texts', 'turn_frameworks', 'turn_tools', 'turn_mcp_servers']) {
           conn.prepare(`DELETE FROM ${table} WHERE seq IN (${old})`).run(before);

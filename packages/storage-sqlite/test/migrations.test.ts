@@ -9,6 +9,7 @@ import {
   LatencyHistogram,
   latencyBucket,
   type Measure,
+  normalizeTurnFilter,
   type Turn,
   tokenize,
 } from '@convokit/core';
@@ -19,6 +20,8 @@ import { aggregateTurns } from '../src/aggregate.js';
 import { createSqliteStorage, SCHEMA_VERSION } from '../src/index.js';
 import { MIGRATIONS } from '../src/migrations.js';
 import { mergeHist } from '../src/rollups.js';
+import { pageTurns, pickPage, searchScore, searchSql } from '../src/search.js';
+import { scoreFromPostings } from '../src/search-rank.js';
 import { openConnection } from '../src/storage.js';
 
 /**
@@ -722,6 +725,81 @@ describe('schema migrations', () => {
         active: 2,
         returning: 1,
       });
+    } finally {
+      await storage.close();
+    }
+  });
+
+  it('opens a version-12 database: search postings built from the stored turns, searches unchanged', async () => {
+    const path = join(dir, 'v12.db');
+    const turn = (i: number, userInput: string, assistantResponse: string): Turn => ({
+      id: `t${String(i).padStart(4, '0')}`,
+      sessionId: 's',
+      at: T0 + i,
+      userInput,
+      assistantResponse,
+      frameworks: [],
+      tools: [],
+      mcpServers: [],
+      outcome: 'ok',
+    });
+    // 1,203 turns (two build batches); every 7th holds a non-ASCII term, every 5th "beta" twice.
+    const turns = Array.from({ length: 1203 }, (_, i) =>
+      turn(
+        i,
+        `alpha ${i % 5 === 0 ? 'beta beta' : 'gamma'} ${'x '.repeat(i % 70)}`,
+        i % 7 === 0 ? 'café beta' : 'delta',
+      ),
+    );
+    const old = createSqliteStorage({ path });
+    await old.turns.append(turns);
+    const before = await old.turns.search('alpha beta', { limit: 30 });
+    await old.close();
+    // Version 11 had none of the search tables.
+    const db = new Database(path);
+    db.exec(`DROP TABLE search_postings; DROP TABLE search_levels; DROP TABLE search_irregular;
+      DROP TABLE search_lengths; PRAGMA user_version = 11;`);
+    db.close();
+
+    const storage = createSqliteStorage({ path });
+    try {
+      const check = new Database(path, { readonly: true });
+      expect(check.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+      // 1 + floor(1202 / 7) turns hold café.
+      expect(check.prepare('SELECT count(*) FROM search_irregular').pluck().get()).toBe(172);
+      // "beta": every 5th turn among the 1,031 regular ones (i % 5 = 0 and i % 7 != 0): 241 - 35 = 206.
+      expect(check.prepare("SELECT sum(docs) FROM search_postings WHERE term = 'beta'").pluck().get()).toBe(
+        206,
+      );
+      expect(check.prepare("SELECT sum(docs) FROM search_postings WHERE term = 'alpha'").pluck().get()).toBe(
+        1031,
+      );
+      check.close();
+      // 172 irregular turns: past IRREGULAR_MAX, search steps aside to FTS5, same answer as before.
+      expect(await storage.turns.search('alpha beta', { limit: 30 })).toEqual(before);
+      // With 29 left (of turns 1000-1202), the postings answer, with the FTS5 statements' page.
+      await storage.turns.deleteBefore(T0 + 1000);
+      const conn = openConnection({ path, readonly: true });
+      try {
+        expect(scoreFromPostings(conn, ['alpha', 'beta'], 30)).toBeDefined();
+        const [bounded] = searchSql(['alpha', 'beta'], 'all', normalizeTurnFilter(undefined), 30);
+        const ranked = pickPage(
+          conn
+            .prepare(bounded!.sql)
+            .raw()
+            .all(...bounded!.params) as unknown[][],
+          30,
+          bounded!.keep,
+          2,
+        )!;
+        const rest = await storage.turns.search('alpha beta', { limit: 30 });
+        expect(rest.map((h) => [h.turn.id, h.score])).toEqual(
+          pageTurns(conn, ranked).map((t, i) => [t.id, searchScore(2, ranked[i]!.rank)]),
+        );
+        expect(rest).toHaveLength(30);
+      } finally {
+        conn.db.close();
+      }
     } finally {
       await storage.close();
     }

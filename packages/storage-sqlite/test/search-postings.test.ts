@@ -1,0 +1,209 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { distinctTerms, normalizeTurnFilter, type SearchHit, type Turn } from '@convokit/core';
+import fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createSqliteStorage } from '../src/index.js';
+import { pageTurns, pickPage, searchScore, searchSql, snippetOf } from '../src/search.js';
+import { bucketLow, classOf, lengthBucket } from '../src/search-codec.js';
+import { SEGMENTS_PER_LEVEL } from '../src/search-postings.js';
+import { scoreFromPostings } from '../src/search-rank.js';
+import { openConnection } from '../src/storage.js';
+
+/**
+ * The postings path (search-rank.ts) against the FTS5 statements it stands in for: same hits,
+ * order, scores (bit for bit) and snippets, over appends that fill several merge levels, long
+ * and short turns (exact and shared length buckets), repeated terms (every tf class), turns
+ * with non-ASCII terms (scored by FTS5 itself), and deletes.
+ */
+
+const dir = mkdtempSync(join(tmpdir(), 'convokit-search-postings-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let files = 0;
+
+const WORDS = ['alpha', 'beta', 'gamma', 'delta', 'omega', 'x1'];
+
+function turn(i: number, at: number, userInput: string, assistantResponse: string): Turn {
+  return {
+    id: `t${String(i).padStart(5, '0')}`,
+    sessionId: 's',
+    at,
+    userInput,
+    assistantResponse,
+    frameworks: [],
+    tools: [],
+    mcpServers: [],
+    outcome: 'ok',
+  };
+}
+
+/** What search returned before the postings: the FTS5 statements, page rows, snippets. */
+function ftsSearch(path: string, text: string, limit: number): SearchHit[] {
+  const conn = openConnection({ path, readonly: true });
+  try {
+    const terms = distinctTerms(text);
+    let hits: ReturnType<typeof pickPage>;
+    for (const { sql, params, keep } of searchSql(terms, 'all', normalizeTurnFilter(undefined), limit)) {
+      hits = pickPage(
+        conn
+          .prepare(sql)
+          .raw()
+          .all(...params) as unknown[][],
+        limit,
+        keep,
+        terms.length,
+      );
+      if (hits) break;
+    }
+    if (!hits?.length) return [];
+    const set = new Set(terms);
+    return pageTurns(conn, hits).map((t, i) => ({
+      turn: t,
+      score: searchScore(hits[i]!.matched, hits[i]!.rank),
+      snippet: snippetOf(t, set),
+    }));
+  } finally {
+    conn.db.close();
+  }
+}
+
+const turnArb = fc.record({
+  user: fc.array(fc.constantFrom(...WORDS), { minLength: 0, maxLength: 6 }),
+  // Filler words make some turns longer than EXACT_LENGTHS (64 tokens).
+  filler: fc.constantFrom(0, 0, 0, 2, 70, 140),
+  response: fc.array(fc.constantFrom(...WORDS), { minLength: 0, maxLength: 4 }),
+  at: fc.integer({ min: 0, max: 20 }),
+  // About one turn in 30 holds a non-ASCII term (FTS5 scores those; past 64 search steps aside).
+  accent: fc.integer({ min: 0, max: 29 }),
+});
+
+describe('search from postings', () => {
+  it('length buckets: exact below 64, quarter powers of two above, lows inside their bucket', () => {
+    expect([0, 1, 63].map(lengthBucket)).toEqual([0, 1, 63]);
+    // 64..79 -> 64, 80..95 -> 65, 96..111 -> 66, 112..127 -> 67, 128..159 -> 68
+    expect([64, 79, 80, 95, 96, 112, 127, 128, 159, 160].map(lengthBucket)).toEqual([
+      64, 64, 65, 65, 66, 67, 67, 68, 68, 69,
+    ]);
+    expect([64, 65, 66, 67, 68, 69].map(bucketLow)).toEqual([64, 80, 96, 112, 128, 160]);
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2 ** 30 }), (n) => {
+        const b = lengthBucket(n);
+        expect(bucketLow(b)).toBeLessThanOrEqual(n);
+        expect(bucketLow(b + 1)).toBeGreaterThan(n);
+      }),
+    );
+    expect([classOf(1, 10), classOf(2, 10), classOf(3, 10), classOf(9, 10)]).toEqual([30, 31, 32, 32]);
+  });
+
+  it('by hand: FTS5 bm25 with its own N and average length, ranked, scored, snipped', async () => {
+    const path = join(dir, `hand-${files++}.db`);
+    const storage = createSqliteStorage({ path });
+    try {
+      // Lengths 3, 2, 4, 1, 5 tokens (avgdl 15 / 5 = 3); "alpha" in the first (tf 2) and third (tf 1).
+      await storage.turns.append([
+        turn(0, 1, 'alpha beta', 'alpha'),
+        turn(1, 2, 'beta gamma', ''),
+        turn(2, 3, 'alpha delta delta', 'gamma'),
+        turn(3, 4, 'omega', ''),
+        turn(4, 5, 'beta beta beta', 'gamma gamma'),
+      ]);
+      const idf = Math.log((5 - 2 + 0.5) / (2 + 0.5));
+      const bm25 = (tf: number, len: number) =>
+        idf * ((tf * (1.2 + 1)) / (tf + 1.2 * (1 - 0.75 + (0.75 * len) / 3)));
+      const hits = await storage.turns.search('alpha');
+      expect(hits.map((h) => h.turn.id)).toEqual(['t00000', 't00002']);
+      const want = [bm25(2, 3), bm25(1, 4)].map((b) => 1 + b / (1 + b));
+      for (const [i, h] of hits.entries()) expect(h.score).toBeCloseTo(want[i]!, 12);
+      expect(hits.map((h) => h.snippet)).toEqual([
+        '<mark>alpha</mark> beta',
+        '<mark>alpha</mark> delta delta',
+      ]);
+      // Both terms: only the third turn holds alpha and gamma; gamma's n is 3.
+      const both = await storage.turns.search('gamma alpha');
+      const gammaIdf = Math.log((5 - 3 + 0.5) / (3 + 0.5));
+      expect(both.map((h) => h.turn.id)).toEqual(['t00002']);
+      // ln(2.5 / 3.5) < 0: FTS5 takes 1e-6 for gamma.
+      expect(gammaIdf).toBeLessThan(0);
+      const w = (i: number, tf: number, len: number) =>
+        i * ((tf * (1.2 + 1)) / (tf + 1.2 * (1 - 0.75 + (0.75 * len) / 3)));
+      const b = w(1e-6, 1, 4) + w(idf, 1, 4);
+      expect(both[0]!.score).toBeCloseTo(2 + b / (1 + b), 12);
+    } finally {
+      await storage.close();
+    }
+  });
+
+  /** Runs the property over `runs` stores of `minBatches`..`maxBatches` appends; returns the deepest level seen and how many searches the postings answered. */
+  async function sameAsFts(minBatches: number, maxBatches: number, runs: number) {
+    let deepest = 0;
+    let answered = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.array(turnArb, { minLength: 1, maxLength: 10 }), {
+          minLength: minBatches,
+          maxLength: maxBatches,
+          size: 'max',
+        }),
+        fc.option(fc.integer({ min: 0, max: 21 }), { nil: undefined }),
+        fc.subarray(['alpha', 'beta gamma', 'x1', 'omega alpha delta', 'café', 'gamma x1'], { minLength: 1 }),
+        fc.integer({ min: 1, max: 25 }),
+        async (batches, cut, queries, limit) => {
+          const path = join(dir, `p-${files++}.db`);
+          const storage = createSqliteStorage({ path });
+          try {
+            let i = 0;
+            for (const batch of batches) {
+              await storage.turns.append(
+                batch.map((b) =>
+                  turn(
+                    i++,
+                    b.at,
+                    [...b.user, ...Array<string>(b.filler).fill('filler')].join(' '),
+                    [...b.response, ...(b.accent === 0 ? ['café'] : [])].join(' '),
+                  ),
+                ),
+              );
+              if (cut !== undefined && i % 50 === 0) await storage.turns.deleteBefore(cut);
+            }
+            if (cut !== undefined) await storage.turns.deleteBefore(cut);
+            const conn = openConnection({ path, readonly: true });
+            try {
+              deepest = Math.max(
+                deepest,
+                conn.db.prepare('SELECT ifnull(max(level), 0) FROM search_postings').pluck().get() as number,
+              );
+              for (const q of queries) if (scoreFromPostings(conn, distinctTerms(q), limit)) answered++;
+            } finally {
+              conn.db.close();
+            }
+            for (const q of queries) {
+              const want = ftsSearch(path, q, limit);
+              const got = await storage.turns.search(q, { limit });
+              expect(got).toEqual(want);
+              // Bit for bit: toEqual uses Object.is on numbers.
+              for (const [k, h] of got.entries()) expect(Object.is(h.score, want[k]!.score)).toBe(true);
+            }
+          } finally {
+            await storage.close();
+          }
+        },
+      ),
+      { numRuns: runs },
+    );
+    return { deepest, answered };
+  }
+
+  it('same hits, order, scores and snippets as the FTS5 statements, across level-0 merges and deletes', async () => {
+    const { deepest, answered } = await sameAsFts(1, 3 * SEGMENTS_PER_LEVEL, 30);
+    expect(deepest).toBe(1);
+    expect(answered).toBeGreaterThan(20);
+  }, 240_000);
+
+  it('the same past a second merge level (SEGMENTS_PER_LEVEL squared appends)', async () => {
+    const n = SEGMENTS_PER_LEVEL * SEGMENTS_PER_LEVEL;
+    const { deepest, answered } = await sameAsFts(n + 1, n + 20, 2);
+    expect(deepest).toBe(2);
+    expect(answered).toBeGreaterThan(0);
+  }, 240_000);
+});
