@@ -90,6 +90,7 @@ export interface PostingsStatements {
   setGenerations: Database.Statement;
   levelRows: Database.Statement;
   clearLevel: Database.Statement;
+  dropStaleLengths: Database.Statement;
   insertLengths: Database.Statement;
   recentLengths: Database.Statement;
   clearLengths: Database.Statement;
@@ -111,7 +112,8 @@ export function preparePostingsStatements(db: Database.Database): PostingsStatem
       )
       .raw(),
     clearLevel: db.prepare('DELETE FROM search_postings WHERE level = ?'),
-    insertLengths: db.prepare('INSERT OR REPLACE INTO search_lengths (first_seq, lengths) VALUES (?, ?)'),
+    dropStaleLengths: db.prepare('DELETE FROM search_lengths WHERE first_seq >= ?'),
+    insertLengths: db.prepare('INSERT INTO search_lengths (first_seq, lengths) VALUES (?, ?)'),
     recentLengths: db.prepare('SELECT first_seq, lengths FROM search_lengths ORDER BY first_seq').raw(),
     clearLengths: db.prepare('DELETE FROM search_lengths'),
   };
@@ -154,6 +156,10 @@ export class PostingsBatch {
   write(s: PostingsStatements): void {
     for (const seq of this.#irregular) s.insertIrregular.run(seq);
     if (this.#terms.size === 0) return;
+    // A new seq is above every stored turn's, so a lengths row from this first seq on can only
+    // describe deleted turns (deleteBefore freed the top seqs, which SQLite then hands out again);
+    // left there, it would shadow this batch's row for the seqs past its start.
+    s.dropStaleLengths.run(this.#firstSeq);
     s.insertLengths.run(this.#firstSeq, encodeLengths(this.#lengths));
     for (const [term, p] of this.#terms) {
       p.end();

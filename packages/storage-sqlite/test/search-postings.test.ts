@@ -194,6 +194,33 @@ describe('search from postings', () => {
     return { deepest, answered };
   }
 
+  it("seqs that deleteBefore freed and SQLite hands out again get their own lengths, not the deleted turns'", async () => {
+    const path = join(dir, `reuse-${files++}.db`);
+    const storage = createSqliteStorage({ path });
+    try {
+      // Seqs 1-2 stay; seqs 3-4 and 5-6 (two appends, two lengths rows) are deleted by time.
+      await storage.turns.append([turn(0, 10, 'alpha', ''), turn(1, 10, 'beta', '')]);
+      await storage.turns.append([turn(2, 1, 'alpha beta gamma', ''), turn(3, 1, 'gamma', '')]);
+      await storage.turns.append([turn(4, 1, 'delta', ''), turn(5, 1, 'alpha omega', '')]);
+      await storage.turns.deleteBefore(5);
+      // Seqs 3-7 again: lengths 1, 2, 3, 4, 5 tokens, where the deleted turns had 3, 1, 1, 2.
+      const words = (n: number) => ['alpha', ...Array<string>(n - 1).fill('x1')].join(' ');
+      await storage.turns.append([1, 2, 3, 4, 5].map((n, k) => turn(10 + k, 20, words(n), '')));
+      for (let round = 0; round < 2; round++) {
+        for (const q of ['alpha', 'alpha x1']) {
+          const got = await storage.turns.search(q, { limit: 10 });
+          expect(got).toEqual(ftsSearch(path, q, 10));
+          expect(got).toHaveLength(q === 'alpha' ? 6 : 4);
+        }
+        // Then past a level-0 merge, which reads every level-0 posting's length.
+        for (let k = 0; k < SEGMENTS_PER_LEVEL; k++)
+          await storage.turns.append([turn(100 * (round + 1) + k, 30, 'omega', '')]);
+      }
+    } finally {
+      await storage.close();
+    }
+  });
+
   it('same hits, order, scores and snippets as the FTS5 statements, across level-0 merges and deletes', async () => {
     const { deepest, answered } = await sameAsFts(1, 3 * SEGMENTS_PER_LEVEL, 30);
     expect(deepest).toBe(1);
