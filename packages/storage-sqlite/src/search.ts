@@ -191,20 +191,35 @@ function searchInSnapshot(
     const scored = noFilter(filter) ? scoreFromPostings(conn, terms, limit) : undefined;
     if (scored) hits = pageOfScored(conn, scored, limit, terms.length);
   }
-  if (!hits)
-    for (const { sql, params, keep } of searchSql(terms, mode, filter, limit)) {
-      hits = pickPage(
-        conn
-          .prepare(sql)
-          .raw()
-          .all(...params) as unknown[][],
-        limit,
-        keep,
-        terms.length,
-      );
-      if (hits) break;
-    }
-  if (!hits?.length) return [];
+  hits ??= ftsPage(conn, terms, mode, filter, limit);
+  return hits?.length ? searchHitsOf(conn, hits, terms) : [];
+}
+
+/** The page as the FTS5 statements rank it (`any` mode, filters, and what the postings must equal). */
+export function ftsPage(
+  conn: Connection,
+  terms: readonly string[],
+  mode: 'all' | 'any',
+  filter: NormalizedTurnFilter,
+  limit: number,
+): RankedHit[] | undefined {
+  for (const { sql, params, keep } of searchSql(terms, mode, filter, limit)) {
+    const hits = pickPage(
+      conn
+        .prepare(sql)
+        .raw()
+        .all(...params) as unknown[][],
+      limit,
+      keep,
+      terms.length,
+    );
+    if (hits) return hits;
+  }
+  return undefined;
+}
+
+/** The page's turns with their scores and snippets. */
+export function searchHitsOf(conn: Connection, hits: RankedHit[], terms: readonly string[]): SearchHit[] {
   const termSet = new Set(terms);
   return pageTurns(conn, hits).map((turn, i) => ({
     turn,

@@ -20,7 +20,7 @@ import { aggregateTurns } from '../src/aggregate.js';
 import { createSqliteStorage, SCHEMA_VERSION } from '../src/index.js';
 import { MIGRATIONS } from '../src/migrations.js';
 import { mergeHist } from '../src/rollups.js';
-import { pageTurns, pickPage, searchScore, searchSql } from '../src/search.js';
+import { ftsPage, searchHitsOf } from '../src/search.js';
 import { scoreFromPostings } from '../src/search-rank.js';
 import { openConnection } from '../src/storage.js';
 
@@ -782,20 +782,9 @@ describe('schema migrations', () => {
       const conn = openConnection({ path, readonly: true });
       try {
         expect(scoreFromPostings(conn, ['alpha', 'beta'], 30)).toBeDefined();
-        const [bounded] = searchSql(['alpha', 'beta'], 'all', normalizeTurnFilter(undefined), 30);
-        const ranked = pickPage(
-          conn
-            .prepare(bounded!.sql)
-            .raw()
-            .all(...bounded!.params) as unknown[][],
-          30,
-          bounded!.keep,
-          2,
-        )!;
+        const ranked = ftsPage(conn, ['alpha', 'beta'], 'all', normalizeTurnFilter(undefined), 30)!;
         const rest = await storage.turns.search('alpha beta', { limit: 30 });
-        expect(rest.map((h) => [h.turn.id, h.score])).toEqual(
-          pageTurns(conn, ranked).map((t, i) => [t.id, searchScore(2, ranked[i]!.rank)]),
-        );
+        expect(rest).toEqual(searchHitsOf(conn, ranked, ['alpha', 'beta']));
         expect(rest).toHaveLength(30);
       } finally {
         conn.db.close();

@@ -5,7 +5,7 @@ import { distinctTerms, normalizeTurnFilter, type SearchHit, type Turn } from '@
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createSqliteStorage } from '../src/index.js';
-import { pageTurns, pickPage, searchScore, searchSql, snippetOf } from '../src/search.js';
+import { ftsPage, searchHitsOf } from '../src/search.js';
 import { bucketLow, classOf, lengthBucket } from '../src/search-codec.js';
 import { SEGMENTS_PER_LEVEL } from '../src/search-postings.js';
 import { scoreFromPostings } from '../src/search-rank.js';
@@ -43,26 +43,8 @@ function ftsSearch(path: string, text: string, limit: number): SearchHit[] {
   const conn = openConnection({ path, readonly: true });
   try {
     const terms = distinctTerms(text);
-    let hits: ReturnType<typeof pickPage>;
-    for (const { sql, params, keep } of searchSql(terms, 'all', normalizeTurnFilter(undefined), limit)) {
-      hits = pickPage(
-        conn
-          .prepare(sql)
-          .raw()
-          .all(...params) as unknown[][],
-        limit,
-        keep,
-        terms.length,
-      );
-      if (hits) break;
-    }
-    if (!hits?.length) return [];
-    const set = new Set(terms);
-    return pageTurns(conn, hits).map((t, i) => ({
-      turn: t,
-      score: searchScore(hits[i]!.matched, hits[i]!.rank),
-      snippet: snippetOf(t, set),
-    }));
+    const hits = ftsPage(conn, terms, 'all', normalizeTurnFilter(undefined), limit);
+    return hits?.length ? searchHitsOf(conn, hits, terms) : [];
   } finally {
     conn.db.close();
   }
