@@ -1,5 +1,7 @@
 import type { Turn } from '@convokit/core';
 import fc from 'fast-check';
+import { compareTimed } from '../src/sorted.js';
+import { TurnIndex } from '../src/turn-index.js';
 
 /** Random turns, filters and append/delete steps for the engine's property tests. */
 export const HOUR = 3_600_000;
@@ -62,3 +64,21 @@ export const stepsArb = fc.array(
   ),
   { maxLength: 8 },
 );
+
+export type Step = { kind: 'append'; size: number } | { kind: 'delete'; before: number };
+
+/** An index after `steps` (appends sorted in batches, deletions between), then the rest of `turns`. */
+export function indexAfter(turns: readonly Turn[], steps: readonly Step[]): TurnIndex {
+  const index = new TurnIndex();
+  let next = 0;
+  for (const step of [...steps, { kind: 'append' as const, size: turns.length }]) {
+    if (step.kind === 'append') {
+      index.add(turns.slice(next, next + step.size).sort(compareTimed));
+      next += step.size;
+    } else {
+      index.removeBefore(step.before);
+    }
+  }
+  index.ready();
+  return index;
+}

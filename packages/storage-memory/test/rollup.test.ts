@@ -11,8 +11,8 @@ import {
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { aggregateTurns } from '../src/aggregate.js';
-import { compareTimed } from '../src/sorted.js';
-import { TurnIndex } from '../src/turn-index.js';
+import type { TurnIndex } from '../src/turn-index.js';
+import { indexAfter } from './arbitraries.js';
 
 const HOUR = 3_600_000;
 const maybe = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: undefined });
@@ -110,23 +110,6 @@ const specArb = fc.record({
   limit: maybe(fc.integer({ min: 1, max: 5 })),
 });
 
-type Step = { kind: 'append'; size: number } | { kind: 'delete'; before: number };
-
-function build(turns: Turn[], steps: Step[]) {
-  const index = new TurnIndex();
-  let next = 0;
-  for (const step of [...steps, { kind: 'append' as const, size: turns.length }]) {
-    if (step.kind === 'append') {
-      index.add(turns.slice(next, next + step.size).sort(compareTimed));
-      next += step.size;
-    } else {
-      index.removeBefore(step.before);
-    }
-  }
-  index.ready();
-  return index;
-}
-
 function reference(index: TurnIndex, input: unknown) {
   const parsed = AggregateSpecSchema.safeParse(input);
   fc.pre(parsed.success);
@@ -149,7 +132,7 @@ describe('hour rollups answer as a scan of the turns', () => {
   it('exactly, for whole-hour ranges, after appends in any order and deletions anywhere', () => {
     fc.assert(
       fc.property(turnsArb(fc.integer({ min: 0, max: 60_000 })), stepsArb, specArb, (turns, steps, input) => {
-        const index = build(turns, steps);
+        const index = indexAfter(turns, steps);
         const { spec, f, expected } = reference(index, input);
         const rolled = index.rollup.answer(spec, f);
         const percentiles = spec.measures.some((m) => m.startsWith('latencyP'));
@@ -181,7 +164,7 @@ describe('hour rollups answer as a scan of the turns', () => {
         stepsArb,
         specArb.filter((s) => s.orderBy === undefined || s.orderBy.measure === 'count'),
         (turns, steps, input) => {
-          const index = build(turns, steps);
+          const index = indexAfter(turns, steps);
           const { spec, f, expected } = reference(index, input);
           const rolled = index.rollup.answer(spec, f);
           if (rolled !== undefined) close(rolled, expected);
@@ -192,7 +175,7 @@ describe('hour rollups answer as a scan of the turns', () => {
   });
 
   it('are not used for filters on other fields or for distinct counts', () => {
-    const index = build([], []);
+    const index = indexAfter([], []);
     const ask = (input: unknown) => {
       const spec = AggregateSpecSchema.parse(input);
       return index.rollup.answer(spec, normalizeTurnFilter(spec.filter));

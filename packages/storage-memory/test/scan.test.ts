@@ -11,7 +11,7 @@ import { aggregateTurns } from '../src/aggregate.js';
 import { aggregateColumns } from '../src/scan.js';
 import { compareTimed } from '../src/sorted.js';
 import { TurnIndex } from '../src/turn-index.js';
-import { filterArb, maybe, stepsArb, turnsArb } from './arbitraries.js';
+import { filterArb, indexAfter, maybe, stepsArb, turnsArb } from './arbitraries.js';
 
 const specArb = fc.record({
   filter: filterArb,
@@ -35,17 +35,7 @@ describe('the column scan answers as aggregateTurns over the same turns', () => 
         const parsed = AggregateSpecSchema.safeParse(input);
         fc.pre(parsed.success);
         const spec = parsed.data!;
-        const index = new TurnIndex();
-        let next = 0;
-        for (const step of [...steps, { kind: 'append' as const, size: turns.length }]) {
-          if (step.kind === 'append') {
-            index.add(turns.slice(next, next + step.size).sort(compareTimed));
-            next += step.size;
-          } else {
-            index.removeBefore(step.before);
-          }
-        }
-        index.ready();
+        const index = indexAfter(turns, steps);
         const f = normalizeTurnFilter(spec.filter);
         const { lo, hi } = index.timeRange(f);
         const expected = aggregateTurns(

@@ -15,9 +15,8 @@ import { aggregateTurns } from '../src/aggregate.js';
 import { filterRows } from '../src/scan.js';
 import { Scratch } from '../src/scratch.js';
 import { personaPreferenceOfColumns, sessionStatsOfColumns, summarizeSorted } from '../src/session-scan.js';
-import { compareTimed } from '../src/sorted.js';
 import { TurnIndex } from '../src/turn-index.js';
-import { filterArb, stepsArb, turnsArb } from './arbitraries.js';
+import { filterArb, indexAfter, stepsArb, turnsArb } from './arbitraries.js';
 
 const sessionUser = AggregateSpecSchema.parse(SESSION_USER_GROUPS);
 const userPersona = AggregateSpecSchema.parse(USER_PERSONA_GROUPS);
@@ -33,17 +32,7 @@ describe('session stats and persona preference from the columns', () => {
         stepsArb,
         fc.array(filterArb, { minLength: 1, maxLength: 3 }),
         (turns, steps, filters) => {
-          const index = new TurnIndex();
-          let next = 0;
-          for (const step of [...steps, { kind: 'append' as const, size: turns.length }]) {
-            if (step.kind === 'append') {
-              index.add(turns.slice(next, next + step.size).sort(compareTimed));
-              next += step.size;
-            } else {
-              index.removeBefore(step.before);
-            }
-          }
-          index.ready();
+          const index = indexAfter(turns, steps);
           for (const filter of filters) {
             const f = normalizeTurnFilter(filter);
             const { lo, hi } = index.timeRange(f);
