@@ -4,6 +4,7 @@ import type { Storage, Turn } from '@convokit/core';
 import { tempDir } from '../adapters.js';
 import { SEARCH_TERMS } from '../data.js';
 import { createRawTurnsTable, openRawPostgres, openRawSqlite } from '../floors.js';
+import { settledHeap } from '../managers.js';
 import type { Scenario } from '../scenario.js';
 
 const BATCH = 'turn append (batch of 1,000)';
@@ -22,12 +23,12 @@ export const turnAppend: Scenario = {
   async run({ rec, adapters, sizes, datasets }) {
     const largest = Math.max(sizes.appendTurns.memory, sizes.appendTurns.embedded, sizes.appendTurns.server);
     const all = datasets.turns(largest).turns;
-    // Generating the turns leaves a large heap of garbage: collected here (the bench runs with
-    // --expose-gc), not inside the first timed row. Measured on postgres: without it the batch
-    // row ran ~30% slower than the row after it that does the same appends plus a search.
-    (globalThis as { gc?: () => void }).gc?.();
-
     for (const adapter of adapters.filter((a) => a.turns)) {
+      // Generating the turns, and the previous adapter's rows, leave a large heap of garbage:
+      // collected here (the bench runs with --expose-gc), not inside this adapter's first timed
+      // row. Measured on postgres: without it the batch row ran ~30% slower than the row after
+      // it, which does the same appends plus a search.
+      settledHeap();
       const count = sizes.appendTurns[adapter.klass];
       const batches = Math.floor(count / 1000);
       const singles = Math.min(count, adapter.klass === 'memory' ? 10_000 : 2_000);
