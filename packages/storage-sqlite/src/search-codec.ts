@@ -171,6 +171,20 @@ export class RecentLengths {
   }
 }
 
+/** Walks level-0 segments' postings in seq order (the format at the top of this file). */
+function forEachLevel0(segments: readonly Uint8Array[], visit: (seq: number, tf: number) => void): void {
+  for (const b of segments) {
+    const r = new VarintReader(b);
+    let seq = 0;
+    while (r.pos < b.length) {
+      const v = r.next();
+      const flag = v % 2;
+      seq += (v - flag) / 2;
+      visit(seq, flag ? r.next() + 2 : 1);
+    }
+  }
+}
+
 /** Level-0 segments (in ascending seq order, `docs` postings in all) decoded into one list. */
 /** (Without `lengthOf`, lengths are left 0.) */
 export function decodeLevel0(
@@ -182,19 +196,12 @@ export function decodeLevel0(
   const tfs = new Uint32Array(docs);
   const lengths = new Uint32Array(docs);
   let n = 0;
-  for (const b of segments) {
-    const r = new VarintReader(b);
-    let seq = 0;
-    while (r.pos < b.length) {
-      const v = r.next();
-      const flag = v % 2;
-      seq += (v - flag) / 2;
-      seqs[n] = seq;
-      tfs[n] = flag ? r.next() + 2 : 1;
-      if (lengthOf) lengths[n] = lengthOf.of(seq);
-      n++;
-    }
-  }
+  forEachLevel0(segments, (seq, tf) => {
+    seqs[n] = seq;
+    tfs[n] = tf;
+    if (lengthOf) lengths[n] = lengthOf.of(seq);
+    n++;
+  });
   return { seqs, tfs, lengths };
 }
 
@@ -204,16 +211,7 @@ export function mergeLevel0(
   lengthOf: RecentLengths,
   into: MergedWriter,
 ): void {
-  for (const b of segments) {
-    const r = new VarintReader(b);
-    let seq = 0;
-    while (r.pos < b.length) {
-      const v = r.next();
-      const flag = v % 2;
-      seq += (v - flag) / 2;
-      into.add(seq, flag ? r.next() + 2 : 1, lengthOf.of(seq));
-    }
-  }
+  forEachLevel0(segments, (seq, tf) => into.add(seq, tf, lengthOf.of(seq)));
 }
 
 /** One class of a merged segment being written. */
