@@ -16,6 +16,7 @@ import {
 } from '@convokit/core';
 import type { Connection } from './connection.js';
 import { isUniqueViolation } from './errors.js';
+import type { ExpiryLedger } from './expiry.js';
 import { type AuditRow, auditOfRow } from './rows.js';
 
 const AuditBatchSchema = AuditEventSchema.array();
@@ -204,7 +205,7 @@ export function insertAuditRows(conn: Connection, params: unknown[], where: stri
   }
 }
 
-export function createAuditLog(conn: Connection): AuditLog {
+export function createAuditLog(conn: Connection, expiry: ExpiryLedger): AuditLog {
   const each = (params: unknown[]) => insertEach(conn, params, 'audit.append');
   const many = (params: unknown[]) => insertMany(conn, params);
 
@@ -217,6 +218,8 @@ export function createAuditLog(conn: Connection): AuditLog {
     async append(events: readonly AuditEvent[]) {
       const params = auditRows(events);
       if (params.length === 0) return conn.run('audit.append', () => undefined);
+      // An id a deferred expiry reserved is stored, logically: appending it is a duplicate.
+      conn.run('audit.append', () => expiry.checkReserved(events.map((e) => e.id), 'audit.append'));
       // One row (each create, update, delete) is one statement, atomic on its own: no BEGIN and
       // COMMIT around it. Larger batches take one transaction, all or nothing.
       if (params.length === FIELDS) return conn.run('audit.append', () => each(params));
@@ -275,6 +278,8 @@ export function createAuditLog(conn: Connection): AuditLog {
         params.push(at, at, id);
       }
       return conn.run('audit.list', () => {
+        // Every deferred expire event is written before any audit read (expiry.ts).
+        expiry.settleAll('audit.list');
         const where = clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';
         const rows = conn
           .prepare(`SELECT * FROM audit ${where} ORDER BY at DESC, id DESC LIMIT ?`)

@@ -13,6 +13,7 @@ import Database from 'better-sqlite3';
 import { createAuditLog } from './audit.js';
 import { Connection } from './connection.js';
 import { createContextStore } from './contexts.js';
+import { createExpiryLedger } from './expiry.js';
 import { sqliteError } from './errors.js';
 import { checkSchema, migrate, SCHEMA_VERSION } from './migrations.js';
 import type { SqliteStorageOptions, SqliteSynchronous } from './options.js';
@@ -158,16 +159,22 @@ export function createSqliteStorage(options: SqliteStorageOptions): SqliteStorag
     const what = conn.openedAtVersion === 0 ? 'sqlite: schema created' : 'sqlite: schema migrated';
     logger.info({ path: conn.path, from: conn.openedAtVersion, to: SCHEMA_VERSION }, what);
   }
+  const expiry = createExpiryLedger(conn, logger, options.readonly === true);
   const contexts = createContextStore(conn, {
     clock: options.clock ?? systemClock,
     logger,
     touchFlushMs,
     touchFlushMax,
+    expiry,
   });
+  // A deferred expiry left by a process that stopped before settling it: resumed here.
+  if (!options.readonly && expiry.remaining() > 0) expiry.schedule();
 
   async function close(): Promise<void> {
     if (conn.closed) return;
     contexts.stop();
+    // Deferred expiry left unsettled stays durable: the next open, sweep or audit read resumes it.
+    expiry.stop();
     try {
       if (!options.readonly) contexts.flushTouches();
     } catch (error) {
@@ -198,7 +205,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): SqliteStorag
     path: options.path,
     turns: createTurnStore(conn),
     contexts: contexts.store,
-    audit: createAuditLog(conn),
+    audit: createAuditLog(conn, expiry),
     async flush() {
       conn.run('flush', () => contexts.flushTouches());
     },
