@@ -219,7 +219,12 @@ export function createAuditLog(conn: Connection, expiry: ExpiryLedger): AuditLog
       const params = auditRows(events);
       if (params.length === 0) return conn.run('audit.append', () => undefined);
       // An id a deferred expiry reserved is stored, logically: appending it is a duplicate.
-      conn.run('audit.append', () => expiry.checkReserved(events.map((e) => e.id), 'audit.append'));
+      conn.run('audit.append', () =>
+        expiry.checkReserved(
+          events.map((e) => e.id),
+          'audit.append',
+        ),
+      );
       // One row (each create, update, delete) is one statement, atomic on its own: no BEGIN and
       // COMMIT around it. Larger batches take one transaction, all or nothing.
       if (params.length === FIELDS) return conn.run('audit.append', () => each(params));

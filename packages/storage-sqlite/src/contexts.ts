@@ -364,24 +364,26 @@ export function createContextStore(conn: Connection, options: ContextStoreOption
         flush(c.id);
         const expiresAt = c.expiresAt ?? null;
         const insert = () =>
-          conn.prepare(INSERT).run(
-            c.id,
-            c.scope,
-            c.ownerId ?? null,
-            c.sessionId ?? null,
-            c.persona ?? null,
-            c.parentId ?? null,
-            JSON.stringify(c.data),
-            JSON.stringify(c.metadata),
-            c.version,
-            c.createdAt,
-            c.updatedAt,
-            expiresAt,
-            c.accessCount,
-            c.lastAccessedAt,
-            expiresAt,
-            expiresAt,
-          ).changes;
+          conn
+            .prepare(INSERT)
+            .run(
+              c.id,
+              c.scope,
+              c.ownerId ?? null,
+              c.sessionId ?? null,
+              c.persona ?? null,
+              c.parentId ?? null,
+              JSON.stringify(c.data),
+              JSON.stringify(c.metadata),
+              c.version,
+              c.createdAt,
+              c.updatedAt,
+              expiresAt,
+              c.accessCount,
+              c.lastAccessedAt,
+              expiresAt,
+              expiresAt,
+            ).changes;
         // Not inserted: the id is taken (by a live context, or one under a deferred expiry), or
         // the expiry is at or below a deferred cutoff. Settling frees the id (its expire event
         // then precedes this create's) and lifts the cutoff; a sweep in another process between
@@ -414,21 +416,22 @@ export function createContextStore(conn: Connection, options: ContextStoreOption
       validate(EpochMsSchema, now, 'contexts.update');
       return conn.run(where, () => {
         const pending = touches.get(id);
-        const run = () => conn.prepare(UPDATE).get({
-          touches: pending?.count ?? 0,
-          touchAt: pending?.at ?? null,
-          touchExpires: pending?.expiresAt ?? null,
-          data: ch.data === undefined ? null : JSON.stringify(ch.data),
-          metadata: ch.metadata === undefined ? null : JSON.stringify(ch.metadata),
-          ownerId: ch.ownerId ?? null,
-          setParent: ch.parentId === undefined ? 0 : 1,
-          parentId: ch.parentId ?? null,
-          setExpires: ch.expiresAt === undefined ? 0 : 1,
-          expiresAt: ch.expiresAt ?? null,
-          now,
-          id,
-          expected: expectedVersion,
-        }) as ContextRow | undefined;
+        const run = () =>
+          conn.prepare(UPDATE).get({
+            touches: pending?.count ?? 0,
+            touchAt: pending?.at ?? null,
+            touchExpires: pending?.expiresAt ?? null,
+            data: ch.data === undefined ? null : JSON.stringify(ch.data),
+            metadata: ch.metadata === undefined ? null : JSON.stringify(ch.metadata),
+            ownerId: ch.ownerId ?? null,
+            setParent: ch.parentId === undefined ? 0 : 1,
+            parentId: ch.parentId ?? null,
+            setExpires: ch.expiresAt === undefined ? 0 : 1,
+            expiresAt: ch.expiresAt ?? null,
+            now,
+            id,
+            expected: expectedVersion,
+          }) as ContextRow | undefined;
         for (let attempt = 0; ; attempt++) {
           const row = run();
           if (row) {
@@ -459,9 +462,9 @@ export function createContextStore(conn: Connection, options: ContextStoreOption
     async touch(id, touch) {
       checkTouch(id, touch);
       conn.run('contexts.touch', () => {
-        const row = conn.prepare(`SELECT expires_at FROM contexts WHERE id = ? AND ${NOT_DEFERRED}`).get(id) as
-          | { expires_at: number | null }
-          | undefined;
+        const row = conn
+          .prepare(`SELECT expires_at FROM contexts WHERE id = ? AND ${NOT_DEFERRED}`)
+          .get(id) as { expires_at: number | null } | undefined;
         if (!row) return;
         const expiresAt = touches.get(id)?.expiresAt ?? row.expires_at;
         if (expiresAt !== null && touch.at >= expiresAt) return;

@@ -121,7 +121,10 @@ export function createExpiryLedger(conn: Connection, logger: Logger, readonly: b
       const last = lastOf(h.first_id, h.total)!;
       for (const id of ids) {
         if (typeof id === 'string' && id >= h.first_id && id <= last && isUlid(id)) {
-          throw new ConvokitError('CONFLICT', `An audit event with id ${id} is already stored`, { where, id });
+          throw new ConvokitError('CONFLICT', `An audit event with id ${id} is already stored`, {
+            where,
+            id,
+          });
         }
       }
     }
@@ -150,14 +153,21 @@ export function createExpiryLedger(conn: Connection, logger: Logger, readonly: b
     const horizons = conn.prepare(HORIZONS).all() as Array<{ first_id: string; total: number }>;
     for (const h of horizons) {
       if (h.first_id <= last && f <= lastOf(h.first_id, h.total)!) {
-        const id = h.first_id > f ? h.first_id : f;
+        // The first id the two ranges share (ids compare as strings).
+        let id = f;
+        if (h.first_id > f) id = h.first_id;
         throw new ConvokitError('CONFLICT', `An audit event with id ${id} is already stored`, { where, id });
       }
     }
     return f;
   }
 
-  function record(now: number, shared: SharedEvent, reserveIds: (n: number) => string, where: string): number {
+  function record(
+    now: number,
+    shared: SharedEvent,
+    reserveIds: (n: number) => string,
+    where: string,
+  ): number {
     const lower = cutoff();
     if (now <= lower) return 0;
     const total = conn.prepare(COUNT).pluck().get(lower, now) as number;
@@ -195,7 +205,10 @@ export function createExpiryLedger(conn: Connection, logger: Logger, readonly: b
         if (done !== h.total) {
           // Cannot happen while every writer keeps the invariant (see above); the events written
           // are still each its own row's, in order.
-          logger.warn({ expected: h.total, settled: done }, 'sqlite: a deferred expiry settled another count');
+          logger.warn(
+            { expected: h.total, settled: done },
+            'sqlite: a deferred expiry settled another count',
+          );
         }
         conn.prepare('DELETE FROM expiry_pending WHERE seq = ?').run(h.seq);
       } else {

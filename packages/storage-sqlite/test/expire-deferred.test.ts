@@ -1,3 +1,4 @@
+import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSqliteStorage, type SqliteStorage } from '../src/index.js';
+import { buildChild } from './fixtures/build-child.js';
 
 const T = Date.UTC(2026, 10, 1);
 const NOW = T + 2000;
@@ -88,7 +90,11 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 let files = 0;
-function openPair(options: { touchFlushMax?: number } = {}): { a: SqliteStorage; b: SqliteStorage; path: string } {
+function openPair(options: { touchFlushMax?: number } = {}): {
+  a: SqliteStorage;
+  b: SqliteStorage;
+  path: string;
+} {
   const path = join(dir, `d${files++}.db`);
   const clock = createManualClock(T);
   const a = createSqliteStorage({ path, clock, ...options });
@@ -106,7 +112,10 @@ describe('contexts.deleteExpiredDeferred on sqlite', () => {
       await a.contexts.create(context('live', T + 5000));
       await a.contexts.create(context('never', undefined));
       const ids = reserver();
-      const n = await a.contexts.deleteExpiredDeferred!(NOW, { event: SHARED(NOW), reserveIds: ids.reserveIds });
+      const n = await a.contexts.deleteExpiredDeferred!(NOW, {
+        event: SHARED(NOW),
+        reserveIds: ids.reserveIds,
+      });
       expect(n).toBe(3);
       expect(ids.asked).toEqual([3]);
       // Nothing written out yet: the three rows are still in the file, no audit row.
@@ -119,14 +128,21 @@ describe('contexts.deleteExpiredDeferred on sqlite', () => {
         expect(await s.contexts.count({}, { now: T })).toBe(2);
         expect(await s.contexts.count({ ownerId: 'u' }, { now: T })).toBe(2);
         expect((await s.contexts.list({ parentId: 'live' }, { now: T })).items).toEqual([]);
-        await expect(s.contexts.update('a', 1, { data: { x: 1 } }, T)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+        await expect(s.contexts.update('a', 1, { data: { x: 1 } }, T)).rejects.toMatchObject({
+          code: 'NOT_FOUND',
+        });
         expect(await s.contexts.delete('b', { now: T })).toBe(false);
         expect(await s.contexts.delete('b', { now: T, expectedVersion: 3 })).toBe(false);
         await s.contexts.touch('c', { at: T, expiresAt: T + 9000 });
         await s.flush();
         expect(await s.contexts.get('c', { now: T })).toBeUndefined();
         // A second sweep finds nothing new and reserves nothing.
-        expect(await s.contexts.deleteExpiredDeferred!(NOW + 1, { event: SHARED(NOW + 1), reserveIds: ids.reserveIds })).toBe(0);
+        expect(
+          await s.contexts.deleteExpiredDeferred!(NOW + 1, {
+            event: SHARED(NOW + 1),
+            reserveIds: ids.reserveIds,
+          }),
+        ).toBe(0);
         expect(await s.contexts.deleteExpired(NOW + 1)).toEqual([]);
       }
       expect(ids.asked).toEqual([3]);
@@ -153,7 +169,9 @@ describe('contexts.deleteExpiredDeferred on sqlite', () => {
       await a.contexts.create(context('x', T + 1000));
       const ids = reserver();
       await a.contexts.deleteExpiredDeferred!(NOW, { event: SHARED(NOW), reserveIds: ids.reserveIds });
-      await b.contexts.create(context('x', NOW + 5000, { version: 1, createdAt: NOW, data: { fresh: true } }));
+      await b.contexts.create(
+        context('x', NOW + 5000, { version: 1, createdAt: NOW, data: { fresh: true } }),
+      );
       expect((await a.contexts.get('x', { now: NOW }))?.data).toEqual({ fresh: true });
       expect(await allAudit(a.audit)).toEqual([
         { ...SHARED(NOW), id: ulidAdd(BASE, 0), contextId: 'x', scope: 'session', version: 1 },
@@ -182,7 +200,8 @@ describe('contexts.deleteExpiredDeferred on sqlite', () => {
           await a.contexts.create(context('tch', T + 9000));
           await a.contexts.create(context('old', T + 1000));
           const ids = reserver();
-          const sweep = () => a.contexts.deleteExpiredDeferred!(NOW, { event: SHARED(NOW), reserveIds: ids.reserveIds });
+          const sweep = () =>
+            a.contexts.deleteExpiredDeferred!(NOW, { event: SHARED(NOW), reserveIds: ids.reserveIds });
           const pending = () => rawCount(path, 'SELECT count(*) FROM expiry_pending');
           expect(await sweep()).toBe(1);
           expect(pending()).toBe(1);
@@ -209,9 +228,12 @@ describe('contexts.deleteExpiredDeferred on sqlite', () => {
     const path = join(dir, `crash${files++}.db`);
     const clock = createManualClock(T);
     let s = createSqliteStorage({ path, clock });
-    for (let i = 0; i < 50; i++) await s.contexts.create(context(`c${String(i).padStart(2, '0')}`, T + 1000 + (i % 7)));
+    for (let i = 0; i < 50; i++)
+      await s.contexts.create(context(`c${String(i).padStart(2, '0')}`, T + 1000 + (i % 7)));
     const ids = reserver();
-    expect(await s.contexts.deleteExpiredDeferred!(NOW, { event: SHARED(NOW), reserveIds: ids.reserveIds })).toBe(50);
+    expect(
+      await s.contexts.deleteExpiredDeferred!(NOW, { event: SHARED(NOW), reserveIds: ids.reserveIds }),
+    ).toBe(50);
     // Three steps' worth by hand, then closed before the background goes on.
     expect(await s.contexts.settleExpired!({ maxRows: 7 })).toBe(43);
     expect(await s.contexts.settleExpired!({ maxRows: 10 })).toBe(33);
@@ -223,7 +245,10 @@ describe('contexts.deleteExpiredDeferred on sqlite', () => {
       expect(await s.contexts.count({}, { now: T })).toBe(0);
       const events = await allAudit(s.audit);
       // Expiry order, ties by id; the k-th gets the k-th reserved id.
-      const order = Array.from({ length: 50 }, (_, i) => ({ id: `c${String(i).padStart(2, '0')}`, e: T + 1000 + (i % 7) }))
+      const order = Array.from({ length: 50 }, (_, i) => ({
+        id: `c${String(i).padStart(2, '0')}`,
+        e: T + 1000 + (i % 7),
+      }))
         .sort((x, y) => x.e - y.e || (x.id < y.id ? -1 : 1))
         .map((c, k) => [ulidAdd(BASE, k), c.id]);
       expect(events.map((e) => [e.id, e.contextId]).reverse()).toEqual(order);
@@ -233,15 +258,57 @@ describe('contexts.deleteExpiredDeferred on sqlite', () => {
     }
   });
 
+  it('a process killed while settling in the background: the next open completes it, nothing lost or repeated', async () => {
+    const child = await buildChild('expire-child');
+    const n = 6000;
+    // 13 expiry times, k % 13, ties by id: the order the reserved ids follow.
+    const order = Array.from({ length: n }, (_, k) => k)
+      .sort((x, y) => (x % 13) - (y % 13) || x - y)
+      .map((k) => `c${String(k).padStart(6, '0')}`);
+    for (const delayMs of [0, 20, 60, 150]) {
+      const path = join(dir, `kill${files++}.db`);
+      await new Promise<void>((resolve, reject) => {
+        const proc = fork(child, [path, String(n)], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+        proc.on('message', (message: { type: string; n?: number; message?: string }) => {
+          if (message.type === 'error') reject(new Error(message.message));
+          else if (message.type === 'swept') {
+            expect(message.n).toBe(n);
+            setTimeout(() => proc.kill('SIGKILL'), delayMs);
+          }
+        });
+        proc.on('exit', (_code, signal) =>
+          signal === 'SIGKILL' ? resolve() : reject(new Error('exited early')),
+        );
+      });
+      const settled = rawCount(path, 'SELECT count(*) FROM audit');
+      expect(settled % 2000 === 0 || settled === n).toBe(true);
+      const s = createSqliteStorage({ path, clock: createManualClock(T) });
+      try {
+        expect(await s.contexts.count({}, { now: T })).toBe(0);
+        const events = await allAudit(s.audit);
+        expect(events).toHaveLength(n);
+        expect(events.map((e) => e.contextId).reverse()).toEqual(order);
+        expect(events.map((e) => e.id).reverse()).toEqual(order.map((_, k) => ulidAdd(BASE, k)));
+      } finally {
+        await s.close();
+      }
+      expect(rawCount(path, 'SELECT count(*) FROM contexts')).toBe(0);
+    }
+  }, 60_000);
+
   it('settles in the background after the sweep', async () => {
     const path = join(dir, `bg${files++}.db`);
     const s = createSqliteStorage({ path, clock: createManualClock(T) });
     try {
       for (let i = 0; i < 4500; i += 500) {
-        await Promise.all(Array.from({ length: 500 }, (_, x) => s.contexts.create(context(`k${i + x}`, T + 1000))));
+        await Promise.all(
+          Array.from({ length: 500 }, (_, x) => s.contexts.create(context(`k${i + x}`, T + 1000))),
+        );
       }
       const ids = reserver();
-      expect(await s.contexts.deleteExpiredDeferred!(NOW, { event: SHARED(NOW), reserveIds: ids.reserveIds })).toBe(4500);
+      expect(
+        await s.contexts.deleteExpiredDeferred!(NOW, { event: SHARED(NOW), reserveIds: ids.reserveIds }),
+      ).toBe(4500);
       for (let i = 0; i < 200 && rawCount(path, 'SELECT count(*) FROM expiry_pending') > 0; i++) {
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
@@ -285,26 +352,35 @@ describe('contexts.deleteExpiredDeferred on sqlite', () => {
           return (error as ConvokitError).code;
         };
         expect(await bad({ event: SHARED(NOW), reserveIds: () => 'e-1' })).toBe('VALIDATION');
-        expect(await bad({ event: SHARED(NOW), reserveIds: () => `01JD000000${'Z'.repeat(16)}` })).toBe('VALIDATION');
-        expect(await bad({ event: { ...SHARED(NOW), action: 'nope' as 'expire' }, reserveIds: () => BASE })).toBe(
+        expect(await bad({ event: SHARED(NOW), reserveIds: () => `01JD000000${'Z'.repeat(16)}` })).toBe(
           'VALIDATION',
         );
+        expect(
+          await bad({ event: { ...SHARED(NOW), action: 'nope' as 'expire' }, reserveIds: () => BASE }),
+        ).toBe('VALIDATION');
         await a.audit.append([{ ...SHARED(T), id: ulidAdd(BASE, 1)!, contextId: 'z', scope: 'session' }]);
         expect(await bad({ event: SHARED(NOW), reserveIds: () => BASE })).toBe('CONFLICT');
         expect(await a.contexts.count({}, { now: T })).toBe(2);
         // An appended id inside a deferred range is a duplicate of an event stored logically.
         const first = ulidAdd(BASE, 10)!;
-        expect(await a.contexts.deleteExpiredDeferred!(NOW, { event: SHARED(NOW), reserveIds: () => first })).toBe(2);
+        expect(
+          await a.contexts.deleteExpiredDeferred!(NOW, { event: SHARED(NOW), reserveIds: () => first }),
+        ).toBe(2);
         await expect(
           b.audit.append([{ ...SHARED(T), id: ulidAdd(BASE, 11)!, contextId: 'z', scope: 'session' }]),
         ).rejects.toMatchObject({ code: 'CONFLICT' });
         // A second range overlapping the first: CONFLICT.
         await a.contexts.create(context('w', NOW + 10));
-        const error = await a.contexts
-          .deleteExpiredDeferred!(NOW + 20, { event: SHARED(NOW + 20), reserveIds: () => ulidAdd(BASE, 11)! })
-          .catch((e: unknown) => e);
+        const error = await a.contexts.deleteExpiredDeferred!(NOW + 20, {
+          event: SHARED(NOW + 20),
+          reserveIds: () => ulidAdd(BASE, 11)!,
+        }).catch((e: unknown) => e);
         expect(error).toMatchObject({ code: 'CONFLICT' });
-        expect((await allAudit(b.audit)).map((e) => e.id)).toEqual([ulidAdd(BASE, 11), ulidAdd(BASE, 10), ulidAdd(BASE, 1)]);
+        expect((await allAudit(b.audit)).map((e) => e.id)).toEqual([
+          ulidAdd(BASE, 11),
+          ulidAdd(BASE, 10),
+          ulidAdd(BASE, 1),
+        ]);
       } finally {
         await a.close();
         await b.close();
@@ -341,15 +417,30 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   },
   {
     weight: 2,
-    arbitrary: fc.record({ kind: fc.constant('update' as const), on, id: idArb, now: time, expiresAt: fc.option(time) }),
+    arbitrary: fc.record({
+      kind: fc.constant('update' as const),
+      on,
+      id: idArb,
+      now: time,
+      expiresAt: fc.option(time),
+    }),
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('delete' as const), on, id: idArb, now: time }) },
   {
     weight: 2,
-    arbitrary: fc.record({ kind: fc.constant('touch' as const), on, id: idArb, at: time, expiresAt: fc.option(time) }),
+    arbitrary: fc.record({
+      kind: fc.constant('touch' as const),
+      on,
+      id: idArb,
+      at: time,
+      expiresAt: fc.option(time),
+    }),
   },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('sweep' as const), on, now: time }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('settle' as const), on, rows: fc.integer({ min: 1, max: 3 }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('settle' as const), on, rows: fc.integer({ min: 1, max: 3 }) }),
+  },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('read' as const), on, now: time }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('audit' as const), on }) },
 );
@@ -384,7 +475,9 @@ describe('deferred expiry, property', () => {
                   updatedAt: op.at,
                   lastAccessedAt: op.at,
                 });
-                expect(await outcome(() => s.contexts.create(c))).toEqual(await outcome(() => model.contexts.create(c)));
+                expect(await outcome(() => s.contexts.create(c))).toEqual(
+                  await outcome(() => model.contexts.create(c)),
+                );
                 break;
               }
               case 'update': {
@@ -434,12 +527,16 @@ describe('deferred expiry, property', () => {
                 await a.flush();
                 await b.flush();
                 const page = { now: op.now, limit: 100 };
-                expect((await s.contexts.list({}, page)).items).toEqual((await model.contexts.list({}, page)).items);
+                expect((await s.contexts.list({}, page)).items).toEqual(
+                  (await model.contexts.list({}, page)).items,
+                );
                 expect(await s.contexts.count({ ownerId: 'u' }, { now: op.now })).toBe(
                   await model.contexts.count({ ownerId: 'u' }, { now: op.now }),
                 );
                 for (const id of POOL) {
-                  expect(await s.contexts.get(id, { now: op.now })).toEqual(await model.contexts.get(id, { now: op.now }));
+                  expect(await s.contexts.get(id, { now: op.now })).toEqual(
+                    await model.contexts.get(id, { now: op.now }),
+                  );
                 }
                 break;
               }
