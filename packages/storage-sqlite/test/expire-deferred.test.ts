@@ -22,12 +22,12 @@ const T = Date.UTC(2026, 10, 1);
 const NOW = T + 2000;
 /** A ULID whose random part is all zeros: the k-th reserved id is ulidAdd(BASE, k). */
 const BASE = '01JD000000' + '0'.repeat(16);
-const SHARED = (at: number): ExpireDeferredOptions['event'] => ({
+const SHARED = (at: number) => ({
   at,
   principal: 'system',
-  action: 'expire',
-  outcome: 'ok',
-  changedKeys: [],
+  action: 'expire' as const,
+  outcome: 'ok' as const,
+  changedKeys: [] as string[],
 });
 
 function context(id: string, expiresAt: number | undefined, extra: Partial<Context> = {}): Context {
