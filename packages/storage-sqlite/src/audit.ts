@@ -16,7 +16,7 @@ import {
 } from '@convokit/core';
 import type { Connection } from './connection.js';
 import { isUniqueViolation } from './errors.js';
-import type { ExpiryLedger } from './expiry.js';
+import { AUDIT_WITH_DEFERRED, type ExpiryLedger } from './expiry.js';
 import { type AuditRow, auditOfRow } from './rows.js';
 
 const AuditBatchSchema = AuditEventSchema.array();
@@ -283,11 +283,13 @@ export function createAuditLog(conn: Connection, expiry: ExpiryLedger): AuditLog
         params.push(at, at, id);
       }
       return conn.run('audit.list', () => {
-        // Every deferred expire event is written before any audit read (expiry.ts).
+        // Every deferred expire event is written before any audit read (expiry.ts); a read-only
+        // connection reads them from the deferred rows instead.
         expiry.settleAll('audit.list');
+        const table = expiry.readonly && expiry.remaining() > 0 ? AUDIT_WITH_DEFERRED : 'audit';
         const where = clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';
         const rows = conn
-          .prepare(`SELECT * FROM audit ${where} ORDER BY at DESC, id DESC LIMIT ?`)
+          .prepare(`SELECT * FROM ${table} ${where} ORDER BY at DESC, id DESC LIMIT ?`)
           .all(...params, page.limit + 1) as AuditRow[];
         const more = rows.length > page.limit;
         const items = (more ? rows.slice(0, page.limit) : rows).map(auditOfRow);

@@ -43,6 +43,19 @@ CREATE TABLE IF NOT EXISTS expiry_pending (
   changed_keys TEXT NOT NULL
 );`;
 
+/**
+ * The audit log with the events of unsettled deferred expiries added, as they will be written: for
+ * a read-only connection, which cannot write them out first. Slow (every deferred row, each time);
+ * a writable connection settles instead.
+ */
+export const AUDIT_WITH_DEFERRED = `(
+  SELECT id, at, principal, action, context_id, scope, outcome, changed_keys, attempted_action, version FROM audit
+  UNION ALL
+  SELECT cvk_ulid_add(h.first_id, h.done + row_number() OVER (PARTITION BY h.seq ORDER BY c.expires_at, c.id) - 1),
+    h.at, h.principal, h.action, c.id, c.scope, h.outcome, h.changed_keys, NULL, c.version
+  FROM expiry_pending AS h JOIN contexts AS c ON c.expires_at > h.lower AND c.expires_at <= h.cutoff
+)`;
+
 /** Rows per settling step: short transactions, so other writers wait little. */
 export const SETTLE_CHUNK = 2000;
 /** After a failed background step (another writer holding the lock too long). */
@@ -99,6 +112,8 @@ export interface ExpiryLedger {
   remaining(): number;
   /** CONFLICT when one of `ids` is reserved by a deferred expiry (it is stored, logically). */
   checkReserved(ids: readonly unknown[], where: string): void;
+  /** Whether this connection cannot write (and so cannot settle). */
+  readonly readonly: boolean;
   /** Settles in the background, a step per turn of the event loop, until nothing is deferred. */
   schedule(): void;
   stop(): void;
@@ -258,6 +273,7 @@ export function createExpiryLedger(conn: Connection, logger: Logger, readonly: b
   }
 
   return {
+    readonly,
     cutoff,
     covers: (expiresAt) => conn.prepare(COVERS).get(expiresAt) !== undefined,
     record,

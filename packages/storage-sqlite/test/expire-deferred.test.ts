@@ -153,6 +153,16 @@ describe('contexts.deleteExpiredDeferred on sqlite', () => {
         { ...SHARED(NOW), id: ulidAdd(BASE, 1), contextId: 'a', scope: 'session', version: 1 },
         { ...SHARED(NOW), id: ulidAdd(BASE, 0), contextId: 'c', scope: 'session', version: 1 },
       ];
+      // A read-only connection cannot write them out: it reads them from the deferred rows.
+      const r = createSqliteStorage({ path, readonly: true });
+      try {
+        expect(await allAudit(r.audit)).toEqual(expected);
+        expect((await r.audit.list({ contextId: 'a' })).items).toEqual([expected[1]]);
+        expect((await r.audit.list({ scope: 'persona' })).items).toEqual([expected[0]]);
+      } finally {
+        await r.close();
+      }
+      expect(rawCount(path, 'SELECT count(*) FROM audit')).toBe(0);
       expect(await allAudit(b.audit)).toEqual(expected);
       expect(await allAudit(a.audit)).toEqual(expected);
       expect(rawCount(path, 'SELECT count(*) FROM contexts')).toBe(2);
@@ -403,7 +413,7 @@ type Op =
   | { kind: 'sweep'; on: 'a' | 'b'; now: number }
   | { kind: 'settle'; on: 'a' | 'b'; rows: number }
   | { kind: 'read'; on: 'a' | 'b'; now: number }
-  | { kind: 'audit'; on: 'a' | 'b' };
+  | { kind: 'audit'; on: 'a' | 'b'; readonly: boolean };
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   {
     weight: 3,
@@ -442,7 +452,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     arbitrary: fc.record({ kind: fc.constant('settle' as const), on, rows: fc.integer({ min: 1, max: 3 }) }),
   },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('read' as const), on, now: time }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('audit' as const), on }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('audit' as const), on, readonly: fc.boolean() }) },
 );
 
 /** What a call did, comparable across adapters: its value, or its error code. */
@@ -461,7 +471,7 @@ describe('deferred expiry, property', () => {
       fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 40 }), async (ops) => {
         const clock = createManualClock(T);
         const model = createMemoryStorage({ clock });
-        const { a, b } = openPair({ touchFlushMax: 1 });
+        const { a, b, path } = openPair({ touchFlushMax: 1 });
         const conns = { a, b };
         let modelNext = 0;
         const ids = reserver();
@@ -540,9 +550,16 @@ describe('deferred expiry, property', () => {
                 }
                 break;
               }
-              case 'audit':
-                expect(await allAudit(s.audit)).toEqual(await allAudit(model.audit));
+              case 'audit': {
+                // A read-only connection reads the deferred events without writing them out.
+                const r = op.readonly ? createSqliteStorage({ path, readonly: true }) : undefined;
+                try {
+                  expect(await allAudit((r ?? s).audit)).toEqual(await allAudit(model.audit));
+                } finally {
+                  await r?.close();
+                }
                 break;
+              }
             }
           }
           expect(await allAudit(b.audit)).toEqual(await allAudit(model.audit));
