@@ -126,7 +126,11 @@ export function openConnection(options: SqliteStorageOptions): Connection {
     if (!readonly) db.pragma(`wal_autocheckpoint = ${walAutocheckpointPages}`);
     db.function('cvk_month', { deterministic: true }, (ms) => bucketStart('month', Number(ms)));
     // The k-th id of a deferred expiry's range, for reads that cannot write the events out (expiry.ts).
-    db.function('cvk_ulid_add', { deterministic: true }, (first, k) => ulidAdd(String(first), Number(k)) ?? null);
+    db.function(
+      'cvk_ulid_add',
+      { deterministic: true },
+      (first, k) => ulidAdd(String(first), Number(k)) ?? null,
+    );
     db.function('cvk_hist_merge', { deterministic: true }, mergeHist);
     db.aggregate('cvk_hist_sum', { deterministic: true, ...histSum });
     db.function('cvk_sum_below', { deterministic: true }, (blob, limit) =>
