@@ -35,6 +35,9 @@ const INSERT_ROWS: string[] = Array.from({ length: ROWS_PER_INSERT + 1 }, (_, n)
   n === 0 ? '' : INSERT_HEAD + Array(n).fill(ROW).join(', '),
 );
 const INSERT_ONE = INSERT_ROWS[1]!;
+/** One row, unless a deferred expiry is pending (then its reserved ids are checked first). */
+const INSERT_ONE_UNLESS_DEFERRED = `${INSERT_HEAD.replace(' VALUES ', ' ')}SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+  WHERE NOT EXISTS (SELECT 1 FROM expiry_pending)`;
 
 /**
  * Appends `event`'s row to `params` when it is certainly valid (what AuditEventSchema accepts),
@@ -205,8 +208,28 @@ export function insertAuditRows(conn: Connection, params: unknown[], where: stri
   }
 }
 
+/** The event ids of `auditRows` output. */
+function ids(params: unknown[]): unknown[] {
+  const out: unknown[] = [];
+  for (let o = 0; o < params.length; o += FIELDS) out.push(params[o]);
+  return out;
+}
+
 export function createAuditLog(conn: Connection, expiry: ExpiryLedger): AuditLog {
   const each = (params: unknown[]) => insertEach(conn, params, 'audit.append');
+  /** Whether the single row went in (false when a deferred expiry is pending: nothing written). */
+  const one = (params: unknown[]): boolean => {
+    try {
+      return conn.prepare(INSERT_ONE_UNLESS_DEFERRED).run(params).changes === 1;
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+      const id = params[0];
+      throw new ConvokitError('CONFLICT', `An audit event with id ${id} is already stored`, {
+        where: 'audit.append',
+        id,
+      });
+    }
+  };
   const many = (params: unknown[]) => insertMany(conn, params);
 
   // Made once: better-sqlite3 builds a wrapper per transaction() call, measurable per create.
@@ -219,15 +242,18 @@ export function createAuditLog(conn: Connection, expiry: ExpiryLedger): AuditLog
       const params = auditRows(events);
       if (params.length === 0) return conn.run('audit.append', () => undefined);
       // An id a deferred expiry reserved is stored, logically: appending it is a duplicate.
-      conn.run('audit.append', () =>
-        expiry.checkReserved(
-          events.map((e) => e.id),
-          'audit.append',
-        ),
-      );
+      const checkReserved = () => expiry.checkReserved(ids(params), 'audit.append');
       // One row (each create, update, delete) is one statement, atomic on its own: no BEGIN and
-      // COMMIT around it. Larger batches take one transaction, all or nothing.
-      if (params.length === FIELDS) return conn.run('audit.append', () => each(params));
+      // COMMIT around it; it skips the reserved-id check when no deferred expiry is pending.
+      if (params.length === FIELDS) {
+        return conn.run('audit.append', () => {
+          if (one(params)) return;
+          checkReserved();
+          each(params);
+        });
+      }
+      // Larger batches take one transaction, all or nothing.
+      conn.run('audit.append', checkReserved);
       try {
         conn.run('audit.append', () =>
           params.length <= FIELDS * ROWS_PER_INSERT ? many(params) : inTransaction.immediate(many, params),
