@@ -309,10 +309,17 @@ export function createAuditLog(conn: Connection, expiry: ExpiryLedger): AuditLog
         params.push(at, at, id);
       }
       return conn.run('audit.list', () => {
-        // Every deferred expire event is written before any audit read (expiry.ts); a read-only
-        // connection reads them from the deferred rows instead.
-        expiry.settleAll('audit.list');
-        const table = expiry.readonly && expiry.remaining() > 0 ? AUDIT_WITH_DEFERRED : 'audit';
+        // Every deferred expire event is written before any audit read (expiry.ts). A read-only
+        // connection, or one that another writer keeps from the lock past busyTimeoutMs, reads
+        // them from the deferred rows instead (slower, but the same events).
+        let locked = false;
+        try {
+          expiry.settleAll('audit.list');
+        } catch (error) {
+          if (!ConvokitError.is(error, 'LOCKED')) throw error;
+          locked = true;
+        }
+        const table = (expiry.readonly || locked) && expiry.remaining() > 0 ? AUDIT_WITH_DEFERRED : 'audit';
         const where = clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';
         const rows = conn
           .prepare(`SELECT * FROM ${table} ${where} ORDER BY at DESC, id DESC LIMIT ?`)

@@ -63,6 +63,7 @@ const RETRY_MS = 250;
 
 const COUNT = 'SELECT count(*) FROM contexts WHERE expires_at > ? AND expires_at <= ?';
 const MAX_CUTOFF = 'SELECT max(cutoff) FROM expiry_pending';
+const ANY_HORIZON = 'SELECT 1 FROM expiry_pending LIMIT 1';
 const COVERS = 'SELECT 1 FROM expiry_pending WHERE cutoff >= ? LIMIT 1';
 const HORIZONS = 'SELECT first_id, total FROM expiry_pending';
 const FIRST_HORIZON = 'SELECT * FROM expiry_pending ORDER BY seq LIMIT 1';
@@ -236,7 +237,11 @@ export function createExpiryLedger(conn: Connection, logger: Logger, readonly: b
   const remaining = (): number =>
     (conn.prepare('SELECT ifnull(sum(total - done), 0) FROM expiry_pending').pluck().get() as number) ?? 0;
 
+  // Read outside any transaction: when nothing is deferred (nearly always), no write lock is taken.
+  const pending = (): boolean => conn.prepare(ANY_HORIZON).get() !== undefined;
+
   function settle(where: string, maxRows: number): number {
+    if (!conn.run(where, pending)) return 0;
     let left = maxRows;
     while (left > 0) {
       const n = conn.write(where, () => settleIn(Math.min(SETTLE_CHUNK, left)));
@@ -247,6 +252,7 @@ export function createExpiryLedger(conn: Connection, logger: Logger, readonly: b
   }
 
   function settleAll(where: string): void {
+    if (!pending()) return;
     if (conn.db.inTransaction) {
       settleIn(Number.MAX_SAFE_INTEGER);
       return;

@@ -173,6 +173,39 @@ describe('contexts.deleteExpiredDeferred on sqlite', () => {
     }
   });
 
+  it('audit reads take no write lock when nothing is deferred, and read around a held lock when something is', async () => {
+    const path = join(dir, `lock${files++}.db`);
+    const clock = createManualClock(T);
+    const a = createSqliteStorage({ path, clock, busyTimeoutMs: 50 });
+    const holder = new Database(path);
+    try {
+      await a.contexts.create(context('x', T + 1000));
+      await a.audit.append([{ ...SHARED(T), id: 'e-1', contextId: 'x', scope: 'session' }]);
+      holder.exec('BEGIN IMMEDIATE');
+      // Nothing deferred: the read needs no lock.
+      expect((await a.audit.list()).items.map((e) => e.id)).toEqual(['e-1']);
+      holder.exec('COMMIT');
+      expect(
+        await a.contexts.deleteExpiredDeferred!(NOW, { event: SHARED(NOW), reserveIds: () => BASE }),
+      ).toBe(1);
+      holder.exec('BEGIN IMMEDIATE');
+      // Deferred, and the lock held past busyTimeoutMs: the events are read from the deferred rows.
+      const expected = [
+        { ...SHARED(NOW), id: BASE, contextId: 'x', scope: 'session', version: 1 },
+        { ...SHARED(T), id: 'e-1', contextId: 'x', scope: 'session' },
+      ];
+      expect((await a.audit.list()).items).toEqual(expected);
+      expect(rawCount(path, 'SELECT count(*) FROM audit')).toBe(1);
+      holder.exec('COMMIT');
+      expect((await a.audit.list()).items).toEqual(expected);
+      expect(rawCount(path, 'SELECT count(*) FROM audit')).toBe(2);
+    } finally {
+      if (holder.inTransaction) holder.exec('ROLLBACK');
+      holder.close();
+      await a.close();
+    }
+  });
+
   it('a create with the id of a deferred context settles first: its expire event precedes, the id is free', async () => {
     const { a, b } = openPair();
     try {
