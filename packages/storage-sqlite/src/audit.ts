@@ -232,6 +232,9 @@ export function createAuditLog(conn: Connection, expiry: ExpiryLedger): AuditLog
   };
   const many = (params: unknown[]) => insertMany(conn, params);
 
+  // A deferred (read) transaction: its statements see one snapshot.
+  const readSnapshot = conn.db.transaction((read: () => AuditRow[]) => read());
+
   // Made once: better-sqlite3 builds a wrapper per transaction() call, measurable per create.
   const inTransaction = conn.db.transaction((insert: (params: unknown[]) => void, params: unknown[]) =>
     insert(params),
@@ -309,21 +312,22 @@ export function createAuditLog(conn: Connection, expiry: ExpiryLedger): AuditLog
         params.push(at, at, id);
       }
       return conn.run('audit.list', () => {
-        // Every deferred expire event is written before any audit read (expiry.ts). A read-only
-        // connection, or one that another writer keeps from the lock past busyTimeoutMs, reads
-        // them from the deferred rows instead (slower, but the same events).
-        let locked = false;
+        // Every deferred expire event is written before any audit read (expiry.ts). What is still
+        // deferred after that (a read-only connection, another writer holding the lock past
+        // busyTimeoutMs, or a sweep by another process since) is read from the deferred rows
+        // instead: slower, the same events. The check and the read share one snapshot.
         try {
           expiry.settleAll('audit.list');
         } catch (error) {
           if (!ConvokitError.is(error, 'LOCKED')) throw error;
-          locked = true;
         }
-        const table = (expiry.readonly || locked) && expiry.remaining() > 0 ? AUDIT_WITH_DEFERRED : 'audit';
         const where = clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';
-        const rows = conn
-          .prepare(`SELECT * FROM ${table} ${where} ORDER BY at DESC, id DESC LIMIT ?`)
-          .all(...params, page.limit + 1) as AuditRow[];
+        const rows = readSnapshot(() => {
+          const table = expiry.remaining() > 0 ? AUDIT_WITH_DEFERRED : 'audit';
+          return conn
+            .prepare(`SELECT * FROM ${table} ${where} ORDER BY at DESC, id DESC LIMIT ?`)
+            .all(...params, page.limit + 1) as AuditRow[];
+        });
         const more = rows.length > page.limit;
         const items = (more ? rows.slice(0, page.limit) : rows).map(auditOfRow);
         const last = items[items.length - 1];
