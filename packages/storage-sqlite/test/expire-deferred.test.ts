@@ -339,6 +339,58 @@ describe('contexts.deleteExpiredDeferred on sqlite', () => {
     }
   }, 60_000);
 
+  it('three processes creating, moving expiries, sweeping, settling and reading at once: every create ends live or with exactly one expire event', async () => {
+    const child = await buildChild('expire-contend-child');
+    const path = join(dir, `contend${files++}.db`);
+    await createSqliteStorage({ path }).close();
+    const results = await Promise.all(
+      [11, 22, 33].map(
+        (seed) =>
+          new Promise<{ created: Record<string, number>; swept: number }>((resolve, reject) => {
+            const proc = fork(child, [path, String(seed), '1500'], {
+              stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+            });
+            let stderr = '';
+            proc.stderr?.on('data', (chunk) => {
+              stderr += chunk;
+            });
+            proc.on(
+              'message',
+              (m: { type: string; message?: string; created?: Record<string, number>; swept?: number }) => {
+                if (m.type === 'error') reject(new Error(m.message));
+                else resolve({ created: m.created!, swept: m.swept! });
+              },
+            );
+            proc.on('exit', (code) =>
+              code === 0 ? undefined : reject(new Error(`child exited ${code}: ${stderr}`)),
+            );
+          }),
+      ),
+    );
+    const s = createSqliteStorage({ path });
+    try {
+      const events = (await allAudit(s.audit)).filter((e) => e.action === 'expire');
+      const swept = results.reduce((sum, r) => sum + r.swept, 0);
+      expect(swept).toBeGreaterThan(0);
+      expect(events).toHaveLength(swept);
+      expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
+      const db = new Database(path, { readonly: true });
+      const present = new Set(db.prepare('SELECT id FROM contexts').pluck().all() as string[]);
+      db.close();
+      const created = new Map<string, number>();
+      for (const r of results)
+        for (const [id, n] of Object.entries(r.created)) created.set(id, (created.get(id) ?? 0) + n);
+      for (const [id, n] of created) {
+        expect([id, events.filter((e) => e.contextId === id).length + (present.has(id) ? 1 : 0)]).toEqual([
+          id,
+          n,
+        ]);
+      }
+    } finally {
+      await s.close();
+    }
+  }, 120_000);
+
   it('settles in the background after the sweep', async () => {
     const path = join(dir, `bg${files++}.db`);
     const s = createSqliteStorage({ path, clock: createManualClock(T) });
