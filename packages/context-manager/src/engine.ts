@@ -227,10 +227,12 @@ export class ContextEngine {
 
   async #sweep(): Promise<number> {
     const start = performance.now();
-    const reserve = (this.#ids as Partial<ReservingIdGenerator>).reserve;
+    const ids = this.#ids as Partial<ReservingIdGenerator>;
     const total =
-      this.#contexts.deleteExpiredDeferred && reserve && !this.#events.has('expire')
-        ? await this.#sweepDeferred(this.#contexts.deleteExpiredDeferred.bind(this.#contexts), reserve)
+      this.#contexts.deleteExpiredDeferred && typeof ids.reserve === 'function' && !this.#events.has('expire')
+        ? await this.#sweepDeferred(this.#contexts.deleteExpiredDeferred.bind(this.#contexts), (n) =>
+            ids.reserve!(n),
+          )
         : this.#contexts.deleteExpiredAudited
           ? await this.#sweepAudited()
           : await this.#sweepThenAudit();

@@ -227,8 +227,10 @@ export interface ContextStore {
    * their events. The store may write the events and remove the rows later (in steps, in the
    * background, or when a read needs them); a crash in between loses and repeats nothing. All or
    * nothing, as `deleteExpiredAuditedCount`: `reserveIds` throwing (rejects with what it threw) or
-   * returning no ULID, an invalid `event` (`VALIDATION`), or a reserved id already stored
-   * (`CONFLICT`) changes nothing. Adapters that write eagerly leave it out.
+   * returning no ULID (or a range past the last ULID of its millisecond), an invalid `event`
+   * (`VALIDATION`), or a reserved id already stored or reserved by an earlier call (`CONFLICT`)
+   * changes nothing. While the events are not written, `AuditLog.append` of a reserved id is
+   * `CONFLICT` too (it is stored, logically). Adapters that write eagerly leave it out.
    */
   deleteExpiredDeferred?(now: number, options: ExpireDeferredOptions): Promise<number>;
   /**

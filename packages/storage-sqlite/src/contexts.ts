@@ -73,14 +73,14 @@ WHERE id = @id AND version = @expected
   AND (CASE WHEN @setExpires THEN @expiresAt ELSE COALESCE(@touchExpires, expires_at) END IS NULL
     OR CASE WHEN @setExpires THEN @expiresAt ELSE COALESCE(@touchExpires, expires_at) END > ${PENDING_CUTOFF})
 RETURNING ${COLUMNS}`;
+/** Settle-and-retry rounds of a write blocked by a deferred cutoff before it gives up. */
+const SETTLE_ATTEMPTS = 3;
 const DELETE_LIVE = `DELETE FROM contexts WHERE id = ? AND (COALESCE(?, expires_at) IS NULL OR COALESCE(?, expires_at) > ?) AND ${NOT_DEFERRED}`;
 // The batch comes off the (expires_at, id) index in order and stops at its limit; the index
 // holds the rowid, so the subquery reads nothing else and the rows are then deleted in rowid
 // (storage) order rather than looked up by id one by one. RETURNING gives no order, hence the
 // sort after. Without values, data and metadata are never read, and rows come back as arrays
 // (see summaryOfArray), which better-sqlite3 builds far faster than objects.
-/** Settle-and-retry rounds of a write blocked by a deferred cutoff before it gives up. */
-const SETTLE_ATTEMPTS = 3;
 const SUMMARY_COLUMNS =
   'id, scope, owner_id, session_id, persona, parent_id, version, created_at, updated_at, expires_at, access_count, last_accessed_at';
 const deleteExpiredSql = (columns: string) => `DELETE FROM contexts WHERE rowid IN (
