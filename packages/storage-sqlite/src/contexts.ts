@@ -691,7 +691,9 @@ export function createContextStore(conn: Connection, options: ContextStoreOption
       // As deleteExpiredAudited: pending touches in their own commit first.
       conn.run(where, () => flush());
       const n = conn.write(where, () => expiry.record(now, shared, reserve, where));
-      if (n > 0) expiry.schedule();
+      // Also when nothing expired: settles what an earlier sweep (maybe another process's, which
+      // stopped since) left.
+      expiry.schedule();
       return n;
     } catch (error) {
       throw thrown ? thrown.error : error;

@@ -391,6 +391,29 @@ describe('contexts.deleteExpiredDeferred on sqlite', () => {
     }
   }, 120_000);
 
+  it('a sweep that finds nothing new resumes what a closed connection left', async () => {
+    const { a, b, path } = openPair();
+    try {
+      for (let i = 0; i < 5; i++) await a.contexts.create(context(`c${i}`, T + 1000));
+      expect(
+        await a.contexts.deleteExpiredDeferred!(NOW, { event: SHARED(NOW), reserveIds: () => BASE }),
+      ).toBe(5);
+      await a.close();
+      expect(rawCount(path, 'SELECT count(*) FROM expiry_pending')).toBe(1);
+      expect(
+        await b.contexts.deleteExpiredDeferred!(NOW, { event: SHARED(NOW), reserveIds: () => BASE }),
+      ).toBe(0);
+      for (let i = 0; i < 100 && rawCount(path, 'SELECT count(*) FROM expiry_pending') > 0; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      expect(rawCount(path, 'SELECT count(*) FROM audit')).toBe(5);
+      expect(rawCount(path, 'SELECT count(*) FROM expiry_pending')).toBe(0);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
   it('settles in the background after the sweep', async () => {
     const path = join(dir, `bg${files++}.db`);
     const s = createSqliteStorage({ path, clock: createManualClock(T) });
