@@ -17,7 +17,7 @@ import type { Connection } from './connection.js';
  * settles every horizon first). So the rows of a horizon are exactly those that were expired at
  * its sweep, minus those already written out.
  *
- * Settling a horizon, in steps of at most CHUNK rows, each its own transaction: the first rows
+ * Settling a horizon, in steps of at most SETTLE_CHUNK rows, each its own transaction: the first rows
  * left in its range (expiry order, so the step's k-th row is the horizon's `done + k`-th) get
  * their audit rows, are deleted, and `done` advances; the last step deletes the horizon. A crash
  * between steps leaves the remaining rows and the count as they were: nothing lost, nothing
@@ -64,7 +64,6 @@ const RETRY_MS = 250;
 const COUNT = 'SELECT count(*) FROM contexts WHERE expires_at > ? AND expires_at <= ?';
 const MAX_CUTOFF = 'SELECT max(cutoff) FROM expiry_pending';
 const ANY_HORIZON = 'SELECT 1 FROM expiry_pending LIMIT 1';
-const COVERS = 'SELECT 1 FROM expiry_pending WHERE cutoff >= ? LIMIT 1';
 const HORIZONS = 'SELECT first_id, total FROM expiry_pending';
 const FIRST_HORIZON = 'SELECT * FROM expiry_pending ORDER BY seq LIMIT 1';
 const RECORD = `INSERT INTO expiry_pending (lower, cutoff, total, done, first_id, at, principal, action, outcome, changed_keys)
@@ -99,15 +98,14 @@ interface HorizonRow {
 export interface ExpiryLedger {
   /** The latest deferred cutoff, -1 when nothing is deferred. */
   cutoff(): number;
-  /** Whether a context expiring at `expiresAt` is deferred-deleted. */
-  covers(expiresAt: number): boolean;
   /** Records a deferred expiry inside the caller's write transaction; returns how many expired. */
   record(now: number, shared: SharedEvent, reserveIds: (n: number) => string, where: string): number;
-  /** Settles up to `maxRows` rows in the caller's write transaction; returns how many it settled. */
-  settleIn(maxRows: number): number;
-  /** Settles everything, CHUNK rows per transaction, unless a caller's transaction is open (then in it). */
+  /**
+   * Settles everything: inside the caller's transaction if one is open, else SETTLE_CHUNK rows per
+   * transaction. A read-only connection cannot, and leaves it.
+   */
   settleAll(where: string): void;
-  /** Up to `maxRows` rows in transactions of CHUNK; returns the rows still deferred. */
+  /** Up to `maxRows` rows in transactions of SETTLE_CHUNK; returns the rows still deferred. */
   settle(where: string, maxRows: number): number;
   /** Rows still deferred. */
   remaining(): number;
@@ -193,6 +191,7 @@ export function createExpiryLedger(conn: Connection, logger: Logger, readonly: b
     return total;
   }
 
+  /** Settles up to `maxRows` rows in the caller's write transaction; returns how many it settled. */
   function settleIn(maxRows: number): number {
     conn.db.exec(SETTLE_TABLE);
     let settled = 0;
@@ -281,9 +280,7 @@ export function createExpiryLedger(conn: Connection, logger: Logger, readonly: b
   return {
     readonly,
     cutoff,
-    covers: (expiresAt) => conn.prepare(COVERS).get(expiresAt) !== undefined,
     record,
-    settleIn,
     settleAll,
     settle,
     remaining,
