@@ -49,6 +49,7 @@ export interface ContextHandle {
 export interface ContextManager {
   as(principal: PrincipalInput): ContextHandle;
   sweep(): Promise<number>;
+  audit(filter?: { action?: string }, page?: { limit?: number }): Promise<{ items: unknown[] }>;
   close(): Promise<void>;
 }
 

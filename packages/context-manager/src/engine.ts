@@ -41,7 +41,7 @@ import {
   checkVersion,
 } from './checks.js';
 import { type ChangeEvent, Emitter, type EventName, type ExpireEvent } from './events.js';
-import { createFlatIdGenerator } from './ids.js';
+import { createFlatIdGenerator, type ReservingIdGenerator } from './ids.js';
 import { invalid, lastBoundDepth } from './json.js';
 import { KeyedQueue } from './keyed-queue.js';
 import { checkDataLimits, measureBound } from './limits.js';
@@ -227,13 +227,36 @@ export class ContextEngine {
 
   async #sweep(): Promise<number> {
     const start = performance.now();
-    const total = this.#contexts.deleteExpiredAudited
-      ? await this.#sweepAudited()
-      : await this.#sweepThenAudit();
+    const ids = this.#ids as Partial<ReservingIdGenerator>;
+    const total =
+      this.#contexts.deleteExpiredDeferred && typeof ids.reserve === 'function' && !this.#events.has('expire')
+        ? await this.#sweepDeferred(this.#contexts.deleteExpiredDeferred.bind(this.#contexts), (n) =>
+            ids.reserve!(n),
+          )
+        : this.#contexts.deleteExpiredAudited
+          ? await this.#sweepAudited()
+          : await this.#sweepThenAudit();
     this.#metrics.increment('expired', total);
     this.#metrics.observe('sweep', performance.now() - start);
     if (total > 0) this.#log.info({ expired: total }, 'sweep deleted expired contexts');
     return total;
+  }
+
+  /**
+   * A store that expires logically: one short write records what expired and reserves its event
+   * ids (one consecutive range from this generator, in expiry order); the store writes the events
+   * and removes the rows later, and every read sees them as written from now on. Needs no values,
+   * so only without `expire` listeners.
+   */
+  async #sweepDeferred(
+    expire: NonNullable<ContextStore['deleteExpiredDeferred']>,
+    reserve: (n: number) => string,
+  ): Promise<number> {
+    const now = this.#clock.now();
+    return expire(now, {
+      event: { at: now, principal: SYSTEM, action: 'expire', outcome: 'ok', changedKeys: NO_KEYS },
+      reserveIds: (n) => reserve(n),
+    });
   }
 
   /**

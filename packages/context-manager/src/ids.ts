@@ -15,13 +15,13 @@ const MAX_TIME = 2 ** 48 - 1;
  * for 26 characters, and a copy whenever it is first hashed); these are flat, 48 bytes, and every
  * audit event holds one.
  */
-export function createFlatIdGenerator(clock: Clock): IdGenerator {
+export function createFlatIdGenerator(clock: Clock): ReservingIdGenerator {
   const chars = new Uint8Array(TIME_LEN + RANDOM_LEN);
   const digits = new Uint8Array(RANDOM_LEN);
   const pool = new Uint8Array(256);
   let poolAt = pool.length;
   let lastTime = -1;
-  return () => {
+  const next = () => {
     const now = clock.now();
     if (!Number.isInteger(now) || now < 0 || now > MAX_TIME) {
       throw new ConvokitError('VALIDATION', `The clock gave ${now}, not a time a ULID can hold`, {
@@ -94,4 +94,46 @@ export function createFlatIdGenerator(clock: Clock): IdGenerator {
       c[25]!,
     );
   };
+  const overflow = () =>
+    new ConvokitError('LIMIT', 'More ULIDs in one millisecond than the random part can count', {
+      limit: 'ulidRandom',
+    });
+  /** Adds `k` to the random part of the last id, as `k` more calls within its millisecond would. */
+  const skip = (k: number) => {
+    let carry = k;
+    for (let i = RANDOM_LEN - 1; i >= 0 && carry > 0; i--) {
+      const sum = digits[i]! + (carry % 32);
+      carry = Math.floor(carry / 32) + (sum >= 32 ? 1 : 0);
+      digits[i] = sum % 32;
+      chars[TIME_LEN + i] = CODES[digits[i]!]!;
+    }
+    if (carry > 0) throw overflow();
+  };
+  return Object.assign(next, {
+    reserve(n: number): string {
+      if (!Number.isSafeInteger(n) || n < 1) {
+        throw new ConvokitError('VALIDATION', `Cannot reserve ${n} ids: must be a positive integer`, {
+          where: 'idGenerator.reserve',
+          issues: [{ path: 'n', message: 'must be a positive integer' }],
+        });
+      }
+      const first = next();
+      // Checked before moving: a failed reservation leaves the generator where it was.
+      const saved = digits.slice();
+      try {
+        skip(n - 1);
+      } catch (error) {
+        digits.set(saved);
+        for (let i = 0; i < RANDOM_LEN; i++) chars[TIME_LEN + i] = CODES[saved[i]!]!;
+        throw error;
+      }
+      return first;
+    },
+  });
 }
+
+/**
+ * An id generator that can also reserve `n` consecutive ids at once (`first` and the `n - 1`
+ * after it, core `ulidAdd`), returning `first`; later calls hand out ids after the range.
+ */
+export type ReservingIdGenerator = IdGenerator & { reserve(n: number): string };

@@ -1,4 +1,4 @@
-import { createIdGenerator, createManualClock } from '@convokit/core';
+import { createIdGenerator, createManualClock, ulidAdd } from '@convokit/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createFlatIdGenerator } from '../src/ids.js';
@@ -70,5 +70,43 @@ describe('flat ULID generator', () => {
         expect.objectContaining({ code: 'VALIDATION' }),
       );
     }
+  });
+
+  it('reserve(n) hands out the first of n ids that n calls would have given in its millisecond, then goes on after them', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 40 })), {
+          maxLength: 20,
+        }),
+        (steps) => {
+          const clock = createManualClock(5_000);
+          const reserving = createFlatIdGenerator(clock);
+          const all: string[] = [];
+          for (const [advance, n] of steps) {
+            clock.advance(advance);
+            if (n === 0) {
+              all.push(reserving());
+              continue;
+            }
+            const first = reserving.reserve(n);
+            expect(timeOf(first)).toBe(clock.now());
+            for (let k = 0; k < n; k++) all.push(ulidAdd(first, k)!);
+          }
+          // One strictly increasing sequence: no id of a range is ever handed out again.
+          for (let i = 1; i < all.length; i++) expect(all[i]! > all[i - 1]!).toBe(true);
+        },
+      ),
+    );
+  });
+
+  it('reserve: the ids one call after another would give within one millisecond; bad counts are VALIDATION', () => {
+    const clock = createManualClock(7_000);
+    const next = createFlatIdGenerator(clock);
+    const first = next();
+    expect([next(), next(), next()]).toEqual([1, 2, 3].map((k) => ulidAdd(first, k)));
+    expect(next.reserve(5)).toBe(ulidAdd(first, 4));
+    expect(next()).toBe(ulidAdd(first, 9));
+    expect(() => next.reserve(0)).toThrow(expect.objectContaining({ code: 'VALIDATION' }));
+    expect(() => next.reserve(1.5)).toThrow(expect.objectContaining({ code: 'VALIDATION' }));
   });
 });

@@ -1,4 +1,10 @@
-import { createManualClock, type ExpireAuditCountOptions, type ExpireAuditOptions } from '@convokit/core';
+import {
+  createManualClock,
+  type ExpireAuditCountOptions,
+  type ExpireAuditOptions,
+  type ExpireDeferredOptions,
+  ulidAdd,
+} from '@convokit/core';
 import { createMemoryStorage } from '@convokit/storage-memory';
 import { createSqliteStorage } from '@convokit/storage-sqlite';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -39,6 +45,14 @@ describe.each([
         return counted(now, options);
       };
     }
+    // One that expires logically (sqlite) is asked through that one, the manager's generator reserving the ids.
+    const deferred = contexts.deleteExpiredDeferred?.bind(contexts);
+    if (deferred) {
+      contexts.deleteExpiredDeferred = async (now: number, options: ExpireDeferredOptions) => {
+        asked.push(['deleteExpiredDeferred', options.event]);
+        return deferred(now, options);
+      };
+    }
     const manager = createChatContextManager({ storage, clock, sweepIntervalMs: 0 });
     const h = manager.as(alice);
     await h.create('session', { secret: 's' }, { id: 'a', ttlMs: 1000 });
@@ -46,13 +60,13 @@ describe.each([
     await h.create('session', { secret: 't' }, { id: 'b', ttlMs: 5000 });
     clock.advance(2000);
     expect(await manager.sweep()).toBe(1);
+    const shared = { at: T0 + 2000, principal: 'system', action: 'expire', outcome: 'ok', changedKeys: [] };
     expect(asked).toEqual([
-      counted
-        ? [
-            'deleteExpiredAuditedCount',
-            { at: T0 + 2000, principal: 'system', action: 'expire', outcome: 'ok', changedKeys: [] },
-          ]
-        : [audited ? 'deleteExpiredAudited' : 'deleteExpired', false],
+      deferred
+        ? ['deleteExpiredDeferred', shared]
+        : counted
+          ? ['deleteExpiredAuditedCount', shared]
+          : [audited ? 'deleteExpiredAudited' : 'deleteExpired', false],
     ]);
     expect(audited).toBeDefined();
     const expired = (await manager.audit({ action: 'expire' })).items;
@@ -165,6 +179,41 @@ describe('sweep on a store that deletes and audits in one write (sqlite)', () =>
         version: 1,
       },
     ]);
+    await manager.close();
+    await storage.close();
+  });
+});
+
+describe('sweep on a store that expires logically (sqlite)', () => {
+  it('events with consecutive ids in expiry order, listed before they are written; the id free for a create', async () => {
+    const clock = createManualClock(T0);
+    const path = `${tempDir()}/s.db`;
+    const storage = createSqliteStorage({ path, clock });
+    const manager = createChatContextManager({ storage, clock, sweepIntervalMs: 0 });
+    const h = manager.as(alice);
+    await h.create('session', { n: 1 }, { id: 'late', ttlMs: 1500 });
+    await h.create('session', { n: 2 }, { id: 'b', ttlMs: 1000 });
+    await h.create('session', { n: 3 }, { id: 'a', ttlMs: 1000 });
+    await h.create('session', { n: 4 }, { id: 'live', ttlMs: 9000 });
+    clock.advance(2000);
+    expect(await manager.sweep()).toBe(3);
+    // Gone at once, events not yet written; the id is free for a create at once.
+    expect(await h.get('a')).toBeUndefined();
+    await h.create('session', { n: 5 }, { id: 'a', ttlMs: 9000 });
+    const events = (await manager.audit()).items.reverse();
+    expect(events.map((e) => [e.action, e.contextId])).toEqual([
+      ['create', 'late'],
+      ['create', 'b'],
+      ['create', 'a'],
+      ['create', 'live'],
+      ['expire', 'a'],
+      ['expire', 'b'],
+      ['expire', 'late'],
+      ['create', 'a'],
+    ]);
+    const expired = events.filter((e) => e.action === 'expire').map((e) => e.id);
+    expect(expired).toEqual([0, 1, 2].map((k) => ulidAdd(expired[0]!, k)));
+    expect((await h.get('a'))?.data).toEqual({ n: 5 });
     await manager.close();
     await storage.close();
   });

@@ -26,7 +26,7 @@ export {
   ZERO_BUCKET,
 } from './histogram.js';
 export type { IdGenerator } from './ids.js';
-export { createIdGenerator } from './ids.js';
+export { createIdGenerator, isUlid, ulidAdd } from './ids.js';
 export type { Logger } from './logger.js';
 export { createLogger, REDACTED_FIELDS, REDACTION_CENSOR } from './logger.js';
 export type { LatencySummary, MetricsSnapshot } from './metrics.js';
@@ -49,6 +49,7 @@ export type {
   ContextTouch,
   ExpireAuditCountOptions,
   ExpireAuditOptions,
+  ExpireDeferredOptions,
   GetContextByIdOptions,
   GetContextOptions,
   ListTurnsOptions,

@@ -213,6 +213,40 @@ export interface ContextStore {
    * `event` (`VALIDATION`), or an id already stored or repeated (`CONFLICT`) deletes nothing.
    */
   deleteExpiredAuditedCount?(now: number, options: ExpireAuditCountOptions): Promise<number>;
+  /**
+   * Optional capability, a deferred `deleteExpiredAuditedCount` (a logical delete): what
+   * `deleteExpiredAuditedCount(now, { event, ids })` does without a limit, the i-th deleted context
+   * (oldest expiry first, ties by id) getting the event id `ulidAdd(first, i)` (core ids.ts), where
+   * `first = reserveIds(n)`. `reserveIds` is called once, with the number of contexts expired (not
+   * at all when none), and returns the first of `n` consecutive ULIDs the caller will never hand
+   * out again. Resolves with `n`.
+   *
+   * From the moment it resolves, every read and write of the storage, in every process, behaves as
+   * if those contexts were deleted and their events appended: they are never read, counted,
+   * updated or deleted again, their ids are free for `create`, and every `AuditLog.list` returns
+   * their events. The store may write the events and remove the rows later (in steps, in the
+   * background, or when a read needs them); a crash in between loses and repeats nothing. All or
+   * nothing, as `deleteExpiredAuditedCount`: `reserveIds` throwing (rejects with what it threw) or
+   * returning no ULID (or a range past the last ULID of its millisecond), an invalid `event`
+   * (`VALIDATION`), or a reserved id already stored or reserved by an earlier call (`CONFLICT`)
+   * changes nothing. While the events are not written, `AuditLog.append` of a reserved id is
+   * `CONFLICT` too (it is stored, logically). Adapters that write eagerly leave it out.
+   */
+  deleteExpiredDeferred?(now: number, options: ExpireDeferredOptions): Promise<number>;
+  /**
+   * Optional, with `deleteExpiredDeferred`: does now, in the caller's time, up to `maxRows` (all by
+   * default) of the deferred work (writing events, removing rows); resolves with the rows still
+   * deferred after it. Nothing a reader sees changes: it only moves work out of the background.
+   */
+  settleExpired?(options?: { maxRows?: number }): Promise<number>;
+}
+
+/** Options of `ContextStore.deleteExpiredDeferred`. */
+export interface ExpireDeferredOptions {
+  /** The fields every event of the call shares. */
+  event: ExpireAuditCountOptions['event'];
+  /** Reserves `n` consecutive ULIDs and returns the first (see `ulidAdd`). */
+  reserveIds(n: number): string;
 }
 
 /** Options of `ContextStore.deleteExpiredAuditedCount`. */

@@ -16,6 +16,7 @@ import {
 } from '@convokit/core';
 import type { Connection } from './connection.js';
 import { isUniqueViolation } from './errors.js';
+import { AUDIT_WITH_DEFERRED, type ExpiryLedger } from './expiry.js';
 import { type AuditRow, auditOfRow } from './rows.js';
 
 const AuditBatchSchema = AuditEventSchema.array();
@@ -34,6 +35,9 @@ const INSERT_ROWS: string[] = Array.from({ length: ROWS_PER_INSERT + 1 }, (_, n)
   n === 0 ? '' : INSERT_HEAD + Array(n).fill(ROW).join(', '),
 );
 const INSERT_ONE = INSERT_ROWS[1]!;
+/** One row, unless a deferred expiry is pending (then its reserved ids are checked first). */
+const INSERT_ONE_UNLESS_DEFERRED = `${INSERT_HEAD.replace(' VALUES ', ' ')}SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+  WHERE NOT EXISTS (SELECT 1 FROM expiry_pending)`;
 
 /**
  * Appends `event`'s row to `params` when it is certainly valid (what AuditEventSchema accepts),
@@ -204,9 +208,32 @@ export function insertAuditRows(conn: Connection, params: unknown[], where: stri
   }
 }
 
-export function createAuditLog(conn: Connection): AuditLog {
+/** The event ids of `auditRows` output. */
+function ids(params: unknown[]): unknown[] {
+  const out: unknown[] = [];
+  for (let o = 0; o < params.length; o += FIELDS) out.push(params[o]);
+  return out;
+}
+
+export function createAuditLog(conn: Connection, expiry: ExpiryLedger): AuditLog {
   const each = (params: unknown[]) => insertEach(conn, params, 'audit.append');
+  /** Whether the single row went in (false when a deferred expiry is pending: nothing written). */
+  const one = (params: unknown[]): boolean => {
+    try {
+      return conn.prepare(INSERT_ONE_UNLESS_DEFERRED).run(params).changes === 1;
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+      const id = params[0];
+      throw new ConvokitError('CONFLICT', `An audit event with id ${id} is already stored`, {
+        where: 'audit.append',
+        id,
+      });
+    }
+  };
   const many = (params: unknown[]) => insertMany(conn, params);
+
+  // A deferred (read) transaction: its statements see one snapshot.
+  const readSnapshot = conn.db.transaction((read: () => AuditRow[]) => read());
 
   // Made once: better-sqlite3 builds a wrapper per transaction() call, measurable per create.
   const inTransaction = conn.db.transaction((insert: (params: unknown[]) => void, params: unknown[]) =>
@@ -217,9 +244,19 @@ export function createAuditLog(conn: Connection): AuditLog {
     async append(events: readonly AuditEvent[]) {
       const params = auditRows(events);
       if (params.length === 0) return conn.run('audit.append', () => undefined);
+      // An id a deferred expiry reserved is stored, logically: appending it is a duplicate.
+      const checkReserved = () => expiry.checkReserved(ids(params), 'audit.append');
       // One row (each create, update, delete) is one statement, atomic on its own: no BEGIN and
-      // COMMIT around it. Larger batches take one transaction, all or nothing.
-      if (params.length === FIELDS) return conn.run('audit.append', () => each(params));
+      // COMMIT around it; it skips the reserved-id check when no deferred expiry is pending.
+      if (params.length === FIELDS) {
+        return conn.run('audit.append', () => {
+          if (one(params)) return;
+          checkReserved();
+          each(params);
+        });
+      }
+      // Larger batches take one transaction, all or nothing.
+      conn.run('audit.append', checkReserved);
       try {
         conn.run('audit.append', () =>
           params.length <= FIELDS * ROWS_PER_INSERT ? many(params) : inTransaction.immediate(many, params),
@@ -275,10 +312,22 @@ export function createAuditLog(conn: Connection): AuditLog {
         params.push(at, at, id);
       }
       return conn.run('audit.list', () => {
+        // Every deferred expire event is written before any audit read (expiry.ts). What is still
+        // deferred after that (a read-only connection, another writer holding the lock past
+        // busyTimeoutMs, or a sweep by another process since) is read from the deferred rows
+        // instead: slower, the same events. The check and the read share one snapshot.
+        try {
+          expiry.settleAll('audit.list');
+        } catch (error) {
+          if (!ConvokitError.is(error, 'LOCKED')) throw error;
+        }
         const where = clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';
-        const rows = conn
-          .prepare(`SELECT * FROM audit ${where} ORDER BY at DESC, id DESC LIMIT ?`)
-          .all(...params, page.limit + 1) as AuditRow[];
+        const rows = readSnapshot(() => {
+          const table = expiry.remaining() > 0 ? AUDIT_WITH_DEFERRED : 'audit';
+          return conn
+            .prepare(`SELECT * FROM ${table} ${where} ORDER BY at DESC, id DESC LIMIT ?`)
+            .all(...params, page.limit + 1) as AuditRow[];
+        });
         const more = rows.length > page.limit;
         const items = (more ? rows.slice(0, page.limit) : rows).map(auditOfRow);
         const last = items[items.length - 1];

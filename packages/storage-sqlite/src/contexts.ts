@@ -13,10 +13,12 @@ import {
   type ContextStoreSync,
   type ContextTouch,
   ConvokitError,
+  closedError,
   decodeCursor,
   EpochMsSchema,
   type ExpireAuditCountOptions,
   type ExpireAuditOptions,
+  type ExpireDeferredOptions,
   encodeCursor,
   fingerprint,
   type GetContextOptions,
@@ -30,16 +32,29 @@ import type Database from 'better-sqlite3';
 import { auditRows, duplicateIdError, idsJson, insertAuditRows, sharedEvent } from './audit.js';
 import type { Connection } from './connection.js';
 import { isUniqueViolation } from './errors.js';
+import { type ExpiryLedger, PENDING_CUTOFF } from './expiry.js';
 import { type ContextRow, contextOfRow } from './rows.js';
 import { type PendingTouch, TouchBuffer } from './touch-buffer.js';
 
 const COLUMNS =
   'id, scope, owner_id, session_id, persona, parent_id, data, metadata, version, created_at, updated_at, expires_at, access_count, last_accessed_at';
-const LIVE = '(expires_at IS NULL OR expires_at > ?)';
+// A context under a deferred expiry (expiry.ts) is gone whatever the caller's `now`.
+const LIVE = `(expires_at IS NULL OR expires_at > max(?, ${PENDING_CUTOFF}))`;
+const NOT_DEFERRED = `(expires_at IS NULL OR expires_at > ${PENDING_CUTOFF})`;
 const SCOPES: readonly Context['scope'][] = ContextScopeSchema.options;
 // Built once: statement lookups are by SQL text, and a fresh template string would be re-hashed on every call.
-const SELECT_ONE = `SELECT ${COLUMNS} FROM contexts WHERE id = ?`;
-const INSERT = `INSERT INTO contexts (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`;
+/** The `expires_at` SELECT_ONE gives a context under a deferred expiry: below every epoch time. */
+const DEFERRED = -1;
+// A context under a deferred expiry comes back with expires_at DEFERRED: the same columns as a
+// plain read (an extra one cost a get about a microsecond, mostly building a wider row object).
+const SELECT_ONE = `SELECT ${COLUMNS.replace(
+  'expires_at,',
+  `CASE WHEN expires_at <= ${PENDING_CUTOFF} THEN ${DEFERRED} ELSE expires_at END AS expires_at,`,
+)} FROM contexts WHERE id = ?`;
+// Nothing is inserted at or below a deferred cutoff (the last two parameters are the expiry again):
+// the caller settles first, so that the deferred rows stay exactly those that had expired.
+const INSERT = `INSERT INTO contexts (${COLUMNS}) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+  WHERE ? IS NULL OR ? > ${PENDING_CUTOFF} ON CONFLICT (id) DO NOTHING`;
 // A pending touch of the context (@touches, @touchAt, @touchExpires) is written by the same
 // statement, and its sliding expiry counts for the liveness check: one commit, not two.
 const UPDATE = `UPDATE contexts SET
@@ -54,9 +69,13 @@ const UPDATE = `UPDATE contexts SET
   updated_at = @now
 WHERE id = @id AND version = @expected
   AND (COALESCE(@touchExpires, expires_at) IS NULL OR COALESCE(@touchExpires, expires_at) > @now)
+  AND ${NOT_DEFERRED}
+  AND (CASE WHEN @setExpires THEN @expiresAt ELSE COALESCE(@touchExpires, expires_at) END IS NULL
+    OR CASE WHEN @setExpires THEN @expiresAt ELSE COALESCE(@touchExpires, expires_at) END > ${PENDING_CUTOFF})
 RETURNING ${COLUMNS}`;
-const DELETE_LIVE =
-  'DELETE FROM contexts WHERE id = ? AND (COALESCE(?, expires_at) IS NULL OR COALESCE(?, expires_at) > ?)';
+/** Settle-and-retry rounds of a write blocked by a deferred cutoff before it gives up. */
+const SETTLE_ATTEMPTS = 3;
+const DELETE_LIVE = `DELETE FROM contexts WHERE id = ? AND (COALESCE(?, expires_at) IS NULL OR COALESCE(?, expires_at) > ?) AND ${NOT_DEFERRED}`;
 // The batch comes off the (expires_at, id) index in order and stops at its limit; the index
 // holds the rowid, so the subquery reads nothing else and the rows are then deleted in rowid
 // (storage) order rather than looked up by id one by one. RETURNING gives no order, hence the
@@ -65,7 +84,7 @@ const DELETE_LIVE =
 const SUMMARY_COLUMNS =
   'id, scope, owner_id, session_id, persona, parent_id, version, created_at, updated_at, expires_at, access_count, last_accessed_at';
 const deleteExpiredSql = (columns: string) => `DELETE FROM contexts WHERE rowid IN (
-  SELECT rowid FROM contexts WHERE expires_at IS NOT NULL AND expires_at <= ? ORDER BY expires_at, id LIMIT ?
+  SELECT rowid FROM contexts WHERE expires_at <= ? AND expires_at > ${PENDING_CUTOFF} ORDER BY expires_at, id LIMIT ?
 ) RETURNING ${columns}`;
 const DELETE_EXPIRED = deleteExpiredSql(COLUMNS);
 const DELETE_EXPIRED_SUMMARY = deleteExpiredSql(SUMMARY_COLUMNS);
@@ -78,7 +97,7 @@ const SWEEP_TABLE =
 const SWEEP_FILL = `INSERT INTO temp.cvk_sweep (k, rid, id, scope, version)
   SELECT row_number() OVER (ORDER BY expires_at, id) - 1, rowid, id, scope, version FROM (
     SELECT rowid, id, scope, version, expires_at FROM contexts
-    WHERE expires_at IS NOT NULL AND expires_at <= ? ORDER BY expires_at, id LIMIT ?)`;
+    WHERE expires_at <= ? AND expires_at > ${PENDING_CUTOFF} ORDER BY expires_at, id LIMIT ?)`;
 const SWEEP_AUDIT = `INSERT INTO audit (id, at, principal, action, context_id, scope, outcome, changed_keys, attempted_action, version)
   SELECT j.value, @at, @principal, @action, b.id, b.scope, @outcome, @keys, NULL, b.version
   FROM json_each(@ids) AS j JOIN temp.cvk_sweep AS b ON b.k = j.key`;
@@ -138,6 +157,7 @@ export interface ContextStoreOptions {
   logger: Logger;
   touchFlushMs: number;
   touchFlushMax: number;
+  expiry: ExpiryLedger;
 }
 
 function positiveInt(value: unknown, field: string, where: string): number {
@@ -151,7 +171,7 @@ function positiveInt(value: unknown, field: string, where: string): number {
 }
 
 export function createContextStore(conn: Connection, options: ContextStoreOptions): ContextStoreHandle {
-  const { clock, logger } = options;
+  const { clock, logger, expiry } = options;
   const touches = new TouchBuffer();
   let timer: NodeJS.Timeout | undefined;
 
@@ -159,8 +179,13 @@ export function createContextStore(conn: Connection, options: ContextStoreOption
     if (entries.length === 0) return;
     try {
       conn.write('contexts.touch', () => {
+        // A sliding expiry at or below a deferred cutoff would join the deferred rows: settle first.
+        const cutoff = expiry.cutoff();
+        if (cutoff >= 0 && entries.some(([, p]) => p.expiresAt !== undefined && p.expiresAt <= cutoff)) {
+          expiry.settleAll('contexts.touch');
+        }
         const statement = conn.prepare(
-          'UPDATE contexts SET access_count = access_count + ?, last_accessed_at = ?, expires_at = COALESCE(?, expires_at) WHERE id = ?',
+          `UPDATE contexts SET access_count = access_count + ?, last_accessed_at = ?, expires_at = COALESCE(?, expires_at) WHERE id = ? AND ${NOT_DEFERRED}`,
         );
         for (const [id, p] of entries) statement.run(p.count, p.at, p.expiresAt ?? null, id);
       });
@@ -208,8 +233,10 @@ export function createContextStore(conn: Connection, options: ContextStoreOption
     return summary;
   }
 
+  /** The stored row, or `undefined` when absent or under a deferred expiry. */
   function readRow(id: string): ContextRow | undefined {
-    return conn.prepare(SELECT_ONE).get(id) as ContextRow | undefined;
+    const row = conn.prepare(SELECT_ONE).get(id) as ContextRow | undefined;
+    return row && row.expires_at !== DEFERRED ? row : undefined;
   }
 
   /** The live context `id` as this process sees it (pending touches merged), or `undefined`. */
@@ -341,29 +368,41 @@ export function createContextStore(conn: Connection, options: ContextStoreOption
       const c = validate(ContextSchema, context, 'contexts.create');
       return conn.run('contexts.create', () => {
         flush(c.id);
-        const info = conn
-          .prepare(INSERT)
-          .run(
-            c.id,
-            c.scope,
-            c.ownerId ?? null,
-            c.sessionId ?? null,
-            c.persona ?? null,
-            c.parentId ?? null,
-            JSON.stringify(c.data),
-            JSON.stringify(c.metadata),
-            c.version,
-            c.createdAt,
-            c.updatedAt,
-            c.expiresAt ?? null,
-            c.accessCount,
-            c.lastAccessedAt,
-          );
-        if (info.changes === 0) {
-          throw new ConvokitError('CONFLICT', `A context with id ${c.id} already exists`, {
-            where: 'contexts.create',
-            id: c.id,
-          });
+        const expiresAt = c.expiresAt ?? null;
+        const insert = () =>
+          conn
+            .prepare(INSERT)
+            .run(
+              c.id,
+              c.scope,
+              c.ownerId ?? null,
+              c.sessionId ?? null,
+              c.persona ?? null,
+              c.parentId ?? null,
+              JSON.stringify(c.data),
+              JSON.stringify(c.metadata),
+              c.version,
+              c.createdAt,
+              c.updatedAt,
+              expiresAt,
+              c.accessCount,
+              c.lastAccessedAt,
+              expiresAt,
+              expiresAt,
+            ).changes;
+        // Not inserted: the id is taken (by a live context, or one under a deferred expiry), or
+        // the expiry is at or below a deferred cutoff. Settling frees the id (its expire event
+        // then precedes this create's) and lifts the cutoff; a sweep in another process between
+        // the settling and the retry can put it back, hence the few attempts.
+        for (let attempt = 0; insert() === 0; attempt++) {
+          const taken = conn.prepare(SELECT_ONE).get(c.id) as ContextRow | undefined;
+          if ((taken && taken.expires_at !== DEFERRED) || attempt === SETTLE_ATTEMPTS) {
+            throw new ConvokitError('CONFLICT', `A context with id ${c.id} already exists`, {
+              where: 'contexts.create',
+              id: c.id,
+            });
+          }
+          expiry.settleAll('contexts.create');
         }
         return c;
       });
@@ -376,30 +415,42 @@ export function createContextStore(conn: Connection, options: ContextStoreOption
     },
 
     async update(id: string, expectedVersion: number, changes: ContextChanges, now: number) {
+      const where = 'contexts.update';
       validate(KeySchema, id, 'contexts.update');
       positiveInt(expectedVersion, 'expectedVersion', 'contexts.update');
       const ch = validate(ContextChangesSchema, changes, 'contexts.update');
       validate(EpochMsSchema, now, 'contexts.update');
-      return conn.run('contexts.update', () => {
+      return conn.run(where, () => {
         const pending = touches.get(id);
-        const row = conn.prepare(UPDATE).get({
-          touches: pending?.count ?? 0,
-          touchAt: pending?.at ?? null,
-          touchExpires: pending?.expiresAt ?? null,
-          data: ch.data === undefined ? null : JSON.stringify(ch.data),
-          metadata: ch.metadata === undefined ? null : JSON.stringify(ch.metadata),
-          ownerId: ch.ownerId ?? null,
-          setParent: ch.parentId === undefined ? 0 : 1,
-          parentId: ch.parentId ?? null,
-          setExpires: ch.expiresAt === undefined ? 0 : 1,
-          expiresAt: ch.expiresAt ?? null,
-          now,
-          id,
-          expected: expectedVersion,
-        }) as ContextRow | undefined;
-        if (row) {
-          touches.take(id);
-          return contextOfRow(row);
+        const run = () =>
+          conn.prepare(UPDATE).get({
+            touches: pending?.count ?? 0,
+            touchAt: pending?.at ?? null,
+            touchExpires: pending?.expiresAt ?? null,
+            data: ch.data === undefined ? null : JSON.stringify(ch.data),
+            metadata: ch.metadata === undefined ? null : JSON.stringify(ch.metadata),
+            ownerId: ch.ownerId ?? null,
+            setParent: ch.parentId === undefined ? 0 : 1,
+            parentId: ch.parentId ?? null,
+            setExpires: ch.expiresAt === undefined ? 0 : 1,
+            expiresAt: ch.expiresAt ?? null,
+            now,
+            id,
+            expected: expectedVersion,
+          }) as ContextRow | undefined;
+        for (let attempt = 0; ; attempt++) {
+          const row = run();
+          if (row) {
+            touches.take(id);
+            return contextOfRow(row);
+          }
+          // A live context at this version not updated: its new expiry is at or below a deferred
+          // cutoff (see INSERT). Settle, then try again.
+          const current = readRow(id);
+          const expiresAt = pending?.expiresAt ?? current?.expires_at ?? null;
+          const live = current !== undefined && (expiresAt === null || now < expiresAt);
+          if (!live || current.version !== expectedVersion || attempt === SETTLE_ATTEMPTS) break;
+          expiry.settleAll(where);
         }
         const current = readRow(id);
         const expiresAt = pending?.expiresAt ?? current?.expires_at ?? null;
@@ -417,9 +468,9 @@ export function createContextStore(conn: Connection, options: ContextStoreOption
     async touch(id, touch) {
       checkTouch(id, touch);
       conn.run('contexts.touch', () => {
-        const row = conn.prepare('SELECT expires_at FROM contexts WHERE id = ?').get(id) as
-          | { expires_at: number | null }
-          | undefined;
+        const row = conn
+          .prepare(`SELECT expires_at FROM contexts WHERE id = ? AND ${NOT_DEFERRED}`)
+          .get(id) as { expires_at: number | null } | undefined;
         if (!row) return;
         const expiresAt = touches.get(id)?.expiresAt ?? row.expires_at;
         if (expiresAt !== null && touch.at >= expiresAt) return;
@@ -614,6 +665,47 @@ export function createContextStore(conn: Connection, options: ContextStoreOption
     } catch (error) {
       throw thrown ? thrown.error : error;
     }
+  };
+
+  store.deleteExpiredDeferred = async (now: number, opts: ExpireDeferredOptions) => {
+    const where = 'contexts.deleteExpiredDeferred';
+    validate(EpochMsSchema, now, where);
+    const reserveIds = opts?.reserveIds;
+    if (typeof reserveIds !== 'function') {
+      throw new ConvokitError('VALIDATION', `Invalid input to ${where}: reserveIds: must be a function`, {
+        where,
+        issues: [{ path: 'reserveIds', message: 'must be a function' }],
+      });
+    }
+    const shared = sharedEvent(opts.event, where);
+    let thrown: { error: unknown } | undefined;
+    const reserve = (n: number) => {
+      try {
+        return reserveIds(n);
+      } catch (error) {
+        thrown = { error };
+        throw error;
+      }
+    };
+    try {
+      // As deleteExpiredAudited: pending touches in their own commit first.
+      conn.run(where, () => flush());
+      const n = conn.write(where, () => expiry.record(now, shared, reserve, where));
+      // Also when nothing expired: settles what an earlier sweep (maybe another process's, which
+      // stopped since) left.
+      expiry.schedule();
+      return n;
+    } catch (error) {
+      throw thrown ? thrown.error : error;
+    }
+  };
+
+  store.settleExpired = async (opts: { maxRows?: number } = {}) => {
+    const where = 'contexts.settleExpired';
+    const maxRows =
+      opts?.maxRows === undefined ? Number.MAX_SAFE_INTEGER : positiveInt(opts.maxRows, 'maxRows', where);
+    if (conn.closed) throw closedError('sqlite');
+    return expiry.settle(where, maxRows);
   };
 
   return {

@@ -1,6 +1,7 @@
 import { ConvokitError } from '@convokit/core';
 import type Database from 'better-sqlite3';
 import { buildDistinct } from './distinct.js';
+import { EXPIRY_PENDING_DDL } from './expiry.js';
 import {
   buildDayPairRollups,
   DAY_PAIR_INDEX_TERM,
@@ -389,6 +390,11 @@ CREATE INDEX contexts_expiry ON contexts (expires_at, id) WHERE expires_at IS NO
       db.exec(POSTINGS_DDL);
       buildPostings(db);
     },
+  },
+  {
+    // Deferred expiry (expiry.ts): a sweep records what expired here; the rows go later.
+    description: 'deferred expiry horizons (expiry_pending)',
+    up: (db) => db.exec(EXPIRY_PENDING_DDL),
   },
 ];
 

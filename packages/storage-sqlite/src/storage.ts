@@ -8,12 +8,14 @@ import {
   type Storage,
   systemClock,
   type TurnStore,
+  ulidAdd,
 } from '@convokit/core';
 import Database from 'better-sqlite3';
 import { createAuditLog } from './audit.js';
 import { Connection } from './connection.js';
 import { createContextStore } from './contexts.js';
 import { sqliteError } from './errors.js';
+import { createExpiryLedger } from './expiry.js';
 import { checkSchema, migrate, SCHEMA_VERSION } from './migrations.js';
 import type { SqliteStorageOptions, SqliteSynchronous } from './options.js';
 import { histSum, mergeHist, sumBelow } from './rollups.js';
@@ -123,6 +125,12 @@ export function openConnection(options: SqliteStorageOptions): Connection {
     // copying hot index and rollup pages again (README "Memory").
     if (!readonly) db.pragma(`wal_autocheckpoint = ${walAutocheckpointPages}`);
     db.function('cvk_month', { deterministic: true }, (ms) => bucketStart('month', Number(ms)));
+    // The k-th id of a deferred expiry's range, for reads that cannot write the events out (expiry.ts).
+    db.function(
+      'cvk_ulid_add',
+      { deterministic: true },
+      (first, k) => ulidAdd(String(first), Number(k)) ?? null,
+    );
     db.function('cvk_hist_merge', { deterministic: true }, mergeHist);
     db.aggregate('cvk_hist_sum', { deterministic: true, ...histSum });
     db.function('cvk_sum_below', { deterministic: true }, (blob, limit) =>
@@ -158,16 +166,22 @@ export function createSqliteStorage(options: SqliteStorageOptions): SqliteStorag
     const what = conn.openedAtVersion === 0 ? 'sqlite: schema created' : 'sqlite: schema migrated';
     logger.info({ path: conn.path, from: conn.openedAtVersion, to: SCHEMA_VERSION }, what);
   }
+  const expiry = createExpiryLedger(conn, logger, options.readonly === true);
   const contexts = createContextStore(conn, {
     clock: options.clock ?? systemClock,
     logger,
     touchFlushMs,
     touchFlushMax,
+    expiry,
   });
+  // A deferred expiry left by a process that stopped before settling it: resumed here.
+  if (!options.readonly && expiry.remaining() > 0) expiry.schedule();
 
   async function close(): Promise<void> {
     if (conn.closed) return;
     contexts.stop();
+    // Deferred expiry left unsettled stays durable: the next open, sweep or audit read resumes it.
+    expiry.stop();
     try {
       if (!options.readonly) contexts.flushTouches();
     } catch (error) {
@@ -198,7 +212,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): SqliteStorag
     path: options.path,
     turns: createTurnStore(conn),
     contexts: contexts.store,
-    audit: createAuditLog(conn),
+    audit: createAuditLog(conn, expiry),
     async flush() {
       conn.run('flush', () => contexts.flushTouches());
     },

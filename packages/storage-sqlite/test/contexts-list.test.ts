@@ -5,6 +5,7 @@ import { type Context, ContextScopeSchema, createLogger, createManualClock } fro
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createContextStore } from '../src/contexts.js';
+import { createExpiryLedger } from '../src/expiry.js';
 import { createSqliteStorage } from '../src/index.js';
 import { openConnection } from '../src/storage.js';
 
@@ -98,11 +99,13 @@ describe('a list with no filter (schema 10: merged from the per-scope ranges of 
       seen.push(sql);
       return prepare(sql);
     };
+    const logger = createLogger('test');
     const { store } = createContextStore(conn, {
       clock: createManualClock(T),
-      logger: createLogger('test'),
+      logger,
       touchFlushMs: 1000,
       touchFlushMax: 1000,
+      expiry: createExpiryLedger(conn, logger, false),
     });
     try {
       for (let i = 0; i < 3; i++) await store.create(context(`g${i}`, 'global', T + i));

@@ -794,6 +794,65 @@ describe('schema migrations', () => {
     }
   });
 
+  it('opens a version-13 database: expiry_pending added, contexts and audit kept, a sweep deferred', async () => {
+    const path = join(dir, 'v13.db');
+    const ctx = (id: string, expiresAt: number) => ({
+      id,
+      scope: 'session' as const,
+      data: { id },
+      metadata: {},
+      version: 1,
+      createdAt: T0,
+      updatedAt: T0,
+      expiresAt,
+      accessCount: 0,
+      lastAccessedAt: T0,
+    });
+    const old = createSqliteStorage({ path });
+    await old.contexts.create(ctx('gone', T0 + 1000));
+    await old.contexts.create(ctx('kept', T0 + 9000));
+    const created = {
+      at: T0,
+      principal: 'u',
+      action: 'create' as const,
+      outcome: 'ok' as const,
+      changedKeys: [],
+    };
+    await old.audit.append([{ ...created, id: 'e-1', contextId: 'gone', scope: 'session' }]);
+    await old.close();
+    // Version 13 had no deferred expiry.
+    const db = new Database(path);
+    db.exec('DROP TABLE expiry_pending; PRAGMA user_version = 13;');
+    db.close();
+
+    const storage = createSqliteStorage({ path });
+    try {
+      const check = new Database(path, { readonly: true });
+      expect(check.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+      expect(check.prepare('SELECT count(*) FROM expiry_pending').pluck().get()).toBe(0);
+      check.close();
+      expect((await storage.contexts.list({}, { now: T0 })).items.map((c) => c.id)).toEqual(['gone', 'kept']);
+      const first = `01JD000000${'0'.repeat(16)}`;
+      const event = {
+        at: T0 + 2000,
+        principal: 'system',
+        action: 'expire' as const,
+        outcome: 'ok' as const,
+        changedKeys: [],
+      };
+      expect(
+        await storage.contexts.deleteExpiredDeferred!(T0 + 2000, { event, reserveIds: () => first }),
+      ).toBe(1);
+      expect((await storage.contexts.list({}, { now: T0 })).items.map((c) => c.id)).toEqual(['kept']);
+      expect((await storage.audit.list()).items.map((e) => [e.id, e.action, e.contextId])).toEqual([
+        [first, 'expire', 'gone'],
+        ['e-1', 'create', 'gone'],
+      ]);
+    } finally {
+      await storage.close();
+    }
+  });
+
   it('a second open of a current database changes nothing', async () => {
     const path = join(dir, 'current.db');
     const first = createSqliteStorage({ path });

@@ -45,6 +45,11 @@ export async function runConformanceCase(
       outcome = 'skipped';
     else if (testCase.requires === 'contexts.deleteExpiredAudited' && !storage.contexts?.deleteExpiredAudited)
       outcome = 'skipped';
+    else if (
+      testCase.requires === 'contexts.deleteExpiredDeferred' &&
+      !storage.contexts?.deleteExpiredDeferred
+    )
+      outcome = 'skipped';
     else await testCase.run(caseContext(storage, clock));
   } catch (error) {
     failure = error;

@@ -34,7 +34,8 @@ export interface ConformanceCase {
     | 'turns.version'
     | 'turns.sessionStats'
     | 'turns.personaPreference'
-    | 'contexts.deleteExpiredAudited';
+    | 'contexts.deleteExpiredAudited'
+    | 'contexts.deleteExpiredDeferred';
   /** The concern (one source file each), e.g. `turns-append`. */
   concern: string;
   name: string;

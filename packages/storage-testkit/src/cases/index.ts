@@ -3,6 +3,7 @@ import { auditCases } from './audit.js';
 import { badInputAuditCases, badInputContextCases, badInputTurnCases } from './bad-input.js';
 import { contextsCrudCases } from './contexts-crud.js';
 import { contextsExpireAuditedCases } from './contexts-expire-audited.js';
+import { contextsExpireDeferredCases } from './contexts-expire-deferred.js';
 import { contextsExpiryCases } from './contexts-expiry.js';
 import { contextsVersioningCases } from './contexts-versioning.js';
 import { lifecycleCases } from './lifecycle.js';
@@ -30,6 +31,7 @@ export const conformanceCases: readonly ConformanceCase[] = Object.freeze([
   ...contextsVersioningCases,
   ...contextsExpiryCases,
   ...contextsExpireAuditedCases,
+  ...contextsExpireDeferredCases,
   ...auditCases,
   ...badInputTurnCases,
   ...badInputContextCases,
