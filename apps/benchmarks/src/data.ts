@@ -340,3 +340,13 @@ export function makeContext(
   if (extra.expiresAt !== undefined) context.expiresAt = extra.expiresAt;
   return context;
 }
+
+/** Sessions with at least 20 turns, so "the last 20" always reads a full page. */
+export function longSessions(turns: readonly Turn[], limit = 512): string[] {
+  const counts = new Map<string, number>();
+  for (const t of turns) counts.set(t.sessionId, (counts.get(t.sessionId) ?? 0) + 1);
+  return [...counts]
+    .filter(([, n]) => n >= 20)
+    .map(([id]) => id)
+    .slice(0, limit);
+}

@@ -1,6 +1,6 @@
 import type { Storage } from '@convokit/core';
 import type { Adapter, AdapterName } from './adapters.js';
-import { generateTurns, type TurnData } from './data.js';
+import { generateTurns, longSessions, type TurnData } from './data.js';
 import { loadRawTurns, type RawTurns } from './floors.js';
 import type { Recorder, RunOptions } from './harness.js';
 
@@ -93,6 +93,8 @@ export interface Scenario {
  */
 export class Datasets {
   private data = new Map<number, TurnData>();
+  /** Each generated size's long sessions, kept when its turns are forgotten (see `longSessions`). */
+  private sessions = new Map<number, string[]>();
   private loaded = new Map<string, { storage: Storage; dispose(): Promise<void> }>();
   private raw: RawTurns | undefined;
 
@@ -114,25 +116,34 @@ export class Datasets {
       const t0 = performance.now();
       data = generateTurns(count, { seed: 42 });
       this.data.set(count, data);
+      if (!this.sessions.has(count)) this.sessions.set(count, longSessions(data.turns));
       if (this.verbose) console.log(`  [generated ${count} turns in ${seconds(t0)}]`);
     }
     return data;
   }
 
-  /** Forgets generated sets other than `keep`, to bound memory. */
+  /** Sessions of the `count` set with at least 20 turns (the history scenario's), from its first generation. */
+  longSessions(count: number): string[] {
+    if (!this.sessions.has(count)) this.turns(count);
+    return this.sessions.get(count)!;
+  }
+
+  /**
+   * Forgets generated sets other than `keep` (they are generated again, identically, when next
+   * asked for). A million generated turns are some 900 MB of live heap that no user's process
+   * holds: each major collection marks them, and one overlapping a timed row slowed it several
+   * times over (see the query sweep).
+   */
   dropTurns(keep: number[] = []): void {
     for (const count of [...this.data.keys()]) if (!keep.includes(count)) this.data.delete(count);
   }
 
   /** A store of this adapter holding `count` generated turns (appended in batches of 1,000). */
-  async store(
-    adapter: Adapter,
-    count: number,
-  ): Promise<{ storage: Storage; data: TurnData; loadSeconds: number }> {
-    const data = this.turns(count);
+  async store(adapter: Adapter, count: number): Promise<{ storage: Storage; loadSeconds: number }> {
     const key = `${adapter.name} ${count}`;
     const held = this.loaded.get(key);
-    if (held) return { storage: held.storage, data, loadSeconds: 0 };
+    if (held) return { storage: held.storage, loadSeconds: 0 };
+    const data = this.turns(count);
     const { storage, dispose } = await adapter.open();
     const turns = storage.turns;
     if (!turns) {
@@ -144,7 +155,7 @@ export class Datasets {
     const loadSeconds = (performance.now() - t0) / 1000;
     if (this.verbose) console.log(`  [loaded ${count} turns into ${adapter.subject} in ${seconds(t0)}]`);
     this.loaded.set(key, { storage, dispose });
-    return { storage, data, loadSeconds };
+    return { storage, loadSeconds };
   }
 
   /** Closes this adapter's store of `count` turns, or all its stores. */

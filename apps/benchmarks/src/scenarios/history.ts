@@ -1,18 +1,7 @@
-import type { Turn } from '@convokit/core';
 import type { Scenario, ScenarioContext } from '../scenario.js';
 
 export function sizeLabel(count: number): string {
   return count >= 1e6 ? `${count / 1e6}M` : `${Math.round(count / 1e3)}k`;
-}
-
-/** Sessions with at least 20 turns, so "the last 20" always reads a full page. */
-export function longSessions(turns: readonly Turn[], limit = 512): string[] {
-  const counts = new Map<string, number>();
-  for (const t of turns) counts.set(t.sessionId, (counts.get(t.sessionId) ?? 0) + 1);
-  return [...counts]
-    .filter(([, n]) => n >= 20)
-    .map(([id]) => id)
-    .slice(0, limit);
 }
 
 /** A session's last 20 turns, newest first, on every adapter and the raw SQLite floor. */
@@ -26,15 +15,15 @@ export async function measureHistory(
   for (const adapter of adapters.filter(
     (a) => a.turns && (a.klass !== 'server' || count <= sizes.serverMaxTurns),
   )) {
-    const { storage, loadSeconds, data } = await datasets.store(adapter, count);
+    const { storage, loadSeconds } = await datasets.store(adapter, count);
     if (loadSeconds)
       rec.metric(
         `load ${sizeLabel(count)}/${adapter.subject}`,
         `${adapter.subject}: load ${sizeLabel(count)} turns`,
-        data.turns.length / loadSeconds,
+        count / loadSeconds,
         'turns/s',
       );
-    const sessions = longSessions(data.turns);
+    const sessions = datasets.longSessions(count);
     const turns = storage.turns;
     if (!turns || sessions.length === 0) continue;
     let i = 0;
@@ -43,8 +32,7 @@ export async function measureHistory(
     );
   }
   if (!opts.floors) return;
-  const data = datasets.turns(count);
-  const sessions = longSessions(data.turns);
+  const sessions = datasets.longSessions(count);
   const raw = datasets.rawTurns(count);
   const select = raw.db.prepare<[string], { body: string }>(
     'SELECT body FROM turns WHERE session_id = ? ORDER BY at DESC, id DESC LIMIT 20',
