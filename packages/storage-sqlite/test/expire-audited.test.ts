@@ -5,8 +5,7 @@ import { type AuditEvent, type Context, createManualClock } from '@convokit/core
 import { makeExpireEvent } from '@convokit/storage-testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSqliteStorage } from '../src/index.js';
-
-const T = Date.UTC(2026, 10, 1);
+import { sessionContext, T } from './fixtures/contexts.js';
 
 let dir: string;
 beforeEach(() => {
@@ -14,21 +13,7 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-function context(id: string, expiresAt: number): Context {
-  return {
-    id,
-    scope: 'session',
-    ownerId: 'u',
-    data: { id },
-    metadata: {},
-    version: 1,
-    createdAt: T,
-    updatedAt: T,
-    expiresAt,
-    accessCount: 0,
-    lastAccessedAt: T,
-  };
-}
+const context = (id: string, expiresAt: number): Context => sessionContext(id, expiresAt);
 
 function expire(context: Omit<Context, 'data' | 'metadata'>): AuditEvent {
   return makeExpireEvent(context, `x-${context.id}`, T + 2000);

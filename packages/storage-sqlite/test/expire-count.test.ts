@@ -8,8 +8,8 @@ import {
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createSqliteStorage } from '../src/index.js';
+import { sessionContext, T } from './fixtures/contexts.js';
 
-const T = Date.UTC(2026, 10, 1);
 const NOW = T + 2000;
 const SHARED: Pick<AuditEvent, 'at' | 'principal' | 'action' | 'outcome' | 'changedKeys'> = {
   at: NOW,
@@ -19,23 +19,7 @@ const SHARED: Pick<AuditEvent, 'at' | 'principal' | 'action' | 'outcome' | 'chan
   changedKeys: [],
 };
 
-function context(id: string, expiresAt: number | undefined, extra: Partial<Context> = {}): Context {
-  const c: Context = {
-    id,
-    scope: 'session',
-    ownerId: 'u',
-    data: { id },
-    metadata: {},
-    version: 1,
-    createdAt: T,
-    updatedAt: T,
-    accessCount: 0,
-    lastAccessedAt: T,
-    ...extra,
-  };
-  if (expiresAt !== undefined) c.expiresAt = expiresAt;
-  return c;
-}
+const context = sessionContext;
 
 /** Event ids e-0000, e-0001, ... from one counter, as a manager's generator hands them out. */
 function counter(prefix = 'e-'): () => string {

@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import {
   type AuditEvent,
   type AuditLog,
-  type Context,
   ConvokitError,
   createManualClock,
   type ExpireDeferredOptions,
@@ -17,8 +16,8 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSqliteStorage, type SqliteStorage } from '../src/index.js';
 import { buildChild } from './fixtures/build-child.js';
+import { sessionContext, T } from './fixtures/contexts.js';
 
-const T = Date.UTC(2026, 10, 1);
 const NOW = T + 2000;
 /** A ULID whose random part is all zeros: the k-th reserved id is ulidAdd(BASE, k). */
 const BASE = '01JD000000' + '0'.repeat(16);
@@ -30,23 +29,7 @@ const SHARED = (at: number) => ({
   changedKeys: [] as string[],
 });
 
-function context(id: string, expiresAt: number | undefined, extra: Partial<Context> = {}): Context {
-  const c: Context = {
-    id,
-    scope: 'session',
-    ownerId: 'u',
-    data: { id },
-    metadata: {},
-    version: 1,
-    createdAt: T,
-    updatedAt: T,
-    accessCount: 0,
-    lastAccessedAt: T,
-    ...extra,
-  };
-  if (expiresAt !== undefined) c.expiresAt = expiresAt;
-  return c;
-}
+const context = sessionContext;
 
 /** Hands out consecutive ranges from BASE, as the manager's reserving generator does. */
 function reserver() {

@@ -14,8 +14,7 @@ import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSqliteStorage, SCHEMA_VERSION } from '../src/index.js';
-
-const T = Date.UTC(2026, 10, 1);
+import { sessionContext, T } from './fixtures/contexts.js';
 
 let dir: string;
 beforeEach(() => {
@@ -23,23 +22,8 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-function context(id: string, expiresAt: number | undefined, extra: Partial<Context> = {}): Context {
-  const c: Context = {
-    id,
-    scope: 'session',
-    ownerId: 'u',
-    data: { n: id },
-    metadata: { m: 1 },
-    version: 1,
-    createdAt: T,
-    updatedAt: T,
-    accessCount: 0,
-    lastAccessedAt: T,
-    ...extra,
-  };
-  if (expiresAt !== undefined) c.expiresAt = expiresAt;
-  return c;
-}
+const context = (id: string, expiresAt: number | undefined, extra: Partial<Context> = {}): Context =>
+  sessionContext(id, expiresAt, { data: { n: id }, metadata: { m: 1 }, ...extra });
 
 function event(id: string, overrides: Partial<AuditEvent> = {}): AuditEvent {
   return {
