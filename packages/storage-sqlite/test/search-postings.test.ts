@@ -50,15 +50,17 @@ function ftsSearch(path: string, text: string, limit: number): SearchHit[] {
   }
 }
 
-const turnArb = fc.record({
-  user: fc.array(fc.constantFrom(...WORDS), { minLength: 0, maxLength: 6 }),
-  // Filler words make some turns longer than EXACT_LENGTHS (64 tokens).
-  filler: fc.constantFrom(0, 0, 0, 2, 70, 140),
-  response: fc.array(fc.constantFrom(...WORDS), { minLength: 0, maxLength: 4 }),
-  at: fc.integer({ min: 0, max: 20 }),
-  // About one turn in 30 holds a non-ASCII term (FTS5 scores those; past 64 search steps aside).
-  accent: fc.integer({ min: 0, max: 29 }),
-});
+/** A turn's words; about one turn in `accentOneIn` holds a non-ASCII term. */
+const turnArb = (accentOneIn: number) =>
+  fc.record({
+    user: fc.array(fc.constantFrom(...WORDS), { minLength: 0, maxLength: 6 }),
+    // Filler words make some turns longer than EXACT_LENGTHS (64 tokens).
+    filler: fc.constantFrom(0, 0, 0, 2, 70, 140),
+    response: fc.array(fc.constantFrom(...WORDS), { minLength: 0, maxLength: 4 }),
+    at: fc.integer({ min: 0, max: 20 }),
+    // A non-ASCII term is scored by FTS5; past IRREGULAR_MAX (64) such turns every search falls back to it.
+    accent: fc.integer({ min: 0, max: accentOneIn - 1 }),
+  });
 
 describe('search from postings', () => {
   it('length buckets: exact below 64, quarter powers of two above, lows inside their bucket', () => {
@@ -116,19 +118,35 @@ describe('search from postings', () => {
     }
   });
 
-  /** Runs the property over `runs` stores of `minBatches`..`maxBatches` appends; returns the deepest level seen and how many searches the postings answered. */
-  async function sameAsFts(minBatches: number, maxBatches: number, runs: number) {
+  /**
+   * Runs the property over `runs` stores of `minBatches`..`maxBatches` appends; returns the deepest
+   * level seen and how many searches the postings answered. About one turn in `accentOneIn` holds
+   * a non-ASCII term; with `cuts`, some stores also take deleteBefore calls as they fill.
+   */
+  async function sameAsFts(
+    minBatches: number,
+    maxBatches: number,
+    runs: number,
+    accentOneIn = 30,
+    cuts = true,
+  ) {
     let deepest = 0;
     let answered = 0;
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.array(turnArb, { minLength: 1, maxLength: 10 }), {
+        fc.array(fc.array(turnArb(accentOneIn), { minLength: 1, maxLength: 10 }), {
           minLength: minBatches,
           maxLength: maxBatches,
           size: 'max',
         }),
-        fc.option(fc.integer({ min: 0, max: 21 }), { nil: undefined }),
-        fc.subarray(['alpha', 'beta gamma', 'x1', 'omega alpha delta', 'café', 'gamma x1'], { minLength: 1 }),
+        cuts ? fc.option(fc.integer({ min: 0, max: 21 }), { nil: undefined }) : fc.constant(undefined),
+        // At least one query the postings can answer (no non-ASCII term) in every run.
+        fc
+          .tuple(
+            fc.subarray(['alpha', 'beta gamma', 'x1', 'omega alpha delta', 'gamma x1'], { minLength: 1 }),
+            fc.boolean(),
+          )
+          .map(([ascii, accented]) => (accented ? [...ascii, 'café'] : ascii)),
         fc.integer({ min: 1, max: 25 }),
         async (batches, cut, queries, limit) => {
           const path = join(dir, `p-${files++}.db`);
@@ -211,7 +229,12 @@ describe('search from postings', () => {
 
   it('the same past a second merge level (SEGMENTS_PER_LEVEL squared appends)', async () => {
     const n = SEGMENTS_PER_LEVEL * SEGMENTS_PER_LEVEL;
-    const { deepest, answered } = await sameAsFts(n + 1, n + 20, 2);
+    // Its two stores must reach level 2 and be answered from the postings, which random input did
+    // not always give (about one run in 20 failed): a deleteBefore past every turn's time, repeated
+    // as the store fills, kept the levels at 0 (deletes and merges are the test above's); and with
+    // 1,200-2,700 turns, one in 30 with an accent passed IRREGULAR_MAX (20-74 such turns seen), so
+    // every search fell back to FTS5. Here: no cuts, and one turn in 200 with an accent (~10).
+    const { deepest, answered } = await sameAsFts(n + 1, n + 20, 2, 200, false);
     expect(deepest).toBe(2);
     expect(answered).toBeGreaterThan(0);
   }, 240_000);
