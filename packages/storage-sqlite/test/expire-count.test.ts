@@ -5,19 +5,14 @@ import {
   createManualClock,
   type ExpireAuditCountOptions,
 } from '@convokit/core';
+import { expireEventFields } from '@convokit/storage-testkit';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createSqliteStorage } from '../src/index.js';
 import { sessionContext, T } from './fixtures/contexts.js';
 
 const NOW = T + 2000;
-const SHARED: Pick<AuditEvent, 'at' | 'principal' | 'action' | 'outcome' | 'changedKeys'> = {
-  at: NOW,
-  principal: 'system',
-  action: 'expire',
-  outcome: 'ok',
-  changedKeys: [],
-};
+const SHARED = expireEventFields(NOW);
 
 const context = sessionContext;
 

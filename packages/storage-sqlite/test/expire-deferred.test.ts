@@ -11,6 +11,7 @@ import {
   ulidAdd,
 } from '@convokit/core';
 import { createMemoryStorage } from '@convokit/storage-memory';
+import { expireEventFields } from '@convokit/storage-testkit';
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,13 +22,7 @@ import { sessionContext, T } from './fixtures/contexts.js';
 const NOW = T + 2000;
 /** A ULID whose random part is all zeros: the k-th reserved id is ulidAdd(BASE, k). */
 const BASE = '01JD000000' + '0'.repeat(16);
-const SHARED = (at: number) => ({
-  at,
-  principal: 'system',
-  action: 'expire' as const,
-  outcome: 'ok' as const,
-  changedKeys: [] as string[],
-});
+const SHARED = expireEventFields;
 
 const context = sessionContext;
 

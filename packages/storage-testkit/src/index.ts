@@ -6,7 +6,14 @@ export { referencePersonaPreference } from './cases/turns-persona-preference.js'
 export { searchTurns } from './cases/turns-search.js';
 export { referenceSessionStats } from './cases/turns-session-stats.js';
 export { expectClosed, expectRejects, expectValidation } from './expect-error.js';
-export { ids, makeAuditEvent, makeContext, makeExpireEvent, makeTurn } from './fixtures/builders.js';
+export {
+  expireEventFields,
+  ids,
+  makeAuditEvent,
+  makeContext,
+  makeExpireEvent,
+  makeTurn,
+} from './fixtures/builders.js';
 export type { ExpectedGroup, MeasureValues } from './fixtures/turns.js';
 export {
   FIXTURE_GROUP_MEASURES,

@@ -1,20 +1,14 @@
 import { type ContextStore, ulidAdd } from '@convokit/core';
 import { expect } from 'vitest';
 import { expectRejects } from '../expect-error.js';
-import { makeContext, makeExpireEvent } from '../fixtures/builders.js';
+import { expireEventFields, makeContext, makeExpireEvent } from '../fixtures/builders.js';
 import { CONFORMANCE_START } from '../start.js';
 import { defineCases } from './define.js';
 
 const T = CONFORMANCE_START;
 /** A ULID with an all-zero random part: the k-th reserved id is ulidAdd(FIRST, k). */
 const FIRST = `01JD000000${'0'.repeat(16)}`;
-const SHARED = (at: number) => ({
-  at,
-  principal: 'system',
-  action: 'expire' as const,
-  outcome: 'ok' as const,
-  changedKeys: [] as string[],
-});
+const SHARED = expireEventFields;
 
 /** The store's optional method (the cases run only where it exists). */
 function method(contexts: ContextStore): NonNullable<ContextStore['deleteExpiredDeferred']> {
